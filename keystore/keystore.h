@@ -1,0 +1,60 @@
+/* keystore: the agent's keys: each TSS2 key file in the store, with its public key,
+ * fingerprint and keygrip worked out once, and its TPM state. Listing never touches
+ * the TPM; signing goes through tpm.h. */
+#ifndef TPM_AGENT_KEYSTORE_H
+#define TPM_AGENT_KEYSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../protocol/errmsg.h"
+#include "../protocol/keygrip.h"
+#include "../protocol/sshbuf.h"
+#include "../protocol/sshkey.h"
+#include "../protocol/tss2key.h"
+#include "store.h"
+#include "tpm.h"
+
+struct ks_key {
+	char name[STORE_NAME_MAX];
+	char comment[TSS2KEY_DESC_MAX];
+	struct sshkey_pub pub;
+	uint8_t blob[SSHKEY_BLOB_MAX]; size_t blob_len; /* SSH public key blob */
+	char fingerprint[SSHKEY_FP_MAX];
+	char keygrip[KEYGRIP_HEX_LEN];
+	int empty_auth;
+	int hidden;   /* removed from the agent (ssh-add -d); the file stays */
+	struct tpm_key tk;
+};
+
+struct keystore;
+
+/* Reads every key in dir/keys. A file that does not parse is skipped with a log line
+ * naming it; the others still load. tpm may be NULL for a store used without a TPM. */
+int keystore_open(const char *dir, struct tpm *tpm, struct keystore **out, struct errmsg *e);
+void keystore_close(struct keystore *ks);
+const char *keystore_dir(const struct keystore *ks);
+
+size_t keystore_count(const struct keystore *ks);
+struct ks_key *keystore_get(struct keystore *ks, size_t i);
+struct ks_key *keystore_find_blob(struct keystore *ks, const uint8_t *blob, size_t len);
+struct ks_key *keystore_find_name(struct keystore *ks, const char *name);
+struct ks_key *keystore_find_grip(struct keystore *ks, const char *grip_hex);
+
+/* Makes a key in the TPM and writes it to the store. name NULL or "" picks a default
+ * from the type ("ecdsa-p256", "rsa-3072", then "-2", "-3", ...). */
+int keystore_generate(struct keystore *ks, enum sshkey_type type, unsigned bits,
+		      const char *name, const char *comment, struct ks_key **out,
+		      struct errmsg *e);
+/* Deletes the key's files and forgets it. */
+int keystore_delete(struct keystore *ks, const char *name, struct errmsg *e);
+/* Reads name from disk again (new or changed file) and un-hides it. */
+int keystore_load(struct keystore *ks, const char *name, struct ks_key **out,
+		  struct errmsg *e);
+
+/* Signs data for the ssh-agent protocol: hashes it as flags and key type demand and
+ * appends the SSH signature blob to sig. */
+int keystore_sign_ssh(struct keystore *ks, struct ks_key *k, const uint8_t *data,
+		      size_t len, uint32_t flags, struct sshbuf *sig, struct errmsg *e);
+
+#endif

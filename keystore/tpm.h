@@ -1,0 +1,92 @@
+/* tpm: the one module that sends commands to the TPM (tpm2-tss). It owns the TCTI
+ * connection, the persistent SRK and the few transient object slots, loading and
+ * evicting keys least-recently-used so callers never think about handles. */
+#ifndef TPM_AGENT_TPM_H
+#define TPM_AGENT_TPM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../protocol/errmsg.h"
+#include "../protocol/sshkey.h"
+#include "../protocol/tss2key.h"
+
+#define TPM_SRK_HANDLE_DEFAULT 0x81000001u
+#define TPM_TCTI_DEFAULT "device:/dev/tpmrm0"
+
+/* Return codes beyond 0 (ok) so callers can react, e.g. to a wrong PIN. */
+#define TPM_E_FAIL      -1 /* anything else; errmsg says what */
+#define TPM_E_AUTH_FAIL -2 /* TPM_RC_AUTH_FAIL / BAD_AUTH: wrong authValue */
+#define TPM_E_LOCKOUT   -3 /* TPM_RC_LOCKOUT: dictionary-attack lockout */
+#define TPM_E_CONN      -4 /* the TCTI connection is gone */
+#define TPM_E_UNSUPPORTED -5 /* refused before touching the TPM (RSA 4096, Ed25519, ...) */
+
+struct tpm;
+
+struct tpm_options {
+	const char *tcti;    /* tpm2-tss TCTI string, e.g. "swtpm:host=127.0.0.1,port=2321" */
+	uint32_t srk_handle; /* persistent handle of the SRK */
+};
+
+struct tpm_info {
+	char manufacturer[5];  /* 4 ASCII chars from TPM2_PT_MANUFACTURER */
+	char vendor[64];       /* TPM2_PT_VENDOR_STRING_1..4 */
+	uint32_t firmware1, firmware2;
+	char tcti[256];
+	uint32_t srk_handle;
+	uint32_t transient_slots; /* TPM2_PT_HR_TRANSIENT_AVAIL at open */
+};
+
+/* A TPM-wrapped key as the TPM sees it. The blobs come from a TSS2 key file;
+ * the load state is tpm.c's business (callers zero-initialise it). */
+struct tpm_key {
+	uint8_t pub[TSS2KEY_BLOB_MAX]; size_t pub_len;   /* marshalled TPM2B_PUBLIC */
+	uint8_t priv[TSS2KEY_BLOB_MAX]; size_t priv_len; /* marshalled TPM2B_PRIVATE */
+	struct {
+		uint32_t handle;   /* ESYS_TR of the loaded object, 0 when not loaded */
+		uint64_t last_use; /* LRU stamp */
+	} state;
+};
+
+enum tpm_sig_scheme {
+	TPM_SIG_ECDSA = 1,
+	TPM_SIG_RSASSA, /* PKCS#1 v1.5: the TPM adds the DigestInfo */
+	TPM_SIG_RSAPSS,
+};
+
+struct tpm_signature {
+	uint8_t r[66]; size_t r_len;   /* ECDSA only */
+	uint8_t s[512]; size_t s_len;  /* ECDSA s, or the RSA signature */
+};
+
+/* Connects, reads the TPM's properties, and makes sure the SRK exists at
+ * o->srk_handle (creating and persisting it from the TCG H-2 ECC P-256 template when
+ * the handle is empty; a clear error when it holds something other than a storage key). */
+int tpm_open(const struct tpm_options *o, struct tpm **out, struct errmsg *e);
+/* Flushes every loaded key and disconnects. NULL ok. */
+void tpm_close(struct tpm *t);
+int tpm_get_info(struct tpm *t, struct tpm_info *info, struct errmsg *e);
+
+/* Creates a signing key under the SRK (RSA 2048/3072, ECDSA P-256/384/521; scheme
+ * NULL so the hash is chosen per signature; no noDA). auth may be NULL/0 for an
+ * empty auth value. RSA 4096 and anything else are refused with TPM_E_UNSUPPORTED
+ * before any TPM command. On success fills k's blobs and pub. */
+int tpm_create_key(struct tpm *t, enum sshkey_type type, unsigned bits,
+		   const uint8_t *auth, size_t auth_len,
+		   struct tpm_key *k, struct sshkey_pub *pub, struct errmsg *e);
+
+/* Reads the public key out of k's marshalled TPM2B_PUBLIC; no TPM command. */
+int tpm_key_public(const struct tpm_key *k, struct sshkey_pub *pub, struct errmsg *e);
+
+/* Signs a digest (already hashed with hash) with k, loading it first if needed. */
+int tpm_sign(struct tpm *t, struct tpm_key *k, const uint8_t *auth, size_t auth_len,
+	     enum tpm_sig_scheme scheme, enum sshkey_hash hash,
+	     const uint8_t *digest, size_t digest_len,
+	     struct tpm_signature *sig, struct errmsg *e);
+
+/* Makes sure k is loaded (evicting the least recently used key if the slots are full). */
+int tpm_key_load(struct tpm *t, struct tpm_key *k, struct errmsg *e);
+/* Flushes k from the TPM if loaded; call before freeing or forgetting a key. */
+void tpm_key_unload(struct tpm *t, struct tpm_key *k);
+
+#endif

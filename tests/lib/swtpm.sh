@@ -1,0 +1,46 @@
+# swtpm.sh: start and stop a private swtpm for tests (sourced, POSIX sh).
+# swtpm_start sets SWTPM_DIR, SWTPM_PORT, SWTPM_PID and SWTPM_TCTI; it never touches
+# /dev/tpm*. swtpm_stop kills exactly the pid it started and removes the state dir.
+
+swtpm_port_busy() {
+	# Something answers on 127.0.0.1:$1? (/dev/tcp is bash's, hence bash -c)
+	bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
+}
+
+swtpm_start() {
+	SWTPM_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tpm-agent-swtpm.XXXXXX") || return 1
+	tries=0
+	while [ $tries -lt 20 ]; do
+		tries=$((tries + 1))
+		SWTPM_PORT=$(( (($$ + tries * 7919 + $(date +%N | sed 's/^0*//;s/^$/0/')) % 20000) * 2 + 20000 ))
+		if swtpm_port_busy "$SWTPM_PORT" || swtpm_port_busy $((SWTPM_PORT + 1)); then
+			continue
+		fi
+		if swtpm socket --tpm2 --tpmstate dir="$SWTPM_DIR" \
+			--server type=tcp,port="$SWTPM_PORT",bindaddr=127.0.0.1 \
+			--ctrl type=tcp,port=$((SWTPM_PORT + 1)),bindaddr=127.0.0.1 \
+			--flags not-need-init,startup-clear \
+			--pid file="$SWTPM_DIR/pid" --daemon 2>"$SWTPM_DIR/log"; then
+			SWTPM_PID=$(cat "$SWTPM_DIR/pid")
+			SWTPM_TCTI="swtpm:host=127.0.0.1,port=$SWTPM_PORT"
+			export SWTPM_DIR SWTPM_PORT SWTPM_PID SWTPM_TCTI
+			return 0
+		fi
+	done
+	echo "swtpm: could not start on a free loopback port (see $SWTPM_DIR/log)" >&2
+	return 1
+}
+
+swtpm_stop() {
+	if [ -n "${SWTPM_PID:-}" ]; then
+		kill "$SWTPM_PID" 2>/dev/null
+		n=0
+		while kill -0 "$SWTPM_PID" 2>/dev/null && [ $n -lt 50 ]; do
+			sleep 0.1; n=$((n + 1))
+		done
+		kill -9 "$SWTPM_PID" 2>/dev/null
+	fi
+	[ -n "${SWTPM_DIR:-}" ] && rm -rf "$SWTPM_DIR"
+	SWTPM_PID=
+	SWTPM_DIR=
+}
