@@ -1,0 +1,98 @@
+/* cmd_common: what the tpm-key subcommands share: error output, one control round
+ * trip to the agent, and decoding of the key list. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../protocol/sshkey.h"
+#include "client.h"
+#include "subcommands.h"
+
+int cli_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("tpm-key: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+int cli_control(const char *name, const struct sshbuf *args, struct sshbuf *reply,
+		struct errmsg *e)
+{
+	struct sshbuf *msg = sshbuf_new(64 * 1024);
+	int fd, r = -1;
+
+	if (msg == NULL)
+		return errmsg_set(e, "out of memory");
+	if (client_begin_extension(msg, name) != 0 ||
+	    (args != NULL && sshbuf_put(msg, sshbuf_ptr(args), sshbuf_len(args)) != 0)) {
+		sshbuf_free(msg);
+		return errmsg_set(e, "request too large");
+	}
+	if ((fd = client_connect(client_socket_path(), e)) >= 0) {
+		r = client_control(fd, msg, reply, e);
+		close(fd);
+	}
+	sshbuf_free(msg);
+	return r;
+}
+
+int cli_list_keys(struct cli_key **keys, size_t *n, struct errmsg *e)
+{
+	struct sshbuf *reply = sshbuf_new(1024 * 1024);
+	uint32_t count;
+	int r = -1;
+
+	*keys = NULL;
+	*n = 0;
+	if (reply == NULL)
+		return errmsg_set(e, "out of memory");
+	if (cli_control(CTL_LIST, NULL, reply, e) != 0)
+		goto done;
+	if (sshbuf_get_u32(reply, &count) != 0 || count > 100000 ||
+	    (*keys = calloc(count ? count : 1, sizeof(**keys))) == NULL) {
+		errmsg_set(e, "the agent sent a malformed key list");
+		goto done;
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		struct cli_key *k = &(*keys)[i];
+		const uint8_t *blob;
+
+		if (sshbuf_get_cstring(reply, k->name, sizeof(k->name)) != 0 ||
+		    sshbuf_get_cstring(reply, k->comment, sizeof(k->comment)) != 0 ||
+		    sshbuf_get_string(reply, &blob, &k->blob_len) != 0 ||
+		    k->blob_len > sizeof(k->blob) || sshbuf_get_u32(reply, &k->flags) != 0) {
+			errmsg_set(e, "the agent sent a malformed key list");
+			goto done;
+		}
+		memcpy(k->blob, blob, k->blob_len);
+	}
+	*n = count;
+	r = 0;
+done:
+	if (r != 0) {
+		free(*keys);
+		*keys = NULL;
+	}
+	sshbuf_free(reply);
+	return r;
+}
+
+int cli_print_pub(const uint8_t *blob, size_t blob_len, const char *comment)
+{
+	struct sshkey_pub pub;
+	char *line = NULL;
+
+	if (sshkey_pub_from_blob(blob, blob_len, &pub) != 0 ||
+	    sshkey_pub_to_line(&pub, comment[0] ? comment : NULL, &line) != 0)
+		return cli_fail("cannot encode the public key");
+	printf("%s\n", line);
+	free(line);
+	return 0;
+}

@@ -1,0 +1,69 @@
+/* daemon: the running agent's state and the contract between its parts: the socket
+ * server (daemon_server.c), the ssh-agent message handlers (daemon_ssh.c) and the
+ * control extensions tpm-key uses (daemon_control.c). */
+#ifndef TPM_AGENT_DAEMON_H
+#define TPM_AGENT_DAEMON_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../keystore/keystore.h"
+#include "../keystore/tpm.h"
+#include "../protocol/sshbuf.h"
+
+#define TPM_AGENT_VERSION "0.1.0"
+#define CONN_MAX_BINDINGS 16
+#define SERVER_MAX_CONNS 128
+
+struct agent {
+	struct tpm *tpm;
+	struct keystore *ks;
+	char socket_path[PATH_MAX];
+	char socket_dir[PATH_MAX];  /* removed at exit when we created it */
+	char data_dir[PATH_MAX];
+	char tcti[256];
+	int simulator;              /* 1 when the TPM is our private swtpm */
+	uint32_t srk_handle;
+	pid_t pid;
+	unsigned char *lock_hash;   /* sodium_malloc'd; NULL when unlocked */
+	unsigned char lock_salt[16];
+	volatile int quit;
+};
+
+/* One connected client. */
+struct conn {
+	int fd;
+	uid_t uid;
+	pid_t pid;
+	struct sshbuf *in;
+	struct sshbuf *out;
+	int close_after_write;
+	/* session-bind@openssh.com: SHA-256 of each bound host key and its session id. */
+	struct {
+		uint8_t hostkey_hash[32];
+		uint8_t session_id[64]; size_t session_id_len;
+		int is_forwarding;
+	} bindings[CONN_MAX_BINDINGS];
+	size_t n_bindings;
+};
+
+/* Serves listen_fd until a->quit is set. */
+int server_run(struct agent *a, int listen_fd);
+
+/* Handles one complete message (type byte + body, without the length) and appends
+ * the whole reply frame to out. Returns 0, or -1 when the connection must close
+ * after the reply (malformed input). */
+int ssh_dispatch(struct agent *a, struct conn *c, const uint8_t *msg, size_t len,
+		 struct sshbuf *out);
+
+/* Handles one of our control extensions (name ends in "@tpm-agent"); body is the rest
+ * of the EXTENSION message. Appends a whole reply frame to out. Returns 0 if name is
+ * ours (handled), 1 if it is not one of ours. */
+int control_dispatch(struct agent *a, struct conn *c, const char *name,
+		     struct sshbuf *body, struct sshbuf *out);
+/* Appends the names of our control extensions to out as strings (for "query"). */
+int control_put_names(struct sshbuf *out);
+
+#endif

@@ -1,0 +1,238 @@
+/* daemon_control: the control commands tpm-key sends as ssh-agent EXTENSION messages
+ * ("<cmd>@tpm-agent"), so tpm-key reaches the TPM through the agent that owns it.
+ * Success: SSH_AGENT_SUCCESS + payload. Failure: SSH_AGENT_EXTENSION_FAILURE + string
+ * message. Payloads:
+ *   list:   -> uint32 n, n x (string name, string comment, string key blob, uint32 flags)
+ *   gen:    string type ("ecdsa"|"rsa"|...), uint32 bits, string name, string comment
+ *           -> string name, string key blob, string comment
+ *   rm:     string name -> (nothing)
+ *   load:   string name -> string name, string key blob, string comment
+ *   status: -> uint32 n, n x (string label, string value) */
+#include "daemon.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../protocol/agentmsg.h"
+#include "client.h"
+#include "log.h"
+
+typedef int (*control_handler)(struct agent *a, struct sshbuf *body, struct sshbuf *out,
+			       struct errmsg *e);
+
+static int put_key(struct sshbuf *out, const struct ks_key *k)
+{
+	int r;
+
+	if ((r = sshbuf_put_cstring(out, k->name)) != 0 ||
+	    (r = sshbuf_put_string(out, k->blob, k->blob_len)) != 0)
+		return r;
+	return sshbuf_put_cstring(out, k->comment);
+}
+
+static int ctl_list(struct agent *a, struct sshbuf *body, struct sshbuf *out,
+		    struct errmsg *e)
+{
+	size_t n = keystore_count(a->ks);
+	int r = sshbuf_put_u32(out, (uint32_t)n);
+
+	(void)body;
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		struct ks_key *k = keystore_get(a->ks, i);
+		uint32_t flags = (k->hidden ? CTL_KEY_HIDDEN : 0) |
+				 (k->empty_auth ? CTL_KEY_EMPTY_AUTH : 0);
+
+		if ((r = sshbuf_put_cstring(out, k->name)) == 0 &&
+		    (r = sshbuf_put_cstring(out, k->comment)) == 0 &&
+		    (r = sshbuf_put_string(out, k->blob, k->blob_len)) == 0)
+			r = sshbuf_put_u32(out, flags);
+	}
+	return r == 0 ? 0 : errmsg_set(e, "list: %s", sshbuf_strerror(r));
+}
+
+/* Maps "-t TYPE -b BITS" to a key type; 0 bits picks the type's default. */
+static int gen_type(const char *type, unsigned *bits, enum sshkey_type *t, struct errmsg *e)
+{
+	if (strcmp(type, "ecdsa") == 0) {
+		if (*bits == 0)
+			*bits = 256;
+		if (*bits == 256)
+			*t = SSHKEY_ECDSA_P256;
+		else if (*bits == 384)
+			*t = SSHKEY_ECDSA_P384;
+		else if (*bits == 521)
+			*t = SSHKEY_ECDSA_P521;
+		else
+			return errmsg_set(e, "ECDSA keys are 256, 384 or 521 bits, not %u", *bits);
+		return 0;
+	}
+	if (strcmp(type, "rsa") == 0) {
+		if (*bits == 0)
+			*bits = 3072;
+		*t = SSHKEY_RSA;
+		return 0;
+	}
+	if (strcmp(type, "ed25519") == 0 || strcmp(type, "ed25519-sk") == 0)
+		return errmsg_set(e, "Ed25519 is not supported: TPM 2.0 devices have no Ed25519; "
+				  "use -t ecdsa (P-256) instead");
+	return errmsg_set(e, "unknown key type '%s' (use ecdsa or rsa)", type);
+}
+
+static int ctl_gen(struct agent *a, struct sshbuf *body, struct sshbuf *out,
+		   struct errmsg *e)
+{
+	char type[32], name[STORE_NAME_MAX], comment[TSS2KEY_DESC_MAX];
+	uint32_t bits;
+	unsigned b;
+	enum sshkey_type t;
+	struct ks_key *k;
+	int r;
+
+	if ((r = sshbuf_get_cstring(body, type, sizeof(type))) != 0 ||
+	    (r = sshbuf_get_u32(body, &bits)) != 0 ||
+	    (r = sshbuf_get_cstring(body, name, sizeof(name))) != 0 ||
+	    (r = sshbuf_get_cstring(body, comment, sizeof(comment))) != 0)
+		return errmsg_set(e, "gen: malformed request: %s", sshbuf_strerror(r));
+	b = bits;
+	if (gen_type(type, &b, &t, e) != 0 ||
+	    keystore_generate(a->ks, t, b, name, comment, &k, e) != 0)
+		return -1;
+	return put_key(out, k) == 0 ? 0 : errmsg_set(e, "gen: reply too large");
+}
+
+static int ctl_name_arg(struct sshbuf *body, char name[STORE_NAME_MAX], struct errmsg *e)
+{
+	int r = sshbuf_get_cstring(body, name, STORE_NAME_MAX);
+
+	return r == 0 ? 0 : errmsg_set(e, "malformed key name: %s", sshbuf_strerror(r));
+}
+
+static int ctl_rm(struct agent *a, struct sshbuf *body, struct sshbuf *out,
+		  struct errmsg *e)
+{
+	char name[STORE_NAME_MAX];
+
+	(void)out;
+	if (ctl_name_arg(body, name, e) != 0)
+		return -1;
+	return keystore_delete(a->ks, name, e);
+}
+
+static int ctl_load(struct agent *a, struct sshbuf *body, struct sshbuf *out,
+		    struct errmsg *e)
+{
+	char name[STORE_NAME_MAX];
+	struct ks_key *k;
+
+	if (ctl_name_arg(body, name, e) != 0 || keystore_load(a->ks, name, &k, e) != 0)
+		return -1;
+	log_info("key '%s' loaded into the agent", name);
+	return put_key(out, k) == 0 ? 0 : errmsg_set(e, "load: reply too large");
+}
+
+static int put_pair(struct sshbuf *out, const char *label, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int put_pair(struct sshbuf *out, const char *label, const char *fmt, ...)
+{
+	char value[512];
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	vsnprintf(value, sizeof(value), fmt, ap);
+	va_end(ap);
+	if ((r = sshbuf_put_cstring(out, label)) != 0)
+		return r;
+	return sshbuf_put_cstring(out, value);
+}
+
+static int ctl_status(struct agent *a, struct sshbuf *body, struct sshbuf *out,
+		      struct errmsg *e)
+{
+	struct tpm_info info;
+	size_t hidden = 0;
+	int r;
+
+	(void)body;
+	if (tpm_get_info(a->tpm, &info, e) != 0)
+		return -1;
+	for (size_t i = 0; i < keystore_count(a->ks); i++)
+		hidden += keystore_get(a->ks, i)->hidden;
+	if ((r = sshbuf_put_u32(out, 10)) != 0 ||
+	    (r = put_pair(out, "tpm manufacturer", "%s", info.manufacturer)) != 0 ||
+	    (r = put_pair(out, "tpm vendor", "%s", info.vendor)) != 0 ||
+	    (r = put_pair(out, "tpm firmware", "%u.%u.%u.%u", info.firmware1 >> 16,
+			  info.firmware1 & 0xffff, info.firmware2 >> 16,
+			  info.firmware2 & 0xffff)) != 0 ||
+	    (r = put_pair(out, "tcti", "%s%s", a->tcti,
+			  a->simulator ? " (simulator: keys are NOT hardware-protected)" : "")) != 0 ||
+	    (r = put_pair(out, "srk handle", "0x%08x", a->srk_handle)) != 0 ||
+	    (r = put_pair(out, "keys", "%zu (%zu removed from the agent)",
+			  keystore_count(a->ks), hidden)) != 0 ||
+	    (r = put_pair(out, "data dir", "%s", a->data_dir)) != 0 ||
+	    (r = put_pair(out, "agent pid", "%d", (int)a->pid)) != 0 ||
+	    (r = put_pair(out, "agent socket", "%s", a->socket_path)) != 0 ||
+	    (r = put_pair(out, "agent version", "%s", TPM_AGENT_VERSION)) != 0)
+		return errmsg_set(e, "status: %s", sshbuf_strerror(r));
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	control_handler handler;
+} control_handlers[] = {
+	{ CTL_LIST, ctl_list },
+	{ CTL_GEN, ctl_gen },
+	{ CTL_RM, ctl_rm },
+	{ CTL_LOAD, ctl_load },
+	{ CTL_STATUS, ctl_status },
+};
+
+int control_put_names(struct sshbuf *out)
+{
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < sizeof(control_handlers) / sizeof(control_handlers[0]); i++)
+		r = sshbuf_put_cstring(out, control_handlers[i].name);
+	return r;
+}
+
+/* Replaces whatever the handler started with an EXTENSION_FAILURE carrying e. */
+static int control_fail(struct sshbuf *out, size_t start, const struct errmsg *e)
+{
+	int r;
+
+	out->size = out->off + start;
+	if ((r = agentmsg_begin(out, SSH_AGENT_EXTENSION_FAILURE)) != 0 ||
+	    (r = sshbuf_put_cstring(out, e->text)) != 0)
+		return r;
+	return agentmsg_end(out, start);
+}
+
+int control_dispatch(struct agent *a, struct conn *c, const char *name,
+		     struct sshbuf *body, struct sshbuf *out)
+{
+	size_t start = sshbuf_len(out);
+	struct errmsg e;
+	int r;
+
+	for (size_t i = 0; i < sizeof(control_handlers) / sizeof(control_handlers[0]); i++) {
+		if (strcmp(control_handlers[i].name, name) != 0)
+			continue;
+		if (c->uid != geteuid()) {
+			errmsg_set(&e, "control commands are for the agent's own user only");
+			return control_fail(out, start, &e);
+		}
+		if ((r = agentmsg_begin(out, SSH_AGENT_SUCCESS)) != 0)
+			return r;
+		if (control_handlers[i].handler(a, body, out, &e) != 0) {
+			log_debug("%s for pid %d failed: %s", name, (int)c->pid, e.text);
+			return control_fail(out, start, &e);
+		}
+		return agentmsg_end(out, start);
+	}
+	return 1;
+}

@@ -1,0 +1,210 @@
+/* daemon_server: the agent's event loop. Non-blocking sockets under poll(), one input
+ * and one output buffer per client, so a slow client never blocks the others. */
+#include "daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../protocol/agentmsg.h"
+#include "log.h"
+
+#define CONN_OUT_MAX (2 * AGENTMSG_MAX + 4096)
+#define CONN_IN_MAX  (AGENTMSG_MAX + 4)
+
+static struct conn *conns[SERVER_MAX_CONNS];
+static size_t n_conns;
+
+static void conn_free(struct conn *c)
+{
+	close(c->fd);
+	sshbuf_free(c->in);
+	sshbuf_free(c->out);
+	free(c);
+}
+
+/* Refuses peers that are neither us nor root, as ssh-agent does. */
+static int conn_peer_allowed(int fd, uid_t *uid, pid_t *pid)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+		log_warn("cannot read peer credentials: %s", strerror(errno));
+		return 0;
+	}
+	*uid = cred.uid;
+	*pid = cred.pid;
+	if (cred.uid != 0 && cred.uid != geteuid()) {
+		log_warn("refusing connection from uid %u (pid %d): not our user",
+			 (unsigned)cred.uid, (int)cred.pid);
+		return 0;
+	}
+	return 1;
+}
+
+static void server_accept(int listen_fd)
+{
+	int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	struct conn *c;
+	uid_t uid;
+	pid_t pid;
+
+	if (fd < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			log_warn("accept: %s", strerror(errno));
+		return;
+	}
+	if (!conn_peer_allowed(fd, &uid, &pid)) {
+		close(fd);
+		return;
+	}
+	if (n_conns == SERVER_MAX_CONNS) {
+		log_warn("refusing connection from pid %d: %d clients connected already",
+			 (int)pid, SERVER_MAX_CONNS);
+		close(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL || (c->in = sshbuf_new(CONN_IN_MAX)) == NULL ||
+	    (c->out = sshbuf_new(CONN_OUT_MAX)) == NULL) {
+		log_error("out of memory accepting a client");
+		if (c != NULL) {
+			sshbuf_free(c->in);
+			free(c);
+		}
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->uid = uid;
+	c->pid = pid;
+	conns[n_conns++] = c;
+	log_debug("client connected: pid %d", (int)pid);
+}
+
+/* Compacts the input buffer so reads can append after a consumed prefix. */
+static void conn_compact(struct sshbuf *b)
+{
+	size_t len = sshbuf_len(b);
+
+	if (b->off == 0)
+		return;
+	memmove(b->d, b->d + b->off, len);
+	b->off = 0;
+	b->size = len;
+}
+
+/* Handles every complete frame in c->in. Returns -1 to drop the client now. */
+static int conn_process(struct agent *a, struct conn *c)
+{
+	size_t frame_len;
+	int r;
+
+	/* Stop once a whole reply is queued: the client must read before we do more. */
+	while (!c->close_after_write && sshbuf_len(c->out) <= AGENTMSG_MAX) {
+		r = agentmsg_frame_peek(sshbuf_ptr(c->in), sshbuf_len(c->in), &frame_len);
+		if (r == SSHBUF_E_SHORT)
+			break;
+		if (r != 0) {
+			log_warn("client pid %d: %s frame; closing its connection", (int)c->pid,
+				 r == SSHBUF_E_TOOBIG ? "oversized" : "malformed");
+			agentmsg_put_simple(c->out, SSH_AGENT_FAILURE);
+			c->close_after_write = 1;
+			break;
+		}
+		if (ssh_dispatch(a, c, sshbuf_ptr(c->in) + 4, frame_len - 4, c->out) != 0)
+			c->close_after_write = 1;
+		sshbuf_consume(c->in, frame_len);
+	}
+	conn_compact(c->in);
+	return 0;
+}
+
+static int conn_read(struct agent *a, struct conn *c)
+{
+	uint8_t *p;
+	ssize_t n;
+	size_t room = c->in->max - c->in->size;
+
+	if (room == 0)
+		return -1; /* cannot happen: a full buffer always holds a complete or bad frame */
+	if (room > 65536)
+		room = 65536;
+	if (sshbuf_reserve(c->in, room, &p) != 0)
+		return -1;
+	n = read(c->fd, p, room);
+	c->in->size -= room - (n > 0 ? (size_t)n : 0);
+	if (n == 0)
+		return -1;
+	if (n < 0)
+		return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+	return conn_process(a, c);
+}
+
+static int conn_write(struct agent *a, struct conn *c)
+{
+	ssize_t n = write(c->fd, sshbuf_ptr(c->out), sshbuf_len(c->out));
+
+	if (n < 0)
+		return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+	sshbuf_consume(c->out, (size_t)n);
+	if (sshbuf_len(c->out) == 0) {
+		sshbuf_reset(c->out);
+		if (c->close_after_write)
+			return -1;
+		return conn_process(a, c); /* frames held back while the reply was queued */
+	}
+	return 0;
+}
+
+static void server_drop(size_t i)
+{
+	log_debug("client disconnected: pid %d", (int)conns[i]->pid);
+	conn_free(conns[i]);
+	conns[i] = conns[--n_conns];
+}
+
+int server_run(struct agent *a, int listen_fd)
+{
+	struct pollfd pfd[SERVER_MAX_CONNS + 1];
+
+	while (!a->quit) {
+		size_t n = n_conns;
+
+		pfd[0] = (struct pollfd){ .fd = listen_fd, .events = POLLIN };
+		for (size_t i = 0; i < n; i++) {
+			pfd[i + 1].fd = conns[i]->fd;
+			pfd[i + 1].revents = 0;
+			pfd[i + 1].events = sshbuf_len(conns[i]->out) > 0 ? POLLOUT :
+					    (conns[i]->close_after_write ? 0 : POLLIN);
+		}
+		if (poll(pfd, n + 1, 1000) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("poll: %s", strerror(errno));
+			return -1;
+		}
+		/* Walk backwards: server_drop moves the last client into the hole. */
+		for (size_t i = n; i-- > 0;) {
+			int drop = 0;
+
+			if (pfd[i + 1].revents & POLLOUT)
+				drop = conn_write(a, conns[i]) != 0;
+			else if (pfd[i + 1].revents & (POLLIN | POLLHUP | POLLERR))
+				drop = conn_read(a, conns[i]) != 0 ||
+				       (sshbuf_len(conns[i]->out) > 0 && conn_write(a, conns[i]) != 0);
+			if (drop)
+				server_drop(i);
+		}
+		if (pfd[0].revents & POLLIN)
+			server_accept(listen_fd);
+	}
+	while (n_conns > 0)
+		server_drop(n_conns - 1);
+	return 0;
+}

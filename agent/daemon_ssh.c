@@ -1,0 +1,287 @@
+/* daemon_ssh: the ssh-agent protocol front end. One handler per message type,
+ * dispatched from a table, as in OpenSSH's ssh-agent.c. */
+#include "daemon.h"
+
+#include <openssl/evp.h>
+#include <sodium.h>
+#include <string.h>
+
+#include "../protocol/agentmsg.h"
+#include "log.h"
+
+typedef int (*ssh_handler)(struct agent *a, struct conn *c, struct sshbuf *body,
+			   struct sshbuf *out);
+
+static int reply_failure(struct sshbuf *out)
+{
+	return agentmsg_put_simple(out, SSH_AGENT_FAILURE);
+}
+
+static int reply_success(struct sshbuf *out)
+{
+	return agentmsg_put_simple(out, SSH_AGENT_SUCCESS);
+}
+
+static int handle_request_identities(struct agent *a, struct conn *c, struct sshbuf *body,
+				     struct sshbuf *out)
+{
+	size_t n = keystore_count(a->ks), start;
+	uint32_t shown = 0;
+	int r;
+
+	(void)c;
+	(void)body;
+	if (a->lock_hash == NULL)
+		for (size_t i = 0; i < n; i++)
+			shown += !keystore_get(a->ks, i)->hidden;
+	if ((r = agentmsg_identities_begin(out, shown, &start)) != 0)
+		return r;
+	for (size_t i = 0; shown > 0 && i < n; i++) {
+		struct ks_key *k = keystore_get(a->ks, i);
+
+		if (k->hidden)
+			continue;
+		r = agentmsg_identities_add(out, k->blob, k->blob_len,
+					    k->comment[0] ? k->comment : k->name);
+		if (r != 0)
+			return r;
+	}
+	return agentmsg_end(out, start);
+}
+
+static int handle_sign_request(struct agent *a, struct conn *c, struct sshbuf *body,
+			       struct sshbuf *out)
+{
+	struct agentmsg_sign_request req;
+	struct ks_key *k;
+	struct sshbuf *sig;
+	struct errmsg e;
+	int r;
+
+	if ((r = agentmsg_parse_sign_request(body, &req)) != 0)
+		return r;
+	if (a->lock_hash != NULL) {
+		log_info("sign request from pid %d refused: agent is locked", (int)c->pid);
+		return reply_failure(out);
+	}
+	k = keystore_find_blob(a->ks, req.key_blob, req.key_blob_len);
+	if (k == NULL || k->hidden) {
+		log_debug("sign request from pid %d for a key we do not hold", (int)c->pid);
+		return reply_failure(out);
+	}
+	if ((sig = sshbuf_new(SSHKEY_BLOB_MAX)) == NULL)
+		return reply_failure(out);
+	if (keystore_sign_ssh(a->ks, k, req.data, req.data_len, req.flags, sig, &e) != 0) {
+		log_warn("sign with key '%s' for pid %d failed: %s", k->name, (int)c->pid, e.text);
+		sshbuf_free(sig);
+		return reply_failure(out);
+	}
+	log_debug("signed with key '%s' for pid %d", k->name, (int)c->pid);
+	r = agentmsg_put_sign_response(out, sshbuf_ptr(sig), sshbuf_len(sig));
+	sshbuf_free(sig);
+	return r;
+}
+
+static int handle_remove_identity(struct agent *a, struct conn *c, struct sshbuf *body,
+				  struct sshbuf *out)
+{
+	const uint8_t *blob;
+	size_t len;
+	struct ks_key *k;
+	int r;
+
+	(void)c;
+	if ((r = agentmsg_parse_remove_identity(body, &blob, &len)) != 0)
+		return r;
+	k = keystore_find_blob(a->ks, blob, len);
+	if (k == NULL || k->hidden || a->lock_hash != NULL)
+		return reply_failure(out);
+	k->hidden = 1;
+	log_info("key '%s' removed from the agent (file kept; tpm-key load %s brings it back)",
+		 k->name, k->name);
+	return reply_success(out);
+}
+
+static int handle_remove_all(struct agent *a, struct conn *c, struct sshbuf *body,
+			     struct sshbuf *out)
+{
+	(void)c;
+	(void)body;
+	if (a->lock_hash != NULL)
+		return reply_failure(out);
+	for (size_t i = 0; i < keystore_count(a->ks); i++)
+		keystore_get(a->ks, i)->hidden = 1;
+	log_info("all keys removed from the agent (files kept; tpm-key load NAME brings one back)");
+	return reply_success(out);
+}
+
+static void lock_hash_of(const struct agent *a, const uint8_t *pass, size_t len,
+			 unsigned char hash[crypto_generichash_BYTES])
+{
+	crypto_generichash(hash, crypto_generichash_BYTES, pass, len, a->lock_salt,
+			   sizeof(a->lock_salt));
+}
+
+static int handle_lock(struct agent *a, struct conn *c, struct sshbuf *body,
+		       struct sshbuf *out)
+{
+	const uint8_t *pass;
+	size_t len;
+	int r;
+
+	(void)c;
+	if ((r = agentmsg_parse_passphrase(body, &pass, &len)) != 0)
+		return r;
+	if (a->lock_hash != NULL)
+		return reply_failure(out);
+	if ((a->lock_hash = sodium_malloc(crypto_generichash_BYTES)) == NULL)
+		return reply_failure(out);
+	randombytes_buf(a->lock_salt, sizeof(a->lock_salt));
+	lock_hash_of(a, pass, len, a->lock_hash);
+	log_info("agent locked");
+	return reply_success(out);
+}
+
+static int handle_unlock(struct agent *a, struct conn *c, struct sshbuf *body,
+			 struct sshbuf *out)
+{
+	unsigned char hash[crypto_generichash_BYTES];
+	const uint8_t *pass;
+	size_t len;
+	int r, match;
+
+	if ((r = agentmsg_parse_passphrase(body, &pass, &len)) != 0)
+		return r;
+	if (a->lock_hash == NULL)
+		return reply_failure(out);
+	lock_hash_of(a, pass, len, hash);
+	match = sodium_memcmp(hash, a->lock_hash, sizeof(hash)) == 0;
+	sodium_memzero(hash, sizeof(hash));
+	if (!match) {
+		log_warn("unlock with a wrong passphrase from pid %d", (int)c->pid);
+		return reply_failure(out);
+	}
+	sodium_free(a->lock_hash);
+	a->lock_hash = NULL;
+	log_info("agent unlocked");
+	return reply_success(out);
+}
+
+static int handle_add_identity(struct agent *a, struct conn *c, struct sshbuf *body,
+			       struct sshbuf *out)
+{
+	(void)a;
+	(void)body;
+	log_warn("pid %d tried to add a software key: tpm-agent holds TPM keys only; "
+		 "make one with 'tpm-key gen' or wrap an existing key with 'tpm-key import'",
+		 (int)c->pid);
+	return reply_failure(out);
+}
+
+static int handle_smartcard(struct agent *a, struct conn *c, struct sshbuf *body,
+			    struct sshbuf *out)
+{
+	(void)a;
+	(void)body;
+	log_warn("pid %d asked for a PKCS#11 provider: not supported by tpm-agent", (int)c->pid);
+	return reply_failure(out);
+}
+
+static int ext_session_bind(struct conn *c, struct sshbuf *body, struct sshbuf *out)
+{
+	struct agentmsg_session_bind sb;
+	int r;
+
+	if ((r = agentmsg_parse_session_bind(body, &sb)) != 0)
+		return r;
+	if (c->n_bindings == CONN_MAX_BINDINGS || sb.session_id_len > 64) {
+		log_warn("pid %d: too many session bindings on one connection", (int)c->pid);
+		return reply_failure(out);
+	}
+	EVP_Digest(sb.hostkey, sb.hostkey_len, c->bindings[c->n_bindings].hostkey_hash, NULL,
+		   EVP_sha256(), NULL);
+	memcpy(c->bindings[c->n_bindings].session_id, sb.session_id, sb.session_id_len);
+	c->bindings[c->n_bindings].session_id_len = sb.session_id_len;
+	c->bindings[c->n_bindings].is_forwarding = sb.is_forwarding;
+	c->n_bindings++;
+	log_debug("pid %d bound to a session (%s)", (int)c->pid,
+		  sb.is_forwarding ? "forwarded" : "direct");
+	return reply_success(out);
+}
+
+static int ext_query(struct sshbuf *out)
+{
+	size_t start = sshbuf_len(out);
+	int r;
+
+	if ((r = agentmsg_begin(out, SSH_AGENT_SUCCESS)) != 0 ||
+	    (r = sshbuf_put_cstring(out, "query")) != 0 ||
+	    (r = sshbuf_put_cstring(out, "session-bind@openssh.com")) != 0 ||
+	    (r = control_put_names(out)) != 0)
+		return r;
+	return agentmsg_end(out, start);
+}
+
+static int handle_extension(struct agent *a, struct conn *c, struct sshbuf *body,
+			    struct sshbuf *out)
+{
+	char name[128];
+	int r;
+
+	if ((r = agentmsg_parse_extension(body, name, sizeof(name))) != 0)
+		return r;
+	if (strcmp(name, "session-bind@openssh.com") == 0)
+		return ext_session_bind(c, body, out);
+	if (strcmp(name, "query") == 0)
+		return ext_query(out);
+	if ((r = control_dispatch(a, c, name, body, out)) <= 0)
+		return r;
+	log_debug("pid %d: unknown extension '%s'", (int)c->pid, name);
+	return agentmsg_put_simple(out, SSH_AGENT_FAILURE);
+}
+
+static const struct {
+	uint8_t type;
+	ssh_handler handler;
+} ssh_handlers[] = {
+	{ SSH_AGENTC_REQUEST_IDENTITIES, handle_request_identities },
+	{ SSH_AGENTC_SIGN_REQUEST, handle_sign_request },
+	{ SSH_AGENTC_ADD_IDENTITY, handle_add_identity },
+	{ SSH_AGENTC_ADD_ID_CONSTRAINED, handle_add_identity },
+	{ SSH_AGENTC_REMOVE_IDENTITY, handle_remove_identity },
+	{ SSH_AGENTC_REMOVE_ALL_IDENTITIES, handle_remove_all },
+	{ SSH_AGENTC_ADD_SMARTCARD_KEY, handle_smartcard },
+	{ SSH_AGENTC_ADD_SMARTCARD_KEY_CONSTRAINED, handle_smartcard },
+	{ SSH_AGENTC_REMOVE_SMARTCARD_KEY, handle_smartcard },
+	{ SSH_AGENTC_LOCK, handle_lock },
+	{ SSH_AGENTC_UNLOCK, handle_unlock },
+	{ SSH_AGENTC_EXTENSION, handle_extension },
+};
+
+int ssh_dispatch(struct agent *a, struct conn *c, const uint8_t *msg, size_t len,
+		 struct sshbuf *out)
+{
+	struct sshbuf body;
+	size_t start = sshbuf_len(out);
+	uint8_t type;
+	int r;
+
+	sshbuf_view(&body, msg, len);
+	if (sshbuf_get_u8(&body, &type) != 0)
+		return reply_failure(out) == 0 ? -1 : -1;
+	for (size_t i = 0; i < sizeof(ssh_handlers) / sizeof(ssh_handlers[0]); i++) {
+		if (ssh_handlers[i].type != type)
+			continue;
+		r = ssh_handlers[i].handler(a, c, &body, out);
+		if (r == 0)
+			return 0;
+		/* A parse error: drop any partial reply, answer FAILURE, close. */
+		out->size = out->off + start;
+		log_warn("pid %d sent a malformed message of type %u: %s; closing its connection",
+			 (int)c->pid, type, sshbuf_strerror(r));
+		reply_failure(out);
+		return -1;
+	}
+	log_debug("pid %d sent unknown message type %u", (int)c->pid, type);
+	return reply_failure(out);
+}

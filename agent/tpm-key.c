@@ -1,0 +1,51 @@
+/* tpm-key: the command-line tool. A tiny main that dispatches to one file per
+ * subcommand; every subcommand reaches the TPM through the running agent. */
+#include <stdio.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "subcommands.h"
+
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *help;
+} commands[] = {
+	{ "gen", cmd_gen, "make a key inside the TPM" },
+	{ "list", cmd_list, "list the keys in the store" },
+	{ "pub", cmd_pub, "print a key's OpenSSH public key" },
+	{ "rm", cmd_rm, "delete a key (file and agent)" },
+	{ "load", cmd_load, "load a key (back) into the agent" },
+	{ "status", cmd_status, "show the TPM and the agent" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: tpm-key COMMAND [ARGS]\n\nCommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\n'tpm-key COMMAND -h' shows a command's options. tpm-key talks to the\n"
+		"agent named by $TPM_AGENT_SOCK or $SSH_AUTH_SOCK.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 1;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("tpm-key %s\n", TPM_AGENT_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "tpm-key: unknown command '%s' (see tpm-key --help)\n", argv[1]);
+	return 1;
+}

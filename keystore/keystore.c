@@ -1,0 +1,430 @@
+/* keystore: the agent's in-memory view of the key store. Each key's public blob,
+ * fingerprint and keygrip are worked out once at load, so listing never touches the TPM. */
+#include "keystore.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../agent/log.h"
+
+struct keystore {
+	char dir[4096];
+	struct tpm *tpm;
+	struct ks_key **keys;
+	size_t n, alloc;
+};
+
+static int ks_append(struct keystore *ks, struct ks_key *k, struct errmsg *e)
+{
+	if (ks->n == ks->alloc) {
+		size_t alloc = ks->alloc ? ks->alloc * 2 : 16;
+		struct ks_key **keys = realloc(ks->keys, alloc * sizeof(*keys));
+
+		if (keys == NULL)
+			return errmsg_set(e, "keystore: out of memory");
+		ks->keys = keys;
+		ks->alloc = alloc;
+	}
+	ks->keys[ks->n++] = k;
+	return 0;
+}
+
+static void ks_key_free(struct keystore *ks, struct ks_key *k)
+{
+	if (k == NULL)
+		return;
+	if (ks->tpm != NULL)
+		tpm_key_unload(ks->tpm, &k->tk);
+	free(k);
+}
+
+/* Fills the derived fields (blob, fingerprint, keygrip) from k->pub. */
+static int ks_key_derive(struct ks_key *k, struct errmsg *e)
+{
+	struct sshbuf *b = sshbuf_new(SSHKEY_BLOB_MAX);
+	int r;
+
+	if (b == NULL)
+		return errmsg_set(e, "keystore: out of memory");
+	r = sshkey_pub_to_blob(&k->pub, b);
+	if (r == 0 && sshbuf_len(b) <= sizeof(k->blob)) {
+		k->blob_len = sshbuf_len(b);
+		memcpy(k->blob, sshbuf_ptr(b), k->blob_len);
+	} else if (r == 0) {
+		r = SSHBUF_E_TOOBIG;
+	}
+	sshbuf_free(b);
+	if (r != 0)
+		return errmsg_set(e, "cannot encode public key: %s", sshbuf_strerror(r));
+	if ((r = sshkey_fingerprint_sha256(&k->pub, k->fingerprint)) != 0 ||
+	    (r = keygrip_hex(&k->pub, k->keygrip)) != 0)
+		return errmsg_set(e, "cannot fingerprint public key: %s", sshbuf_strerror(r));
+	return 0;
+}
+
+/* Builds a key from a parsed TSS2 key file. */
+static int ks_key_from_tss2(const struct tss2key *f, const char *name, struct ks_key *k,
+			    struct errmsg *e)
+{
+	if (f->type != TSS2KEY_LOADABLE)
+		return errmsg_set(e, "not a loadable key (sealed or importable object)");
+	if (f->pub_len > sizeof(k->tk.pub) || f->priv_len > sizeof(k->tk.priv))
+		return errmsg_set(e, "TPM blobs too large");
+	memset(k, 0, sizeof(*k));
+	snprintf(k->name, sizeof(k->name), "%s", name);
+	if (f->has_description)
+		snprintf(k->comment, sizeof(k->comment), "%s", f->description);
+	k->empty_auth = f->empty_auth;
+	memcpy(k->tk.pub, f->pub, f->pub_len);
+	k->tk.pub_len = f->pub_len;
+	memcpy(k->tk.priv, f->priv, f->priv_len);
+	k->tk.priv_len = f->priv_len;
+	if (tpm_key_public(&k->tk, &k->pub, e) != 0)
+		return -1;
+	return ks_key_derive(k, e);
+}
+
+/* Reads dir/keys/<name>.tss into a new key. */
+static int ks_read_key(struct keystore *ks, const char *name, struct ks_key **out,
+		       struct errmsg *e)
+{
+	char path[4200];
+	char *pem = NULL;
+	size_t len = 0;
+	struct tss2key *f = calloc(1, sizeof(*f));
+	struct ks_key *k = calloc(1, sizeof(*k));
+	int r = -1;
+
+	if (f == NULL || k == NULL) {
+		errmsg_set(e, "keystore: out of memory");
+		goto done;
+	}
+	if (store_key_path(ks->dir, name, ".tss", path, sizeof(path), e) != 0 ||
+	    store_read_file(path, TSS2KEY_FILE_MAX, &pem, &len, e) != 0)
+		goto done;
+	if (tss2key_from_pem(pem, len, f, e) != 0 || ks_key_from_tss2(f, name, k, e) != 0) {
+		errmsg_prefix(e, "%s", path);
+		goto done;
+	}
+	*out = k;
+	k = NULL;
+	r = 0;
+done:
+	free(pem);
+	free(f);
+	free(k);
+	return r;
+}
+
+int keystore_open(const char *dir, struct tpm *tpm, struct keystore **out, struct errmsg *e)
+{
+	char (*names)[STORE_NAME_MAX] = calloc(STORE_MAX_KEYS, sizeof(*names));
+	struct keystore *ks = calloc(1, sizeof(*ks));
+	size_t count = 0;
+
+	if (ks == NULL || names == NULL) {
+		free(ks);
+		free(names);
+		return errmsg_set(e, "keystore: out of memory");
+	}
+	snprintf(ks->dir, sizeof(ks->dir), "%s", dir);
+	ks->tpm = tpm;
+	if (store_prepare(dir, e) != 0 ||
+	    store_list_keys(dir, names, STORE_MAX_KEYS, &count, e) != 0) {
+		free(names);
+		keystore_close(ks);
+		return -1;
+	}
+	for (size_t i = 0; i < count; i++) {
+		struct ks_key *k = NULL;
+		struct errmsg ke;
+
+		if (ks_read_key(ks, names[i], &k, &ke) != 0) {
+			log_warn("skipping key '%s': %s", names[i], ke.text);
+			continue;
+		}
+		if (ks_append(ks, k, e) != 0) {
+			free(k);
+			free(names);
+			keystore_close(ks);
+			return -1;
+		}
+	}
+	free(names);
+	*out = ks;
+	return 0;
+}
+
+void keystore_close(struct keystore *ks)
+{
+	if (ks == NULL)
+		return;
+	for (size_t i = 0; i < ks->n; i++)
+		ks_key_free(ks, ks->keys[i]);
+	free(ks->keys);
+	free(ks);
+}
+
+const char *keystore_dir(const struct keystore *ks)
+{
+	return ks->dir;
+}
+
+size_t keystore_count(const struct keystore *ks)
+{
+	return ks->n;
+}
+
+struct ks_key *keystore_get(struct keystore *ks, size_t i)
+{
+	return i < ks->n ? ks->keys[i] : NULL;
+}
+
+struct ks_key *keystore_find_blob(struct keystore *ks, const uint8_t *blob, size_t len)
+{
+	for (size_t i = 0; i < ks->n; i++)
+		if (ks->keys[i]->blob_len == len && memcmp(ks->keys[i]->blob, blob, len) == 0)
+			return ks->keys[i];
+	return NULL;
+}
+
+struct ks_key *keystore_find_name(struct keystore *ks, const char *name)
+{
+	for (size_t i = 0; i < ks->n; i++)
+		if (strcmp(ks->keys[i]->name, name) == 0)
+			return ks->keys[i];
+	return NULL;
+}
+
+struct ks_key *keystore_find_grip(struct keystore *ks, const char *grip_hex)
+{
+	for (size_t i = 0; i < ks->n; i++)
+		if (strcasecmp(ks->keys[i]->keygrip, grip_hex) == 0)
+			return ks->keys[i];
+	return NULL;
+}
+
+static size_t ks_index_of(struct keystore *ks, const struct ks_key *k)
+{
+	for (size_t i = 0; i < ks->n; i++)
+		if (ks->keys[i] == k)
+			return i;
+	return ks->n;
+}
+
+static void ks_forget(struct keystore *ks, struct ks_key *k)
+{
+	size_t i = ks_index_of(ks, k);
+
+	if (i == ks->n)
+		return;
+	memmove(&ks->keys[i], &ks->keys[i + 1], (ks->n - i - 1) * sizeof(ks->keys[0]));
+	ks->n--;
+	ks_key_free(ks, k);
+}
+
+/* "ecdsa-p256", "rsa-3072", then "-2", "-3" ... until the name is free. */
+static int ks_default_name(struct keystore *ks, enum sshkey_type type, unsigned bits,
+			   char *out, size_t len, struct errmsg *e)
+{
+	char base[STORE_NAME_MAX];
+
+	if (type == SSHKEY_RSA)
+		snprintf(base, sizeof(base), "rsa-%u", bits);
+	else
+		snprintf(base, sizeof(base), "ecdsa-p%u", bits);
+	snprintf(out, len, "%s", base);
+	for (unsigned i = 2; i < 1000; i++) {
+		if (!store_key_exists(ks->dir, out) && keystore_find_name(ks, out) == NULL)
+			return 0;
+		if (snprintf(out, len, "%s-%u", base, i) >= (int)len)
+			break;
+	}
+	return errmsg_set(e, "no free default name for %s; pass one with -n", base);
+}
+
+/* Writes name.tss and name.pub for k (the .tss last: it is what makes the key exist). */
+static int ks_write_key(struct keystore *ks, const struct ks_key *k, uint32_t parent,
+			struct errmsg *e)
+{
+	struct tss2key *f = calloc(1, sizeof(*f));
+	char path[4200], *pem = NULL, *line = NULL, *pub_text = NULL;
+	size_t pem_len = 0;
+	int r = -1;
+
+	if (f == NULL)
+		return errmsg_set(e, "keystore: out of memory");
+	f->type = TSS2KEY_LOADABLE;
+	f->empty_auth = k->empty_auth;
+	f->has_description = k->comment[0] != '\0';
+	snprintf(f->description, sizeof(f->description), "%s", k->comment);
+	f->parent = parent;
+	memcpy(f->pub, k->tk.pub, k->tk.pub_len);
+	f->pub_len = k->tk.pub_len;
+	memcpy(f->priv, k->tk.priv, k->tk.priv_len);
+	f->priv_len = k->tk.priv_len;
+	if (tss2key_to_pem(f, &pem, &pem_len, e) != 0)
+		goto done;
+	if (sshkey_pub_to_line(&k->pub, k->comment[0] ? k->comment : NULL, &line) != 0) {
+		errmsg_set(e, "cannot encode the public key line");
+		goto done;
+	}
+	if (asprintf(&pub_text, "%s\n", line) < 0) {
+		pub_text = NULL;
+		errmsg_set(e, "keystore: out of memory");
+		goto done;
+	}
+	r = store_key_path(ks->dir, k->name, ".pub", path, sizeof(path), e);
+	if (r == 0)
+		r = store_write_atomic(path, pub_text, strlen(pub_text), 0644, e);
+	if (r == 0)
+		r = store_key_path(ks->dir, k->name, ".tss", path, sizeof(path), e);
+	if (r == 0)
+		r = store_write_atomic(path, pem, pem_len, 0600, e);
+done:
+	free(pub_text);
+	free(line);
+	free(pem);
+	free(f);
+	return r;
+}
+
+static int ks_check_generate_args(enum sshkey_type type, unsigned bits, struct errmsg *e)
+{
+	if (type == SSHKEY_RSA && bits == 4096)
+		return errmsg_set(e, "RSA 4096 is not supported: TPM 2.0 devices (and swtpm) "
+				  "create RSA keys of at most 3072 bits; use -b 3072 or -t ecdsa");
+	if (type == SSHKEY_RSA && bits != 2048 && bits != 3072)
+		return errmsg_set(e, "RSA keys are 2048 or 3072 bits, not %u", bits);
+	if (type != SSHKEY_RSA && type != SSHKEY_ECDSA_P256 && type != SSHKEY_ECDSA_P384 &&
+	    type != SSHKEY_ECDSA_P521)
+		return errmsg_set(e, "unsupported key type (use ecdsa -b 256|384|521 or rsa -b 2048|3072)");
+	return 0;
+}
+
+int keystore_generate(struct keystore *ks, enum sshkey_type type, unsigned bits,
+		      const char *name, const char *comment, struct ks_key **out,
+		      struct errmsg *e)
+{
+	struct ks_key *k;
+	struct tpm_info info;
+
+	if (ks_check_generate_args(type, bits, e) != 0)
+		return TPM_E_UNSUPPORTED;
+	if (ks->tpm == NULL)
+		return errmsg_set(e, "keystore: no TPM connection");
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return errmsg_set(e, "keystore: out of memory");
+	if (name != NULL && name[0] != '\0') {
+		if (!store_name_valid(name)) {
+			free(k);
+			return errmsg_set(e, "invalid key name '%s' (use letters, digits and . _ @ + -)", name);
+		}
+		if (store_key_exists(ks->dir, name) || keystore_find_name(ks, name) != NULL) {
+			free(k);
+			return errmsg_set(e, "a key named '%s' exists already (tpm-key rm %s first, or pick another -n)", name, name);
+		}
+		snprintf(k->name, sizeof(k->name), "%s", name);
+	} else if (ks_default_name(ks, type, bits, k->name, sizeof(k->name), e) != 0) {
+		free(k);
+		return -1;
+	}
+	snprintf(k->comment, sizeof(k->comment), "%s", comment ? comment : "");
+	k->empty_auth = 1;
+	int r = tpm_create_key(ks->tpm, type, bits, NULL, 0, &k->tk, &k->pub, e);
+	if (r != 0 || tpm_get_info(ks->tpm, &info, e) != 0 || ks_key_derive(k, e) != 0 ||
+	    ks_write_key(ks, k, info.srk_handle, e) != 0 || ks_append(ks, k, e) != 0) {
+		free(k);
+		return r != 0 ? r : -1;
+	}
+	log_info("generated key '%s' (%s %u, %s)", k->name, sshkey_family_name(type), bits,
+		 k->fingerprint);
+	if (out != NULL)
+		*out = k;
+	return 0;
+}
+
+int keystore_delete(struct keystore *ks, const char *name, struct errmsg *e)
+{
+	struct ks_key *k = keystore_find_name(ks, name);
+
+	if (!store_name_valid(name))
+		return errmsg_set(e, "invalid key name '%s'", name);
+	if (k == NULL && !store_key_exists(ks->dir, name))
+		return errmsg_set(e, "no key named '%s' (see tpm-key list)", name);
+	if (store_remove_key(ks->dir, name, e) != 0)
+		return -1;
+	if (k != NULL)
+		ks_forget(ks, k);
+	log_info("deleted key '%s'", name);
+	return 0;
+}
+
+int keystore_load(struct keystore *ks, const char *name, struct ks_key **out,
+		  struct errmsg *e)
+{
+	struct ks_key *fresh = NULL, *old;
+
+	if (!store_name_valid(name))
+		return errmsg_set(e, "invalid key name '%s'", name);
+	if (!store_key_exists(ks->dir, name))
+		return errmsg_set(e, "no key named '%s' in %s/keys", name, ks->dir);
+	if (ks_read_key(ks, name, &fresh, e) != 0)
+		return -1;
+	old = keystore_find_name(ks, name);
+	if (old != NULL && old->blob_len == fresh->blob_len &&
+	    memcmp(old->blob, fresh->blob, old->blob_len) == 0 &&
+	    old->tk.priv_len == fresh->tk.priv_len &&
+	    memcmp(old->tk.priv, fresh->tk.priv, old->tk.priv_len) == 0) {
+		/* Same key: keep the loaded TPM object, only show it again. */
+		free(fresh);
+		old->hidden = 0;
+		if (out != NULL)
+			*out = old;
+		return 0;
+	}
+	if (old != NULL)
+		ks_forget(ks, old);
+	if (ks_append(ks, fresh, e) != 0) {
+		free(fresh);
+		return -1;
+	}
+	if (out != NULL)
+		*out = fresh;
+	return 0;
+}
+
+static enum tpm_sig_scheme ks_scheme(enum sshkey_type t)
+{
+	return t == SSHKEY_RSA ? TPM_SIG_RSASSA : TPM_SIG_ECDSA;
+}
+
+int keystore_sign_ssh(struct keystore *ks, struct ks_key *k, const uint8_t *data,
+		      size_t len, uint32_t flags, struct sshbuf *sig, struct errmsg *e)
+{
+	enum sshkey_hash h = sshkey_sign_hash(k->pub.type, flags);
+	uint8_t digest[64];
+	size_t digest_len = 0;
+	struct tpm_signature ts;
+	int r;
+
+	if (h == SSHKEY_HASH_NONE)
+		return errmsg_set(e, "key '%s': SHA-1 ssh-rsa signatures are not made; the client "
+				  "must ask for rsa-sha2-256 or rsa-sha2-512", k->name);
+	if (ks->tpm == NULL)
+		return errmsg_set(e, "keystore: no TPM connection");
+	if (sshkey_hash(h, data, len, digest, &digest_len) != 0)
+		return errmsg_set(e, "cannot hash the data to sign");
+	r = tpm_sign(ks->tpm, &k->tk, NULL, 0, ks_scheme(k->pub.type), h, digest, digest_len,
+		     &ts, e);
+	if (r != 0)
+		return r;
+	if (k->pub.type == SSHKEY_RSA)
+		r = sshkey_sig_rsa_to_blob(h, ts.s, ts.s_len, k->pub.n_len, sig);
+	else
+		r = sshkey_sig_ecdsa_to_blob(k->pub.type, ts.r, ts.r_len, ts.s, ts.s_len, sig);
+	if (r != 0)
+		return errmsg_set(e, "cannot encode the signature: %s", sshbuf_strerror(r));
+	return 0;
+}
