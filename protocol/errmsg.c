@@ -19,7 +19,7 @@ int errmsg_set(struct errmsg *e, const char *fmt, ...)
 
 int errmsg_prefix(struct errmsg *e, const char *fmt, ...)
 {
-	char prefix[ERRMSG_MAX], joined[ERRMSG_MAX];
+	char prefix[ERRMSG_MAX], joined[2 * ERRMSG_MAX + 3];
 	va_list ap;
 
 	if (e == NULL)
@@ -28,6 +28,7 @@ int errmsg_prefix(struct errmsg *e, const char *fmt, ...)
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
 	snprintf(joined, sizeof(joined), "%s: %s", prefix, e->text);
-	memcpy(e->text, joined, sizeof(e->text));
+	memcpy(e->text, joined, sizeof(e->text) - 1);
+	e->text[sizeof(e->text) - 1] = '\0';
 	return -1;
 }

@@ -1,0 +1,848 @@
+/* tpm: every command the agent sends to the TPM, through tpm2-tss ESAPI: the
+ * connection, the persistent SRK, key creation, LRU use of the transient slots, signing. */
+#include "tpm.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <tss2/tss2_esys.h>
+#include <tss2/tss2_mu.h>
+#include <tss2/tss2_rc.h>
+#include <tss2/tss2_tctildr.h>
+
+#define TPM_LOADED_MAX 16      /* keys kept loaded at most, whatever the TPM reports */
+#define TPM_AUTH_CREATE_MAX 32 /* the TPM caps authValue at the nameAlg (SHA-256) size */
+
+/* Attributes of every key we create; deliberately without noDA so that wrong
+ * PINs count towards the TPM's dictionary-attack lockout. */
+#define KEY_ATTRS (TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | \
+		   TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH | \
+		   TPMA_OBJECT_SIGN_ENCRYPT)
+/* TCG "H-2" storage primary (REFERENCE.md §2). */
+#define SRK_ATTRS (TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT | TPMA_OBJECT_FIXEDTPM | \
+		   TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN | \
+		   TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_NODA)
+
+struct tpm {
+	TSS2_TCTI_CONTEXT *tcti;
+	ESYS_CONTEXT *esys;
+	ESYS_TR srk;
+	struct tpm_info info;
+	size_t slots;                            /* how many of our keys may be loaded */
+	struct tpm_key *loaded[TPM_LOADED_MAX];  /* the keys currently in the TPM */
+	size_t n_loaded;
+	uint64_t clock;                          /* LRU stamps */
+};
+
+/* ---- response codes ---- */
+
+/* A TPM response code with the handle/session/parameter number masked off, so it
+ * compares equal to the TPM2_RC_* constants; other layers' codes are returned as is. */
+static TSS2_RC rc_base(TSS2_RC rc)
+{
+	TSS2_RC layer = rc & TSS2_RC_LAYER_MASK;
+
+	if (layer != TSS2_TPM_RC_LAYER && layer != TSS2_RESMGR_TPM_RC_LAYER)
+		return rc;
+	rc &= ~TSS2_RC_LAYER_MASK;
+	if (rc & TPM2_RC_FMT1)
+		return rc & (TPM2_RC_FMT1 | 0x3F);
+	return rc & 0xFFF;
+}
+
+/* The TCTI (or the layers above it, passing its code on) lost the TPM. */
+static int rc_is_conn(TSS2_RC rc)
+{
+	TSS2_RC layer = rc & TSS2_RC_LAYER_MASK, base = rc & 0xFFFF;
+
+	if (layer == TSS2_TPM_RC_LAYER || layer == TSS2_RESMGR_TPM_RC_LAYER)
+		return 0;
+	return base == TSS2_BASE_RC_IO_ERROR || base == TSS2_BASE_RC_NO_CONNECTION ||
+	       base == TSS2_BASE_RC_NO_TPM;
+}
+
+static int rc_class(TSS2_RC rc)
+{
+	TSS2_RC b = rc_base(rc);
+
+	if (b == TPM2_RC_AUTH_FAIL || b == TPM2_RC_BAD_AUTH)
+		return TPM_E_AUTH_FAIL;
+	if (b == TPM2_RC_LOCKOUT)
+		return TPM_E_LOCKOUT;
+	if (rc_is_conn(rc))
+		return TPM_E_CONN;
+	return TPM_E_FAIL;
+}
+
+static const char *rc_default_remedy(TSS2_RC rc)
+{
+	switch (rc_class(rc)) {
+	case TPM_E_AUTH_FAIL:
+		return "wrong PIN; the TPM counts it towards its dictionary-attack lockout";
+	case TPM_E_LOCKOUT:
+		return "the TPM locked out after too many wrong PINs: wait for it to recover "
+		       "or clear it with `tpm2_dictionarylockout --clear-lockout`";
+	case TPM_E_CONN:
+		return "the connection to the TPM is gone; restart the agent";
+	}
+	return NULL;
+}
+
+/* Formats "tpm: <what>: <decoded rc> (<remedy>)" into e and returns the TPM_E_*
+ * class of rc. remedy NULL picks one from the class, if any. */
+static int tpm_err(struct errmsg *e, TSS2_RC rc, const char *remedy, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int tpm_err(struct errmsg *e, TSS2_RC rc, const char *remedy, const char *fmt, ...)
+{
+	char what[ERRMSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (remedy == NULL)
+		remedy = rc_default_remedy(rc);
+	if (remedy != NULL)
+		errmsg_set(e, "tpm: %s: %s (%s)", what, Tss2_RC_Decode(rc), remedy);
+	else
+		errmsg_set(e, "tpm: %s: %s", what, Tss2_RC_Decode(rc));
+	return rc_class(rc);
+}
+
+static int unsupported(struct errmsg *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int unsupported(struct errmsg *e, const char *fmt, ...)
+{
+	char what[ERRMSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	errmsg_set(e, "tpm: %s", what);
+	return TPM_E_UNSUPPORTED;
+}
+
+/* ---- connection and properties ---- */
+
+static int connect_tpm(struct tpm *t, struct errmsg *e)
+{
+	TSS2_RC rc;
+
+	rc = Tss2_TctiLdr_Initialize(t->info.tcti, &t->tcti);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_err(e, rc, "is a TPM present and may you use it? try --simulator",
+			       "cannot open TCTI '%s'", t->info.tcti);
+	rc = Esys_Initialize(&t->esys, t->tcti, NULL);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_err(e, rc, NULL, "cannot initialise ESAPI on '%s'", t->info.tcti);
+	/* Simulators may come up unstarted; a started TPM answers INITIALIZE. */
+	rc = Esys_Startup(t->esys, TPM2_SU_CLEAR);
+	if (rc != TSS2_RC_SUCCESS && rc_base(rc) != TPM2_RC_INITIALIZE)
+		return tpm_err(e, rc, NULL, "TPM2_Startup on '%s' failed", t->info.tcti);
+	return 0;
+}
+
+/* Appends the 4 characters packed in v (big-endian) to s, skipping NULs. */
+static void append_chars(char *s, size_t size, uint32_t v)
+{
+	size_t len = strlen(s);
+	int i;
+
+	for (i = 3; i >= 0 && len + 1 < size; i--) {
+		char c = (char)((v >> (8 * i)) & 0xFF);
+		if (c >= 0x20 && c < 0x7F)
+			s[len++] = c;
+	}
+	s[len] = '\0';
+}
+
+static void trim_right(char *s)
+{
+	size_t len = strlen(s);
+
+	while (len > 0 && s[len - 1] == ' ')
+		s[--len] = '\0';
+}
+
+static void take_fixed_prop(struct tpm_info *info, const TPMS_TAGGED_PROPERTY *p)
+{
+	switch (p->property) {
+	case TPM2_PT_MANUFACTURER:
+		info->manufacturer[0] = '\0';
+		append_chars(info->manufacturer, sizeof(info->manufacturer), p->value);
+		break;
+	case TPM2_PT_VENDOR_STRING_1: case TPM2_PT_VENDOR_STRING_2:
+	case TPM2_PT_VENDOR_STRING_3: case TPM2_PT_VENDOR_STRING_4:
+		/* They come sorted by property, so appending keeps the order. */
+		append_chars(info->vendor, sizeof(info->vendor), p->value);
+		break;
+	case TPM2_PT_FIRMWARE_VERSION_1:
+		info->firmware1 = p->value;
+		break;
+	case TPM2_PT_FIRMWARE_VERSION_2:
+		info->firmware2 = p->value;
+		break;
+	}
+}
+
+/* Asks for count properties from first; calls take() on each. */
+static int get_props(struct tpm *t, TPM2_PT first, UINT32 count,
+		     void (*take)(struct tpm *, const TPMS_TAGGED_PROPERTY *), struct errmsg *e)
+{
+	TPMS_CAPABILITY_DATA *cap = NULL;
+	TPMI_YES_NO more;
+	TSS2_RC rc;
+	UINT32 i;
+
+	rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+				TPM2_CAP_TPM_PROPERTIES, first, count, &more, &cap);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_err(e, rc, NULL, "cannot read TPM properties");
+	for (i = 0; i < cap->data.tpmProperties.count; i++)
+		take(t, &cap->data.tpmProperties.tpmProperty[i]);
+	Esys_Free(cap);
+	return 0;
+}
+
+static void take_fixed(struct tpm *t, const TPMS_TAGGED_PROPERTY *p)
+{
+	take_fixed_prop(&t->info, p);
+}
+
+static void take_var(struct tpm *t, const TPMS_TAGGED_PROPERTY *p)
+{
+	if (p->property == TPM2_PT_HR_TRANSIENT_AVAIL)
+		t->info.transient_slots = p->value;
+}
+
+static int read_info(struct tpm *t, struct errmsg *e)
+{
+	int r;
+
+	if ((r = get_props(t, TPM2_PT_MANUFACTURER, TPM2_PT_FIRMWARE_VERSION_2 -
+			   TPM2_PT_MANUFACTURER + 1, take_fixed, e)) != 0)
+		return r;
+	if ((r = get_props(t, TPM2_PT_HR_TRANSIENT_AVAIL, 1, take_var, e)) != 0)
+		return r;
+	trim_right(t->info.manufacturer);
+	trim_right(t->info.vendor);
+	/* Every TPM 2.0 holds at least 3; a silent property must not stop us loading. */
+	t->slots = t->info.transient_slots ? t->info.transient_slots : 3;
+	if (t->slots > TPM_LOADED_MAX)
+		t->slots = TPM_LOADED_MAX;
+	return 0;
+}
+
+/* ---- the SRK ---- */
+
+/* Describes a TPM object for an error message, e.g. "an RSA key (sign)". */
+static void describe_object(const TPMT_PUBLIC *p, char *out, size_t size)
+{
+	const char *type = p->type == TPM2_ALG_RSA ? "RSA" :
+			   p->type == TPM2_ALG_ECC ? "ECC" :
+			   p->type == TPM2_ALG_KEYEDHASH ? "keyed-hash" :
+			   p->type == TPM2_ALG_SYMCIPHER ? "symmetric" : "unknown";
+	TPMA_OBJECT a = p->objectAttributes;
+
+	snprintf(out, size, "%s %s object (%s%s%s)",
+		 p->type == TPM2_ALG_RSA || p->type == TPM2_ALG_ECC ? "an" : "a", type,
+		 a & TPMA_OBJECT_RESTRICTED ? "restricted " : "",
+		 a & TPMA_OBJECT_DECRYPT ? "decrypt " : "",
+		 a & TPMA_OBJECT_SIGN_ENCRYPT ? "sign" : "no sign");
+}
+
+static int srk_check(struct tpm *t, struct errmsg *e)
+{
+	TPM2B_PUBLIC *pub = NULL;
+	TPM2B_NAME *name = NULL, *qname = NULL;
+	TPMA_OBJECT a;
+	char what[128];
+	int ok;
+	TSS2_RC rc;
+
+	rc = Esys_ReadPublic(t->esys, t->srk, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+			     &pub, &name, &qname);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_err(e, rc, NULL, "cannot read the SRK at 0x%08x", t->info.srk_handle);
+	a = pub->publicArea.objectAttributes;
+	ok = (pub->publicArea.type == TPM2_ALG_ECC || pub->publicArea.type == TPM2_ALG_RSA) &&
+	     (a & TPMA_OBJECT_RESTRICTED) && (a & TPMA_OBJECT_DECRYPT) &&
+	     !(a & TPMA_OBJECT_SIGN_ENCRYPT);
+	describe_object(&pub->publicArea, what, sizeof(what));
+	Esys_Free(pub);
+	Esys_Free(name);
+	Esys_Free(qname);
+	if (ok)
+		return 0;
+	return errmsg_set(e, "tpm: persistent handle 0x%08x holds %s, not a storage key "
+			  "(restricted decrypt) that could be the SRK; free it with "
+			  "`tpm2_evictcontrol -C o -c 0x%08x` or configure another SRK handle",
+			  t->info.srk_handle, what, t->info.srk_handle);
+}
+
+static void srk_template(TPM2B_PUBLIC *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->publicArea.type = TPM2_ALG_ECC;
+	p->publicArea.nameAlg = TPM2_ALG_SHA256;
+	p->publicArea.objectAttributes = SRK_ATTRS;
+	p->publicArea.parameters.eccDetail.symmetric.algorithm = TPM2_ALG_AES;
+	p->publicArea.parameters.eccDetail.symmetric.keyBits.aes = 128;
+	p->publicArea.parameters.eccDetail.symmetric.mode.aes = TPM2_ALG_CFB;
+	p->publicArea.parameters.eccDetail.scheme.scheme = TPM2_ALG_NULL;
+	p->publicArea.parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
+	p->publicArea.parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
+}
+
+/* Makes the H-2 primary in the owner hierarchy and persists it at the SRK handle. */
+static int srk_create(struct tpm *t, struct errmsg *e)
+{
+	const char *owner_remedy = "does the owner hierarchy have a password? then create the "
+		"SRK yourself: tpm2_createprimary -C o -g sha256 -G ecc256:aes128cfb -c srk.ctx "
+		"&& tpm2_evictcontrol -C o -c srk.ctx <handle>";
+	TPM2B_SENSITIVE_CREATE sens = { 0 };
+	TPM2B_PUBLIC tmpl, *out_pub = NULL;
+	TPM2B_DATA outside = { 0 };
+	TPML_PCR_SELECTION pcrs = { 0 };
+	TPM2B_CREATION_DATA *cdata = NULL;
+	TPM2B_DIGEST *chash = NULL;
+	TPMT_TK_CREATION *ticket = NULL;
+	ESYS_TR primary = ESYS_TR_NONE;
+	TSS2_RC rc;
+	int r = 0;
+
+	srk_template(&tmpl);
+	rc = Esys_CreatePrimary(t->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+				ESYS_TR_NONE, &sens, &tmpl, &outside, &pcrs, &primary,
+				&out_pub, &cdata, &chash, &ticket);
+	Esys_Free(out_pub);
+	Esys_Free(cdata);
+	Esys_Free(chash);
+	Esys_Free(ticket);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_err(e, rc, rc_class(rc) == TPM_E_AUTH_FAIL ? owner_remedy : NULL,
+			       "cannot create the SRK (owner hierarchy primary)");
+	rc = Esys_EvictControl(t->esys, ESYS_TR_RH_OWNER, primary, ESYS_TR_PASSWORD,
+			       ESYS_TR_NONE, ESYS_TR_NONE, t->info.srk_handle, &t->srk);
+	if (rc != TSS2_RC_SUCCESS) {
+		t->srk = ESYS_TR_NONE;
+		r = tpm_err(e, rc, rc_class(rc) == TPM_E_AUTH_FAIL ? owner_remedy : NULL,
+			    "cannot make the SRK persistent at 0x%08x", t->info.srk_handle);
+	}
+	/* The persistent copy is what we use; the transient one would take a slot. */
+	Esys_FlushContext(t->esys, primary);
+	return r;
+}
+
+static int srk_setup(struct tpm *t, struct errmsg *e)
+{
+	TSS2_RC rc;
+
+	rc = Esys_TR_FromTPMPublic(t->esys, t->info.srk_handle, ESYS_TR_NONE, ESYS_TR_NONE,
+				   ESYS_TR_NONE, &t->srk);
+	if (rc == TSS2_RC_SUCCESS)
+		return srk_check(t, e);
+	t->srk = ESYS_TR_NONE;
+	if (rc_base(rc) != TPM2_RC_HANDLE)
+		return tpm_err(e, rc, NULL, "cannot look up the SRK at 0x%08x", t->info.srk_handle);
+	return srk_create(t, e);
+}
+
+int tpm_open(const struct tpm_options *o, struct tpm **out, struct errmsg *e)
+{
+	struct tpm *t;
+	int r;
+
+	*out = NULL;
+	t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return errmsg_set(e, "tpm: out of memory");
+	t->srk = ESYS_TR_NONE;
+	snprintf(t->info.tcti, sizeof(t->info.tcti), "%s", o->tcti ? o->tcti : TPM_TCTI_DEFAULT);
+	t->info.srk_handle = o->srk_handle ? o->srk_handle : TPM_SRK_HANDLE_DEFAULT;
+	if ((t->info.srk_handle >> 24) != TPM2_HT_PERSISTENT) {
+		free(t);
+		return errmsg_set(e, "tpm: SRK handle 0x%08x is not a persistent handle "
+				  "(0x81000000-0x81ffffff)", o->srk_handle);
+	}
+	/* tpm2-tss logs every failure to stderr; our error messages say it better. */
+	setenv("TSS2_LOG", "all+none", 0);
+	if ((r = connect_tpm(t, e)) != 0 || (r = read_info(t, e)) != 0 ||
+	    (r = srk_setup(t, e)) != 0) {
+		tpm_close(t);
+		/* A rejected owner password is no wrong PIN the caller could re-ask. */
+		return r == TPM_E_CONN ? r : TPM_E_FAIL;
+	}
+	*out = t;
+	return 0;
+}
+
+int tpm_get_info(struct tpm *t, struct tpm_info *info, struct errmsg *e)
+{
+	if (t == NULL)
+		return errmsg_set(e, "tpm: not connected");
+	*info = t->info;
+	return 0;
+}
+
+/* ---- loaded keys ---- */
+
+static int loaded_index(const struct tpm *t, const struct tpm_key *k)
+{
+	size_t i;
+
+	for (i = 0; i < t->n_loaded; i++)
+		if (t->loaded[i] == k)
+			return (int)i;
+	return -1;
+}
+
+/* Flushes loaded[i] and forgets it. */
+static void flush_slot(struct tpm *t, size_t i)
+{
+	struct tpm_key *k = t->loaded[i];
+	ESYS_TR h = k->state.handle;
+
+	/* On failure ESYS keeps its record of the handle; drop it so it cannot leak. */
+	if (Esys_FlushContext(t->esys, h) != TSS2_RC_SUCCESS)
+		Esys_TR_Close(t->esys, &h);
+	k->state.handle = 0;
+	t->loaded[i] = t->loaded[--t->n_loaded];
+}
+
+static void evict_lru(struct tpm *t)
+{
+	size_t i, lru = 0;
+
+	for (i = 1; i < t->n_loaded; i++)
+		if (t->loaded[i]->state.last_use < t->loaded[lru]->state.last_use)
+			lru = i;
+	flush_slot(t, lru);
+}
+
+/* Parses the blobs of k (they came from disk: hostile until proven otherwise). */
+static int unmarshal_pub(const struct tpm_key *k, TPM2B_PUBLIC *pub, struct errmsg *e)
+{
+	size_t off = 0;
+	TSS2_RC rc;
+
+	memset(pub, 0, sizeof(*pub));
+	if (k->pub_len == 0 || k->pub_len > sizeof(k->pub))
+		return errmsg_set(e, "tpm: the key's public blob is empty or too large (%zu bytes)",
+				  k->pub_len);
+	rc = Tss2_MU_TPM2B_PUBLIC_Unmarshal(k->pub, k->pub_len, &off, pub);
+	if (rc != TSS2_RC_SUCCESS)
+		return errmsg_set(e, "tpm: the key's public blob is malformed: %s", Tss2_RC_Decode(rc));
+	if (off != k->pub_len)
+		return errmsg_set(e, "tpm: the key's public blob has %zu trailing bytes",
+				  k->pub_len - off);
+	return 0;
+}
+
+static int unmarshal_priv(const struct tpm_key *k, TPM2B_PRIVATE *priv, struct errmsg *e)
+{
+	size_t off = 0;
+	TSS2_RC rc;
+
+	memset(priv, 0, sizeof(*priv));
+	if (k->priv_len == 0 || k->priv_len > sizeof(k->priv))
+		return errmsg_set(e, "tpm: the key's private blob is empty or too large (%zu bytes)",
+				  k->priv_len);
+	rc = Tss2_MU_TPM2B_PRIVATE_Unmarshal(k->priv, k->priv_len, &off, priv);
+	if (rc != TSS2_RC_SUCCESS)
+		return errmsg_set(e, "tpm: the key's private blob is malformed: %s", Tss2_RC_Decode(rc));
+	if (off != k->priv_len)
+		return errmsg_set(e, "tpm: the key's private blob has %zu trailing bytes",
+				  k->priv_len - off);
+	return 0;
+}
+
+static const char *load_remedy(TSS2_RC rc, size_t n_loaded)
+{
+	TSS2_RC b = rc_base(rc);
+
+	if (b == TPM2_RC_INTEGRITY)
+		return "the key was made by another TPM or under another SRK: "
+		       "was the TPM cleared or the SRK replaced?";
+	if (b == TPM2_RC_OBJECT_MEMORY && n_loaded == 0)
+		return "other programs hold all transient slots; use the kernel resource "
+		       "manager (device:/dev/tpmrm0)";
+	return NULL;
+}
+
+int tpm_key_load(struct tpm *t, struct tpm_key *k, struct errmsg *e)
+{
+	TPM2B_PUBLIC pub;
+	TPM2B_PRIVATE priv;
+	ESYS_TR h = ESYS_TR_NONE;
+	TSS2_RC rc;
+
+	if (loaded_index(t, k) >= 0) {
+		k->state.last_use = ++t->clock;
+		return 0;
+	}
+	/* A handle we do not know (another connection's, a copied struct) means nothing. */
+	k->state.handle = 0;
+	if (unmarshal_pub(k, &pub, e) != 0 || unmarshal_priv(k, &priv, e) != 0)
+		return TPM_E_FAIL;
+	if (t->n_loaded >= t->slots)
+		evict_lru(t);
+	/* Without a resource manager others may hold slots too: make room until it fits. */
+	while ((rc = Esys_Load(t->esys, t->srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+			       &priv, &pub, &h)) != TSS2_RC_SUCCESS &&
+	       rc_base(rc) == TPM2_RC_OBJECT_MEMORY && t->n_loaded > 0)
+		evict_lru(t);
+	OPENSSL_cleanse(&priv, sizeof(priv));
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_err(e, rc, load_remedy(rc, t->n_loaded), "cannot load the key");
+	k->state.handle = h;
+	k->state.last_use = ++t->clock;
+	t->loaded[t->n_loaded++] = k;
+	return 0;
+}
+
+void tpm_key_unload(struct tpm *t, struct tpm_key *k)
+{
+	int i;
+
+	if (t == NULL || k == NULL)
+		return;
+	i = loaded_index(t, k);
+	if (i >= 0)
+		flush_slot(t, (size_t)i);
+	k->state.handle = 0;
+}
+
+void tpm_close(struct tpm *t)
+{
+	if (t == NULL)
+		return;
+	while (t->n_loaded > 0)
+		flush_slot(t, t->n_loaded - 1);
+	if (t->esys != NULL)
+		Esys_Finalize(&t->esys);
+	if (t->tcti != NULL)
+		Tss2_TctiLdr_Finalize(&t->tcti);
+	free(t);
+}
+
+/* ---- public keys ---- */
+
+static int ecc_pub(const TPMT_PUBLIC *p, struct sshkey_pub *pub, struct errmsg *e)
+{
+	const TPM2B_ECC_PARAMETER *x = &p->unique.ecc.x, *y = &p->unique.ecc.y;
+	size_t flen;
+
+	switch (p->parameters.eccDetail.curveID) {
+	case TPM2_ECC_NIST_P256: pub->type = SSHKEY_ECDSA_P256; flen = 32; break;
+	case TPM2_ECC_NIST_P384: pub->type = SSHKEY_ECDSA_P384; flen = 48; break;
+	case TPM2_ECC_NIST_P521: pub->type = SSHKEY_ECDSA_P521; flen = 66; break;
+	default:
+		pub->type = SSHKEY_UNSPEC;
+		return errmsg_set(e, "tpm: the key is on ECC curve 0x%04x; only NIST P-256, "
+				  "P-384 and P-521 are supported", p->parameters.eccDetail.curveID);
+	}
+	if (x->size == 0 || x->size > flen || y->size == 0 || y->size > flen)
+		return errmsg_set(e, "tpm: the key's EC point has coordinates of %u and %u bytes, "
+				  "not at most %zu", x->size, y->size, flen);
+	/* Coordinates are left-padded to the field size: 04 || X || Y. */
+	memset(pub->q, 0, sizeof(pub->q));
+	pub->q[0] = 0x04;
+	memcpy(pub->q + 1 + flen - x->size, x->buffer, x->size);
+	memcpy(pub->q + 1 + 2 * flen - y->size, y->buffer, y->size);
+	pub->q_len = 1 + 2 * flen;
+	return 0;
+}
+
+static int rsa_pub(const TPMT_PUBLIC *p, struct sshkey_pub *pub, struct errmsg *e)
+{
+	const TPM2B_PUBLIC_KEY_RSA *n = &p->unique.rsa;
+	unsigned bits = p->parameters.rsaDetail.keyBits;
+	uint32_t exp = p->parameters.rsaDetail.exponent;
+	size_t skip = 0;
+	int i;
+
+	if (bits < 1024 || bits > 8 * SSHKEY_RSA_MAX_BYTES || bits % 8 != 0 || n->size != bits / 8)
+		return errmsg_set(e, "tpm: the key's RSA modulus has %u bytes for %u bits",
+				  n->size, bits);
+	while (skip < n->size && n->buffer[skip] == 0)
+		skip++;
+	if (skip == n->size)
+		return errmsg_set(e, "tpm: the key's RSA modulus is zero");
+	pub->type = SSHKEY_RSA;
+	memcpy(pub->n, n->buffer + skip, n->size - skip);
+	pub->n_len = n->size - skip;
+	/* Exponent 0 is the TPM's way of saying the default, 65537. */
+	if (exp == 0)
+		exp = 65537;
+	pub->e_len = 0;
+	for (i = 3; i >= 0; i--)
+		if (pub->e_len > 0 || (exp >> (8 * i)) & 0xFF)
+			pub->e[pub->e_len++] = (uint8_t)(exp >> (8 * i));
+	return 0;
+}
+
+static int pub_from_tpmt(const TPMT_PUBLIC *p, struct sshkey_pub *pub, struct errmsg *e)
+{
+	memset(pub, 0, sizeof(*pub));
+	switch (p->type) {
+	case TPM2_ALG_ECC:
+		return ecc_pub(p, pub, e);
+	case TPM2_ALG_RSA:
+		return rsa_pub(p, pub, e);
+	}
+	return errmsg_set(e, "tpm: the key blob holds a TPM object of type 0x%04x, not an "
+			  "ECC or RSA key", p->type);
+}
+
+int tpm_key_public(const struct tpm_key *k, struct sshkey_pub *pub, struct errmsg *e)
+{
+	TPM2B_PUBLIC p;
+
+	if (unmarshal_pub(k, &p, e) != 0 || pub_from_tpmt(&p.publicArea, pub, e) != 0) {
+		memset(pub, 0, sizeof(*pub));
+		return TPM_E_FAIL;
+	}
+	return 0;
+}
+
+/* ---- key creation ---- */
+
+static int ecc_template(TPM2B_PUBLIC *p, TPM2_ECC_CURVE curve, unsigned curve_bits,
+			unsigned bits, struct errmsg *e)
+{
+	if (bits != 0 && bits != curve_bits)
+		return unsupported(e, "ECDSA keys on this curve have %u bits, not %u",
+				   curve_bits, bits);
+	p->publicArea.type = TPM2_ALG_ECC;
+	p->publicArea.parameters.eccDetail.symmetric.algorithm = TPM2_ALG_NULL;
+	p->publicArea.parameters.eccDetail.scheme.scheme = TPM2_ALG_NULL;
+	p->publicArea.parameters.eccDetail.curveID = curve;
+	p->publicArea.parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
+	return 0;
+}
+
+static int rsa_template(TPM2B_PUBLIC *p, unsigned bits, struct errmsg *e)
+{
+	if (bits == 4096)
+		return unsupported(e, "RSA 4096 is not supported: the TPM cannot create it "
+				   "(TPM 2.0 devices and swtpm top out at 3072); use -b 3072 or ECDSA");
+	if (bits != 2048 && bits != 3072)
+		return unsupported(e, "RSA %u is not supported: use -b 2048 or -b 3072, or ECDSA",
+				   bits);
+	p->publicArea.type = TPM2_ALG_RSA;
+	/* Also decrypt: gpg uses RSA keys for both (the scheme stays per-operation). */
+	p->publicArea.objectAttributes |= TPMA_OBJECT_DECRYPT;
+	p->publicArea.parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_NULL;
+	p->publicArea.parameters.rsaDetail.scheme.scheme = TPM2_ALG_NULL;
+	p->publicArea.parameters.rsaDetail.keyBits = (TPMI_RSA_KEY_BITS)bits;
+	p->publicArea.parameters.rsaDetail.exponent = 0;
+	return 0;
+}
+
+/* Fills the template of a signing key; TPM_E_UNSUPPORTED for what we do not make. */
+static int key_template(enum sshkey_type type, unsigned bits, TPM2B_PUBLIC *p,
+			struct errmsg *e)
+{
+	memset(p, 0, sizeof(*p));
+	p->publicArea.nameAlg = TPM2_ALG_SHA256;
+	p->publicArea.objectAttributes = KEY_ATTRS;
+	switch (type) {
+	case SSHKEY_ECDSA_P256: return ecc_template(p, TPM2_ECC_NIST_P256, 256, bits, e);
+	case SSHKEY_ECDSA_P384: return ecc_template(p, TPM2_ECC_NIST_P384, 384, bits, e);
+	case SSHKEY_ECDSA_P521: return ecc_template(p, TPM2_ECC_NIST_P521, 521, bits, e);
+	case SSHKEY_RSA: return rsa_template(p, bits, e);
+	default: break;
+	}
+	return unsupported(e, "key type %d is not supported: the TPM makes ECDSA "
+			   "P-256/384/521 and RSA 2048/3072 keys", (int)type);
+}
+
+/* Marshals the TPM's output into k's blobs. */
+static int store_blobs(const TPM2B_PUBLIC *pub, const TPM2B_PRIVATE *priv,
+		       struct tpm_key *k, struct errmsg *e)
+{
+	size_t pub_off = 0, priv_off = 0;
+	TSS2_RC rc;
+
+	rc = Tss2_MU_TPM2B_PUBLIC_Marshal(pub, k->pub, sizeof(k->pub), &pub_off);
+	if (rc == TSS2_RC_SUCCESS)
+		rc = Tss2_MU_TPM2B_PRIVATE_Marshal(priv, k->priv, sizeof(k->priv), &priv_off);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_err(e, rc, NULL, "cannot marshal the new key");
+	k->pub_len = pub_off;
+	k->priv_len = priv_off;
+	return 0;
+}
+
+int tpm_create_key(struct tpm *t, enum sshkey_type type, unsigned bits,
+		   const uint8_t *auth, size_t auth_len,
+		   struct tpm_key *k, struct sshkey_pub *pub, struct errmsg *e)
+{
+	TPM2B_SENSITIVE_CREATE sens = { 0 };
+	TPM2B_PUBLIC tmpl, *out_pub = NULL;
+	TPM2B_PRIVATE *out_priv = NULL;
+	TPM2B_DATA outside = { 0 };
+	TPML_PCR_SELECTION pcrs = { 0 };
+	TPM2B_CREATION_DATA *cdata = NULL;
+	TPM2B_DIGEST *chash = NULL;
+	TPMT_TK_CREATION *ticket = NULL;
+	TSS2_RC rc;
+	int r;
+
+	if ((r = key_template(type, bits, &tmpl, e)) != 0)
+		return r;
+	if (auth_len > TPM_AUTH_CREATE_MAX)
+		return unsupported(e, "a PIN of %zu bytes is too long: the TPM takes at most %d",
+				   auth_len, TPM_AUTH_CREATE_MAX);
+	if (auth_len > 0)
+		memcpy(sens.sensitive.userAuth.buffer, auth, auth_len);
+	sens.sensitive.userAuth.size = (UINT16)auth_len;
+	rc = Esys_Create(t->esys, t->srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+			 &sens, &tmpl, &outside, &pcrs, &out_priv, &out_pub, &cdata, &chash,
+			 &ticket);
+	OPENSSL_cleanse(&sens, sizeof(sens));
+	if (rc != TSS2_RC_SUCCESS)
+		r = tpm_err(e, rc, NULL, "cannot create the key");
+	else if ((r = store_blobs(out_pub, out_priv, k, e)) == 0 &&
+		 pub_from_tpmt(&out_pub->publicArea, pub, e) != 0)
+		r = TPM_E_FAIL;
+	k->state.handle = 0;
+	k->state.last_use = 0;
+	Esys_Free(out_pub);
+	Esys_Free(out_priv);
+	Esys_Free(cdata);
+	Esys_Free(chash);
+	Esys_Free(ticket);
+	return r;
+}
+
+/* ---- signing ---- */
+
+static int hash_alg(enum sshkey_hash h, TPMI_ALG_HASH *alg, size_t *len)
+{
+	switch (h) {
+	case SSHKEY_HASH_SHA1:   *alg = TPM2_ALG_SHA1;   *len = 20; return 0;
+	case SSHKEY_HASH_SHA256: *alg = TPM2_ALG_SHA256; *len = 32; return 0;
+	case SSHKEY_HASH_SHA384: *alg = TPM2_ALG_SHA384; *len = 48; return 0;
+	case SSHKEY_HASH_SHA512: *alg = TPM2_ALG_SHA512; *len = 64; return 0;
+	default: return -1;
+	}
+}
+
+static int sig_scheme(enum tpm_sig_scheme scheme, TPMI_ALG_HASH alg, TPMT_SIG_SCHEME *s)
+{
+	memset(s, 0, sizeof(*s));
+	switch (scheme) {
+	case TPM_SIG_ECDSA:
+		s->scheme = TPM2_ALG_ECDSA;
+		s->details.ecdsa.hashAlg = alg;
+		return 0;
+	case TPM_SIG_RSASSA:
+		s->scheme = TPM2_ALG_RSASSA;
+		s->details.rsassa.hashAlg = alg;
+		return 0;
+	case TPM_SIG_RSAPSS:
+		s->scheme = TPM2_ALG_RSAPSS;
+		s->details.rsapss.hashAlg = alg;
+		return 0;
+	}
+	return -1;
+}
+
+static int sig_out(const TPMT_SIGNATURE *in, struct tpm_signature *sig, struct errmsg *e)
+{
+	const TPM2B_PUBLIC_KEY_RSA *rsa;
+
+	switch (in->sigAlg) {
+	case TPM2_ALG_ECDSA:
+		if (in->signature.ecdsa.signatureR.size > sizeof(sig->r) ||
+		    in->signature.ecdsa.signatureS.size > sizeof(sig->s))
+			break;
+		sig->r_len = in->signature.ecdsa.signatureR.size;
+		memcpy(sig->r, in->signature.ecdsa.signatureR.buffer, sig->r_len);
+		sig->s_len = in->signature.ecdsa.signatureS.size;
+		memcpy(sig->s, in->signature.ecdsa.signatureS.buffer, sig->s_len);
+		return 0;
+	case TPM2_ALG_RSASSA:
+	case TPM2_ALG_RSAPSS:
+		rsa = in->sigAlg == TPM2_ALG_RSASSA ? &in->signature.rsassa.sig :
+						      &in->signature.rsapss.sig;
+		if (rsa->size > sizeof(sig->s))
+			break;
+		sig->s_len = rsa->size;
+		memcpy(sig->s, rsa->buffer, sig->s_len);
+		return 0;
+	}
+	return errmsg_set(e, "tpm: the TPM returned an unexpected signature (algorithm 0x%04x)",
+			  in->sigAlg);
+}
+
+/* Esys_Sign with the key's auth set for this one call only. */
+static TSS2_RC sign_with_auth(struct tpm *t, ESYS_TR key, const uint8_t *auth, size_t auth_len,
+			      const TPM2B_DIGEST *digest, const TPMT_SIG_SCHEME *scheme,
+			      TPMT_SIGNATURE **out)
+{
+	TPMT_TK_HASHCHECK ticket = { .tag = TPM2_ST_HASHCHECK, .hierarchy = TPM2_RH_NULL };
+	TPM2B_AUTH a = { 0 };
+	const TPM2B_AUTH empty = { 0 };
+	TSS2_RC rc;
+
+	if (auth_len > 0)
+		memcpy(a.buffer, auth, auth_len);
+	a.size = (UINT16)auth_len;
+	rc = Esys_TR_SetAuth(t->esys, key, &a);
+	OPENSSL_cleanse(&a, sizeof(a));
+	if (rc != TSS2_RC_SUCCESS)
+		return rc;
+	rc = Esys_Sign(t->esys, key, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+		       digest, scheme, &ticket, out);
+	/* ESYS keeps a copy of the auth value with the handle: do not leave the PIN there. */
+	Esys_TR_SetAuth(t->esys, key, &empty);
+	return rc;
+}
+
+int tpm_sign(struct tpm *t, struct tpm_key *k, const uint8_t *auth, size_t auth_len,
+	     enum tpm_sig_scheme scheme, enum sshkey_hash hash,
+	     const uint8_t *digest, size_t digest_len,
+	     struct tpm_signature *sig, struct errmsg *e)
+{
+	TPM2B_DIGEST d = { 0 };
+	TPMT_SIG_SCHEME s;
+	TPMI_ALG_HASH alg;
+	TPMT_SIGNATURE *out = NULL;
+	size_t hlen;
+	TSS2_RC rc;
+	int r;
+
+	memset(sig, 0, sizeof(*sig));
+	if (hash_alg(hash, &alg, &hlen) != 0 || sig_scheme(scheme, alg, &s) != 0)
+		return unsupported(e, "signature scheme %d with hash %d is not supported",
+				   (int)scheme, (int)hash);
+	if (digest_len != hlen)
+		return errmsg_set(e, "tpm: a digest of %zu bytes for a %zu-byte hash",
+				  digest_len, hlen);
+	/* No key can hold an auth value this long (ESYS caps it at the largest digest). */
+	if (auth_len > sizeof(((TPM2B_AUTH *)0)->buffer)) {
+		errmsg_set(e, "tpm: wrong PIN (%zu bytes is longer than any TPM auth value)",
+			   auth_len);
+		return TPM_E_AUTH_FAIL;
+	}
+	if ((r = tpm_key_load(t, k, e)) != 0)
+		return r;
+	memcpy(d.buffer, digest, digest_len);
+	d.size = (UINT16)digest_len;
+	rc = sign_with_auth(t, k->state.handle, auth, auth_len, &d, &s, &out);
+	k->state.last_use = ++t->clock;
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_err(e, rc, rc_base(rc) == TPM2_RC_SCHEME || rc_base(rc) == TPM2_RC_KEY ?
+			       "the signature scheme does not fit the key type" : NULL,
+			       "cannot sign");
+	r = sig_out(out, sig, e);
+	Esys_Free(out);
+	return r;
+}

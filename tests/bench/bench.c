@@ -1,0 +1,407 @@
+/* tpm-bench: `make bench`. Starts its own swtpm and agent, then measures signatures
+ * through the agent socket against the floor of a bare Esys_Sign on the same swtpm. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../agent/client.h"
+#include "../../keystore/simulator.h"
+#include "../../keystore/store.h"
+#include "../../keystore/tpm.h"
+#include "../../protocol/agentmsg.h"
+#include "../../protocol/tss2key.h"
+
+#define CLIENTS 4
+
+struct keydef {
+	const char *label, *type;
+	unsigned bits;
+	int iters;
+	uint32_t flags;
+	uint8_t blob[1024]; size_t blob_len;
+	double floor_p50, one_p50, one_p99, conc_rate, one_rate, conc_p99;
+	int conc_fail;
+};
+
+static struct keydef keys[] = {
+	{ .label = "ECDSA P-256", .type = "ecdsa", .bits = 256, .iters = 400 },
+	{ .label = "ECDSA P-384", .type = "ecdsa", .bits = 384, .iters = 300 },
+	{ .label = "ECDSA P-521", .type = "ecdsa", .bits = 521, .iters = 300 },
+	{ .label = "RSA 2048", .type = "rsa", .bits = 2048, .iters = 200, .flags = SSH_AGENT_RSA_SHA2_256 },
+	{ .label = "RSA 3072", .type = "rsa", .bits = 3072, .iters = 100, .flags = SSH_AGENT_RSA_SHA2_256 },
+};
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static char home[256], sock[512];
+static pid_t agent_pid;
+static struct simulator sim;
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double percentile(double *v, int n, double p)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return v[(int)(p * (n - 1) + 0.5)];
+}
+
+static void die(const char *what, const char *why)
+{
+	fprintf(stderr, "tpm-bench: %s: %s\n", what, why);
+	if (agent_pid > 0)
+		kill(agent_pid, SIGTERM);
+	simulator_stop(&sim);
+	exit(1);
+}
+
+static void agent_start(void)
+{
+	struct errmsg e;
+	int fd = -1;
+
+	if ((agent_pid = fork()) == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, 2);
+		execl("bin/tpm-agent", "tpm-agent", "-D", "--tcti", sim.tcti, "-a", sock, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 500 && fd < 0; i++) {
+		usleep(10000);
+		fd = client_connect(sock, &e);
+	}
+	if (fd < 0)
+		die("agent did not start", e.text);
+	close(fd);
+}
+
+static void agent_stop(void)
+{
+	kill(agent_pid, SIGTERM);
+	waitpid(agent_pid, NULL, 0);
+	agent_pid = 0;
+}
+
+static void gen_key(struct keydef *k, const char *name)
+{
+	struct sshbuf *msg = sshbuf_new(4096), *reply = sshbuf_new(65536);
+	const uint8_t *blob;
+	char got[64];
+	struct errmsg e;
+	int fd = client_connect(sock, &e);
+
+	if (fd < 0)
+		die("connect", e.text);
+	client_begin_extension(msg, CTL_GEN);
+	sshbuf_put_cstring(msg, k->type);
+	sshbuf_put_u32(msg, k->bits);
+	sshbuf_put_cstring(msg, name);
+	sshbuf_put_cstring(msg, "bench");
+	if (client_control(fd, msg, reply, &e) != 0)
+		die("gen", e.text);
+	if (sshbuf_get_cstring(reply, got, sizeof(got)) != 0 ||
+	    sshbuf_get_string(reply, &blob, &k->blob_len) != 0 || k->blob_len > sizeof(k->blob))
+		die("gen", "malformed reply");
+	memcpy(k->blob, blob, k->blob_len);
+	close(fd);
+	sshbuf_free(msg);
+	sshbuf_free(reply);
+}
+
+static void sign_request(struct sshbuf *msg, const struct keydef *k)
+{
+	static const uint8_t data[64] = "tpm-bench: the data an ssh client would have us sign";
+
+	sshbuf_reset(msg);
+	sshbuf_put_u8(msg, SSH_AGENTC_SIGN_REQUEST);
+	sshbuf_put_string(msg, k->blob, k->blob_len);
+	sshbuf_put_string(msg, data, sizeof(data));
+	sshbuf_put_u32(msg, k->flags);
+}
+
+/* n signatures over one connection; latencies (ms) into lat. Returns failures. */
+static int sign_loop(const struct keydef *k, int n, double *lat)
+{
+	struct sshbuf *msg = sshbuf_new(4096), *reply = sshbuf_new(65536);
+	struct errmsg e;
+	int fd = client_connect(sock, &e), fails = 0;
+
+	if (fd < 0)
+		die("connect", e.text);
+	sign_request(msg, k);
+	for (int i = 0; i < n; i++) {
+		double t0 = now_ms();
+
+		if (client_call(fd, msg, reply, &e) != 0 || sshbuf_ptr(reply)[0] != SSH_AGENT_SIGN_RESPONSE)
+			fails++;
+		lat[i] = now_ms() - t0;
+	}
+	close(fd);
+	sshbuf_free(msg);
+	sshbuf_free(reply);
+	return fails;
+}
+
+static void bench_one_client(struct keydef *k)
+{
+	double *lat = calloc(k->iters, sizeof(double)), t0 = now_ms(), total;
+
+	sign_loop(k, 5, lat); /* warm: load the key */
+	t0 = now_ms();
+	if (sign_loop(k, k->iters, lat) != 0)
+		die(k->label, "signatures failed through the agent");
+	total = now_ms() - t0;
+	k->one_rate = k->iters / (total / 1e3);
+	k->one_p50 = percentile(lat, k->iters, 0.5);
+	k->one_p99 = percentile(lat, k->iters, 0.99);
+	free(lat);
+}
+
+/* CLIENTS processes at once; each reports its latencies through a pipe. */
+static void bench_concurrent(struct keydef *k)
+{
+	int per = k->iters / CLIENTS, pipes[CLIENTS][2], n = 0, fails = 0;
+	double *all = calloc(per * CLIENTS, sizeof(double)), t0 = now_ms();
+
+	for (int c = 0; c < CLIENTS; c++) {
+		if (pipe(pipes[c]) != 0)
+			die("pipe", strerror(errno));
+		if (fork() == 0) {
+			double *lat = calloc(per, sizeof(double));
+			int f = sign_loop(k, per, lat);
+
+			if (write(pipes[c][1], &f, sizeof(f)) < 0 ||
+			    write(pipes[c][1], lat, per * sizeof(double)) < 0)
+				_exit(1);
+			_exit(0);
+		}
+		close(pipes[c][1]);
+	}
+	for (int c = 0; c < CLIENTS; c++) {
+		int f = 0;
+
+		if (read(pipes[c][0], &f, sizeof(f)) != sizeof(f))
+			f = per;
+		fails += f;
+		for (size_t got = 0; got < per * sizeof(double);) {
+			ssize_t r = read(pipes[c][0], (char *)(all + n) + got, per * sizeof(double) - got);
+
+			if (r <= 0)
+				break;
+			got += r;
+		}
+		n += per;
+		close(pipes[c][0]);
+	}
+	while (wait(NULL) > 0)
+		;
+	k->conc_rate = (per * CLIENTS) / ((now_ms() - t0) / 1e3);
+	k->conc_p99 = percentile(all, n, 0.99);
+	k->conc_fail = fails;
+	free(all);
+}
+
+static double first_signature_ms(struct keydef *k)
+{
+	double lat[1], t0;
+
+	agent_stop();
+	t0 = now_ms();
+	agent_start();
+	if (sign_loop(k, 1, lat) != 0)
+		die("first signature", "failed");
+	return now_ms() - t0;
+}
+
+static double identities_ms(int *count)
+{
+	struct sshbuf *msg = sshbuf_new(64), *reply = sshbuf_new(AGENTMSG_MAX);
+	struct errmsg e;
+	double lat[50];
+	int fd = client_connect(sock, &e);
+	uint32_t n = 0;
+
+	sshbuf_put_u8(msg, SSH_AGENTC_REQUEST_IDENTITIES);
+	for (int i = 0; i < 50; i++) {
+		double t0 = now_ms();
+
+		if (client_call(fd, msg, reply, &e) != 0)
+			die("identities", e.text);
+		lat[i] = now_ms() - t0;
+	}
+	sshbuf_consume(reply, 1);
+	sshbuf_get_u32(reply, &n);
+	*count = (int)n;
+	close(fd);
+	sshbuf_free(msg);
+	sshbuf_free(reply);
+	return percentile(lat, 50, 0.5);
+}
+
+static double ssh_add_l_ms(void)
+{
+	double lat[10];
+
+	for (int i = 0; i < 10; i++) {
+		double t0 = now_ms();
+		pid_t p = fork();
+
+		if (p == 0) {
+			int null = open("/dev/null", O_WRONLY);
+
+			dup2(null, 1);
+			setenv("SSH_AUTH_SOCK", sock, 1);
+			execlp("ssh-add", "ssh-add", "-l", (char *)NULL);
+			_exit(127);
+		}
+		waitpid(p, NULL, 0);
+		lat[i] = now_ms() - t0;
+	}
+	return percentile(lat, 10, 0.5);
+}
+
+static long agent_rss_kb(void)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)agent_pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* The floor: our tpm.c's Esys_Sign with password auth, key loaded, no agent. */
+static void bench_floor(struct keydef *k, struct tpm *t, const char *name)
+{
+	char path[1024], *pem;
+	size_t len;
+	struct tss2key *f = calloc(1, sizeof(*f));
+	struct tpm_key *tk = calloc(1, sizeof(*tk));
+	struct tpm_signature sig;
+	struct errmsg e;
+	uint8_t digest[64] = { 1 };
+	enum sshkey_hash h = k->bits == 384 ? SSHKEY_HASH_SHA384 :
+			     k->bits == 521 ? SSHKEY_HASH_SHA512 : SSHKEY_HASH_SHA256;
+	size_t dlen = sshkey_hash_len(h);
+	enum tpm_sig_scheme scheme = strcmp(k->type, "rsa") == 0 ? TPM_SIG_RSASSA : TPM_SIG_ECDSA;
+	double *lat = calloc(k->iters, sizeof(double));
+
+	snprintf(path, sizeof(path), "%s/keys/%s.tss", home, name);
+	if (store_read_file(path, TSS2KEY_FILE_MAX, &pem, &len, &e) != 0 ||
+	    tss2key_from_pem(pem, len, f, &e) != 0)
+		die(path, e.text);
+	memcpy(tk->pub, f->pub, f->pub_len);
+	tk->pub_len = f->pub_len;
+	memcpy(tk->priv, f->priv, f->priv_len);
+	tk->priv_len = f->priv_len;
+	for (int i = -5; i < k->iters; i++) {
+		double t0 = now_ms();
+
+		if (tpm_sign(t, tk, NULL, 0, scheme, h, digest, dlen, &sig, &e) != 0)
+			die("floor sign", e.text);
+		if (i >= 0)
+			lat[i] = now_ms() - t0;
+	}
+	k->floor_p50 = percentile(lat, k->iters, 0.5);
+	tpm_key_unload(t, tk);
+	free(lat);
+	free(pem);
+	free(f);
+	free(tk);
+}
+
+int main(void)
+{
+	struct errmsg e;
+	char state[300], name[32];
+	int nids = 0;
+	double first, ids_ms, addl_ms;
+	long rss;
+
+	snprintf(home, sizeof(home), "%s/tpm-bench.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (mkdtemp(home) == NULL)
+		die("mkdtemp", strerror(errno));
+	snprintf(state, sizeof(state), "%s/swtpm", home);
+	snprintf(sock, sizeof(sock), "%s/agent.sock", home);
+	setenv("TPM_AGENT_HOME", home, 1);
+	if (simulator_start(state, &sim, &e) != 0)
+		die("swtpm", e.text);
+	agent_start();
+	fprintf(stderr, "tpm-bench: generating keys in swtpm...\n");
+	for (size_t i = 0; i < NKEYS; i++) {
+		snprintf(name, sizeof(name), "bench%zu", i);
+		gen_key(&keys[i], name);
+	}
+	for (size_t i = 0; i < NKEYS; i++) {
+		fprintf(stderr, "tpm-bench: %s through the agent...\n", keys[i].label);
+		bench_one_client(&keys[i]);
+		bench_concurrent(&keys[i]);
+	}
+	first = first_signature_ms(&keys[0]);
+	fprintf(stderr, "tpm-bench: filling the store to 100 keys...\n");
+	for (int i = NKEYS; i < 100; i++) {
+		struct keydef extra = { .label = "extra", .type = "ecdsa", .bits = 256 };
+
+		snprintf(name, sizeof(name), "extra%d", i);
+		gen_key(&extra, name);
+	}
+	ids_ms = identities_ms(&nids);
+	addl_ms = ssh_add_l_ms();
+	rss = agent_rss_kb();
+	agent_stop();
+
+	struct tpm *t;
+	struct tpm_options to = { .tcti = sim.tcti, .srk_handle = TPM_SRK_HANDLE_DEFAULT };
+	if (tpm_open(&to, &t, &e) != 0)
+		die("floor: tpm_open", e.text);
+	for (size_t i = 0; i < NKEYS; i++) {
+		snprintf(name, sizeof(name), "bench%zu", i);
+		bench_floor(&keys[i], t, name);
+	}
+	tpm_close(t);
+	simulator_stop(&sim);
+
+	printf("\n%-12s %10s %10s %10s %7s %12s %12s %10s %6s\n", "signature", "floor p50",
+	       "agent p50", "agent p99", "ratio", "1 client/s", "4 clients/s", "4c p99", "fails");
+	for (size_t i = 0; i < NKEYS; i++) {
+		struct keydef *k = &keys[i];
+
+		printf("%-12s %8.3fms %8.3fms %8.3fms %6.2fx %12.0f %12.0f %8.3fms %6d\n", k->label,
+		       k->floor_p50, k->one_p50, k->one_p99, k->one_p50 / k->floor_p50, k->one_rate,
+		       k->conc_rate, k->conc_p99, k->conc_fail);
+	}
+	printf("\nfirst signature after agent start (exec to signature): %.1f ms\n", first);
+	printf("REQUEST_IDENTITIES with %d keys: p50 %.3f ms; `ssh-add -l` (whole process): p50 %.2f ms\n",
+	       nids, ids_ms, addl_ms);
+	printf("agent RSS with %d keys: %ld KiB\n", nids, rss);
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", home);
+	if (system(cmd) != 0)
+		fprintf(stderr, "tpm-bench: could not remove %s\n", home);
+	return 0;
+}
