@@ -218,6 +218,7 @@ static void install_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN); /* a file-size limit must give EFBIG, not kill us */
 }
 
 /* No core dumps and no ptrace by other processes of ours: memory may hold PINs. */
