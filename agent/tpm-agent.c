@@ -390,6 +390,9 @@ static int agent_daemonize(const struct options *o)
 		return 1;
 	}
 	agent.pid = pid;
+	if (o->simulator)
+		fprintf(stderr, "tpm-agent: warning: using a private swtpm simulator: keys are NOT "
+			"hardware-protected\n");
 	print_startup_env(o, &agent);
 	return 0;
 }

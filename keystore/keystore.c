@@ -277,7 +277,7 @@ static int ks_write_key(struct keystore *ks, const struct ks_key *k, uint32_t pa
 	}
 	r = store_key_path(ks->dir, k->name, ".pub", path, sizeof(path), e);
 	if (r == 0)
-		r = store_write_atomic(path, pub_text, strlen(pub_text), 0644, e);
+		r = store_write_atomic(path, pub_text, strlen(pub_text), 0600, e);
 	if (r == 0)
 		r = store_key_path(ks->dir, k->name, ".tss", path, sizeof(path), e);
 	if (r == 0)
