@@ -81,6 +81,7 @@ static void agent_start(void)
 	if ((agent_pid = fork()) == 0) {
 		int null = open("/dev/null", O_WRONLY);
 
+		dup2(null, 1);
 		dup2(null, 2);
 		execl("bin/tpm-agent", "tpm-agent", "-D", "--tcti", sim.tcti, "-a", sock, (char *)NULL);
 		_exit(127);
@@ -180,12 +181,13 @@ static void bench_one_client(struct keydef *k)
 static void bench_concurrent(struct keydef *k)
 {
 	int per = k->iters / CLIENTS, pipes[CLIENTS][2], n = 0, fails = 0;
+	pid_t kids[CLIENTS];
 	double *all = calloc(per * CLIENTS, sizeof(double)), t0 = now_ms();
 
 	for (int c = 0; c < CLIENTS; c++) {
 		if (pipe(pipes[c]) != 0)
 			die("pipe", strerror(errno));
-		if (fork() == 0) {
+		if ((kids[c] = fork()) == 0) {
 			double *lat = calloc(per, sizeof(double));
 			int f = sign_loop(k, per, lat);
 
@@ -212,8 +214,8 @@ static void bench_concurrent(struct keydef *k)
 		n += per;
 		close(pipes[c][0]);
 	}
-	while (wait(NULL) > 0)
-		;
+	for (int c = 0; c < CLIENTS; c++)
+		waitpid(kids[c], NULL, 0);
 	k->conc_rate = (per * CLIENTS) / ((now_ms() - t0) / 1e3);
 	k->conc_p99 = percentile(all, n, 0.99);
 	k->conc_fail = fails;
