@@ -75,7 +75,7 @@ static int gen_type(const char *type, unsigned *bits, enum sshkey_type *t, struc
 		return 0;
 	}
 	if (strcmp(type, "ed25519") == 0 || strcmp(type, "ed25519-sk") == 0)
-		return errmsg_set(e, "Ed25519 is not supported: TPM 2.0 devices have no Ed25519; "
+		return errmsg_set(e, "Ed25519 (-t ed25519) is not supported: TPM 2.0 devices have no Ed25519; "
 				  "use -t ecdsa (P-256) instead");
 	return errmsg_set(e, "unknown key type '%s' (use ecdsa or rsa)", type);
 }

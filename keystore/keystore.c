@@ -85,6 +85,23 @@ static int ks_key_from_tss2(const struct tss2key *f, const char *name, struct ks
 	return ks_key_derive(k, e);
 }
 
+/* Takes the comment from dir/keys/<name>.pub when that line holds the same key. */
+static void ks_read_comment(struct keystore *ks, struct ks_key *k)
+{
+	char path[4200], comment[TSS2KEY_DESC_MAX], *line = NULL;
+	struct sshkey_pub pub;
+	size_t len;
+	struct errmsg e;
+
+	if (store_key_path(ks->dir, k->name, ".pub", path, sizeof(path), &e) != 0 ||
+	    store_read_file(path, 16384, &line, &len, &e) != 0)
+		return;
+	if (sshkey_pub_from_line(line, &pub, comment, sizeof(comment)) == 0 &&
+	    sshkey_pub_equal(&pub, &k->pub))
+		snprintf(k->comment, sizeof(k->comment), "%s", comment);
+	free(line);
+}
+
 /* Reads dir/keys/<name>.tss into a new key. */
 static int ks_read_key(struct keystore *ks, const char *name, struct ks_key **out,
 		       struct errmsg *e)
@@ -107,6 +124,8 @@ static int ks_read_key(struct keystore *ks, const char *name, struct ks_key **ou
 		errmsg_prefix(e, "%s", path);
 		goto done;
 	}
+	if (!f->has_description)
+		ks_read_comment(ks, k);
 	*out = k;
 	k = NULL;
 	r = 0;
@@ -257,8 +276,8 @@ static int ks_write_key(struct keystore *ks, const struct ks_key *k, uint32_t pa
 		return errmsg_set(e, "keystore: out of memory");
 	f->type = TSS2KEY_LOADABLE;
 	f->empty_auth = k->empty_auth;
-	f->has_description = k->comment[0] != '\0';
-	snprintf(f->description, sizeof(f->description), "%s", k->comment);
+	/* No description field: tpm2-openssl 1.1 (Debian 12) refuses files that carry
+	 * one. The comment lives in the .pub line instead. */
 	f->parent = parent;
 	memcpy(f->pub, k->tk.pub, k->tk.pub_len);
 	f->pub_len = k->tk.pub_len;

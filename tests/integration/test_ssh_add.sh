@@ -71,6 +71,7 @@ step "keys survive an agent restart"
 agent_stop
 agent_start
 assert_eq "$(printf '%s\n' "$FP_E" "$FP_E2" "$FP_W" | sort)" "$(agent_fps | sort)" "keys after restart"
+assert_contains "$(ssh-add -l)" "$FP_E alice@laptop (ECDSA)" "comment kept across a restart"
 
 step "ssh-add -d unloads one key; its files stay"
 run_ok ssh-add -d work.pub
