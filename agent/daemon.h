@@ -27,8 +27,7 @@ struct agent {
 	int simulator;              /* 1 when the TPM is our private swtpm */
 	uint32_t srk_handle;
 	pid_t pid;
-	unsigned char *lock_hash;   /* sodium_malloc'd; NULL when unlocked */
-	unsigned char lock_salt[16];
+	unsigned char *lock_hash;   /* sodium_malloc'd crypto_pwhash_str; NULL when unlocked */
 	volatile int quit;
 };
 

@@ -115,13 +115,8 @@ static int handle_remove_all(struct agent *a, struct conn *c, struct sshbuf *bod
 	return reply_success(out);
 }
 
-static void lock_hash_of(const struct agent *a, const uint8_t *pass, size_t len,
-			 unsigned char hash[crypto_generichash_BYTES])
-{
-	crypto_generichash(hash, crypto_generichash_BYTES, pass, len, a->lock_salt,
-			   sizeof(a->lock_salt));
-}
-
+/* LOCK keeps only an Argon2id hash of the passphrase (libsodium crypto_pwhash_str), in
+ * secure memory; UNLOCK verifies in constant time. */
 static int handle_lock(struct agent *a, struct conn *c, struct sshbuf *body,
 		       struct sshbuf *out)
 {
@@ -134,10 +129,16 @@ static int handle_lock(struct agent *a, struct conn *c, struct sshbuf *body,
 		return r;
 	if (a->lock_hash != NULL)
 		return reply_failure(out);
-	if ((a->lock_hash = sodium_malloc(crypto_generichash_BYTES)) == NULL)
+	if ((a->lock_hash = sodium_malloc(crypto_pwhash_STRBYTES)) == NULL)
 		return reply_failure(out);
-	randombytes_buf(a->lock_salt, sizeof(a->lock_salt));
-	lock_hash_of(a, pass, len, a->lock_hash);
+	if (crypto_pwhash_str((char *)a->lock_hash, (const char *)pass, len,
+			      crypto_pwhash_OPSLIMIT_INTERACTIVE,
+			      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+		log_error("cannot lock the agent: out of memory for the passphrase hash");
+		sodium_free(a->lock_hash);
+		a->lock_hash = NULL;
+		return reply_failure(out);
+	}
 	log_info("agent locked");
 	return reply_success(out);
 }
@@ -145,19 +146,15 @@ static int handle_lock(struct agent *a, struct conn *c, struct sshbuf *body,
 static int handle_unlock(struct agent *a, struct conn *c, struct sshbuf *body,
 			 struct sshbuf *out)
 {
-	unsigned char hash[crypto_generichash_BYTES];
 	const uint8_t *pass;
 	size_t len;
-	int r, match;
+	int r;
 
 	if ((r = agentmsg_parse_passphrase(body, &pass, &len)) != 0)
 		return r;
 	if (a->lock_hash == NULL)
 		return reply_failure(out);
-	lock_hash_of(a, pass, len, hash);
-	match = sodium_memcmp(hash, a->lock_hash, sizeof(hash)) == 0;
-	sodium_memzero(hash, sizeof(hash));
-	if (!match) {
+	if (crypto_pwhash_str_verify((const char *)a->lock_hash, (const char *)pass, len) != 0) {
 		log_warn("unlock with a wrong passphrase from pid %d", (int)c->pid);
 		return reply_failure(out);
 	}
