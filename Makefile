@@ -7,8 +7,8 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fstack-protector-strong $(PKG_CFLAGS)
-LDLIBS  += $(PKG_LIBS)
+CFLAGS  += -std=c11 -D_GNU_SOURCE -pthread -Wall -Wextra -Werror -fstack-protector-strong $(PKG_CFLAGS)
+LDLIBS  += $(PKG_LIBS) -pthread
 
 BUILD   := build
 LIB     := $(BUILD)/libtpmagent.a

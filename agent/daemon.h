@@ -5,6 +5,7 @@
 #define TPM_AGENT_DAEMON_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -29,6 +30,9 @@ struct agent {
 	pid_t pid;
 	unsigned char *lock_hash;   /* sodium_malloc'd crypto_pwhash_str; NULL when unlocked */
 	volatile int quit;
+	/* Held around every use of tpm, ks and the PIN cache: the ssh event loop and the
+	 * gpg (Assuan) connection threads share them. */
+	pthread_mutex_t lock;
 };
 
 /* One connected client. */

@@ -117,7 +117,10 @@ static int conn_process(struct agent *a, struct conn *c)
 			c->close_after_write = 1;
 			break;
 		}
-		if (ssh_dispatch(a, c, sshbuf_ptr(c->in) + 4, frame_len - 4, c->out) != 0)
+		pthread_mutex_lock(&a->lock);
+		r = ssh_dispatch(a, c, sshbuf_ptr(c->in) + 4, frame_len - 4, c->out);
+		pthread_mutex_unlock(&a->lock);
+		if (r != 0)
 			c->close_after_write = 1;
 		sshbuf_consume(c->in, frame_len);
 	}

@@ -33,7 +33,7 @@ struct options {
 	uint32_t srk_handle;
 };
 
-static struct agent agent;
+static struct agent agent = { .lock = PTHREAD_MUTEX_INITIALIZER };
 static struct simulator simulator;
 
 static void usage(FILE *f)
