@@ -14,6 +14,14 @@
 #define CTL_RM     "rm@tpm-agent"
 #define CTL_LOAD   "load@tpm-agent"
 #define CTL_STATUS "status@tpm-agent"
+#define CTL_CERT_ADD  "cert-add@tpm-agent"
+#define CTL_CERT_LIST "cert-list@tpm-agent"
+#define CTL_CERT_RM   "cert-rm@tpm-agent"
+
+/* Where a certificate is (to be) stored, in CTL_CERT_ADD / CTL_CERT_LIST. */
+#define CTL_CERT_AUTO 0
+#define CTL_CERT_FILE 1
+#define CTL_CERT_NV   2
 
 /* Flags in a CTL_LIST entry. */
 #define CTL_KEY_HIDDEN     0x1 /* removed from the agent with ssh-add -d / -D */

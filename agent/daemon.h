@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "../keystore/certstore.h"
 #include "../keystore/keystore.h"
 #include "../keystore/tpm.h"
 #include "../protocol/sshbuf.h"
@@ -21,6 +22,7 @@
 struct agent {
 	struct tpm *tpm;
 	struct keystore *ks;
+	struct certstore *certs;
 	char socket_path[PATH_MAX];
 	char socket_dir[PATH_MAX];  /* removed at exit when we created it */
 	char data_dir[PATH_MAX];

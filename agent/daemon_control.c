@@ -7,11 +7,13 @@
  *           -> string name, string key blob, string comment
  *   rm:     string name -> (nothing)
  *   load:   string name -> string name, string key blob, string comment
- *   status: -> uint32 n, n x (string label, string value) */
+ *   status: -> uint32 n, n x (string label, string value)
+ *   cert-add, cert-list, cert-rm: see their handlers below. */
 #include "daemon.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -126,8 +128,13 @@ static int ctl_load(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 	char name[STORE_NAME_MAX];
 	struct ks_key *k;
 
+	struct cert_entry *c;
+
 	if (ctl_name_arg(body, name, e) != 0 || keystore_load(a->ks, name, &k, e) != 0)
 		return -1;
+	certstore_refresh(a->certs);
+	if ((c = certstore_find_key(a->certs, name)) != NULL)
+		c->hidden = 0;
 	log_info("key '%s' loaded into the agent", name);
 	return put_key(out, k) == 0 ? 0 : errmsg_set(e, "load: reply too large");
 }
@@ -180,6 +187,89 @@ static int ctl_status(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 	return 0;
 }
 
+/* cert-add: string key name, string certificate line, uint32 where -> string note */
+static int ctl_cert_add(struct agent *a, struct sshbuf *body, struct sshbuf *out,
+			struct errmsg *e)
+{
+	char name[STORE_NAME_MAX], *line = calloc(1, SSHCERT_BLOB_MAX * 2 + 1), note[256];
+	uint32_t where;
+	struct ks_key *k;
+	struct cert_entry *c = NULL;
+	int r = -1;
+
+	if (line == NULL)
+		return errmsg_set(e, "out of memory");
+	if (ctl_name_arg(body, name, e) != 0)
+		goto done;
+	if (sshbuf_get_cstring(body, line, SSHCERT_BLOB_MAX * 2 + 1) != 0 ||
+	    sshbuf_get_u32(body, &where) != 0) {
+		errmsg_set(e, "cert add: malformed request (certificate over %d bytes?)",
+			   SSHCERT_BLOB_MAX * 2);
+		goto done;
+	}
+	if ((k = keystore_find_name(a->ks, name)) == NULL) {
+		errmsg_set(e, "no key named '%s' (see tpm-key list)", name);
+		goto done;
+	}
+	if (where == CTL_CERT_NV) {
+		errmsg_set(e, "storing certificates in TPM NV RAM is not available in this build; "
+			   "use --file");
+		goto done;
+	}
+	if (certstore_add_file(a->certs, name, &k->pub, line, &c, e) != 0)
+		goto done;
+	snprintf(note, sizeof(note), "certificate for key '%s' (serial %llu) stored as a file%s",
+		 name, c ? (unsigned long long)c->cert.serial : 0ULL,
+		 where == CTL_CERT_AUTO ? " (auto)" : "");
+	log_info("%s", note);
+	r = sshbuf_put_cstring(out, note) == 0 ? 0 : errmsg_set(e, "reply too large");
+done:
+	free(line);
+	return r;
+}
+
+/* cert-list: -> uint32 n, n x (string key, string blob, string comment, uint32 where,
+ * uint32 nv index) */
+static int ctl_cert_list(struct agent *a, struct sshbuf *body, struct sshbuf *out,
+			 struct errmsg *e)
+{
+	size_t n;
+	int r;
+
+	(void)body;
+	certstore_refresh(a->certs);
+	n = certstore_count(a->certs);
+	r = sshbuf_put_u32(out, (uint32_t)n);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		struct cert_entry *c = certstore_get(a->certs, i);
+
+		if ((r = sshbuf_put_cstring(out, c->key_name)) == 0 &&
+		    (r = sshbuf_put_string(out, c->blob, c->blob_len)) == 0 &&
+		    (r = sshbuf_put_cstring(out, c->comment)) == 0 &&
+		    (r = sshbuf_put_u32(out, c->where == CERT_IN_NV ? CTL_CERT_NV : CTL_CERT_FILE)) == 0)
+			r = sshbuf_put_u32(out, 0);
+	}
+	return r == 0 ? 0 : errmsg_set(e, "cert list: %s", sshbuf_strerror(r));
+}
+
+/* cert-rm: string key name, uint64 serial (0 = any) */
+static int ctl_cert_rm(struct agent *a, struct sshbuf *body, struct sshbuf *out,
+		       struct errmsg *e)
+{
+	char name[STORE_NAME_MAX];
+	uint64_t serial;
+
+	(void)out;
+	if (ctl_name_arg(body, name, e) != 0)
+		return -1;
+	if (sshbuf_get_u64(body, &serial) != 0)
+		return errmsg_set(e, "cert rm: malformed request");
+	if (certstore_remove_file(a->certs, name, serial, e) != 0)
+		return -1;
+	log_info("certificate of key '%s' removed", name);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	control_handler handler;
@@ -189,6 +279,9 @@ static const struct {
 	{ CTL_RM, ctl_rm },
 	{ CTL_LOAD, ctl_load },
 	{ CTL_STATUS, ctl_status },
+	{ CTL_CERT_ADD, ctl_cert_add },
+	{ CTL_CERT_LIST, ctl_cert_list },
+	{ CTL_CERT_RM, ctl_cert_rm },
 };
 
 int control_put_names(struct sshbuf *out)

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 #include <string.h>
+#include <time.h>
 
 #include "../protocol/agentmsg.h"
 #include "log.h"
@@ -22,31 +23,82 @@ static int reply_success(struct sshbuf *out)
 	return agentmsg_put_simple(out, SSH_AGENT_SUCCESS);
 }
 
+/* A certificate is offered beside its key while the key is offered, the certificate
+ * certifies that key, and it is valid now. */
+static int cert_offered(struct agent *a, struct cert_entry *c, uint64_t now)
+{
+	struct ks_key *k = keystore_find_name(a->ks, c->key_name);
+
+	if (c->hidden || k == NULL || k->hidden || !sshkey_pub_equal(&k->pub, &c->cert.key))
+		return 0;
+	if (!sshcert_valid_at(&c->cert, now)) {
+		if (!c->warned_expired)
+			log_info("not offering the certificate of key '%s' (serial %llu): %s",
+				 c->key_name, (unsigned long long)c->cert.serial,
+				 now < c->cert.valid_after ? "not valid yet" : "expired");
+		c->warned_expired = 1;
+		return 0;
+	}
+	c->warned_expired = 0;
+	return 1;
+}
+
+static int put_key_identities(struct agent *a, struct ks_key *k, uint64_t now,
+			      struct sshbuf *out)
+{
+	int r = agentmsg_identities_add(out, k->blob, k->blob_len,
+					k->comment[0] ? k->comment : k->name);
+
+	for (size_t i = 0; r == 0 && i < certstore_count(a->certs); i++) {
+		struct cert_entry *c = certstore_get(a->certs, i);
+
+		if (strcmp(c->key_name, k->name) == 0 && cert_offered(a, c, now))
+			r = agentmsg_identities_add(out, c->blob, c->blob_len,
+						    c->comment[0] ? c->comment : c->cert.key_id);
+	}
+	return r;
+}
+
 static int handle_request_identities(struct agent *a, struct conn *c, struct sshbuf *body,
 				     struct sshbuf *out)
 {
 	size_t n = keystore_count(a->ks), start;
+	uint64_t now = (uint64_t)time(NULL);
 	uint32_t shown = 0;
 	int r;
 
 	(void)c;
 	(void)body;
-	if (a->lock_hash == NULL)
+	certstore_refresh(a->certs);
+	if (a->lock_hash == NULL) {
 		for (size_t i = 0; i < n; i++)
 			shown += !keystore_get(a->ks, i)->hidden;
+		for (size_t i = 0; i < certstore_count(a->certs); i++)
+			shown += cert_offered(a, certstore_get(a->certs, i), now);
+	}
 	if ((r = agentmsg_identities_begin(out, shown, &start)) != 0)
 		return r;
 	for (size_t i = 0; shown > 0 && i < n; i++) {
 		struct ks_key *k = keystore_get(a->ks, i);
 
-		if (k->hidden)
-			continue;
-		r = agentmsg_identities_add(out, k->blob, k->blob_len,
-					    k->comment[0] ? k->comment : k->name);
-		if (r != 0)
+		if (!k->hidden && (r = put_key_identities(a, k, now, out)) != 0)
 			return r;
 	}
 	return agentmsg_end(out, start);
+}
+
+/* The key that signs for blob: a key of ours, or the key of a certificate we offer. */
+static struct ks_key *signing_key(struct agent *a, const uint8_t *blob, size_t len)
+{
+	struct ks_key *k = keystore_find_blob(a->ks, blob, len);
+	struct cert_entry *c;
+
+	if (k != NULL)
+		return k->hidden ? NULL : k;
+	if ((c = certstore_find_blob(a->certs, blob, len)) == NULL ||
+	    !cert_offered(a, c, (uint64_t)time(NULL)))
+		return NULL;
+	return keystore_find_name(a->ks, c->key_name);
 }
 
 static int handle_sign_request(struct agent *a, struct conn *c, struct sshbuf *body,
@@ -64,8 +116,8 @@ static int handle_sign_request(struct agent *a, struct conn *c, struct sshbuf *b
 		log_info("sign request from pid %d refused: agent is locked", (int)c->pid);
 		return reply_failure(out);
 	}
-	k = keystore_find_blob(a->ks, req.key_blob, req.key_blob_len);
-	if (k == NULL || k->hidden) {
+	k = signing_key(a, req.key_blob, req.key_blob_len);
+	if (k == NULL) {
 		log_debug("sign request from pid %d for a key we do not hold", (int)c->pid);
 		return reply_failure(out);
 	}
@@ -93,9 +145,18 @@ static int handle_remove_identity(struct agent *a, struct conn *c, struct sshbuf
 	(void)c;
 	if ((r = agentmsg_parse_remove_identity(body, &blob, &len)) != 0)
 		return r;
-	k = keystore_find_blob(a->ks, blob, len);
-	if (k == NULL || k->hidden || a->lock_hash != NULL)
+	if (a->lock_hash != NULL)
 		return reply_failure(out);
+	k = keystore_find_blob(a->ks, blob, len);
+	if (k == NULL || k->hidden) {
+		struct cert_entry *ce = certstore_find_blob(a->certs, blob, len);
+
+		if (ce == NULL || ce->hidden)
+			return reply_failure(out);
+		ce->hidden = 1;
+		log_info("certificate of key '%s' removed from the agent", ce->key_name);
+		return reply_success(out);
+	}
 	k->hidden = 1;
 	log_info("key '%s' removed from the agent (file kept; tpm-key load %s brings it back)",
 		 k->name, k->name);
@@ -111,6 +172,8 @@ static int handle_remove_all(struct agent *a, struct conn *c, struct sshbuf *bod
 		return reply_failure(out);
 	for (size_t i = 0; i < keystore_count(a->ks); i++)
 		keystore_get(a->ks, i)->hidden = 1;
+	for (size_t i = 0; i < certstore_count(a->certs); i++)
+		certstore_get(a->certs, i)->hidden = 1;
 	log_info("all keys removed from the agent (files kept; tpm-key load NAME brings one back)");
 	return reply_success(out);
 }

@@ -15,6 +15,7 @@ int cmd_pub(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_load(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_cert(int argc, char **argv);
 
 /* Prints "tpm-key: <message>" to stderr and returns 1. */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -273,7 +273,8 @@ static int agent_setup(const struct options *o, struct agent *a, int *listen_fd,
 {
 	if ((*listen_fd = listen_socket(a->socket_path, e)) < 0)
 		return -1;
-	if (open_tpm(o, a, e) != 0 || keystore_open(a->data_dir, a->tpm, &a->ks, e) != 0)
+	if (open_tpm(o, a, e) != 0 || keystore_open(a->data_dir, a->tpm, &a->ks, e) != 0 ||
+	    certstore_open(a->data_dir, &a->certs, e) != 0)
 		return -1;
 	log_info("serving %zu key(s) from %s on %s", keystore_count(a->ks), a->data_dir,
 		 a->socket_path);
@@ -282,6 +283,7 @@ static int agent_setup(const struct options *o, struct agent *a, int *listen_fd,
 
 static void agent_cleanup(struct agent *a, int listen_fd)
 {
+	certstore_close(a->certs);
 	keystore_close(a->ks);
 	tpm_close(a->tpm);
 	if (a->simulator)

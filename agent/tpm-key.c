@@ -17,6 +17,7 @@ static const struct {
 	{ "rm", cmd_rm, "delete a key (file and agent)" },
 	{ "load", cmd_load, "load a key (back) into the agent" },
 	{ "status", cmd_status, "show the TPM and the agent" },
+	{ "cert", cmd_cert, "OpenSSH certificates: add, list, rm, show" },
 };
 
 static void usage(FILE *f)

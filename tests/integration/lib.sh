@@ -201,6 +201,7 @@ SSHD_DIR="$T/sshd"
 
 # start_sshd [LOGLEVEL]: a private sshd on 127.0.0.1:$SSHD_PORT that accepts the keys
 # in $SSHD_DIR/authorized_keys for the current user. Log in $SSHD_DIR/log.
+# $SSHD_EXTRA_CONFIG, when set, is appended to its configuration.
 start_sshd() {
 	local level=${1:-VERBOSE} user tries=0 usepam=no pw
 	user=$(id -un)
@@ -240,6 +241,7 @@ start_sshd() {
 		UseDNS no
 		MaxAuthTries 20
 		LogLevel $level
+		${SSHD_EXTRA_CONFIG:-}
 		EOF
 		: >"$SSHD_DIR/log"
 		/usr/sbin/sshd -D -f "$SSHD_DIR/config" -E "$SSHD_DIR/log" </dev/null >/dev/null 2>&1 &

@@ -1,0 +1,56 @@
+/* certstore: OpenSSH certificates for the agent's keys, kept as files
+ * <data dir>/certs/<key>-cert.pub. A renewed file dropped there replaces the old
+ * certificate at the next refresh, without an agent restart. */
+#ifndef TPM_AGENT_CERTSTORE_H
+#define TPM_AGENT_CERTSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../protocol/errmsg.h"
+#include "../protocol/sshcert.h"
+#include "store.h"
+
+#define CERTSTORE_MAX 1024
+#define CERT_DIR_MAX  4096
+#define CERT_COMMENT_MAX 256
+
+enum cert_location { CERT_IN_FILE = 1, CERT_IN_NV = 2 };
+
+struct cert_entry {
+	char key_name[STORE_NAME_MAX];
+	uint8_t *blob; size_t blob_len;
+	struct sshcert cert;
+	char comment[CERT_COMMENT_MAX];
+	enum cert_location where;
+	/* change detection for files */
+	ino_t ino; off_t size; struct timespec mtime;
+	int warned_expired;
+	int hidden;   /* removed from the agent (ssh-add -d); the file stays */
+};
+
+struct certstore;
+
+/* Creates <dir>/certs (0700) if missing and reads what is there. */
+int certstore_open(const char *dir, struct certstore **out, struct errmsg *e);
+void certstore_close(struct certstore *cs);
+
+/* Picks up new, renewed and removed files (a stat per file; no TPM). A file that does
+ * not parse is skipped with a log line naming it, once per change of the file. */
+void certstore_refresh(struct certstore *cs);
+
+size_t certstore_count(const struct certstore *cs);
+struct cert_entry *certstore_get(struct certstore *cs, size_t i);
+struct cert_entry *certstore_find_blob(struct certstore *cs, const uint8_t *blob, size_t len);
+struct cert_entry *certstore_find_key(struct certstore *cs, const char *key_name);
+
+/* Stores the certificate in `line` (an OpenSSH *-cert.pub line) as the file certificate
+ * of key_name, after checking it certifies `key`. Atomic; replaces an older one. */
+int certstore_add_file(struct certstore *cs, const char *key_name, const struct sshkey_pub *key,
+		       const char *line, struct cert_entry **out, struct errmsg *e);
+/* Removes key_name's file certificate (serial 0 = whatever serial it has). */
+int certstore_remove_file(struct certstore *cs, const char *key_name, uint64_t serial,
+			  struct errmsg *e);
+
+#endif

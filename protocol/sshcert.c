@@ -1,0 +1,327 @@
+/* sshcert: parses OpenSSH certificate blobs and "*-cert.pub" lines into struct sshcert. */
+#include "sshcert.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#define B64_LEN(n) (((n) + 2) / 3 * 4)
+#define CERT_NAME_MAX 64 /* longer than any certificate type name */
+
+struct cert_name {
+	enum sshkey_type type;
+	const char *name;
+};
+
+static const struct cert_name cert_names[] = {
+	{ SSHKEY_ECDSA_P256, "ecdsa-sha2-nistp256-cert-v01@openssh.com" },
+	{ SSHKEY_ECDSA_P384, "ecdsa-sha2-nistp384-cert-v01@openssh.com" },
+	{ SSHKEY_ECDSA_P521, "ecdsa-sha2-nistp521-cert-v01@openssh.com" },
+	{ SSHKEY_RSA, "ssh-rsa-cert-v01@openssh.com" },
+};
+#define N_CERT_NAMES (sizeof(cert_names) / sizeof(cert_names[0]))
+
+const char *sshcert_type_name(enum sshkey_type t)
+{
+	size_t i;
+
+	for (i = 0; i < N_CERT_NAMES; i++)
+		if (cert_names[i].type == t)
+			return cert_names[i].name;
+	return NULL;
+}
+
+static enum sshkey_type cert_type_from_name(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < N_CERT_NAMES; i++)
+		if (strcmp(cert_names[i].name, name) == 0)
+			return cert_names[i].type;
+	return SSHKEY_UNSPEC;
+}
+
+/* Reads a string and ignores its contents. */
+static int skip_string(struct sshbuf *b)
+{
+	const uint8_t *p;
+	size_t len;
+
+	return sshbuf_get_string(b, &p, &len);
+}
+
+/* The certified key's fields (ECDSA: curve, Q; RSA: e, n) are two strings on the wire.
+ * They are re-framed behind the plain type name and checked by sshkey_pub_from_blob. */
+static int get_key(struct sshbuf *b, enum sshkey_type t, struct sshkey_pub *k)
+{
+	const uint8_t *fields = sshbuf_ptr(b);
+	size_t before = sshbuf_len(b);
+	struct sshbuf *plain;
+	int r;
+
+	if ((r = skip_string(b)) != SSHBUF_OK || (r = skip_string(b)) != SSHBUF_OK)
+		return r;
+	if ((plain = sshbuf_new(SSHKEY_BLOB_MAX)) == NULL)
+		return SSHBUF_E_NOMEM;
+	if ((r = sshbuf_put_cstring(plain, sshkey_type_name(t))) == SSHBUF_OK &&
+	    (r = sshbuf_put(plain, fields, before - sshbuf_len(b))) == SSHBUF_OK)
+		r = sshkey_pub_from_blob(sshbuf_ptr(plain), sshbuf_len(plain), k);
+	sshbuf_free(plain);
+	if (r == SSHBUF_OK && k->type != t)
+		r = SSHBUF_E_FORMAT;
+	return r;
+}
+
+/* The principals string is itself a sequence of strings; every one must fit. */
+static int get_principals(struct sshbuf *b, struct sshcert *c)
+{
+	struct sshbuf list;
+	const uint8_t *p;
+	size_t len;
+	int r;
+
+	if ((r = sshbuf_get_string(b, &p, &len)) != SSHBUF_OK)
+		return r;
+	sshbuf_view(&list, p, len);
+	while (sshbuf_len(&list) > 0) {
+		if (c->n_principals == SSHCERT_PRINCIPALS_MAX)
+			return SSHBUF_E_TOOBIG;
+		r = sshbuf_get_cstring(&list, c->principals[c->n_principals],
+				       SSHCERT_PRINCIPAL_MAX);
+		if (r != SSHBUF_OK)
+			return r;
+		c->n_principals++;
+	}
+	return SSHBUF_OK;
+}
+
+/* "SHA256:<unpadded base64>" of a raw key blob, as ssh-keygen -l prints it. */
+static int fingerprint_blob(const uint8_t *blob, size_t len, char out[SSHKEY_FP_MAX])
+{
+	static const char prefix[] = "SHA256:";
+	uint8_t digest[32];
+	char b64[B64_LEN(sizeof(digest)) + 1];
+	int n;
+
+	if (!EVP_Digest(blob, len, digest, NULL, EVP_sha256(), NULL))
+		return SSHBUF_E_NOMEM;
+	n = EVP_EncodeBlock((unsigned char *)b64, digest, sizeof(digest));
+	while (n > 0 && b64[n - 1] == '=')
+		n--;
+	b64[n] = '\0';
+	memcpy(out, prefix, sizeof(prefix) - 1);
+	memcpy(out + sizeof(prefix) - 1, b64, (size_t)n + 1);
+	return SSHBUF_OK;
+}
+
+/* The signature key may be of any type (ed25519 CAs are common): only fingerprinted. */
+static int get_signature_key(struct sshbuf *b, struct sshcert *c)
+{
+	const uint8_t *p;
+	size_t len;
+	int r;
+
+	if ((r = sshbuf_get_string(b, &p, &len)) != SSHBUF_OK)
+		return r;
+	if (len == 0)
+		return SSHBUF_E_FORMAT;
+	return fingerprint_blob(p, len, c->ca_fingerprint);
+}
+
+/* Type name and nonce; fills c->key_type. */
+static int get_header(struct sshbuf *b, struct sshcert *c)
+{
+	char name[CERT_NAME_MAX];
+	int r;
+
+	if ((r = sshbuf_get_cstring(b, name, sizeof(name))) != SSHBUF_OK)
+		return r == SSHBUF_E_TOOBIG ? SSHBUF_E_FORMAT : r;
+	if ((c->key_type = cert_type_from_name(name)) == SSHKEY_UNSPEC)
+		return SSHBUF_E_FORMAT; /* unknown type, ed25519 cert, or a plain key */
+	return skip_string(b);       /* nonce */
+}
+
+/* serial, type, key id, principals, validity. */
+static int get_body(struct sshbuf *b, struct sshcert *c)
+{
+	int r;
+
+	if ((r = sshbuf_get_u64(b, &c->serial)) != SSHBUF_OK ||
+	    (r = sshbuf_get_u32(b, &c->cert_type)) != SSHBUF_OK ||
+	    (r = sshbuf_get_cstring(b, c->key_id, sizeof(c->key_id))) != SSHBUF_OK ||
+	    (r = get_principals(b, c)) != SSHBUF_OK ||
+	    (r = sshbuf_get_u64(b, &c->valid_after)) != SSHBUF_OK ||
+	    (r = sshbuf_get_u64(b, &c->valid_before)) != SSHBUF_OK)
+		return r;
+	if (c->cert_type != SSHCERT_TYPE_USER && c->cert_type != SSHCERT_TYPE_HOST)
+		return SSHBUF_E_FORMAT;
+	return SSHBUF_OK;
+}
+
+/* critical options, extensions, reserved, signature key, signature. */
+static int get_trailer(struct sshbuf *b, struct sshcert *c)
+{
+	const uint8_t *sig;
+	size_t sig_len;
+	int r;
+
+	if ((r = skip_string(b)) != SSHBUF_OK || (r = skip_string(b)) != SSHBUF_OK ||
+	    (r = skip_string(b)) != SSHBUF_OK || (r = get_signature_key(b, c)) != SSHBUF_OK ||
+	    (r = sshbuf_get_string(b, &sig, &sig_len)) != SSHBUF_OK)
+		return r;
+	if (sig_len == 0 || sshbuf_len(b) != 0)
+		return SSHBUF_E_FORMAT;
+	return SSHBUF_OK;
+}
+
+int sshcert_from_blob(const uint8_t *blob, size_t len, struct sshcert *c)
+{
+	struct sshbuf b;
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	if (len > SSHCERT_BLOB_MAX)
+		return SSHBUF_E_TOOBIG;
+	sshbuf_view(&b, blob, len);
+	if ((r = get_header(&b, c)) == SSHBUF_OK &&
+	    (r = get_key(&b, c->key_type, &c->key)) == SSHBUF_OK &&
+	    (r = get_body(&b, c)) == SSHBUF_OK &&
+	    (r = get_trailer(&b, c)) == SSHBUF_OK)
+		return SSHBUF_OK;
+	memset(c, 0, sizeof(*c));
+	return r;
+}
+
+int sshcert_valid_at(const struct sshcert *c, uint64_t now)
+{
+	return c->valid_after <= now && now < c->valid_before;
+}
+
+static int is_blank(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+}
+
+static const char *skip_blanks(const char *p)
+{
+	while (*p != '\0' && is_blank(*p))
+		p++;
+	return p;
+}
+
+static size_t token_len(const char *p)
+{
+	size_t n = 0;
+
+	while (p[n] != '\0' && !is_blank(p[n]))
+		n++;
+	return n;
+}
+
+/* 1 if s[0..len) is padded base64 of the usual alphabet with '=' only at the end. */
+static int b64_shape_ok(const char *s, size_t len)
+{
+	static const char alphabet[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i, pad = 0;
+
+	if (len == 0 || len % 4 != 0)
+		return 0;
+	while (pad < 2 && s[len - 1 - pad] == '=')
+		pad++;
+	for (i = 0; i < len - pad; i++)
+		if (s[i] == '\0' || strchr(alphabet, s[i]) == NULL)
+			return 0;
+	return 1;
+}
+
+/* Strict base64 decode into a malloc'd buffer: canonical encodings only (the unused
+ * low bits of the last quantum must be zero), at most SSHCERT_BLOB_MAX bytes. */
+static int b64_decode(const char *s, size_t len, uint8_t **out, size_t *out_len)
+{
+	size_t pad = 0;
+	uint8_t *d;
+	char last[5];
+	int n;
+
+	if (len > B64_LEN(SSHCERT_BLOB_MAX))
+		return SSHBUF_E_TOOBIG;
+	if (!b64_shape_ok(s, len))
+		return SSHBUF_E_FORMAT;
+	while (pad < 2 && s[len - 1 - pad] == '=')
+		pad++;
+	if ((d = malloc(len / 4 * 3)) == NULL)
+		return SSHBUF_E_NOMEM;
+	n = EVP_DecodeBlock(d, (const unsigned char *)s, (int)len);
+	/* EVP_DecodeBlock counts padding as zero bytes; re-encoding the last group
+	 * must give the same text, or the encoding was not canonical. */
+	if (n < 0 || (size_t)n != len / 4 * 3 ||
+	    EVP_EncodeBlock((unsigned char *)last, d + n - 3, 3 - (int)pad) != 4 ||
+	    memcmp(last, s + len - 4, 4) != 0) {
+		free(d);
+		return SSHBUF_E_FORMAT;
+	}
+	*out = d;
+	*out_len = (size_t)n - pad;
+	return SSHBUF_OK;
+}
+
+static void copy_comment(const char *p, char *comment, size_t comment_len)
+{
+	size_t n;
+
+	if (comment == NULL || comment_len == 0)
+		return;
+	p = skip_blanks(p);
+	n = strlen(p);
+	while (n > 0 && is_blank(p[n - 1]))
+		n--;
+	if (n > comment_len - 1)
+		n = comment_len - 1;
+	memcpy(comment, p, n);
+	comment[n] = '\0';
+}
+
+/* Decodes the base64 word and parses it; the line's type word must name the blob's type. */
+static int parse_line_blob(const char *word, size_t word_len, const char *b64, size_t b64_len,
+			   uint8_t **blob, size_t *blob_len, struct sshcert *c)
+{
+	const char *name;
+	int r;
+
+	if ((r = b64_decode(b64, b64_len, blob, blob_len)) != SSHBUF_OK)
+		return r;
+	if ((r = sshcert_from_blob(*blob, *blob_len, c)) != SSHBUF_OK)
+		return r;
+	name = sshcert_type_name(c->key_type);
+	if (strlen(name) != word_len || memcmp(name, word, word_len) != 0)
+		return SSHBUF_E_FORMAT;
+	return SSHBUF_OK;
+}
+
+int sshcert_from_line(const char *line, uint8_t **blob, size_t *blob_len,
+		      struct sshcert *c, char *comment, size_t comment_len)
+{
+	const char *word = skip_blanks(line), *b64;
+	size_t word_len = token_len(word), b64_len;
+	int r;
+
+	*blob = NULL;
+	*blob_len = 0;
+	memset(c, 0, sizeof(*c));
+	b64 = skip_blanks(word + word_len);
+	b64_len = token_len(b64);
+	if (word_len == 0 || b64_len == 0)
+		return SSHBUF_E_FORMAT;
+	r = parse_line_blob(word, word_len, b64, b64_len, blob, blob_len, c);
+	if (r != SSHBUF_OK) {
+		free(*blob);
+		*blob = NULL;
+		*blob_len = 0;
+		memset(c, 0, sizeof(*c));
+		return r;
+	}
+	copy_comment(b64 + b64_len, comment, comment_len);
+	return SSHBUF_OK;
+}
