@@ -198,130 +198,27 @@ int sshcert_valid_at(const struct sshcert *c, uint64_t now)
 	return c->valid_after <= now && now < c->valid_before;
 }
 
-static int is_blank(char ch)
-{
-	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
-}
-
-static const char *skip_blanks(const char *p)
-{
-	while (*p != '\0' && is_blank(*p))
-		p++;
-	return p;
-}
-
-static size_t token_len(const char *p)
-{
-	size_t n = 0;
-
-	while (p[n] != '\0' && !is_blank(p[n]))
-		n++;
-	return n;
-}
-
-/* 1 if s[0..len) is padded base64 of the usual alphabet with '=' only at the end. */
-static int b64_shape_ok(const char *s, size_t len)
-{
-	static const char alphabet[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t i, pad = 0;
-
-	if (len == 0 || len % 4 != 0)
-		return 0;
-	while (pad < 2 && s[len - 1 - pad] == '=')
-		pad++;
-	for (i = 0; i < len - pad; i++)
-		if (s[i] == '\0' || strchr(alphabet, s[i]) == NULL)
-			return 0;
-	return 1;
-}
-
-/* Strict base64 decode into a malloc'd buffer: canonical encodings only (the unused
- * low bits of the last quantum must be zero), at most SSHCERT_BLOB_MAX bytes. */
-static int b64_decode(const char *s, size_t len, uint8_t **out, size_t *out_len)
-{
-	size_t pad = 0;
-	uint8_t *d;
-	char last[5];
-	int n;
-
-	if (len > B64_LEN(SSHCERT_BLOB_MAX))
-		return SSHBUF_E_TOOBIG;
-	if (!b64_shape_ok(s, len))
-		return SSHBUF_E_FORMAT;
-	while (pad < 2 && s[len - 1 - pad] == '=')
-		pad++;
-	if ((d = malloc(len / 4 * 3)) == NULL)
-		return SSHBUF_E_NOMEM;
-	n = EVP_DecodeBlock(d, (const unsigned char *)s, (int)len);
-	/* EVP_DecodeBlock counts padding as zero bytes; re-encoding the last group
-	 * must give the same text, or the encoding was not canonical. */
-	if (n < 0 || (size_t)n != len / 4 * 3 ||
-	    EVP_EncodeBlock((unsigned char *)last, d + n - 3, 3 - (int)pad) != 4 ||
-	    memcmp(last, s + len - 4, 4) != 0) {
-		free(d);
-		return SSHBUF_E_FORMAT;
-	}
-	*out = d;
-	*out_len = (size_t)n - pad;
-	return SSHBUF_OK;
-}
-
-static void copy_comment(const char *p, char *comment, size_t comment_len)
-{
-	size_t n;
-
-	if (comment == NULL || comment_len == 0)
-		return;
-	p = skip_blanks(p);
-	n = strlen(p);
-	while (n > 0 && is_blank(p[n - 1]))
-		n--;
-	if (n > comment_len - 1)
-		n = comment_len - 1;
-	memcpy(comment, p, n);
-	comment[n] = '\0';
-}
-
-/* Decodes the base64 word and parses it; the line's type word must name the blob's type. */
-static int parse_line_blob(const char *word, size_t word_len, const char *b64, size_t b64_len,
-			   uint8_t **blob, size_t *blob_len, struct sshcert *c)
-{
-	const char *name;
-	int r;
-
-	if ((r = b64_decode(b64, b64_len, blob, blob_len)) != SSHBUF_OK)
-		return r;
-	if ((r = sshcert_from_blob(*blob, *blob_len, c)) != SSHBUF_OK)
-		return r;
-	name = sshcert_type_name(c->key_type);
-	if (strlen(name) != word_len || memcmp(name, word, word_len) != 0)
-		return SSHBUF_E_FORMAT;
-	return SSHBUF_OK;
-}
-
 int sshcert_from_line(const char *line, uint8_t **blob, size_t *blob_len,
 		      struct sshcert *c, char *comment, size_t comment_len)
 {
-	const char *word = skip_blanks(line), *b64;
-	size_t word_len = token_len(word), b64_len;
+	char name[CERT_NAME_MAX];
 	int r;
 
-	*blob = NULL;
-	*blob_len = 0;
 	memset(c, 0, sizeof(*c));
-	b64 = skip_blanks(word + word_len);
-	b64_len = token_len(b64);
-	if (word_len == 0 || b64_len == 0)
-		return SSHBUF_E_FORMAT;
-	r = parse_line_blob(word, word_len, b64, b64_len, blob, blob_len, c);
+	if ((r = sshkey_line_split(line, name, sizeof(name), blob, blob_len, SSHCERT_BLOB_MAX,
+				   comment, comment_len)) != SSHBUF_OK)
+		return r;
+	r = sshcert_from_blob(*blob, *blob_len, c);
+	/* the line's type word must name the blob's type */
+	if (r == SSHBUF_OK && strcmp(name, sshcert_type_name(c->key_type)) != 0)
+		r = SSHBUF_E_FORMAT;
 	if (r != SSHBUF_OK) {
 		free(*blob);
 		*blob = NULL;
 		*blob_len = 0;
 		memset(c, 0, sizeof(*c));
-		return r;
+		if (comment != NULL && comment_len > 0)
+			comment[0] = '\0';
 	}
-	copy_comment(b64 + b64_len, comment, comment_len);
-	return SSHBUF_OK;
+	return r;
 }

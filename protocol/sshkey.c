@@ -2,6 +2,7 @@
  * for ECDSA P-256/384/521 and RSA. Hashing and base64 come from OpenSSL. */
 #include "sshkey.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -351,24 +352,66 @@ static size_t token_len(const char *p)
 	return n;
 }
 
-/* Strict base64 decode: only canonical encodings (re-encoding gives the same text). */
-static int b64_decode_strict(const char *s, size_t len, uint8_t *out, size_t cap, size_t *out_len)
+/* 1 if s[0..len) is padded base64 of the standard alphabet: a whole number of
+ * quanta, at most two '=' and only at the end, no NUL or other characters. */
+static int b64_shape_ok(const char *s, size_t len)
 {
-	char check[B64_LEN(SSHKEY_BLOB_MAX) + 1];
-	size_t pad = 0;
-	int n;
+	static const char alphabet[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i, pad = 0;
 
-	if (len == 0 || len % 4 != 0 || len > B64_LEN(cap) || len >= sizeof(check))
-		return len > B64_LEN(cap) ? SSHBUF_E_TOOBIG : SSHBUF_E_FORMAT;
+	if (len == 0 || len % 4 != 0)
+		return 0;
 	while (pad < 2 && s[len - 1 - pad] == '=')
 		pad++;
-	n = EVP_DecodeBlock(out, (const unsigned char *)s, (int)len);
-	if (n < 0 || (size_t)n < pad)
+	for (i = 0; i < len - pad; i++)
+		if (s[i] == '\0' || strchr(alphabet, s[i]) == NULL)
+			return 0;
+	return 1;
+}
+
+/* 1 if len base64 characters cannot decode to blob_max bytes or fewer
+ * (len > B64_LEN(blob_max), without overflow for any blob_max). */
+static int b64_too_long(size_t len, size_t blob_max)
+{
+	size_t quanta = blob_max / 3 + (blob_max % 3 != 0);
+
+	return len / 4 + (len % 4 != 0) > quanta;
+}
+
+/* Strict base64 decode into a malloc'd buffer: canonical encodings only (the unused
+ * low bits of the last quantum must be zero, so re-encoding gives the same text),
+ * at most blob_max decoded bytes. */
+static int b64_decode_strict(const char *s, size_t len, uint8_t **out, size_t *out_len,
+			     size_t blob_max)
+{
+	size_t pad = 0, n;
+	char last[5];
+	uint8_t *d;
+	int r;
+
+	if (b64_too_long(len, blob_max) || len > INT_MAX)
+		return SSHBUF_E_TOOBIG;
+	if (!b64_shape_ok(s, len))
 		return SSHBUF_E_FORMAT;
-	*out_len = (size_t)n - pad; /* EVP_DecodeBlock counts padding as zero bytes */
-	EVP_EncodeBlock((unsigned char *)check, out, (int)*out_len);
-	if (strlen(check) != len || memcmp(check, s, len) != 0)
+	while (pad < 2 && s[len - 1 - pad] == '=')
+		pad++;
+	if (len / 4 * 3 - pad > blob_max)
+		return SSHBUF_E_TOOBIG;
+	if ((d = malloc(len / 4 * 3)) == NULL)
+		return SSHBUF_E_NOMEM;
+	/* EVP_DecodeBlock counts padding as zero bytes. Every quantum but the last is
+	 * canonical by its shape; the last must re-encode to the same four characters. */
+	r = EVP_DecodeBlock(d, (const unsigned char *)s, (int)len);
+	n = len / 4 * 3;
+	if (r < 0 || (size_t)r != n ||
+	    EVP_EncodeBlock((unsigned char *)last, d + n - 3, 3 - (int)pad) != 4 ||
+	    memcmp(last, s + len - 4, 4) != 0) {
+		free(d);
 		return SSHBUF_E_FORMAT;
+	}
+	*out = d;
+	*out_len = n - pad;
 	return SSHBUF_OK;
 }
 
@@ -388,31 +431,57 @@ static void copy_comment(const char *p, char *comment, size_t comment_len)
 	comment[n] = '\0';
 }
 
+int sshkey_line_split(const char *line, char *type, size_t type_len, uint8_t **blob,
+		      size_t *blob_len, size_t blob_max, char *comment, size_t comment_len)
+{
+	const char *p = skip_blanks(line);
+	size_t n;
+	int r;
+
+	*blob = NULL;
+	*blob_len = 0;
+	if (type_len > 0)
+		type[0] = '\0';
+	if (comment != NULL && comment_len > 0)
+		comment[0] = '\0';
+	if ((n = token_len(p)) == 0)
+		return SSHBUF_E_FORMAT;
+	if (n >= type_len)
+		return SSHBUF_E_TOOBIG;
+	memcpy(type, p, n);
+	type[n] = '\0';
+	p = skip_blanks(p + n);
+	n = token_len(p);
+	if ((r = b64_decode_strict(p, n, blob, blob_len, blob_max)) != SSHBUF_OK) {
+		type[0] = '\0';
+		return r;
+	}
+	copy_comment(p + n, comment, comment_len);
+	return SSHBUF_OK;
+}
+
 int sshkey_pub_from_line(const char *line, struct sshkey_pub *k,
 			 char *comment, size_t comment_len)
 {
 	char name[SSHKEY_NAME_MAX];
-	uint8_t blob[SSHKEY_BLOB_MAX];
-	const char *p = skip_blanks(line);
-	size_t n, blob_len;
+	uint8_t *blob;
+	size_t blob_len;
 	int r;
 
 	memset(k, 0, sizeof(*k));
-	if ((n = token_len(p)) == 0 || n >= sizeof(name))
-		return SSHBUF_E_FORMAT;
-	memcpy(name, p, n);
-	name[n] = '\0';
-	p = skip_blanks(p + n);
-	n = token_len(p);
-	if ((r = b64_decode_strict(p, n, blob, sizeof(blob), &blob_len)) != SSHBUF_OK ||
-	    (r = sshkey_pub_from_blob(blob, blob_len, k)) != SSHBUF_OK)
+	if ((r = sshkey_line_split(line, name, sizeof(name), &blob, &blob_len, SSHKEY_BLOB_MAX,
+				   comment, comment_len)) != SSHBUF_OK)
 		return r;
-	if (sshkey_type_from_name(name) != k->type) {
+	r = sshkey_pub_from_blob(blob, blob_len, k);
+	free(blob);
+	if (r == SSHBUF_OK && sshkey_type_from_name(name) != k->type)
+		r = SSHBUF_E_FORMAT; /* the line's type word disagrees with the blob */
+	if (r != SSHBUF_OK) {
 		memset(k, 0, sizeof(*k));
-		return SSHBUF_E_FORMAT; /* the line's type word disagrees with the blob */
+		if (comment != NULL && comment_len > 0)
+			comment[0] = '\0';
 	}
-	copy_comment(p + n, comment, comment_len);
-	return SSHBUF_OK;
+	return r;
 }
 
 enum sshkey_hash sshkey_sign_hash(enum sshkey_type t, uint32_t flags)

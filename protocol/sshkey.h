@@ -67,6 +67,16 @@ int sshkey_fingerprint_sha256(const struct sshkey_pub *k, char out[SSHKEY_FP_MAX
 /* OpenSSH public key line "type base64 [comment]" with no trailing newline;
  * malloc'd into *line (caller frees). */
 int sshkey_pub_to_line(const struct sshkey_pub *k, const char *comment, char **line);
+/* Splits an OpenSSH key or certificate line "type base64 [comment]" (leading and
+ * trailing whitespace tolerated, words separated by blanks): the type word into type
+ * (type_len bytes with NUL; SSHBUF_E_TOOBIG if longer), the strictly-decoded base64
+ * (canonical form only: standard alphabet, '=' padding only at the end, unused low bits
+ * zero) into a malloc'd *blob of at most blob_max bytes (SSHBUF_E_TOOBIG if larger;
+ * caller frees), and the comment (whitespace-trimmed, truncated to comment_len-1;
+ * comment may be NULL). A missing word or bad base64 is SSHBUF_E_FORMAT. On failure
+ * *blob is NULL, *blob_len 0, and type and comment are empty. */
+int sshkey_line_split(const char *line, char *type, size_t type_len, uint8_t **blob,
+		      size_t *blob_len, size_t blob_max, char *comment, size_t comment_len);
 /* Parses an OpenSSH public key line; comment (may be NULL) receives the comment,
  * truncated to comment_len-1. Leading/trailing whitespace is tolerated. */
 int sshkey_pub_from_line(const char *line, struct sshkey_pub *k,

@@ -394,6 +394,172 @@ static void test_line_hostile(void **state)
 	assert_null(out);
 }
 
+/* sshkey_line_split on its own: returns r, and on failure checks everything is reset. */
+static int split_rc(const char *line, size_t type_len, size_t blob_max, size_t comment_len,
+		    uint8_t **blob, size_t *blob_len, char *type, char *comment)
+{
+	int r = sshkey_line_split(line, type, type_len, blob, blob_len, blob_max,
+				  comment, comment_len);
+
+	if (r != 0) {
+		assert_null(*blob);
+		assert_int_equal(*blob_len, 0);
+		if (type_len > 0)
+			assert_string_equal(type, "");
+		if (comment != NULL && comment_len > 0)
+			assert_string_equal(comment, "");
+	}
+	return r;
+}
+
+static void test_line_split_type_word(void **state)
+{
+	char type[8], comment[16];
+	uint8_t *blob;
+	size_t len;
+
+	(void)state;
+	/* 7 bytes and the NUL fit exactly; 8 do not */
+	assert_int_equal(split_rc("abcdefg AAAA c", sizeof(type), 16, sizeof(comment),
+				  &blob, &len, type, comment), 0);
+	assert_string_equal(type, "abcdefg");
+	assert_string_equal(comment, "c");
+	free(blob);
+	assert_int_equal(split_rc("abcdefgh AAAA c", sizeof(type), 16, sizeof(comment),
+				  &blob, &len, type, comment), SSHBUF_E_TOOBIG);
+	/* missing words */
+	assert_int_equal(split_rc("", sizeof(type), 16, sizeof(comment),
+				  &blob, &len, type, comment), SSHBUF_E_FORMAT);
+	assert_int_equal(split_rc(" \t\r\n", sizeof(type), 16, sizeof(comment),
+				  &blob, &len, type, comment), SSHBUF_E_FORMAT);
+	assert_int_equal(split_rc("t", sizeof(type), 16, sizeof(comment),
+				  &blob, &len, type, comment), SSHBUF_E_FORMAT);
+	assert_int_equal(split_rc("t  \n", sizeof(type), 16, sizeof(comment),
+				  &blob, &len, type, comment), SSHBUF_E_FORMAT);
+}
+
+static void test_line_split_bad_base64(void **state)
+{
+	static const char *bad[] = {
+		"t !!!!", "t AAA", "t AAAAA", "t AA=A", "t ====", "t A===", "t =AAA",
+		"t AAAA====", "t AAB=", "t AB==", "t AA-_", "t AA\x01A", "t AAAA=",
+	};
+	char type[8], comment[16];
+	uint8_t *blob;
+	size_t i, len;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(split_rc(bad[i], sizeof(type), 64, sizeof(comment),
+					  &blob, &len, type, comment), SSHBUF_E_FORMAT);
+	/* canonical forms of the same lengths decode */
+	assert_int_equal(split_rc("t AAA=", sizeof(type), 64, 0, &blob, &len, type, NULL), 0);
+	assert_int_equal(len, 2);
+	assert_memory_equal(blob, "\0\0", 2);
+	free(blob);
+	assert_int_equal(split_rc("t AQ==", sizeof(type), 64, 0, &blob, &len, type, NULL), 0);
+	assert_int_equal(len, 1);
+	assert_int_equal(blob[0], 1);
+	free(blob);
+	/* the comment is not decoded */
+	assert_int_equal(split_rc("t AAAA AB==", sizeof(type), 64, sizeof(comment),
+				  &blob, &len, type, comment), 0);
+	assert_string_equal(comment, "AB==");
+	free(blob);
+}
+
+static void test_line_split_comment(void **state)
+{
+	char type[32], comment[16], small[6];
+	uint8_t *blob;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(split_rc(" \tkey-type\tAAAA \t  two  words \t\r\n", sizeof(type), 16,
+				  sizeof(comment), &blob, &len, type, comment), 0);
+	assert_string_equal(type, "key-type");
+	assert_string_equal(comment, "two  words");
+	free(blob);
+	/* truncated to comment_len-1 after trimming the front */
+	assert_int_equal(split_rc("t AAAA    two  words", sizeof(type), 16, sizeof(small),
+				  &blob, &len, type, small), 0);
+	assert_string_equal(small, "two  ");
+	free(blob);
+	/* no comment, only blanks, NULL comment */
+	strcpy(comment, "stale");
+	assert_int_equal(split_rc("t AAAA", sizeof(type), 16, sizeof(comment),
+				  &blob, &len, type, comment), 0);
+	assert_string_equal(comment, "");
+	free(blob);
+	strcpy(comment, "stale");
+	assert_int_equal(split_rc("t AAAA \t \n", sizeof(type), 16, sizeof(comment),
+				  &blob, &len, type, comment), 0);
+	assert_string_equal(comment, "");
+	free(blob);
+	assert_int_equal(split_rc("t AAAA c", sizeof(type), 16, 0, &blob, &len, type, NULL), 0);
+	free(blob);
+}
+
+static void test_line_split_blob_max(void **state)
+{
+	char type[SSHKEY_NAME_MAX], *line;
+	struct sshbuf *want = vector_blob(0);
+	uint8_t *blob;
+	size_t len, n;
+
+	(void)state;
+	/* a real key line gives the key blob */
+	assert_int_equal(split_rc(vectors[0].line, sizeof(type), SSHKEY_BLOB_MAX, 0,
+				  &blob, &len, type, NULL), 0);
+	assert_string_equal(type, "ecdsa-sha2-nistp256");
+	assert_int_equal(len, sshbuf_len(want));
+	assert_memory_equal(blob, sshbuf_ptr(want), len);
+	free(blob);
+	/* exactly blob_max bytes fit, one more does not (also inside the last quantum) */
+	n = sshbuf_len(want);
+	assert_int_equal(split_rc(vectors[0].line, sizeof(type), n, 0, &blob, &len, type, NULL), 0);
+	free(blob);
+	assert_int_equal(split_rc(vectors[0].line, sizeof(type), n - 1, 0, &blob, &len, type, NULL),
+			 SSHBUF_E_TOOBIG);
+	sshbuf_free(want);
+	assert_int_equal(split_rc("t AAAA", sizeof(type), 3, 0, &blob, &len, type, NULL), 0);
+	free(blob);
+	assert_int_equal(split_rc("t AAAA", sizeof(type), 2, 0, &blob, &len, type, NULL),
+			 SSHBUF_E_TOOBIG);
+	assert_int_equal(split_rc("t AAAAAAA=", sizeof(type), 5, 0, &blob, &len, type, NULL), 0);
+	assert_int_equal(len, 5);
+	free(blob);
+	assert_int_equal(split_rc("t AAAAAAA=", sizeof(type), 4, 0, &blob, &len, type, NULL),
+			 SSHBUF_E_TOOBIG);
+	assert_int_equal(split_rc("t AAAA", sizeof(type), 0, 0, &blob, &len, type, NULL),
+			 SSHBUF_E_TOOBIG);
+	/* a word too long for blob_max is TOOBIG before its characters are looked at */
+	assert_int_equal(split_rc("t !!!!!!!!", sizeof(type), 3, 0, &blob, &len, type, NULL),
+			 SSHBUF_E_TOOBIG);
+	assert_int_equal(split_rc("t AAAAA", sizeof(type), 3, 0, &blob, &len, type, NULL),
+			 SSHBUF_E_TOOBIG);
+	/* no overflow with the largest blob_max */
+	assert_int_equal(split_rc("t AAAA", sizeof(type), SIZE_MAX, 0, &blob, &len, type, NULL), 0);
+	free(blob);
+	/* SSHKEY_BLOB_MAX + 1 or + 2 bytes encode in B64_LEN(SSHKEY_BLOB_MAX) characters */
+	n = (SSHKEY_BLOB_MAX + 2) / 3 * 4;
+	assert_non_null(line = malloc(2 + n + 1));
+	memcpy(line, "t ", 2);
+	memset(line + 2, 'A', n);
+	line[2 + n] = '\0';
+	assert_int_equal(split_rc(line, sizeof(type), SSHKEY_BLOB_MAX, 0, &blob, &len, type, NULL),
+			 SSHBUF_E_TOOBIG);
+	memcpy(line + n, "A=", 2);
+	assert_int_equal(split_rc(line, sizeof(type), SSHKEY_BLOB_MAX, 0, &blob, &len, type, NULL),
+			 SSHBUF_E_TOOBIG);
+	memcpy(line + n, "==", 2);
+	assert_int_equal(split_rc(line, sizeof(type), SSHKEY_BLOB_MAX, 0, &blob, &len, type, NULL),
+			 0);
+	assert_int_equal(len, SSHKEY_BLOB_MAX);
+	free(blob);
+	free(line);
+}
+
 static void test_sign_hash_table(void **state)
 {
 	(void)state;
@@ -598,6 +764,10 @@ int main(void)
 		cmocka_unit_test(test_to_blob_refuses_bad_keys),
 		cmocka_unit_test(test_to_blob_no_partial_write),
 		cmocka_unit_test(test_line_hostile),
+		cmocka_unit_test(test_line_split_type_word),
+		cmocka_unit_test(test_line_split_bad_base64),
+		cmocka_unit_test(test_line_split_comment),
+		cmocka_unit_test(test_line_split_blob_max),
 		cmocka_unit_test(test_sign_hash_table),
 		cmocka_unit_test(test_hash_known_answer),
 		cmocka_unit_test(test_ecdsa_signature_blobs_verify),
