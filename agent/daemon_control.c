@@ -164,11 +164,20 @@ static int ctl_status(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 	int r;
 
 	(void)body;
+	char sessions[160];
+
 	if (tpm_get_info(a->tpm, &info, e) != 0)
 		return -1;
+	if (info.encrypted_sessions)
+		snprintf(sessions, sizeof(sessions), "salted HMAC, AES-128-CFB parameter "
+			 "encryption (handle 0x%08x, %u restarts)", info.session_handle,
+			 info.session_restarts);
+	else
+		snprintf(sessions, sizeof(sessions), "plain password sessions "
+			 "(--no-encrypt-sessions): PINs cross the TPM bus in clear");
 	for (size_t i = 0; i < keystore_count(a->ks); i++)
 		hidden += keystore_get(a->ks, i)->hidden;
-	if ((r = sshbuf_put_u32(out, 10)) != 0 ||
+	if ((r = sshbuf_put_u32(out, 11)) != 0 ||
 	    (r = put_pair(out, "tpm manufacturer", "%s", info.manufacturer)) != 0 ||
 	    (r = put_pair(out, "tpm vendor", "%s", info.vendor)) != 0 ||
 	    (r = put_pair(out, "tpm firmware", "%u.%u.%u.%u", info.firmware1 >> 16,
@@ -177,6 +186,7 @@ static int ctl_status(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 	    (r = put_pair(out, "tcti", "%s%s", a->tcti,
 			  a->simulator ? " (simulator: keys are NOT hardware-protected)" : "")) != 0 ||
 	    (r = put_pair(out, "srk handle", "0x%08x", a->srk_handle)) != 0 ||
+	    (r = put_pair(out, "tpm sessions", "%s", sessions)) != 0 ||
 	    (r = put_pair(out, "keys", "%zu (%zu removed from the agent)",
 			  keystore_count(a->ks), hidden)) != 0 ||
 	    (r = put_pair(out, "data dir", "%s", a->data_dir)) != 0 ||

@@ -31,6 +31,7 @@ struct options {
 	int shell; /* 's' Bourne, 'c' csh, 0 guess from $SHELL */
 	int kill;
 	uint32_t srk_handle;
+	int plain_sessions;     /* --no-encrypt-sessions */
 };
 
 static struct agent agent = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -55,6 +56,8 @@ static void usage(FILE *f)
 		"  --simulator[=DIR]  run a private swtpm (state in DIR, default <data dir>/simulator);\n"
 		"                     keys are then NOT hardware-protected\n"
 		"  --srk-handle H     persistent handle of the storage root key (default 0x%08x)\n"
+		"  --no-encrypt-sessions  plain password sessions: PINs and digests cross the\n"
+		"                     TPM bus in clear (default: salted AES-128-CFB sessions)\n"
 		"  --version          print the version\n"
 		"  -h, --help         this help\n",
 		TPM_TCTI_DEFAULT, TPM_SRK_HANDLE_DEFAULT);
@@ -66,6 +69,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "tcti", required_argument, NULL, 'T' },
 		{ "simulator", optional_argument, NULL, 'S' },
 		{ "srk-handle", required_argument, NULL, 'H' },
+		{ "no-encrypt-sessions", no_argument, NULL, 'P' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -83,6 +87,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'd': o->foreground = o->debug = 1; break;
 		case 'k': o->kill = 1; break;
 		case 'T': o->tcti = optarg; break;
+		case 'P': o->plain_sessions = 1; break;
 		case 'S': o->simulator = 1; o->simulator_dir = optarg; break;
 		case 'H': {
 			char *end;
@@ -232,7 +237,8 @@ static void harden_process(void)
 
 static int open_tpm(const struct options *o, struct agent *a, struct errmsg *e)
 {
-	struct tpm_options to = { .srk_handle = o->srk_handle };
+	struct tpm_options to = { .srk_handle = o->srk_handle,
+				  .plain_sessions = o->plain_sessions };
 	char dir[PATH_MAX];
 
 	if (o->simulator) {
@@ -250,6 +256,9 @@ static int open_tpm(const struct options *o, struct agent *a, struct errmsg *e)
 		to.tcti = o->tcti ? o->tcti : TPM_TCTI_DEFAULT;
 	}
 	snprintf(a->tcti, sizeof(a->tcti), "%s", to.tcti);
+	if (o->plain_sessions)
+		log_warn("encrypted TPM sessions are off (--no-encrypt-sessions): PINs and "
+			 "signed digests cross the TPM bus in clear");
 	a->srk_handle = o->srk_handle;
 	return tpm_open(&to, &a->tpm, e);
 }
@@ -395,6 +404,9 @@ static int agent_daemonize(const struct options *o)
 	if (o->simulator)
 		fprintf(stderr, "tpm-agent: warning: using a private swtpm simulator: keys are NOT "
 			"hardware-protected\n");
+	if (o->plain_sessions)
+		fprintf(stderr, "tpm-agent: warning: encrypted TPM sessions are off "
+			"(--no-encrypt-sessions): PINs and signed digests cross the TPM bus in clear\n");
 	print_startup_env(o, &agent);
 	return 0;
 }

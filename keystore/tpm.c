@@ -1,5 +1,6 @@
-/* tpm: every command the agent sends to the TPM, through tpm2-tss ESAPI: the
- * connection, the persistent SRK, key creation, LRU use of the transient slots, signing. */
+/* tpm: every command the agent sends to the TPM: the connection and SRK (ESAPI), and the
+ * hot commands (create, load, sign, context save/load) through SAPI inside one salted,
+ * AES-128-CFB-encrypted HMAC session whose arithmetic is tpmsession.c's. */
 #include "tpm.h"
 
 #include <stdarg.h>
@@ -8,10 +9,14 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <tss2/tss2_esys.h>
+#include <tss2/tss2_sys.h>
 #include <tss2/tss2_mu.h>
 #include <tss2/tss2_rc.h>
 #include <tss2/tss2_tctildr.h>
+
+#include "tpmsession.h"
 
 #define TPM_LOADED_MAX 16      /* keys kept loaded at most, whatever the TPM reports */
 #define TPM_AUTH_CREATE_MAX 32 /* the TPM caps authValue at the nameAlg (SHA-256) size */
@@ -26,10 +31,21 @@
 		   TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN | \
 		   TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_NODA)
 
+/* Our code for "the response HMAC did not verify" (ESAPI's name for the same event). */
+#define RC_RSP_HMAC TSS2_ESYS_RC_RSP_AUTH_FAILED
+#define RC_SESSION_CRYPTO TSS2_ESYS_RC_GENERAL_FAILURE
+
 struct tpm {
 	TSS2_TCTI_CONTEXT *tcti;
 	ESYS_CONTEXT *esys;
+	TSS2_SYS_CONTEXT *sys; /* ESAPI's own SAPI context: ESAPI is idle between our calls */
 	ESYS_TR srk;
+	TPM2B_NAME srk_name;   /* for cpHash of commands authorised by the SRK */
+	int srk_p256;          /* 1: srk_x/srk_y hold its P-256 point (salting needs it) */
+	uint8_t srk_x[TPMS_ECC_COORD], srk_y[TPMS_ECC_COORD];
+	int plain;             /* password sessions (tpm_options.plain_sessions) */
+	struct tpmsession sess;
+	int sess_ready;        /* sess holds fetched OpenSSL objects */
 	struct tpm_info info;
 	size_t slots;                            /* how many of our keys may be loaded */
 	struct tpm_key *loaded[TPM_LOADED_MAX];  /* the keys currently in the TPM */
@@ -51,6 +67,18 @@ static TSS2_RC rc_base(TSS2_RC rc)
 	if (rc & TPM2_RC_FMT1)
 		return rc & (TPM2_RC_FMT1 | 0x3F);
 	return rc & 0xFFF;
+}
+
+/* The TPM asks to send the command again (NV busy, self-test, yield); ESAPI retries
+ * these itself and SAPI does not, so we do. */
+#define RETRY_MAX 16
+static int rc_is_retry(TSS2_RC rc)
+{
+	TSS2_RC layer = rc & TSS2_RC_LAYER_MASK, b = rc & 0xFFF;
+
+	if (layer != TSS2_TPM_RC_LAYER && layer != TSS2_RESMGR_TPM_RC_LAYER)
+		return 0;
+	return b == TPM2_RC_RETRY || b == TPM2_RC_YIELDED || b == TPM2_RC_TESTING;
 }
 
 /* The TCTI (or the layers above it, passing its code on) lost the TPM. */
@@ -103,6 +131,9 @@ static int tpm_err(struct errmsg *e, TSS2_RC rc, const char *remedy, const char 
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
+	if (rc == RC_RSP_HMAC)
+		return errmsg_set(e, "tpm: %s: response HMAC mismatch: possible tampering on "
+				  "the TPM bus", what);
 	if (remedy == NULL)
 		remedy = rc_default_remedy(rc);
 	if (remedy != NULL)
@@ -137,6 +168,8 @@ static int connect_tpm(struct tpm *t, struct errmsg *e)
 		return tpm_err(e, rc, "is a TPM present and may you use it? try --simulator",
 			       "cannot open TCTI '%s'", t->info.tcti);
 	rc = Esys_Initialize(&t->esys, t->tcti, NULL);
+	if (rc == TSS2_RC_SUCCESS)
+		rc = Esys_GetSysContext(t->esys, &t->sys);
 	if (rc != TSS2_RC_SUCCESS)
 		return tpm_err(e, rc, NULL, "cannot initialise ESAPI on '%s'", t->info.tcti);
 	/* Simulators may come up unstarted; a started TPM answers INITIALIZE. */
@@ -255,6 +288,25 @@ static void describe_object(const TPMT_PUBLIC *p, char *out, size_t size)
 		 a & TPMA_OBJECT_SIGN_ENCRYPT ? "sign" : "no sign");
 }
 
+/* Keeps what sessions need: the SRK's name (cpHash) and its P-256 point (salt). */
+static void srk_remember(struct tpm *t, const TPMT_PUBLIC *p, const TPM2B_NAME *name)
+{
+	const TPM2B_ECC_PARAMETER *x = &p->unique.ecc.x, *y = &p->unique.ecc.y;
+
+	t->srk_name = *name;
+	t->srk_p256 = p->type == TPM2_ALG_ECC &&
+		      p->parameters.eccDetail.curveID == TPM2_ECC_NIST_P256 &&
+		      x->size > 0 && x->size <= TPMS_ECC_COORD &&
+		      y->size > 0 && y->size <= TPMS_ECC_COORD;
+	if (!t->srk_p256)
+		return;
+	/* Coordinates may come without leading zeros. */
+	memset(t->srk_x, 0, sizeof(t->srk_x));
+	memset(t->srk_y, 0, sizeof(t->srk_y));
+	memcpy(t->srk_x + TPMS_ECC_COORD - x->size, x->buffer, x->size);
+	memcpy(t->srk_y + TPMS_ECC_COORD - y->size, y->buffer, y->size);
+}
+
 static int srk_check(struct tpm *t, struct errmsg *e)
 {
 	TPM2B_PUBLIC *pub = NULL;
@@ -268,6 +320,7 @@ static int srk_check(struct tpm *t, struct errmsg *e)
 			     &pub, &name, &qname);
 	if (rc != TSS2_RC_SUCCESS)
 		return tpm_err(e, rc, NULL, "cannot read the SRK at 0x%08x", t->info.srk_handle);
+	srk_remember(t, &pub->publicArea, name);
 	a = pub->publicArea.objectAttributes;
 	ok = (pub->publicArea.type == TPM2_ALG_ECC || pub->publicArea.type == TPM2_ALG_RSA) &&
 	     (a & TPMA_OBJECT_RESTRICTED) && (a & TPMA_OBJECT_DECRYPT) &&
@@ -341,6 +394,7 @@ static int srk_create(struct tpm *t, struct errmsg *e)
 static int srk_setup(struct tpm *t, struct errmsg *e)
 {
 	TSS2_RC rc;
+	int r;
 
 	rc = Esys_TR_FromTPMPublic(t->esys, t->info.srk_handle, ESYS_TR_NONE, ESYS_TR_NONE,
 				   ESYS_TR_NONE, &t->srk);
@@ -349,7 +403,331 @@ static int srk_setup(struct tpm *t, struct errmsg *e)
 	t->srk = ESYS_TR_NONE;
 	if (rc_base(rc) != TPM2_RC_HANDLE)
 		return tpm_err(e, rc, NULL, "cannot look up the SRK at 0x%08x", t->info.srk_handle);
-	return srk_create(t, e);
+	if ((r = srk_create(t, e)) != 0)
+		return r;
+	return srk_check(t, e);
+}
+
+/* TPM2_FlushContext, retried while the TPM asks; other failures mean it is gone. */
+static void flush_handle(struct tpm *t, TPM2_HANDLE h)
+{
+	int n = 0;
+
+	while (rc_is_retry(Tss2_Sys_FlushContext(t->sys, h)) && ++n < RETRY_MAX)
+		;
+}
+
+/* ---- the encrypted session ---- */
+
+static const char *session_remedy(TSS2_RC rc)
+{
+	TSS2_RC b = rc_base(rc);
+
+	if (b == TPM2_RC_SYMMETRIC || b == TPM2_RC_MODE || b == TPM2_RC_KEY_SIZE)
+		return "this TPM lacks AES-128-CFB for session encryption; --no-encrypt-sessions "
+		       "turns encrypted sessions off (PINs then cross the TPM bus in clear)";
+	return "--no-encrypt-sessions turns encrypted sessions off (PINs then cross the TPM "
+	       "bus in clear)";
+}
+
+/* StartAuthSession salted with the SRK (ECC: the salt travels as an ephemeral
+ * point), bind TPM_RH_NULL, HMAC type, AES-128-CFB, SHA-256. */
+static TSS2_RC session_start(struct tpm *t)
+{
+	TPMT_SYM_DEF sym = { .algorithm = TPM2_ALG_AES, .keyBits.aes = 128,
+			     .mode.aes = TPM2_ALG_CFB };
+	TPM2B_ENCRYPTED_SECRET salt_enc = { 0 };
+	TPMS_ECC_POINT eph = { 0 };
+	TPM2B_NONCE caller = { .size = TPMS_NONCE_MAX }, tpm_nonce = { 0 };
+	TPMI_SH_AUTH_SESSION h = 0;
+	uint8_t salt[TPMS_DIGEST_LEN];
+	size_t off = 0;
+	TSS2_RC rc = RC_SESSION_CRYPTO;
+	int tries = 0;
+
+	eph.x.size = eph.y.size = TPMS_ECC_COORD;
+	if (tpmsession_ecc_salt(&t->sess, t->srk_x, t->srk_y, salt, eph.x.buffer,
+				eph.y.buffer) == TPMS_OK && RAND_bytes(caller.buffer, caller.size) == 1)
+		rc = Tss2_MU_TPMS_ECC_POINT_Marshal(&eph, salt_enc.secret, sizeof(salt_enc.secret),
+						    &off);
+	if (rc == TSS2_RC_SUCCESS) {
+		salt_enc.size = (UINT16)off;
+		do
+			rc = Tss2_Sys_StartAuthSession(t->sys, t->info.srk_handle, TPM2_RH_NULL,
+						       NULL, &caller, &salt_enc, TPM2_SE_HMAC, &sym,
+						       TPM2_ALG_SHA256, &h, &tpm_nonce, NULL);
+		while (rc_is_retry(rc) && ++tries < RETRY_MAX);
+	}
+	if (rc == TSS2_RC_SUCCESS &&
+	    tpmsession_start(&t->sess, h, salt, sizeof(salt), tpm_nonce.buffer, tpm_nonce.size,
+			     caller.buffer, caller.size) != TPMS_OK) {
+		(void)Tss2_Sys_FlushContext(t->sys, h);
+		rc = RC_SESSION_CRYPTO;
+	}
+	OPENSSL_cleanse(salt, sizeof(salt));
+	return rc;
+}
+
+static int session_open(struct tpm *t, struct errmsg *e)
+{
+	TSS2_RC rc;
+
+	if (t->plain)
+		return 0;
+	if (!t->sess_ready) {
+		if (tpmsession_init(&t->sess) != TPMS_OK)
+			return errmsg_set(e, "tpm: OpenSSL lacks SHA-256, HMAC, AES-128-CFB, KBKDF "
+					  "or SSKDF, needed for encrypted TPM sessions");
+		t->sess_ready = 1;
+	}
+	if (!t->srk_p256)
+		return errmsg_set(e, "tpm: encrypted sessions are salted with an ECC P-256 SRK and "
+				  "the SRK at 0x%08x is not one; configure an ECC P-256 SRK, or "
+				  "--no-encrypt-sessions turns encrypted sessions off (PINs then "
+				  "cross the TPM bus in clear)", t->info.srk_handle);
+	rc = session_start(t);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_err(e, rc, session_remedy(rc), "cannot start the salted AES-128-CFB "
+			       "session with the SRK at 0x%08x", t->info.srk_handle);
+	t->info.encrypted_sessions = 1;
+	t->info.session_handle = t->sess.handle;
+	return 0;
+}
+
+/* Flushes the session from the TPM (best effort: it may be gone) and wipes its keys. */
+static void session_close(struct tpm *t)
+{
+	if (t->sess.handle != 0 && t->sys != NULL)
+		flush_handle(t, t->sess.handle);
+	tpmsession_forget(&t->sess);
+	t->info.session_handle = 0;
+}
+
+/* ---- commands with one authorization ---- */
+
+/* The authorised handle's name and authValue, and whether the first command
+ * parameter carries a secret to encrypt (decrypt attribute). */
+struct auth_cmd {
+	TPM2_CC cc;
+	const uint8_t *name; size_t name_len;
+	const uint8_t *auth; size_t auth_len;
+	int secret_param;
+};
+
+static TSS2_RC exec_password(struct tpm *t, const struct auth_cmd *c)
+{
+	TSS2L_SYS_AUTH_COMMAND ca = { .count = 1 };
+	TSS2_RC rc;
+
+	ca.auths[0].sessionHandle = TPM2_RS_PW;
+	if (c->auth_len > 0)
+		memcpy(ca.auths[0].hmac.buffer, c->auth, c->auth_len);
+	ca.auths[0].hmac.size = (UINT16)c->auth_len;
+	rc = Tss2_Sys_SetCmdAuths(t->sys, &ca);
+	OPENSSL_cleanse(&ca, sizeof(ca));
+	if (rc == TSS2_RC_SUCCESS)
+		rc = Tss2_Sys_Execute(t->sys);
+	return rc;
+}
+
+/* AES-CFB over the first command parameter, in SAPI's command buffer. */
+static TSS2_RC encrypt_secret_param(struct tpm *t, const struct auth_cmd *c)
+{
+	uint8_t buf[TPMS_PARAM_MAX];
+	const uint8_t *p;
+	size_t len;
+	TSS2_RC rc = Tss2_Sys_GetDecryptParam(t->sys, &len, &p);
+
+	if (rc != TSS2_RC_SUCCESS)
+		return rc;
+	if (len > sizeof(buf))
+		return RC_SESSION_CRYPTO;
+	memcpy(buf, p, len);
+	if (tpmsession_encrypt_command_param(&t->sess, c->auth, c->auth_len, buf, len) != TPMS_OK)
+		rc = RC_SESSION_CRYPTO;
+	else
+		rc = Tss2_Sys_SetDecryptParam(t->sys, len, buf);
+	OPENSSL_cleanse(buf, len);
+	return rc;
+}
+
+/* A response counts only if its HMAC proves it came from the TPM holding our session. */
+static TSS2_RC check_response(struct tpm *t, const struct auth_cmd *c)
+{
+	TSS2L_SYS_AUTH_RESPONSE ra = { .count = 1 };
+	const TPMS_AUTH_RESPONSE *a = &ra.auths[0];
+	uint8_t rp_hash[TPMS_DIGEST_LEN];
+	const uint8_t *rp;
+	size_t rp_len;
+	TSS2_RC rc;
+	int r;
+
+	if ((rc = Tss2_Sys_GetRspAuths(t->sys, &ra)) != TSS2_RC_SUCCESS ||
+	    (rc = Tss2_Sys_GetRpBuffer(t->sys, &rp_len, &rp)) != TSS2_RC_SUCCESS)
+		return rc;
+	if (ra.count != 1)
+		return RC_RSP_HMAC; /* a stripped auth area proves nothing */
+	if (tpmsession_rp_hash(&t->sess, c->cc, rp, rp_len, rp_hash) != TPMS_OK)
+		return RC_SESSION_CRYPTO;
+	r = tpmsession_rsp_check(&t->sess, c->auth, c->auth_len, rp_hash, a->nonce.buffer,
+				 a->nonce.size, a->sessionAttributes, a->hmac.buffer, a->hmac.size);
+	if (r == TPMS_OK)
+		return TSS2_RC_SUCCESS;
+	return r == TPMS_E_CRYPTO ? RC_SESSION_CRYPTO : RC_RSP_HMAC;
+}
+
+static TSS2_RC exec_session(struct tpm *t, const struct auth_cmd *c)
+{
+	TSS2L_SYS_AUTH_COMMAND ca = { .count = 1 };
+	TPMS_AUTH_COMMAND *a = &ca.auths[0];
+	struct tpmsession_name name = { c->name, c->name_len };
+	uint8_t attrs = TPMS_ATTR_CONTINUE | (c->secret_param ? TPMS_ATTR_DECRYPT : 0);
+	uint8_t cp_hash[TPMS_DIGEST_LEN];
+	const uint8_t *cp;
+	size_t cp_len;
+	TSS2_RC rc;
+
+	if (tpmsession_roll_caller_nonce(&t->sess) != TPMS_OK)
+		return RC_SESSION_CRYPTO;
+	if (c->secret_param && (rc = encrypt_secret_param(t, c)) != TSS2_RC_SUCCESS)
+		return rc;
+	if ((rc = Tss2_Sys_GetCpBuffer(t->sys, &cp_len, &cp)) != TSS2_RC_SUCCESS)
+		return rc;
+	a->sessionHandle = t->sess.handle;
+	a->sessionAttributes = attrs;
+	a->nonce.size = (UINT16)t->sess.nonce_caller_len;
+	memcpy(a->nonce.buffer, t->sess.nonce_caller, t->sess.nonce_caller_len);
+	a->hmac.size = TPMS_DIGEST_LEN;
+	if (tpmsession_cp_hash(&t->sess, c->cc, &name, 1, cp, cp_len, cp_hash) != TPMS_OK ||
+	    tpmsession_cmd_hmac(&t->sess, c->auth, c->auth_len, cp_hash, attrs,
+				a->hmac.buffer) != TPMS_OK)
+		return RC_SESSION_CRYPTO;
+	if ((rc = Tss2_Sys_SetCmdAuths(t->sys, &ca)) != TSS2_RC_SUCCESS ||
+	    (rc = Tss2_Sys_Execute(t->sys)) != TSS2_RC_SUCCESS)
+		return rc;
+	return check_response(t, c);
+}
+
+/* Runs the command the caller just prepared with Tss2_Sys_<Cmd>_Prepare. */
+static TSS2_RC run_auth(struct tpm *t, const struct auth_cmd *c)
+{
+	if (c->auth_len > TPMS_AUTH_MAX || c->name_len == 0 || c->name_len > TPMS_NAME_MAX)
+		return TSS2_SYS_RC_BAD_VALUE;
+	return t->plain ? exec_password(t, c) : exec_session(t, c);
+}
+
+/* ---- losing and regaining the TPM's state ---- */
+
+enum lost { LOST_NONE, LOST_SESSION, LOST_OBJECTS, LOST_CONNECTION };
+
+/* What a failure says we lost: the session only, our loaded objects (the TPM
+ * restarted: the session went with them), or the connection. */
+static enum lost what_was_lost(TSS2_RC rc)
+{
+	TSS2_RC layer = rc & TSS2_RC_LAYER_MASK, b = rc_base(rc);
+
+	if (rc_is_conn(rc))
+		return LOST_CONNECTION;
+	if (layer != TSS2_TPM_RC_LAYER && layer != TSS2_RESMGR_TPM_RC_LAYER)
+		return LOST_NONE;
+	if (b >= TPM2_RC_REFERENCE_S0 && b <= TPM2_RC_REFERENCE_S0 + 6)
+		return LOST_SESSION;
+	if (b == TPM2_RC_HANDLE && (rc & TPM2_RC_S))
+		return LOST_SESSION;
+	if (b == TPM2_RC_INITIALIZE || b == TPM2_RC_HANDLE ||
+	    (b >= TPM2_RC_REFERENCE_H0 && b <= TPM2_RC_REFERENCE_H0 + 6))
+		return LOST_OBJECTS;
+	return LOST_NONE;
+}
+
+static int loaded_index(const struct tpm *t, const struct tpm_key *k)
+{
+	size_t i;
+
+	for (i = 0; i < t->n_loaded; i++)
+		if (t->loaded[i] == k)
+			return (int)i;
+	return -1;
+}
+
+/* Drops loaded[i] from our table (not from the TPM). */
+static void forget_slot(struct tpm *t, size_t i)
+{
+	t->loaded[i]->state.handle = 0;
+	t->loaded[i] = t->loaded[--t->n_loaded];
+}
+
+/* Flushes loaded[i] and forgets it. */
+static void flush_slot(struct tpm *t, size_t i)
+{
+	flush_handle(t, t->loaded[i]->state.handle);
+	forget_slot(t, i);
+}
+
+static int reconnect(struct tpm *t, struct errmsg *e)
+{
+	int r;
+
+	if (t->esys != NULL)
+		Esys_Finalize(&t->esys);
+	if (t->tcti != NULL)
+		Tss2_TctiLdr_Finalize(&t->tcti);
+	t->sys = NULL;
+	t->srk = ESYS_TR_NONE;
+	if ((r = connect_tpm(t, e)) != 0 || (r = srk_setup(t, e)) != 0)
+		return r;
+	return 0;
+}
+
+/* Regains what was lost, then the caller retries once. A new connection may still
+ * see our old objects (no resource manager): flush them rather than leak slots. */
+static int recover(struct tpm *t, enum lost what)
+{
+	struct errmsg ignored = { "" };
+
+	if (what == LOST_CONNECTION && reconnect(t, &ignored) != 0)
+		return -1;
+	if (what == LOST_OBJECTS && t->sys != NULL)
+		(void)Tss2_Sys_Startup(t->sys, TPM2_SU_CLEAR); /* harmless when started */
+	while (t->n_loaded > 0) {
+		if (what == LOST_CONNECTION)
+			flush_slot(t, t->n_loaded - 1);
+		else if (what == LOST_OBJECTS)
+			forget_slot(t, t->n_loaded - 1);
+		else
+			break;
+	}
+	if (!t->plain) {
+		session_close(t);
+		if (session_open(t, &ignored) != 0)
+			return -1;
+	}
+	t->info.session_restarts++;
+	return 0;
+}
+
+/* Runs op; if it failed because the TPM lost our session, our objects or the
+ * connection, regains them and runs it once more. */
+static TSS2_RC op_retried(struct tpm *t, TSS2_RC (*op)(struct tpm *, void *), void *arg)
+{
+	TSS2_RC rc;
+	int n = 0;
+
+	/* Safe to resend: the TPM did not run the command, so no nonce rolled. */
+	do
+		rc = op(t, arg);
+	while (rc_is_retry(rc) && ++n < RETRY_MAX);
+	return rc;
+}
+
+static TSS2_RC with_recovery(struct tpm *t, TSS2_RC (*op)(struct tpm *, void *), void *arg)
+{
+	TSS2_RC rc = op_retried(t, op, arg);
+	enum lost what = what_was_lost(rc);
+
+	if (what != LOST_NONE && !(t->plain && what == LOST_SESSION) && recover(t, what) == 0)
+		rc = op_retried(t, op, arg);
+	return rc;
 }
 
 int tpm_open(const struct tpm_options *o, struct tpm **out, struct errmsg *e)
@@ -362,6 +740,7 @@ int tpm_open(const struct tpm_options *o, struct tpm **out, struct errmsg *e)
 	if (t == NULL)
 		return errmsg_set(e, "tpm: out of memory");
 	t->srk = ESYS_TR_NONE;
+	t->plain = o->plain_sessions != 0;
 	snprintf(t->info.tcti, sizeof(t->info.tcti), "%s", o->tcti ? o->tcti : TPM_TCTI_DEFAULT);
 	t->info.srk_handle = o->srk_handle ? o->srk_handle : TPM_SRK_HANDLE_DEFAULT;
 	if ((t->info.srk_handle >> 24) != TPM2_HT_PERSISTENT) {
@@ -372,7 +751,7 @@ int tpm_open(const struct tpm_options *o, struct tpm **out, struct errmsg *e)
 	/* tpm2-tss logs every failure to stderr; our error messages say it better. */
 	setenv("TSS2_LOG", "all+none", 0);
 	if ((r = connect_tpm(t, e)) != 0 || (r = read_info(t, e)) != 0 ||
-	    (r = srk_setup(t, e)) != 0) {
+	    (r = srk_setup(t, e)) != 0 || (r = session_open(t, e)) != 0) {
 		tpm_close(t);
 		/* A rejected owner password is no wrong PIN the caller could re-ask. */
 		return r == TPM_E_CONN ? r : TPM_E_FAIL;
@@ -391,37 +770,34 @@ int tpm_get_info(struct tpm *t, struct tpm_info *info, struct errmsg *e)
 
 /* ---- loaded keys ---- */
 
-static int loaded_index(const struct tpm *t, const struct tpm_key *k)
+/* Object contexts (unlike session contexts) may be loaded any number of times, so
+ * one save serves every later eviction of the key. */
+static void save_context(struct tpm *t, struct tpm_key *k)
 {
-	size_t i;
+	TPMS_CONTEXT ctx;
+	size_t off = 0;
 
-	for (i = 0; i < t->n_loaded; i++)
-		if (t->loaded[i] == k)
-			return (int)i;
-	return -1;
+	k->state.saved_len = 0;
+	if (k->state.name_len == 0 ||
+	    Tss2_Sys_ContextSave(t->sys, k->state.handle, &ctx) != TSS2_RC_SUCCESS)
+		return;
+	if (Tss2_MU_TPMS_CONTEXT_Marshal(&ctx, k->state.saved, sizeof(k->state.saved), &off) ==
+	    TSS2_RC_SUCCESS)
+		k->state.saved_len = (uint16_t)off;
 }
 
-/* Flushes loaded[i] and forgets it. */
-static void flush_slot(struct tpm *t, size_t i)
-{
-	struct tpm_key *k = t->loaded[i];
-	ESYS_TR h = k->state.handle;
-
-	/* On failure ESYS keeps its record of the handle; drop it so it cannot leak. */
-	if (Esys_FlushContext(t->esys, h) != TSS2_RC_SUCCESS)
-		Esys_TR_Close(t->esys, &h);
-	k->state.handle = 0;
-	t->loaded[i] = t->loaded[--t->n_loaded];
-}
-
-static void evict_lru(struct tpm *t)
+/* Evicts the least recently used key; returns 1 so it can sit in a loop condition. */
+static int evict_lru(struct tpm *t)
 {
 	size_t i, lru = 0;
 
 	for (i = 1; i < t->n_loaded; i++)
 		if (t->loaded[i]->state.last_use < t->loaded[lru]->state.last_use)
 			lru = i;
+	if (t->loaded[lru]->state.saved_len == 0)
+		save_context(t, t->loaded[lru]);
 	flush_slot(t, lru);
+	return 1;
 }
 
 /* Parses the blobs of k (they came from disk: hostile until proven otherwise). */
@@ -474,12 +850,89 @@ static const char *load_remedy(TSS2_RC rc, size_t n_loaded)
 	return NULL;
 }
 
+static TSS2_RC context_load(struct tpm *t, struct tpm_key *k, TPM2_HANDLE *h)
+{
+	TPMS_CONTEXT ctx;
+	size_t off = 0;
+	TSS2_RC rc;
+
+	rc = Tss2_MU_TPMS_CONTEXT_Unmarshal(k->state.saved, k->state.saved_len, &off, &ctx);
+	if (rc == TSS2_RC_SUCCESS && off != k->state.saved_len)
+		rc = TSS2_MU_RC_BAD_SIZE;
+	if (rc == TSS2_RC_SUCCESS)
+		rc = Tss2_Sys_ContextLoad(t->sys, &ctx, h);
+	return rc;
+}
+
+/* TPM2_Load under the SRK; the wrapped private part is the encrypted parameter. */
+static TSS2_RC blob_load(struct tpm *t, struct tpm_key *k, TPM2_HANDLE *h)
+{
+	struct auth_cmd c = { .cc = TPM2_CC_Load, .name = t->srk_name.name,
+			      .name_len = t->srk_name.size, .secret_param = 1 };
+	struct errmsg ignored = { "" };
+	TPM2B_PUBLIC pub;
+	TPM2B_PRIVATE priv;
+	TPM2B_NAME name = { 0 };
+	TSS2_RC rc = TSS2_SYS_RC_BAD_VALUE;
+
+	if (unmarshal_pub(k, &pub, &ignored) == 0 && unmarshal_priv(k, &priv, &ignored) == 0)
+		rc = Tss2_Sys_Load_Prepare(t->sys, t->info.srk_handle, &priv, &pub);
+	OPENSSL_cleanse(&priv, sizeof(priv));
+	if (rc == TSS2_RC_SUCCESS)
+		rc = run_auth(t, &c);
+	if (rc == TSS2_RC_SUCCESS)
+		rc = Tss2_Sys_Load_Complete(t->sys, h, &name);
+	if (rc == TSS2_RC_SUCCESS && (name.size == 0 || name.size > sizeof(k->state.name)))
+		rc = TSS2_SYS_RC_MALFORMED_RESPONSE;
+	if (rc != TSS2_RC_SUCCESS)
+		return rc;
+	memcpy(k->state.name, name.name, name.size);
+	k->state.name_len = name.size;
+	return TSS2_RC_SUCCESS;
+}
+
+/* Loads k if it is not: ContextLoad of its saved context when it has one (cheap),
+ * else Load; evicts the least recently used key when the TPM is full. */
+static TSS2_RC load_op(struct tpm *t, void *arg)
+{
+	struct tpm_key *k = arg;
+	TPM2_HANDLE h = 0;
+	TSS2_RC rc;
+	int from_saved;
+
+	if (loaded_index(t, k) >= 0) {
+		k->state.last_use = ++t->clock;
+		return TSS2_RC_SUCCESS;
+	}
+	k->state.handle = 0;
+	if (t->n_loaded >= t->slots)
+		evict_lru(t);
+	for (;;) {
+		from_saved = k->state.saved_len > 0 && k->state.name_len > 0;
+		rc = from_saved ? context_load(t, k, &h) : blob_load(t, k, &h);
+		if (rc == TSS2_RC_SUCCESS)
+			break;
+		/* Without a resource manager others may hold slots too: make room until it fits. */
+		if (rc_base(rc) == TPM2_RC_OBJECT_MEMORY && t->n_loaded > 0) {
+			evict_lru(t);
+			continue;
+		}
+		if (!from_saved || rc_is_conn(rc))
+			return rc;
+		k->state.saved_len = 0; /* stale (the TPM was reset): load the blobs instead */
+	}
+	k->state.handle = h;
+	k->state.last_use = ++t->clock;
+	t->loaded[t->n_loaded++] = k;
+	return TSS2_RC_SUCCESS;
+}
+
 int tpm_key_load(struct tpm *t, struct tpm_key *k, struct errmsg *e)
 {
 	TPM2B_PUBLIC pub;
 	TPM2B_PRIVATE priv;
-	ESYS_TR h = ESYS_TR_NONE;
 	TSS2_RC rc;
+	int bad;
 
 	if (loaded_index(t, k) >= 0) {
 		k->state.last_use = ++t->clock;
@@ -487,21 +940,13 @@ int tpm_key_load(struct tpm *t, struct tpm_key *k, struct errmsg *e)
 	}
 	/* A handle we do not know (another connection's, a copied struct) means nothing. */
 	k->state.handle = 0;
-	if (unmarshal_pub(k, &pub, e) != 0 || unmarshal_priv(k, &priv, e) != 0)
-		return TPM_E_FAIL;
-	if (t->n_loaded >= t->slots)
-		evict_lru(t);
-	/* Without a resource manager others may hold slots too: make room until it fits. */
-	while ((rc = Esys_Load(t->esys, t->srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-			       &priv, &pub, &h)) != TSS2_RC_SUCCESS &&
-	       rc_base(rc) == TPM2_RC_OBJECT_MEMORY && t->n_loaded > 0)
-		evict_lru(t);
+	bad = unmarshal_pub(k, &pub, e) != 0 || unmarshal_priv(k, &priv, e) != 0;
 	OPENSSL_cleanse(&priv, sizeof(priv));
+	if (bad)
+		return TPM_E_FAIL;
+	rc = with_recovery(t, load_op, k);
 	if (rc != TSS2_RC_SUCCESS)
 		return tpm_err(e, rc, load_remedy(rc, t->n_loaded), "cannot load the key");
-	k->state.handle = h;
-	k->state.last_use = ++t->clock;
-	t->loaded[t->n_loaded++] = k;
 	return 0;
 }
 
@@ -515,6 +960,9 @@ void tpm_key_unload(struct tpm *t, struct tpm_key *k)
 	if (i >= 0)
 		flush_slot(t, (size_t)i);
 	k->state.handle = 0;
+	/* The caller is done with the key: no context of it stays behind. */
+	OPENSSL_cleanse(k->state.saved, sizeof(k->state.saved));
+	k->state.saved_len = 0;
 }
 
 void tpm_close(struct tpm *t)
@@ -523,6 +971,10 @@ void tpm_close(struct tpm *t)
 		return;
 	while (t->n_loaded > 0)
 		flush_slot(t, t->n_loaded - 1);
+	if (t->sess_ready) {
+		session_close(t);
+		tpmsession_free(&t->sess);
+	}
 	if (t->esys != NULL)
 		Esys_Finalize(&t->esys);
 	if (t->tcti != NULL)
@@ -679,18 +1131,50 @@ static int store_blobs(const TPM2B_PUBLIC *pub, const TPM2B_PRIVATE *priv,
 	return 0;
 }
 
+struct create_args {
+	const TPM2B_SENSITIVE_CREATE *sens;
+	const TPM2B_PUBLIC *tmpl;
+	TPM2B_PRIVATE *priv;
+	TPM2B_PUBLIC *pub;
+};
+
+/* TPM2_Create under the SRK; inSensitive (the new key's auth value) is the
+ * encrypted parameter, so the PIN never crosses the bus in clear. */
+static TSS2_RC create_op(struct tpm *t, void *arg)
+{
+	struct create_args *a = arg;
+	struct auth_cmd c = { .cc = TPM2_CC_Create, .name = t->srk_name.name,
+			      .name_len = t->srk_name.size, .secret_param = 1 };
+	const TPM2B_DATA outside = { 0 };
+	const TPML_PCR_SELECTION pcrs = { 0 };
+	TPM2B_CREATION_DATA cdata = { 0 };
+	TPM2B_DIGEST chash = { 0 };
+	TPMT_TK_CREATION ticket = { 0 };
+	TSS2_RC rc;
+
+	/* The TPM builds the new object in a transient slot: make room as for a load. */
+	do {
+		rc = Tss2_Sys_Create_Prepare(t->sys, t->info.srk_handle, a->sens, a->tmpl,
+					     &outside, &pcrs);
+		if (rc == TSS2_RC_SUCCESS)
+			rc = run_auth(t, &c);
+	} while (rc_base(rc) == TPM2_RC_OBJECT_MEMORY && t->n_loaded > 0 && evict_lru(t));
+	if (rc == TSS2_RC_SUCCESS) {
+		memset(a->priv, 0, sizeof(*a->priv));
+		memset(a->pub, 0, sizeof(*a->pub));
+		rc = Tss2_Sys_Create_Complete(t->sys, a->priv, a->pub, &cdata, &chash, &ticket);
+	}
+	return rc;
+}
+
 int tpm_create_key(struct tpm *t, enum sshkey_type type, unsigned bits,
 		   const uint8_t *auth, size_t auth_len,
 		   struct tpm_key *k, struct sshkey_pub *pub, struct errmsg *e)
 {
 	TPM2B_SENSITIVE_CREATE sens = { 0 };
-	TPM2B_PUBLIC tmpl, *out_pub = NULL;
-	TPM2B_PRIVATE *out_priv = NULL;
-	TPM2B_DATA outside = { 0 };
-	TPML_PCR_SELECTION pcrs = { 0 };
-	TPM2B_CREATION_DATA *cdata = NULL;
-	TPM2B_DIGEST *chash = NULL;
-	TPMT_TK_CREATION *ticket = NULL;
+	TPM2B_PUBLIC tmpl, out_pub;
+	TPM2B_PRIVATE out_priv;
+	struct create_args a = { &sens, &tmpl, &out_priv, &out_pub };
 	TSS2_RC rc;
 	int r;
 
@@ -702,22 +1186,14 @@ int tpm_create_key(struct tpm *t, enum sshkey_type type, unsigned bits,
 	if (auth_len > 0)
 		memcpy(sens.sensitive.userAuth.buffer, auth, auth_len);
 	sens.sensitive.userAuth.size = (UINT16)auth_len;
-	rc = Esys_Create(t->esys, t->srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-			 &sens, &tmpl, &outside, &pcrs, &out_priv, &out_pub, &cdata, &chash,
-			 &ticket);
+	rc = with_recovery(t, create_op, &a);
 	OPENSSL_cleanse(&sens, sizeof(sens));
 	if (rc != TSS2_RC_SUCCESS)
 		r = tpm_err(e, rc, NULL, "cannot create the key");
-	else if ((r = store_blobs(out_pub, out_priv, k, e)) == 0 &&
-		 pub_from_tpmt(&out_pub->publicArea, pub, e) != 0)
+	else if ((r = store_blobs(&out_pub, &out_priv, k, e)) == 0 &&
+		 pub_from_tpmt(&out_pub.publicArea, pub, e) != 0)
 		r = TPM_E_FAIL;
-	k->state.handle = 0;
-	k->state.last_use = 0;
-	Esys_Free(out_pub);
-	Esys_Free(out_priv);
-	Esys_Free(cdata);
-	Esys_Free(chash);
-	Esys_Free(ticket);
+	memset(&k->state, 0, sizeof(k->state));
 	return r;
 }
 
@@ -782,27 +1258,34 @@ static int sig_out(const TPMT_SIGNATURE *in, struct tpm_signature *sig, struct e
 			  in->sigAlg);
 }
 
-/* Esys_Sign with the key's auth set for this one call only. */
-static TSS2_RC sign_with_auth(struct tpm *t, ESYS_TR key, const uint8_t *auth, size_t auth_len,
-			      const TPM2B_DIGEST *digest, const TPMT_SIG_SCHEME *scheme,
-			      TPMT_SIGNATURE **out)
-{
-	TPMT_TK_HASHCHECK ticket = { .tag = TPM2_ST_HASHCHECK, .hierarchy = TPM2_RH_NULL };
-	TPM2B_AUTH a = { 0 };
-	const TPM2B_AUTH empty = { 0 };
-	TSS2_RC rc;
+struct sign_args {
+	struct tpm_key *k;
+	const uint8_t *auth; size_t auth_len;
+	const TPM2B_DIGEST *digest;
+	const TPMT_SIG_SCHEME *scheme;
+	TPMT_SIGNATURE *out;
+};
 
-	if (auth_len > 0)
-		memcpy(a.buffer, auth, auth_len);
-	a.size = (UINT16)auth_len;
-	rc = Esys_TR_SetAuth(t->esys, key, &a);
-	OPENSSL_cleanse(&a, sizeof(a));
+/* Loads the key if needed, then TPM2_Sign: the key's auth value keys the session
+ * HMAC (it never crosses the bus) and the digest is the encrypted parameter. */
+static TSS2_RC sign_op(struct tpm *t, void *arg)
+{
+	struct sign_args *a = arg;
+	TPMT_TK_HASHCHECK ticket = { .tag = TPM2_ST_HASHCHECK, .hierarchy = TPM2_RH_NULL };
+	struct auth_cmd c = { .cc = TPM2_CC_Sign, .auth = a->auth, .auth_len = a->auth_len,
+			      .secret_param = 1 };
+	TSS2_RC rc = load_op(t, a->k);
+
 	if (rc != TSS2_RC_SUCCESS)
 		return rc;
-	rc = Esys_Sign(t->esys, key, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-		       digest, scheme, &ticket, out);
-	/* ESYS keeps a copy of the auth value with the handle: do not leave the PIN there. */
-	Esys_TR_SetAuth(t->esys, key, &empty);
+	c.name = a->k->state.name;
+	c.name_len = a->k->state.name_len;
+	rc = Tss2_Sys_Sign_Prepare(t->sys, a->k->state.handle, a->digest, a->scheme, &ticket);
+	if (rc == TSS2_RC_SUCCESS)
+		rc = run_auth(t, &c);
+	if (rc == TSS2_RC_SUCCESS)
+		rc = Tss2_Sys_Sign_Complete(t->sys, a->out);
+	a->k->state.last_use = ++t->clock;
 	return rc;
 }
 
@@ -814,7 +1297,8 @@ int tpm_sign(struct tpm *t, struct tpm_key *k, const uint8_t *auth, size_t auth_
 	TPM2B_DIGEST d = { 0 };
 	TPMT_SIG_SCHEME s;
 	TPMI_ALG_HASH alg;
-	TPMT_SIGNATURE *out = NULL;
+	TPMT_SIGNATURE out;
+	struct sign_args a = { k, auth, auth_len, &d, &s, &out };
 	size_t hlen;
 	TSS2_RC rc;
 	int r;
@@ -826,23 +1310,22 @@ int tpm_sign(struct tpm *t, struct tpm_key *k, const uint8_t *auth, size_t auth_
 	if (digest_len != hlen)
 		return errmsg_set(e, "tpm: a digest of %zu bytes for a %zu-byte hash",
 				  digest_len, hlen);
-	/* No key can hold an auth value this long (ESYS caps it at the largest digest). */
+	/* No key can hold an auth value this long (a TPM2B_AUTH holds the largest digest). */
 	if (auth_len > sizeof(((TPM2B_AUTH *)0)->buffer)) {
 		errmsg_set(e, "tpm: wrong PIN (%zu bytes is longer than any TPM auth value)",
 			   auth_len);
 		return TPM_E_AUTH_FAIL;
 	}
-	if ((r = tpm_key_load(t, k, e)) != 0)
+	/* Same checks as tpm_key_load, with its messages, before any TPM command. */
+	if (loaded_index(t, k) < 0 && (r = tpm_key_load(t, k, e)) != 0)
 		return r;
 	memcpy(d.buffer, digest, digest_len);
 	d.size = (UINT16)digest_len;
-	rc = sign_with_auth(t, k->state.handle, auth, auth_len, &d, &s, &out);
-	k->state.last_use = ++t->clock;
+	memset(&out, 0, sizeof(out));
+	rc = with_recovery(t, sign_op, &a);
 	if (rc != TSS2_RC_SUCCESS)
 		return tpm_err(e, rc, rc_base(rc) == TPM2_RC_SCHEME || rc_base(rc) == TPM2_RC_KEY ?
 			       "the signature scheme does not fit the key type" : NULL,
 			       "cannot sign");
-	r = sig_out(out, sig, e);
-	Esys_Free(out);
-	return r;
+	return sig_out(&out, sig, e);
 }

@@ -12,6 +12,8 @@
 #include "../protocol/tss2key.h"
 
 #define TPM_SRK_HANDLE_DEFAULT 0x81000001u
+#define TPM_KEY_NAME_MAX 68        /* a TPM2B_NAME's contents: 2-byte alg + digest */
+#define TPM_SAVED_CONTEXT_MAX 5216 /* a marshalled TPMS_CONTEXT (libtpms objects: ~1-3 KiB) */
 #define TPM_TCTI_DEFAULT "device:/dev/tpmrm0"
 
 /* Return codes beyond 0 (ok) so callers can react, e.g. to a wrong PIN. */
@@ -26,6 +28,10 @@ struct tpm;
 struct tpm_options {
 	const char *tcti;    /* tpm2-tss TCTI string, e.g. "swtpm:host=127.0.0.1,port=2321" */
 	uint32_t srk_handle; /* persistent handle of the SRK */
+	/* 0 (default): every command carrying an authorization or a secret runs in one
+	 * salted HMAC session with AES-128-CFB parameter encryption. 1: plain password
+	 * sessions (PINs and digests cross the bus in clear; --no-encrypt-sessions). */
+	int plain_sessions;
 };
 
 struct tpm_info {
@@ -35,6 +41,9 @@ struct tpm_info {
 	char tcti[256];
 	uint32_t srk_handle;
 	uint32_t transient_slots; /* TPM2_PT_HR_TRANSIENT_AVAIL at open */
+	int encrypted_sessions;   /* 1: the salted AES-128-CFB session is in use */
+	uint32_t session_handle;  /* its TPM handle (0x02xxxxxx), 0 with plain sessions */
+	unsigned session_restarts; /* times the session was restarted after a loss */
 };
 
 /* A TPM-wrapped key as the TPM sees it. The blobs come from a TSS2 key file;
@@ -43,8 +52,13 @@ struct tpm_key {
 	uint8_t pub[TSS2KEY_BLOB_MAX]; size_t pub_len;   /* marshalled TPM2B_PUBLIC */
 	uint8_t priv[TSS2KEY_BLOB_MAX]; size_t priv_len; /* marshalled TPM2B_PRIVATE */
 	struct {
-		uint32_t handle;   /* ESYS_TR of the loaded object, 0 when not loaded */
+		uint32_t handle;   /* TPM handle of the loaded object (0x80xxxxxx), 0 when not loaded */
 		uint64_t last_use; /* LRU stamp */
+		/* The object's TPM name (from TPM2_Load), for the session's cpHash. */
+		uint8_t name[TPM_KEY_NAME_MAX]; uint16_t name_len;
+		/* TPM2_ContextSave of the object, kept after eviction so that reloading is a
+		 * cheap TPM2_ContextLoad; 0 bytes when none (reload with TPM2_Load). */
+		uint8_t saved[TPM_SAVED_CONTEXT_MAX]; uint16_t saved_len;
 	} state;
 };
 

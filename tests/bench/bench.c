@@ -73,7 +73,8 @@ static void die(const char *what, const char *why)
 	exit(1);
 }
 
-static void agent_start(void)
+/* extra: NULL, or one more agent option (e.g. --no-encrypt-sessions). */
+static void agent_start(const char *extra)
 {
 	struct errmsg e;
 	int fd = -1;
@@ -83,7 +84,8 @@ static void agent_start(void)
 
 		dup2(null, 1);
 		dup2(null, 2);
-		execl("bin/tpm-agent", "tpm-agent", "-D", "--tcti", sim.tcti, "-a", sock, (char *)NULL);
+		execl("bin/tpm-agent", "tpm-agent", "-D", "--tcti", sim.tcti, "-a", sock, extra,
+		      (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 500 && fd < 0; i++) {
@@ -228,7 +230,7 @@ static double first_signature_ms(struct keydef *k)
 
 	agent_stop();
 	t0 = now_ms();
-	agent_start();
+	agent_start(NULL);
 	if (sign_loop(k, 1, lat) != 0)
 		die("first signature", "failed");
 	return now_ms() - t0;
@@ -337,12 +339,54 @@ static void bench_floor(struct keydef *k, struct tpm *t, const char *name)
 	free(tk);
 }
 
+/* p50 of signatures cycling over n keys, one request each in turn. */
+static double round_robin_p50(struct keydef *ks, int n, int rounds)
+{
+	double *lat = calloc(n * rounds, sizeof(double)), one, p50;
+
+	for (int r = 0; r < rounds; r++)
+		for (int i = 0; i < n; i++)
+			if (sign_loop(&ks[i], 1, &one) != 0)
+				die("round robin", "signature failed");
+			else
+				lat[r * n + i] = one;
+	p50 = percentile(lat, n * rounds, 0.5);
+	free(lat);
+	return p50;
+}
+
+static void gen_extra(int from, int to)
+{
+	char name[32];
+
+	for (int i = from; i < to; i++) {
+		struct keydef extra = { .label = "extra", .type = "ecdsa", .bits = 256 };
+
+		snprintf(name, sizeof(name), "extra%d", i);
+		gen_key(&extra, name);
+	}
+}
+
+static void print_table(void)
+{
+	printf("\n%-12s %10s %10s %10s %7s %12s %12s %10s %6s\n", "signature", "floor p50",
+	       "agent p50", "agent p99", "ratio", "1 client/s", "4 clients/s", "4c p99", "fails");
+	for (size_t i = 0; i < NKEYS; i++) {
+		struct keydef *k = &keys[i];
+
+		printf("%-12s %8.3fms %8.3fms %8.3fms %6.2fx %12.0f %12.0f %8.3fms %6d\n", k->label,
+		       k->floor_p50, k->one_p50, k->one_p99, k->one_p50 / k->floor_p50, k->one_rate,
+		       k->conc_rate, k->conc_p99, k->conc_fail);
+	}
+}
+
 int main(void)
 {
 	struct errmsg e;
 	char state[300], name[32];
-	int nids = 0;
-	double first, ids_ms, addl_ms;
+	struct keydef rr[10], plain[2];
+	int nids50 = 0, nids100 = 0;
+	double first, ids50, ids100, addl50, rr_p50;
 	long rss;
 
 	snprintf(home, sizeof(home), "%s/tpm-bench.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -353,7 +397,7 @@ int main(void)
 	setenv("TPM_AGENT_HOME", home, 1);
 	if (simulator_start(state, &sim, &e) != 0)
 		die("swtpm", e.text);
-	agent_start();
+	agent_start(NULL);
 	fprintf(stderr, "tpm-bench: generating keys in swtpm...\n");
 	for (size_t i = 0; i < NKEYS; i++) {
 		snprintf(name, sizeof(name), "bench%zu", i);
@@ -364,21 +408,35 @@ int main(void)
 		bench_one_client(&keys[i]);
 		bench_concurrent(&keys[i]);
 	}
-	first = first_signature_ms(&keys[0]);
-	fprintf(stderr, "tpm-bench: filling the store to 100 keys...\n");
-	for (int i = NKEYS; i < 100; i++) {
-		struct keydef extra = { .label = "extra", .type = "ecdsa", .bits = 256 };
-
-		snprintf(name, sizeof(name), "extra%d", i);
-		gen_key(&extra, name);
+	fprintf(stderr, "tpm-bench: 10 keys round-robin over 3 transient slots...\n");
+	for (int i = 0; i < 10; i++) {
+		rr[i] = (struct keydef){ .label = "rr", .type = "ecdsa", .bits = 256 };
+		snprintf(name, sizeof(name), "rr%d", i);
+		gen_key(&rr[i], name);
 	}
-	ids_ms = identities_ms(&nids);
-	addl_ms = ssh_add_l_ms();
+	rr_p50 = round_robin_p50(rr, 10, 30);
+	first = first_signature_ms(&keys[0]);
+	fprintf(stderr, "tpm-bench: filling the store to 50, then 100 keys...\n");
+	gen_extra(NKEYS + 10, 50);
+	ids50 = identities_ms(&nids50);
+	addl50 = ssh_add_l_ms();
+	gen_extra(50, 100);
+	ids100 = identities_ms(&nids100);
 	rss = agent_rss_kb();
+	agent_stop();
+
+	fprintf(stderr, "tpm-bench: the same with sessions off (--no-encrypt-sessions)...\n");
+	agent_start("--no-encrypt-sessions");
+	plain[0] = keys[0];
+	plain[1] = keys[3];
+	bench_one_client(&plain[0]);
+	bench_one_client(&plain[1]);
 	agent_stop();
 
 	struct tpm *t;
 	struct tpm_options to = { .tcti = sim.tcti, .srk_handle = TPM_SRK_HANDLE_DEFAULT };
+	/* The floor is a bare Esys_Sign with password auth: open the TPM with sessions off. */
+	to.plain_sessions = 1;
 	if (tpm_open(&to, &t, &e) != 0)
 		die("floor: tpm_open", e.text);
 	for (size_t i = 0; i < NKEYS; i++) {
@@ -388,19 +446,18 @@ int main(void)
 	tpm_close(t);
 	simulator_stop(&sim);
 
-	printf("\n%-12s %10s %10s %10s %7s %12s %12s %10s %6s\n", "signature", "floor p50",
-	       "agent p50", "agent p99", "ratio", "1 client/s", "4 clients/s", "4c p99", "fails");
-	for (size_t i = 0; i < NKEYS; i++) {
-		struct keydef *k = &keys[i];
-
-		printf("%-12s %8.3fms %8.3fms %8.3fms %6.2fx %12.0f %12.0f %8.3fms %6d\n", k->label,
-		       k->floor_p50, k->one_p50, k->one_p99, k->one_p50 / k->floor_p50, k->one_rate,
-		       k->conc_rate, k->conc_p99, k->conc_fail);
-	}
-	printf("\nfirst signature after agent start (exec to signature): %.1f ms\n", first);
-	printf("REQUEST_IDENTITIES with %d keys: p50 %.3f ms; `ssh-add -l` (whole process): p50 %.2f ms\n",
-	       nids, ids_ms, addl_ms);
-	printf("agent RSS with %d keys: %ld KiB\n", nids, rss);
+	print_table();
+	printf("\nsessions on vs off, through the agent (p50): ECDSA P-256 %.3f vs %.3f ms (%+.0f%%), "
+	       "RSA 2048 %.3f vs %.3f ms (%+.0f%%)\n",
+	       keys[0].one_p50, plain[0].one_p50, 100 * (keys[0].one_p50 / plain[0].one_p50 - 1),
+	       keys[3].one_p50, plain[1].one_p50, 100 * (keys[3].one_p50 / plain[1].one_p50 - 1));
+	printf("10 P-256 keys round-robin over 3 transient slots: p50 %.3f ms (%.2fx the cached-key p50)\n",
+	       rr_p50, rr_p50 / keys[0].one_p50);
+	printf("first signature after agent start (exec to signature): %.1f ms\n", first);
+	printf("REQUEST_IDENTITIES (no TPM command): %d keys p50 %.3f ms, %d keys p50 %.3f ms\n",
+	       nids50, ids50, nids100, ids100);
+	printf("`ssh-add -l` with %d keys, whole process (fork+exec+list): p50 %.2f ms\n", nids50, addl50);
+	printf("agent RSS with %d keys: %ld KiB\n", nids100, rss);
 	char cmd[600];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", home);
 	if (system(cmd) != 0)
