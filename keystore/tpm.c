@@ -16,9 +16,9 @@
 #include <tss2/tss2_rc.h>
 #include <tss2/tss2_tctildr.h>
 
+#include "tpm_internal.h"
 #include "tpmsession.h"
 
-#define TPM_LOADED_MAX 16      /* keys kept loaded at most, whatever the TPM reports */
 #define TPM_AUTH_CREATE_MAX 32 /* the TPM caps authValue at the nameAlg (SHA-256) size */
 
 /* Attributes of every key we create; deliberately without noDA so that wrong
@@ -35,29 +35,12 @@
 #define RC_RSP_HMAC TSS2_ESYS_RC_RSP_AUTH_FAILED
 #define RC_SESSION_CRYPTO TSS2_ESYS_RC_GENERAL_FAILURE
 
-struct tpm {
-	TSS2_TCTI_CONTEXT *tcti;
-	ESYS_CONTEXT *esys;
-	TSS2_SYS_CONTEXT *sys; /* ESAPI's own SAPI context: ESAPI is idle between our calls */
-	ESYS_TR srk;
-	TPM2B_NAME srk_name;   /* for cpHash of commands authorised by the SRK */
-	int srk_p256;          /* 1: srk_x/srk_y hold its P-256 point (salting needs it) */
-	uint8_t srk_x[TPMS_ECC_COORD], srk_y[TPMS_ECC_COORD];
-	int plain;             /* password sessions (tpm_options.plain_sessions) */
-	struct tpmsession sess;
-	int sess_ready;        /* sess holds fetched OpenSSL objects */
-	struct tpm_info info;
-	size_t slots;                            /* how many of our keys may be loaded */
-	struct tpm_key *loaded[TPM_LOADED_MAX];  /* the keys currently in the TPM */
-	size_t n_loaded;
-	uint64_t clock;                          /* LRU stamps */
-};
 
 /* ---- response codes ---- */
 
 /* A TPM response code with the handle/session/parameter number masked off, so it
  * compares equal to the TPM2_RC_* constants; other layers' codes are returned as is. */
-static TSS2_RC rc_base(TSS2_RC rc)
+TSS2_RC rc_base(TSS2_RC rc)
 {
 	TSS2_RC layer = rc & TSS2_RC_LAYER_MASK;
 
@@ -121,9 +104,7 @@ static const char *rc_default_remedy(TSS2_RC rc)
 
 /* Formats "tpm: <what>: <decoded rc> (<remedy>)" into e and returns the TPM_E_*
  * class of rc. remedy NULL picks one from the class, if any. */
-static int tpm_err(struct errmsg *e, TSS2_RC rc, const char *remedy, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int tpm_err(struct errmsg *e, TSS2_RC rc, const char *remedy, const char *fmt, ...)
+int tpm_err(struct errmsg *e, TSS2_RC rc, const char *remedy, const char *fmt, ...)
 {
 	char what[ERRMSG_MAX];
 	va_list ap;
