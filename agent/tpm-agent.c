@@ -19,6 +19,7 @@
 
 #include "../keystore/simulator.h"
 #include "../keystore/store.h"
+#include "daemon_gpg.h"
 #include "log.h"
 
 struct options {
@@ -32,16 +33,19 @@ struct options {
 	int kill;
 	uint32_t srk_handle;
 	int plain_sessions;     /* --no-encrypt-sessions */
+	int gpg;                /* --gpg: also serve the gpg-agent protocol */
+	const char *gpg_socket; /* --gpg-socket PATH (implies --gpg) */
 };
 
 static struct agent agent = { .lock = PTHREAD_MUTEX_INITIALIZER };
 static struct simulator simulator;
+static char gpg_socket_path[PATH_MAX];
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: tpm-agent [-c | -s] [-Dd] [-a SOCKET] [--tcti TCTI | --simulator[=DIR]]\n"
-		"                 [--srk-handle HANDLE]\n"
+		"                 [--srk-handle HANDLE] [--gpg] [--gpg-socket PATH]\n"
 		"       tpm-agent [-c | -s] -k\n"
 		"\n"
 		"An ssh-agent whose keys are made inside the TPM and never leave it.\n"
@@ -58,6 +62,9 @@ static void usage(FILE *f)
 		"  --srk-handle H     persistent handle of the storage root key (default 0x%08x)\n"
 		"  --no-encrypt-sessions  plain password sessions: PINs and digests cross the\n"
 		"                     TPM bus in clear (default: salted AES-128-CFB sessions)\n"
+		"  --gpg              also be gpg's agent, on the socket gpgconf --list-dirs\n"
+		"                     agent-socket names (stop gpg-agent first)\n"
+		"  --gpg-socket PATH  serve the gpg-agent protocol on PATH (implies --gpg)\n"
 		"  --version          print the version\n"
 		"  -h, --help         this help\n",
 		TPM_TCTI_DEFAULT, TPM_SRK_HANDLE_DEFAULT);
@@ -70,6 +77,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "simulator", optional_argument, NULL, 'S' },
 		{ "srk-handle", required_argument, NULL, 'H' },
 		{ "no-encrypt-sessions", no_argument, NULL, 'P' },
+		{ "gpg", no_argument, NULL, 'G' },
+		{ "gpg-socket", required_argument, NULL, 'g' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -88,6 +97,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'k': o->kill = 1; break;
 		case 'T': o->tcti = optarg; break;
 		case 'P': o->plain_sessions = 1; break;
+		case 'G': o->gpg = 1; break;
+		case 'g': o->gpg = 1; o->gpg_socket = optarg; break;
 		case 'S': o->simulator = 1; o->simulator_dir = optarg; break;
 		case 'H': {
 			char *end;
@@ -269,6 +280,12 @@ static int resolve_paths(const struct options *o, struct agent *a, struct errmsg
 	if (store_default_dir(a->data_dir, sizeof(a->data_dir), e) != 0 ||
 	    store_prepare(a->data_dir, e) != 0)
 		return -1;
+	if (o->gpg && o->gpg_socket != NULL)
+		snprintf(gpg_socket_path, sizeof(gpg_socket_path), "%s", o->gpg_socket);
+	else if (o->gpg && gpg_default_socket_path(gpg_socket_path, sizeof(gpg_socket_path), e) != 0)
+		return -1;
+	if (o->gpg && gpg_socket_check(gpg_socket_path, e) != 0)
+		return -1; /* before the TPM is touched: a busy gpg socket is the user's to fix */
 	if (o->socket != NULL) {
 		snprintf(a->socket_path, sizeof(a->socket_path), "%s", o->socket);
 		return 0;
@@ -285,6 +302,8 @@ static int agent_setup(const struct options *o, struct agent *a, int *listen_fd,
 	if (open_tpm(o, a, e) != 0 || keystore_open(a->data_dir, a->tpm, &a->ks, e) != 0 ||
 	    certstore_open(a->data_dir, &a->certs, e) != 0)
 		return -1;
+	if (o->gpg && gpg_server_start(a, gpg_socket_path, e) != 0)
+		return -1;
 	log_info("serving %zu key(s) from %s on %s", keystore_count(a->ks), a->data_dir,
 		 a->socket_path);
 	return 0;
@@ -292,6 +311,7 @@ static int agent_setup(const struct options *o, struct agent *a, int *listen_fd,
 
 static void agent_cleanup(struct agent *a, int listen_fd)
 {
+	gpg_server_stop(); /* its threads use the keystore: they end first */
 	certstore_close(a->certs);
 	keystore_close(a->ks);
 	tpm_close(a->tpm);

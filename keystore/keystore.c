@@ -326,11 +326,25 @@ int keystore_generate(struct keystore *ks, enum sshkey_type type, unsigned bits,
 		      const char *name, const char *comment, struct ks_key **out,
 		      struct errmsg *e)
 {
+	return keystore_generate_flags(ks, type, bits, name, comment, 0, out, e);
+}
+
+int keystore_generate_flags(struct keystore *ks, enum sshkey_type type, unsigned bits,
+			    const char *name, const char *comment, unsigned flags,
+			    struct ks_key **out, struct errmsg *e)
+{
 	struct ks_key *k;
 	struct tpm_info info;
 
 	if (ks_check_generate_args(type, bits, e) != 0)
 		return TPM_E_UNSUPPORTED;
+	if (flags & KS_GEN_DECRYPT) {
+		/* TODO(tpm.c): tpm_create_key needs an attribute argument (TPMA_OBJECT_DECRYPT
+		 * next to SIGN_ENCRYPT, scheme NULL) before this can work. */
+		errmsg_set(e, "keys with the decrypt attribute are not implemented yet "
+			   "(the TPM module cannot make them)");
+		return KS_E_NOT_IMPLEMENTED;
+	}
 	if (ks->tpm == NULL)
 		return errmsg_set(e, "keystore: no TPM connection");
 	if ((k = calloc(1, sizeof(*k))) == NULL)
@@ -446,4 +460,60 @@ int keystore_sign_ssh(struct keystore *ks, struct ks_key *k, const uint8_t *data
 	if (r != 0)
 		return errmsg_set(e, "cannot encode the signature: %s", sshbuf_strerror(r));
 	return 0;
+}
+
+/* The hash whose digest is len bytes long (the TPM's rule for TPM2_Sign). */
+static enum sshkey_hash ks_hash_of_len(size_t len)
+{
+	switch (len) {
+	case 20: return SSHKEY_HASH_SHA1;
+	case 32: return SSHKEY_HASH_SHA256;
+	case 48: return SSHKEY_HASH_SHA384;
+	case 64: return SSHKEY_HASH_SHA512;
+	default: return SSHKEY_HASH_NONE;
+	}
+}
+
+int keystore_sign_digest(struct keystore *ks, struct ks_key *k, enum sshkey_hash hash,
+			 const uint8_t *digest, size_t len, struct tpm_signature *sig,
+			 struct errmsg *e)
+{
+	enum sshkey_hash tpm_hash = hash;
+
+	if (ks->tpm == NULL)
+		return errmsg_set(e, "keystore: no TPM connection");
+	if (k->pub.type == SSHKEY_RSA &&
+	    (hash == SSHKEY_HASH_NONE || sshkey_hash_len(hash) != len))
+		return errmsg_set(e, "key '%s': a %zu-byte digest does not match its hash "
+				  "algorithm", k->name, len);
+	if (k->pub.type != SSHKEY_RSA) {
+		size_t field = sshkey_ec_field_len(k->pub.type);
+
+		if (len > field)
+			len = field;
+		if ((tpm_hash = ks_hash_of_len(len)) == SSHKEY_HASH_NONE)
+			return errmsg_set(e, "key '%s': no TPM hash is %zu bytes long", k->name, len);
+	}
+	return tpm_sign(ks->tpm, &k->tk, NULL, 0, ks_scheme(k->pub.type), tpm_hash, digest, len,
+			sig, e);
+}
+
+int keystore_decrypt_rsa(struct keystore *ks, struct ks_key *k, const uint8_t *c, size_t c_len,
+			 uint8_t *out, size_t out_max, size_t *out_len, struct errmsg *e)
+{
+	(void)ks; (void)c; (void)c_len; (void)out; (void)out_max; (void)out_len;
+	/* TODO(tpm.c): TPM2_RSA_Decrypt with scheme RSAES on a key made with KS_GEN_DECRYPT. */
+	errmsg_set(e, "key '%s': RSA decryption is not implemented yet", k->name);
+	return KS_E_NOT_IMPLEMENTED;
+}
+
+int keystore_ecdh_zgen(struct keystore *ks, struct ks_key *k, const uint8_t *point,
+		       size_t len, uint8_t *out, size_t out_max, size_t *out_len,
+		       struct errmsg *e)
+{
+	(void)ks; (void)point; (void)len; (void)out; (void)out_max; (void)out_len;
+	/* TODO(tpm.c): TPM2_ECDH_ZGen on a key made with KS_GEN_DECRYPT; the TPM returns the
+	 * point's X and Y, each to be left-padded to the field size behind a 0x04. */
+	errmsg_set(e, "key '%s': ECDH is not implemented yet", k->name);
+	return KS_E_NOT_IMPLEMENTED;
 }

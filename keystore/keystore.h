@@ -52,6 +52,40 @@ int keystore_delete(struct keystore *ks, const char *name, struct errmsg *e);
 int keystore_load(struct keystore *ks, const char *name, struct ks_key **out,
 		  struct errmsg *e);
 
+/* Generation flags for keystore_generate_flags. */
+#define KS_GEN_DECRYPT 0x1 /* also give the key the TPM decrypt attribute (gpg PKDECRYPT) */
+
+/* A keystore operation the TPM module cannot do yet (tpm.c lacks the command). */
+#define KS_E_NOT_IMPLEMENTED -100
+
+/* keystore_generate with flags (KS_GEN_*). KS_GEN_DECRYPT needs tpm.c support and
+ * answers KS_E_NOT_IMPLEMENTED until it has it. */
+int keystore_generate_flags(struct keystore *ks, enum sshkey_type type, unsigned bits,
+			    const char *name, const char *comment, unsigned flags,
+			    struct ks_key **out, struct errmsg *e);
+
+/* Signs a digest made elsewhere (gpg's SETHASH). hash names the algorithm that made it
+ * and, for RSA, len must be that algorithm's size (ECDSA needs only the length and
+ * takes SSHKEY_HASH_NONE for a digest the TPM has no hash for). RSA: PKCS#1 v1.5 by the TPM's RSASSA scheme,
+ * which adds the DigestInfo of hash. ECDSA: a digest longer than the curve is cut to
+ * its leading bytes (FIPS 186-4 6.4), then signed under the TPM hash of that size,
+ * since TPM2_Sign insists the digest be as long as its scheme's hash. */
+int keystore_sign_digest(struct keystore *ks, struct ks_key *k, enum sshkey_hash hash,
+			 const uint8_t *digest, size_t len, struct tpm_signature *sig,
+			 struct errmsg *e);
+
+/* RSA decryption for gpg PKDECRYPT: c is the ciphertext (big-endian, at most the modulus
+ * length); out receives the message with its PKCS#1 v1.5 type-2 padding removed.
+ * KS_E_NOT_IMPLEMENTED until tpm.c has TPM2_RSA_Decrypt. */
+int keystore_decrypt_rsa(struct keystore *ks, struct ks_key *k, const uint8_t *c, size_t c_len,
+			 uint8_t *out, size_t out_max, size_t *out_len, struct errmsg *e);
+/* ECDH for gpg PKDECRYPT: point is the peer's 04||X||Y on k's curve; out receives the
+ * shared point 04||X||Y, coordinates padded to the field size.
+ * KS_E_NOT_IMPLEMENTED until tpm.c has TPM2_ECDH_ZGen. */
+int keystore_ecdh_zgen(struct keystore *ks, struct ks_key *k, const uint8_t *point,
+		       size_t len, uint8_t *out, size_t out_max, size_t *out_len,
+		       struct errmsg *e);
+
 /* Signs data for the ssh-agent protocol: hashes it as flags and key type demand and
  * appends the SSH signature blob to sig. */
 int keystore_sign_ssh(struct keystore *ks, struct ks_key *k, const uint8_t *data,

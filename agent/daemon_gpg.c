@@ -1,0 +1,493 @@
+/* daemon_gpg: the gpg-agent socket. An accept thread hands each connection to its own
+ * detached thread running a libassuan server (libassuan blocks on INQUIRE). */
+#include "daemon_gpg.h"
+
+#include <errno.h>
+#include <openssl/sha.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static struct {
+	struct agent *a;
+	int listen_fd;
+	char path[PATH_MAX];
+	pthread_t accept_thread;
+	int accept_running;
+	volatile int stopping;
+	pthread_mutex_t mu;          /* guards conn_fds and n_conns */
+	pthread_cond_t idle;         /* signalled when a connection ends */
+	int conn_fds[GPG_MAX_CONNS];
+	int n_conns;
+	int inquire_timeout_ms;
+} gs = {
+	.listen_fd = -1,
+	.mu = PTHREAD_MUTEX_INITIALIZER,
+	.idle = PTHREAD_COND_INITIALIZER,
+};
+
+const char *gpg_server_socket(void)
+{
+	return gs.path;
+}
+
+/* ---------------------------------------------------------------- socket path */
+
+/* zbase32 (RFC 6189 alphabet) of the first nbits of data, as gnupg's zb32_encode. */
+static void zb32_encode(const uint8_t *data, size_t nbits, char *out)
+{
+	static const char alphabet[] = "ybndrfg8ejkmcpqxot1uwisza345h769";
+	size_t i, o = 0;
+
+	for (i = 0; i < nbits; i += 5) {
+		unsigned v = 0;
+
+		for (size_t b = 0; b < 5; b++) {
+			size_t bit = i + b;
+
+			v <<= 1;
+			if (bit < nbits && (data[bit / 8] & (0x80 >> (bit % 8))))
+				v |= 1;
+		}
+		out[o++] = alphabet[v];
+	}
+	out[o] = '\0';
+}
+
+/* The absolute homedir as gnupg computes it: $GNUPGHOME (trailing slashes removed,
+ * "~/" expanded, made absolute) or ~/.gnupg. *non_default is 1 unless it is ~/.gnupg. */
+static int gpg_homedir(char *out, size_t len, int *non_default, struct errmsg *e)
+{
+	const char *env = getenv("GNUPGHOME"), *home = getenv("HOME");
+	char dir[PATH_MAX], cwd[PATH_MAX], def[PATH_MAX];
+	size_t n;
+
+	if (home == NULL || home[0] == '\0')
+		return errmsg_set(e, "HOME is not set: cannot find the gpg home directory");
+	snprintf(def, sizeof(def), "%s/.gnupg", home);
+	if (env == NULL || env[0] == '\0') {
+		*non_default = 0;
+		return snprintf(out, len, "%s", def) >= (int)len ? errmsg_set(e, "path too long") : 0;
+	}
+	snprintf(dir, sizeof(dir), "%s", env);
+	for (n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--)
+		dir[n - 1] = '\0';
+	if (dir[0] == '~' && (dir[1] == '/' || dir[1] == '\0'))
+		n = (size_t)snprintf(out, len, "%s%s", home, dir + 1);
+	else if (dir[0] != '/' && getcwd(cwd, sizeof(cwd)) != NULL)
+		n = (size_t)snprintf(out, len, "%s/%s", cwd, dir);
+	else
+		n = (size_t)snprintf(out, len, "%s", dir);
+	if (n >= len)
+		return errmsg_set(e, "GNUPGHOME too long");
+	*non_default = strcmp(out, def) != 0;
+	return 0;
+}
+
+/* A directory owned by us and closed to others (gnupg's test), created 0700 if missing. */
+static int private_dir(const char *path, int create)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0) {
+		if (errno != ENOENT || !create || mkdir(path, 0700) != 0 || stat(path, &st) != 0)
+			return 0;
+	}
+	return S_ISDIR(st.st_mode) && st.st_uid == getuid() && (st.st_mode & 077) == 0;
+}
+
+/* gnupg's _gnupg_socketdir_internal: /run/user/<uid>/gnupg[/d.<hash>], or "" when it
+ * falls back to the homedir. */
+static void gpg_run_socketdir(const char *homedir, int non_default, char *out, size_t len)
+{
+	static const char *const bases[] = { "/run", "/var/run" };
+	char prefix[PATH_MAX], suffix[32];
+	uint8_t sha1[SHA_DIGEST_LENGTH];
+	struct stat st;
+	size_t i;
+
+	out[0] = '\0';
+	for (i = 0; i < 2; i++) {
+		snprintf(prefix, sizeof(prefix), "%s/user/%u", bases[i], (unsigned)getuid());
+		if (stat(prefix, &st) == 0 && S_ISDIR(st.st_mode))
+			break;
+	}
+	if (i == 2 || st.st_uid != getuid())
+		return;
+	strcat(prefix, "/gnupg");
+	if (!private_dir(prefix, 1))
+		return;
+	if (!non_default) {
+		snprintf(out, len, "%s", prefix);
+		return;
+	}
+	SHA1((const uint8_t *)homedir, strlen(homedir), sha1);
+	zb32_encode(sha1, 8 * 15, suffix);
+	snprintf(out, len, "%s/d.%s", prefix, suffix);
+	if (!private_dir(out, 1))
+		out[0] = '\0';
+}
+
+int gpg_default_socket_path(char *out, size_t len, struct errmsg *e)
+{
+	char home[PATH_MAX], dir[PATH_MAX];
+	int non_default;
+
+	if (gpg_homedir(home, sizeof(home), &non_default, e) != 0)
+		return -1;
+	gpg_run_socketdir(home, non_default, dir, sizeof(dir));
+	if (snprintf(out, len, "%s/S.gpg-agent", dir[0] ? dir : home) >= (int)len)
+		return errmsg_set(e, "gpg socket path too long");
+	return 0;
+}
+
+/* ---------------------------------------------------------------- listening */
+
+static int socket_answers(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), alive;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	alive = fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	if (fd >= 0)
+		close(fd);
+	return alive;
+}
+
+int gpg_socket_check(const char *path, struct errmsg *e)
+{
+	struct sockaddr_un sun;
+
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return errmsg_set(e, "gpg socket path too long: %s", path);
+	if (socket_answers(path))
+		return errmsg_set(e, "a gpg-agent already answers on %s. Stop it first: "
+				  "`gpgconf --kill gpg-agent`; on Debian 12 systemd restarts it, so also "
+				  "`systemctl --user stop gpg-agent.socket gpg-agent-extra.socket "
+				  "gpg-agent-browser.socket gpg-agent-ssh.socket` (or `systemctl --user "
+				  "mask` them to keep them off). Or serve another path with --gpg-socket",
+				  path);
+	return 0;
+}
+
+static int gpg_listen(const char *path, struct errmsg *e)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	mode_t old_mask;
+	int fd, r;
+
+	if (gpg_socket_check(path, e) != 0)
+		return -1;
+	unlink(path); /* stale socket of an agent that died */
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return errmsg_set(e, "socket: %s", strerror(errno));
+	old_mask = umask(0177);
+	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old_mask);
+	if (r != 0 || listen(fd, 64) != 0) {
+		errmsg_set(e, "cannot listen on %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* ---------------------------------------------------------------- one connection */
+
+/* libassuan's read, but while an INQUIRE is pending a silent client times out
+ * (ETIMEDOUT, not EAGAIN: libassuan retries EAGAIN forever). */
+static ssize_t hook_read(assuan_context_t ctx, assuan_fd_t fd, void *buf, size_t size)
+{
+	struct gpg_session *s = assuan_get_pointer(ctx);
+
+	if (s != NULL && s->inquiring) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int r;
+
+		do
+			r = poll(&p, 1, s->inquire_timeout_ms);
+		while (r < 0 && errno == EINTR);
+		if (r == 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+	}
+	return __assuan_read(ctx, fd, buf, size);
+}
+
+static struct assuan_system_hooks hooks = {
+	ASSUAN_SYSTEM_HOOKS_VERSION, __assuan_usleep, __assuan_pipe, __assuan_close,
+	hook_read, __assuan_write, __assuan_recvmsg, __assuan_sendmsg, __assuan_spawn,
+	__assuan_waitpid, __assuan_socketpair, __assuan_socket, __assuan_connect,
+};
+
+/* 1 if every '%' in line[0..len) starts a %XX escape with two hex digits. */
+static int escapes_ok(const char *line, size_t len)
+{
+	static const char hex[] = "0123456789abcdefABCDEF";
+
+	for (size_t i = 0; i < len; i++)
+		if (line[i] == '%' && (i + 2 >= len || !strchr(hex, line[i + 1]) ||
+				       !strchr(hex, line[i + 2]) || !line[i + 1] || !line[i + 2]))
+			return 0;
+	return 1;
+}
+
+/* Sees every line before libassuan does. libassuan 2.5's INQUIRE decoder loops forever
+ * on a D line ending in "%" or "%X", so such a line is dropped here and remembered:
+ * the command then answers ERR instead of using the rest. */
+static unsigned io_monitor(assuan_context_t ctx, void *hook, int inout, const char *line,
+			   size_t len)
+{
+	struct gpg_session *s = hook;
+
+	(void)ctx;
+	if (inout != ASSUAN_IO_FROM_PEER || !s->inquiring || len < 2 || line[0] != 'D' ||
+	    line[1] != ' ' || escapes_ok(line + 2, len - 2))
+		return 0;
+	s->bad_escape = 1;
+	return ASSUAN_IO_MONITOR_IGNORE;
+}
+
+/* After a line over 1000 bytes: answer ERR and drop the rest of that line, so its tail
+ * is never taken for a command. */
+static void skip_long_line(assuan_context_t ctx)
+{
+	gpg_error_t err = GPG_AGENT_ERR(GPG_ERR_ASS_LINE_TOO_LONG), rc;
+	char line[160], *l;
+	size_t n;
+
+	snprintf(line, sizeof(line), "ERR %u %s <%s>", err, gpg_strerror(err), gpg_strsource(err));
+	if (assuan_write_line(ctx, line) != 0)
+		return;
+	do
+		rc = assuan_read_line(ctx, &l, &n);
+	while (gpg_err_code(rc) == GPG_ERR_ASS_LINE_TOO_LONG && !gs.stopping);
+}
+
+static void conn_register_drop(int fd)
+{
+	pthread_mutex_lock(&gs.mu);
+	for (int i = 0; i < gs.n_conns; i++)
+		if (gs.conn_fds[i] == fd) {
+			gs.conn_fds[i] = gs.conn_fds[--gs.n_conns];
+			break;
+		}
+	pthread_cond_broadcast(&gs.idle);
+	pthread_mutex_unlock(&gs.mu);
+}
+
+static void serve(struct gpg_session *s)
+{
+	assuan_context_t ctx = NULL;
+	gpg_error_t rc;
+
+	if ((rc = assuan_new(&ctx)) != 0) {
+		log_error("gpg: cannot make an Assuan context: %s", gpg_strerror(rc));
+		conn_register_drop(s->fd);
+		close(s->fd);
+		return;
+	}
+	assuan_set_pointer(ctx, s);
+	assuan_ctx_set_system_hooks(ctx, &hooks);
+	assuan_set_io_monitor(ctx, io_monitor, s);
+	if ((rc = assuan_init_socket_server(ctx, s->fd, ASSUAN_SOCKET_SERVER_ACCEPTED)) != 0 ||
+	    (rc = gpg_register_commands(ctx)) != 0 || (rc = assuan_accept(ctx)) != 0) {
+		log_warn("gpg: cannot start serving pid %d: %s", (int)s->pid, gpg_strerror(rc));
+		conn_register_drop(s->fd);
+		assuan_release(ctx);
+		return;
+	}
+	for (;;) {
+		rc = assuan_process(ctx);
+		if (gpg_err_code(rc) != GPG_ERR_ASS_LINE_TOO_LONG || gs.stopping)
+			break;
+		log_info("gpg: pid %d sent a line over 1000 bytes", (int)s->pid);
+		skip_long_line(ctx);
+	}
+	if (rc != 0 && gpg_err_code(rc) != GPG_ERR_EOF && !gs.stopping)
+		log_debug("gpg: connection of pid %d ended: %s", (int)s->pid, gpg_strerror(rc));
+	/* Out of the registry before the fd closes: stop's shutdown() must never reach a
+	 * number the kernel has handed out again. */
+	conn_register_drop(s->fd);
+	assuan_release(ctx); /* closes s->fd */
+}
+
+static void *conn_thread(void *arg)
+{
+	struct gpg_session *s = arg;
+
+	log_debug("gpg: client connected: pid %d", (int)s->pid);
+	serve(s);
+	gpg_session_reset(s);
+	explicit_bzero(s, sizeof(*s));
+	free(s);
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- accepting */
+
+static int peer_allowed(int fd, pid_t *pid)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+		return 0;
+	*pid = cred.pid;
+	if (cred.uid != 0 && cred.uid != geteuid()) {
+		log_warn("gpg: refusing connection from uid %u (pid %d): not our user",
+			 (unsigned)cred.uid, (int)cred.pid);
+		return 0;
+	}
+	return 1;
+}
+
+static int conn_register(int fd)
+{
+	int ok;
+
+	pthread_mutex_lock(&gs.mu);
+	ok = gs.n_conns < GPG_MAX_CONNS && !gs.stopping;
+	if (ok)
+		gs.conn_fds[gs.n_conns++] = fd;
+	pthread_mutex_unlock(&gs.mu);
+	return ok;
+}
+
+static void start_connection(int fd, pid_t pid)
+{
+	struct gpg_session *s = calloc(1, sizeof(*s));
+	pthread_attr_t attr;
+	pthread_t th;
+
+	if (s == NULL || !conn_register(fd)) {
+		log_warn("gpg: refusing connection from pid %d: %s", (int)pid,
+			 s == NULL ? "out of memory" : "too many connections");
+		free(s);
+		close(fd);
+		return;
+	}
+	s->a = gs.a;
+	s->fd = fd;
+	s->pid = pid;
+	s->inquire_timeout_ms = gs.inquire_timeout_ms;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&th, &attr, conn_thread, s) != 0) {
+		log_error("gpg: cannot start a connection thread: %s", strerror(errno));
+		conn_register_drop(fd);
+		close(fd);
+		free(s);
+	}
+	pthread_attr_destroy(&attr);
+}
+
+static void *accept_thread(void *arg)
+{
+	(void)arg;
+	while (!gs.stopping) {
+		struct pollfd p = { .fd = gs.listen_fd, .events = POLLIN };
+		pid_t pid = 0;
+		int fd;
+
+		if (poll(&p, 1, 500) <= 0 || gs.stopping)
+			continue;
+		if ((fd = accept4(gs.listen_fd, NULL, NULL, SOCK_CLOEXEC)) < 0) {
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				log_warn("gpg: accept: %s", strerror(errno));
+			continue;
+		}
+		if (!peer_allowed(fd, &pid)) {
+			close(fd);
+			continue;
+		}
+		start_connection(fd, pid);
+	}
+	return NULL;
+}
+
+static int inquire_timeout_ms(void)
+{
+	const char *s = getenv("TPM_AGENT_INQUIRE_TIMEOUT");
+	char *end;
+	long v = s ? strtol(s, &end, 10) : 0;
+
+	if (s == NULL || *end != '\0' || v < 1 || v > 3600)
+		v = GPG_INQUIRE_TIMEOUT_DEFAULT;
+	return (int)v * 1000;
+}
+
+int gpg_server_start(struct agent *a, const char *socket_path, struct errmsg *e)
+{
+	sigset_t all, old;
+	int r;
+
+	if (assuan_check_version(NULL) == NULL)
+		return errmsg_set(e, "libassuan is not usable");
+	if ((gs.listen_fd = gpg_listen(socket_path, e)) < 0)
+		return -1;
+	gs.a = a;
+	gs.stopping = 0;
+	gs.inquire_timeout_ms = inquire_timeout_ms();
+	snprintf(gs.path, sizeof(gs.path), "%s", socket_path);
+	/* Our threads never take the signals: they go to the main thread's poll loop. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	r = pthread_create(&gs.accept_thread, NULL, accept_thread, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0) {
+		close(gs.listen_fd);
+		gs.listen_fd = -1;
+		unlink(gs.path);
+		gs.path[0] = '\0';
+		return errmsg_set(e, "cannot start the gpg accept thread: %s", strerror(r));
+	}
+	gs.accept_running = 1;
+	log_info("gpg-agent protocol on %s", gs.path);
+	return 0;
+}
+
+/* Waits up to timeout_s for the connection threads to end. */
+static void wait_connections(int timeout_s)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_s;
+	pthread_mutex_lock(&gs.mu);
+	for (int i = 0; i < gs.n_conns; i++)
+		shutdown(gs.conn_fds[i], SHUT_RDWR); /* wakes a thread blocked on the client */
+	while (gs.n_conns > 0)
+		if (pthread_cond_timedwait(&gs.idle, &gs.mu, &until) != 0)
+			break;
+	if (gs.n_conns > 0)
+		log_warn("gpg: %d connection(s) still busy at shutdown", gs.n_conns);
+	pthread_mutex_unlock(&gs.mu);
+}
+
+void gpg_server_stop(void)
+{
+	if (!gs.accept_running)
+		return;
+	gs.stopping = 1;
+	pthread_join(gs.accept_thread, NULL);
+	gs.accept_running = 0;
+	close(gs.listen_fd);
+	gs.listen_fd = -1;
+	wait_connections(10);
+	unlink(gs.path);
+	gs.path[0] = '\0';
+}
