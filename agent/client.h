@@ -23,6 +23,9 @@
 #define CTL_CERT_FILE 1
 #define CTL_CERT_NV   2
 
+/* Flags of a CTL_GEN request. */
+#define CTL_GEN_DECRYPT 0x1 /* the key can also decrypt (RSA) or do ECDH (gpg subkeys) */
+
 /* Flags in a CTL_LIST entry. */
 #define CTL_KEY_HIDDEN     0x1 /* removed from the agent with ssh-add -d / -D */
 #define CTL_KEY_EMPTY_AUTH 0x2 /* no PIN */

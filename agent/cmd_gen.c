@@ -10,17 +10,24 @@
 
 static void gen_usage(FILE *f)
 {
-	fprintf(f, "usage: tpm-key gen [-t ecdsa|rsa] [-b BITS] [-n NAME] [-C COMMENT]\n"
+	fprintf(f, "usage: tpm-key gen [-t ecdsa|rsa] [-b BITS] [-n NAME] [-C COMMENT] [--decrypt]\n"
 		"  -t TYPE     ecdsa (default) or rsa\n"
 		"  -b BITS     ecdsa: 256 (default), 384, 521; rsa: 2048, 3072 (default)\n"
 		"  -n NAME     the key's name in the store (default from the type, e.g. ecdsa-p256)\n"
-		"  -C COMMENT  comment shown by ssh-add -l and in the public key\n");
+		"  -C COMMENT  comment shown by ssh-add -l and in the public key\n"
+		"  --decrypt   the key can also decrypt (RSA) or do ECDH (ECC), e.g. for gpg\n");
 }
 
 int cmd_gen(int argc, char **argv)
 {
 	const char *type = "ecdsa", *name = "", *comment = "";
 	unsigned long bits = 0;
+	uint32_t flags = 0;
+	static const struct option longopts[] = {
+		{ "decrypt", no_argument, NULL, 'X' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct sshbuf *args = sshbuf_new(4096), *reply = sshbuf_new(64 * 1024);
 	char got_name[64], got_comment[256];
 	const uint8_t *blob;
@@ -29,7 +36,7 @@ int cmd_gen(int argc, char **argv)
 	int ch, rc = 1;
 
 	optind = 1;
-	while ((ch = getopt(argc, argv, "t:b:n:C:h")) != -1) {
+	while ((ch = getopt_long(argc, argv, "t:b:n:C:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 't': type = optarg; break;
 		case 'b': {
@@ -44,6 +51,7 @@ int cmd_gen(int argc, char **argv)
 		}
 		case 'n': name = optarg; break;
 		case 'C': comment = optarg; break;
+		case 'X': flags |= CTL_GEN_DECRYPT; break;
 		case 'h': gen_usage(stdout); rc = 0; goto done;
 		default: gen_usage(stderr); goto done;
 		}
@@ -54,7 +62,7 @@ int cmd_gen(int argc, char **argv)
 	}
 	if (args == NULL || reply == NULL || sshbuf_put_cstring(args, type) != 0 ||
 	    sshbuf_put_u32(args, (uint32_t)bits) != 0 || sshbuf_put_cstring(args, name) != 0 ||
-	    sshbuf_put_cstring(args, comment) != 0) {
+	    sshbuf_put_cstring(args, comment) != 0 || sshbuf_put_u32(args, flags) != 0) {
 		rc = cli_fail("gen: arguments too long");
 		goto done;
 	}

@@ -4,7 +4,7 @@
  * message. Payloads:
  *   list:   -> uint32 n, n x (string name, string comment, string key blob, uint32 flags)
  *   gen:    string type ("ecdsa"|"rsa"|...), uint32 bits, string name, string comment
- *           -> string name, string key blob, string comment
+ *           [, uint32 flags (CTL_GEN_DECRYPT)] -> string name, string key blob, string comment
  *   rm:     string name -> (nothing)
  *   load:   string name -> string name, string key blob, string comment
  *   status: -> uint32 n, n x (string label, string value)
@@ -86,7 +86,7 @@ static int ctl_gen(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 		   struct errmsg *e)
 {
 	char type[32], name[STORE_NAME_MAX], comment[TSS2KEY_DESC_MAX];
-	uint32_t bits;
+	uint32_t bits, flags = 0;
 	unsigned b;
 	enum sshkey_type t;
 	struct ks_key *k;
@@ -97,9 +97,12 @@ static int ctl_gen(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 	    (r = sshbuf_get_cstring(body, name, sizeof(name))) != 0 ||
 	    (r = sshbuf_get_cstring(body, comment, sizeof(comment))) != 0)
 		return errmsg_set(e, "gen: malformed request: %s", sshbuf_strerror(r));
+	if (sshbuf_len(body) > 0 && sshbuf_get_u32(body, &flags) != 0)
+		return errmsg_set(e, "gen: malformed flags");
 	b = bits;
 	if (gen_type(type, &b, &t, e) != 0 ||
-	    keystore_generate(a->ks, t, b, name, comment, &k, e) != 0)
+	    keystore_generate_flags(a->ks, t, b, name, comment,
+				    (flags & CTL_GEN_DECRYPT) ? KS_GEN_DECRYPT : 0, &k, e) != 0)
 		return -1;
 	return put_key(out, k) == 0 ? 0 : errmsg_set(e, "gen: reply too large");
 }

@@ -18,9 +18,8 @@
 #define REPLY_MAX         4096
 
 /* Generation flags for GENKEY. gpg's key parameters do not say whether a key will sign
- * or decrypt, so GENKEY should make keys that can do both; that waits for tpm.c
- * (see KS_GEN_DECRYPT): until then GENKEY keys sign only. */
-#define GENKEY_FLAGS 0
+ * or decrypt, so GENKEY makes keys that can do both. */
+#define GENKEY_FLAGS KS_GEN_DECRYPT
 
 #define set_error(ctx, code, text) assuan_set_error((ctx), GPG_AGENT_ERR(code), (text))
 
@@ -130,6 +129,7 @@ static gpg_error_t key_op_error(assuan_context_t ctx, int r, const struct errmsg
 	case TPM_E_LOCKOUT: code = GPG_ERR_PIN_BLOCKED; break;
 	case TPM_E_UNSUPPORTED: code = GPG_ERR_NOT_SUPPORTED; break;
 	case KS_E_NOT_IMPLEMENTED: code = GPG_ERR_NOT_IMPLEMENTED; break;
+	case TPM_E_BAD_DATA: code = GPG_ERR_BAD_DATA; break;
 	default: code = GPG_ERR_HARDWARE; break;
 	}
 	return set_error(ctx, code, e->text);

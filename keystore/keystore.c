@@ -338,13 +338,6 @@ int keystore_generate_flags(struct keystore *ks, enum sshkey_type type, unsigned
 
 	if (ks_check_generate_args(type, bits, e) != 0)
 		return TPM_E_UNSUPPORTED;
-	if (flags & KS_GEN_DECRYPT) {
-		/* TODO(tpm.c): tpm_create_key needs an attribute argument (TPMA_OBJECT_DECRYPT
-		 * next to SIGN_ENCRYPT, scheme NULL) before this can work. */
-		errmsg_set(e, "keys with the decrypt attribute are not implemented yet "
-			   "(the TPM module cannot make them)");
-		return KS_E_NOT_IMPLEMENTED;
-	}
 	if (ks->tpm == NULL)
 		return errmsg_set(e, "keystore: no TPM connection");
 	if ((k = calloc(1, sizeof(*k))) == NULL)
@@ -365,7 +358,9 @@ int keystore_generate_flags(struct keystore *ks, enum sshkey_type type, unsigned
 	}
 	snprintf(k->comment, sizeof(k->comment), "%s", comment ? comment : "");
 	k->empty_auth = 1;
-	int r = tpm_create_key(ks->tpm, type, bits, NULL, 0, &k->tk, &k->pub, e);
+	int r = tpm_create_key_ex(ks->tpm, type, bits,
+				  (flags & KS_GEN_DECRYPT) ? TPM_KEY_DECRYPT : 0, NULL, 0,
+				  &k->tk, &k->pub, e);
 	if (r != 0 || tpm_get_info(ks->tpm, &info, e) != 0 || ks_key_derive(k, e) != 0 ||
 	    ks_write_key(ks, k, info.srk_handle, e) != 0 || ks_append(ks, k, e) != 0) {
 		free(k);
@@ -501,19 +496,18 @@ int keystore_sign_digest(struct keystore *ks, struct ks_key *k, enum sshkey_hash
 int keystore_decrypt_rsa(struct keystore *ks, struct ks_key *k, const uint8_t *c, size_t c_len,
 			 uint8_t *out, size_t out_max, size_t *out_len, struct errmsg *e)
 {
-	(void)ks; (void)c; (void)c_len; (void)out; (void)out_max; (void)out_len;
-	/* TODO(tpm.c): TPM2_RSA_Decrypt with scheme RSAES on a key made with KS_GEN_DECRYPT. */
-	errmsg_set(e, "key '%s': RSA decryption is not implemented yet", k->name);
-	return KS_E_NOT_IMPLEMENTED;
+	if (ks->tpm == NULL)
+		return errmsg_set(e, "keystore: no TPM connection");
+	/* RSAES: the TPM strips the PKCS#1 type-2 padding itself. */
+	return tpm_rsa_decrypt(ks->tpm, &k->tk, NULL, 0, TPM_RSA_PKCS1, SSHKEY_HASH_NONE, NULL, 0,
+			       c, c_len, out, out_max, out_len, e);
 }
 
 int keystore_ecdh_zgen(struct keystore *ks, struct ks_key *k, const uint8_t *point,
 		       size_t len, uint8_t *out, size_t out_max, size_t *out_len,
 		       struct errmsg *e)
 {
-	(void)ks; (void)point; (void)len; (void)out; (void)out_max; (void)out_len;
-	/* TODO(tpm.c): TPM2_ECDH_ZGen on a key made with KS_GEN_DECRYPT; the TPM returns the
-	 * point's X and Y, each to be left-padded to the field size behind a 0x04. */
-	errmsg_set(e, "key '%s': ECDH is not implemented yet", k->name);
-	return KS_E_NOT_IMPLEMENTED;
+	if (ks->tpm == NULL)
+		return errmsg_set(e, "keystore: no TPM connection");
+	return tpm_ecdh_zgen(ks->tpm, &k->tk, NULL, 0, point, len, out, out_max, out_len, e);
 }

@@ -59,7 +59,7 @@ int keystore_load(struct keystore *ks, const char *name, struct ks_key **out,
 #define KS_E_NOT_IMPLEMENTED -100
 
 /* keystore_generate with flags (KS_GEN_*). KS_GEN_DECRYPT needs tpm.c support and
- * answers KS_E_NOT_IMPLEMENTED until it has it. */
+ * (KS_GEN_DECRYPT: the key can also decrypt / do ECDH, for gpg encryption subkeys). */
 int keystore_generate_flags(struct keystore *ks, enum sshkey_type type, unsigned bits,
 			    const char *name, const char *comment, unsigned flags,
 			    struct ks_key **out, struct errmsg *e);
@@ -76,12 +76,12 @@ int keystore_sign_digest(struct keystore *ks, struct ks_key *k, enum sshkey_hash
 
 /* RSA decryption for gpg PKDECRYPT: c is the ciphertext (big-endian, at most the modulus
  * length); out receives the message with its PKCS#1 v1.5 type-2 padding removed.
- * KS_E_NOT_IMPLEMENTED until tpm.c has TPM2_RSA_Decrypt. */
+ * TPM2_RSA_Decrypt (RSAES) inside the encrypted session. */
 int keystore_decrypt_rsa(struct keystore *ks, struct ks_key *k, const uint8_t *c, size_t c_len,
 			 uint8_t *out, size_t out_max, size_t *out_len, struct errmsg *e);
 /* ECDH for gpg PKDECRYPT: point is the peer's 04||X||Y on k's curve; out receives the
  * shared point 04||X||Y, coordinates padded to the field size.
- * KS_E_NOT_IMPLEMENTED until tpm.c has TPM2_ECDH_ZGen. */
+ * TPM2_ECDH_ZGen inside the encrypted session. */
 int keystore_ecdh_zgen(struct keystore *ks, struct ks_key *k, const uint8_t *point,
 		       size_t len, uint8_t *out, size_t out_max, size_t *out_len,
 		       struct errmsg *e);

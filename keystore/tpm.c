@@ -1,6 +1,7 @@
 /* tpm: every command the agent sends to the TPM: the connection and SRK (ESAPI), and the
- * hot commands (create, load, sign, context save/load) through SAPI inside one salted,
- * AES-128-CFB-encrypted HMAC session whose arithmetic is tpmsession.c's. */
+ * hot commands (create, load, sign, RSA decrypt, ECDH, context save/load) through SAPI
+ * inside one salted, AES-128-CFB-encrypted HMAC session whose arithmetic is
+ * tpmsession.c's. */
 #include "tpm.h"
 
 #include <stdarg.h>
@@ -487,12 +488,14 @@ static void session_close(struct tpm *t)
 /* ---- commands with one authorization ---- */
 
 /* The authorised handle's name and authValue, and whether the first command
- * parameter carries a secret to encrypt (decrypt attribute). */
+ * parameter carries a secret to encrypt (decrypt attribute) and whether the first
+ * response parameter does, for the TPM to encrypt (encrypt attribute). */
 struct auth_cmd {
 	TPM2_CC cc;
 	const uint8_t *name; size_t name_len;
 	const uint8_t *auth; size_t auth_len;
 	int secret_param;
+	int secret_response;
 };
 
 static TSS2_RC exec_password(struct tpm *t, const struct auth_cmd *c)
@@ -557,12 +560,53 @@ static TSS2_RC check_response(struct tpm *t, const struct auth_cmd *c)
 	return r == TPMS_E_CRYPTO ? RC_SESSION_CRYPTO : RC_RSP_HMAC;
 }
 
+/* The TPM encrypted the first response parameter with the response-direction CFB key
+ * (nonceTPM of this response, our nonceCaller): decrypt it in SAPI's response buffer
+ * so that _Complete unmarshals the plaintext. Runs after check_response, whose rpHash
+ * covers the bytes as they came and which adopts the new nonceTPM. */
+static TSS2_RC decrypt_secret_response(struct tpm *t, const struct auth_cmd *c)
+{
+	uint8_t buf[TPMS_PARAM_MAX];
+	const uint8_t *p, *rp;
+	size_t len, rp_len;
+	TSS2_RC rc;
+
+	if ((rc = Tss2_Sys_GetRpBuffer(t->sys, &rp_len, &rp)) != TSS2_RC_SUCCESS ||
+	    (rc = Tss2_Sys_GetEncryptParam(t->sys, &len, &p)) != TSS2_RC_SUCCESS)
+		return rc;
+	/* SAPI takes the TPM2B's size field on trust: it must lie inside the parameters. */
+	if (rp_len < 2 || len > rp_len - 2 || len > sizeof(buf))
+		return TSS2_SYS_RC_MALFORMED_RESPONSE;
+	memcpy(buf, p, len);
+	if (tpmsession_decrypt_response_param(&t->sess, c->auth, c->auth_len, buf, len) !=
+	    TPMS_OK)
+		rc = RC_SESSION_CRYPTO;
+	else
+		rc = Tss2_Sys_SetEncryptParam(t->sys, len, buf);
+	OPENSSL_cleanse(buf, len);
+	return rc;
+}
+
+/* Overwrites the first response parameter in SAPI's buffer once _Complete copied it
+ * out, so no plaintext stays behind in the context. Best effort: nothing to do when
+ * the command failed and there is no parameter. */
+static void wipe_response_param(struct tpm *t)
+{
+	static const uint8_t zeros[TPMS_PARAM_MAX];
+	const uint8_t *p;
+	size_t len;
+
+	if (Tss2_Sys_GetEncryptParam(t->sys, &len, &p) == TSS2_RC_SUCCESS && len <= sizeof(zeros))
+		(void)Tss2_Sys_SetEncryptParam(t->sys, len, zeros);
+}
+
 static TSS2_RC exec_session(struct tpm *t, const struct auth_cmd *c)
 {
 	TSS2L_SYS_AUTH_COMMAND ca = { .count = 1 };
 	TPMS_AUTH_COMMAND *a = &ca.auths[0];
 	struct tpmsession_name name = { c->name, c->name_len };
-	uint8_t attrs = TPMS_ATTR_CONTINUE | (c->secret_param ? TPMS_ATTR_DECRYPT : 0);
+	uint8_t attrs = TPMS_ATTR_CONTINUE | (c->secret_param ? TPMS_ATTR_DECRYPT : 0) |
+			(c->secret_response ? TPMS_ATTR_ENCRYPT : 0);
 	uint8_t cp_hash[TPMS_DIGEST_LEN];
 	const uint8_t *cp;
 	size_t cp_len;
@@ -584,9 +628,10 @@ static TSS2_RC exec_session(struct tpm *t, const struct auth_cmd *c)
 				a->hmac.buffer) != TPMS_OK)
 		return RC_SESSION_CRYPTO;
 	if ((rc = Tss2_Sys_SetCmdAuths(t->sys, &ca)) != TSS2_RC_SUCCESS ||
-	    (rc = Tss2_Sys_Execute(t->sys)) != TSS2_RC_SUCCESS)
+	    (rc = Tss2_Sys_Execute(t->sys)) != TSS2_RC_SUCCESS ||
+	    (rc = check_response(t, c)) != TSS2_RC_SUCCESS)
 		return rc;
-	return check_response(t, c);
+	return c->secret_response ? decrypt_secret_response(t, c) : TSS2_RC_SUCCESS;
 }
 
 /* Runs the command the caller just prepared with Tss2_Sys_<Cmd>_Prepare. */
@@ -1046,12 +1091,16 @@ int tpm_key_public(const struct tpm_key *k, struct sshkey_pub *pub, struct errms
 /* ---- key creation ---- */
 
 static int ecc_template(TPM2B_PUBLIC *p, TPM2_ECC_CURVE curve, unsigned curve_bits,
-			unsigned bits, struct errmsg *e)
+			unsigned bits, unsigned flags, struct errmsg *e)
 {
 	if (bits != 0 && bits != curve_bits)
 		return unsupported(e, "ECDSA keys on this curve have %u bits, not %u",
 				   curve_bits, bits);
 	p->publicArea.type = TPM2_ALG_ECC;
+	/* sign|decrypt is allowed for an unrestricted key whose scheme and KDF are NULL:
+	 * the scheme is then chosen per command (ECDSA in Sign; ECDH_ZGen needs none). */
+	if (flags & TPM_KEY_DECRYPT)
+		p->publicArea.objectAttributes |= TPMA_OBJECT_DECRYPT;
 	p->publicArea.parameters.eccDetail.symmetric.algorithm = TPM2_ALG_NULL;
 	p->publicArea.parameters.eccDetail.scheme.scheme = TPM2_ALG_NULL;
 	p->publicArea.parameters.eccDetail.curveID = curve;
@@ -1077,17 +1126,20 @@ static int rsa_template(TPM2B_PUBLIC *p, unsigned bits, struct errmsg *e)
 	return 0;
 }
 
-/* Fills the template of a signing key; TPM_E_UNSUPPORTED for what we do not make. */
-static int key_template(enum sshkey_type type, unsigned bits, TPM2B_PUBLIC *p,
-			struct errmsg *e)
+/* Fills the template of a signing key (ECC also decrypt with TPM_KEY_DECRYPT);
+ * TPM_E_UNSUPPORTED for what we do not make. */
+static int key_template(enum sshkey_type type, unsigned bits, unsigned flags,
+			TPM2B_PUBLIC *p, struct errmsg *e)
 {
 	memset(p, 0, sizeof(*p));
 	p->publicArea.nameAlg = TPM2_ALG_SHA256;
 	p->publicArea.objectAttributes = KEY_ATTRS;
+	if (flags & ~TPM_KEY_DECRYPT)
+		return unsupported(e, "unknown key flags 0x%x", flags & ~TPM_KEY_DECRYPT);
 	switch (type) {
-	case SSHKEY_ECDSA_P256: return ecc_template(p, TPM2_ECC_NIST_P256, 256, bits, e);
-	case SSHKEY_ECDSA_P384: return ecc_template(p, TPM2_ECC_NIST_P384, 384, bits, e);
-	case SSHKEY_ECDSA_P521: return ecc_template(p, TPM2_ECC_NIST_P521, 521, bits, e);
+	case SSHKEY_ECDSA_P256: return ecc_template(p, TPM2_ECC_NIST_P256, 256, bits, flags, e);
+	case SSHKEY_ECDSA_P384: return ecc_template(p, TPM2_ECC_NIST_P384, 384, bits, flags, e);
+	case SSHKEY_ECDSA_P521: return ecc_template(p, TPM2_ECC_NIST_P521, 521, bits, flags, e);
 	case SSHKEY_RSA: return rsa_template(p, bits, e);
 	default: break;
 	}
@@ -1152,6 +1204,13 @@ int tpm_create_key(struct tpm *t, enum sshkey_type type, unsigned bits,
 		   const uint8_t *auth, size_t auth_len,
 		   struct tpm_key *k, struct sshkey_pub *pub, struct errmsg *e)
 {
+	return tpm_create_key_ex(t, type, bits, 0, auth, auth_len, k, pub, e);
+}
+
+int tpm_create_key_ex(struct tpm *t, enum sshkey_type type, unsigned bits, unsigned flags,
+		      const uint8_t *auth, size_t auth_len,
+		      struct tpm_key *k, struct sshkey_pub *pub, struct errmsg *e)
+{
 	TPM2B_SENSITIVE_CREATE sens = { 0 };
 	TPM2B_PUBLIC tmpl, out_pub;
 	TPM2B_PRIVATE out_priv;
@@ -1159,7 +1218,7 @@ int tpm_create_key(struct tpm *t, enum sshkey_type type, unsigned bits,
 	TSS2_RC rc;
 	int r;
 
-	if ((r = key_template(type, bits, &tmpl, e)) != 0)
+	if ((r = key_template(type, bits, flags, &tmpl, e)) != 0)
 		return r;
 	if (auth_len > TPM_AUTH_CREATE_MAX)
 		return unsupported(e, "a PIN of %zu bytes is too long: the TPM takes at most %d",
@@ -1179,6 +1238,15 @@ int tpm_create_key(struct tpm *t, enum sshkey_type type, unsigned bits,
 }
 
 /* ---- signing ---- */
+
+/* No key can hold an auth value this long (a TPM2B_AUTH holds the largest digest). */
+static int check_auth_len(size_t auth_len, struct errmsg *e)
+{
+	if (auth_len <= sizeof(((TPM2B_AUTH *)0)->buffer))
+		return 0;
+	errmsg_set(e, "tpm: wrong PIN (%zu bytes is longer than any TPM auth value)", auth_len);
+	return TPM_E_AUTH_FAIL;
+}
 
 static int hash_alg(enum sshkey_hash h, TPMI_ALG_HASH *alg, size_t *len)
 {
@@ -1291,12 +1359,8 @@ int tpm_sign(struct tpm *t, struct tpm_key *k, const uint8_t *auth, size_t auth_
 	if (digest_len != hlen)
 		return errmsg_set(e, "tpm: a digest of %zu bytes for a %zu-byte hash",
 				  digest_len, hlen);
-	/* No key can hold an auth value this long (a TPM2B_AUTH holds the largest digest). */
-	if (auth_len > sizeof(((TPM2B_AUTH *)0)->buffer)) {
-		errmsg_set(e, "tpm: wrong PIN (%zu bytes is longer than any TPM auth value)",
-			   auth_len);
-		return TPM_E_AUTH_FAIL;
-	}
+	if ((r = check_auth_len(auth_len, e)) != 0)
+		return r;
 	/* Same checks as tpm_key_load, with its messages, before any TPM command. */
 	if (loaded_index(t, k) < 0 && (r = tpm_key_load(t, k, e)) != 0)
 		return r;
@@ -1309,4 +1373,336 @@ int tpm_sign(struct tpm *t, struct tpm_key *k, const uint8_t *auth, size_t auth_
 			       "the signature scheme does not fit the key type" : NULL,
 			       "cannot sign");
 	return sig_out(&out, sig, e);
+}
+
+/* ---- decryption: RSA_Decrypt and ECDH_ZGen ---- */
+
+#define MSG_NO_DECRYPT "key was made without --decrypt; it can only sign"
+#define MSG_BAD_CIPHER "decryption failed: the ciphertext does not fit this key or its " \
+		       "padding is wrong"
+
+/* RSA_Decrypt and ECDH_ZGen take only unrestricted decrypt keys (a restricted one
+ * decrypts only what the TPM itself made: a storage key). */
+static int attrs_can_decrypt(TPMA_OBJECT a)
+{
+	return (a & TPMA_OBJECT_DECRYPT) && !(a & TPMA_OBJECT_RESTRICTED);
+}
+
+int tpm_key_can_decrypt(const struct tpm_key *k, struct errmsg *e)
+{
+	TPM2B_PUBLIC p;
+
+	if (unmarshal_pub(k, &p, e) != 0)
+		return TPM_E_FAIL;
+	return attrs_can_decrypt(p.publicArea.objectAttributes);
+}
+
+/* The public area of k if it is an unrestricted decrypt key of the given type: the TPM
+ * would refuse anything else, and this way the refusal says why, before any command. */
+static int decrypt_key_public(const struct tpm_key *k, TPMI_ALG_PUBLIC type,
+			      TPMT_PUBLIC *out, struct errmsg *e)
+{
+	TPM2B_PUBLIC p;
+
+	if (unmarshal_pub(k, &p, e) != 0)
+		return TPM_E_FAIL;
+	if (p.publicArea.type != type)
+		return unsupported(e, "%s needs an %s key and this is an %s key",
+				   type == TPM2_ALG_RSA ? "RSA decryption" : "ECDH",
+				   type == TPM2_ALG_RSA ? "RSA" : "ECC",
+				   type == TPM2_ALG_RSA ? "ECC" : "RSA");
+	if (!attrs_can_decrypt(p.publicArea.objectAttributes))
+		return unsupported(e, MSG_NO_DECRYPT);
+	*out = p.publicArea;
+	return 0;
+}
+
+/* Runs one decrypt-side command on k: the key's auth value keys the session HMAC, the
+ * first parameter (ciphertext or peer point) travels encrypted, and so does the
+ * response's first parameter (the plaintext or shared point): both are secrets. */
+static TSS2_RC key_secret_cmd(struct tpm *t, struct tpm_key *k, TPM2_CC cc,
+			      const uint8_t *auth, size_t auth_len)
+{
+	struct auth_cmd c = { .cc = cc, .auth = auth, .auth_len = auth_len,
+			      .name = k->state.name, .name_len = k->state.name_len,
+			      .secret_param = 1, .secret_response = 1 };
+
+	k->state.last_use = ++t->clock;
+	return run_auth(t, &c);
+}
+
+struct rsa_decrypt_args {
+	struct tpm_key *k;
+	const uint8_t *auth; size_t auth_len;
+	const TPM2B_PUBLIC_KEY_RSA *cipher;
+	const TPMT_RSA_DECRYPT *scheme;
+	const TPM2B_DATA *label;
+	TPM2B_PUBLIC_KEY_RSA *out;
+};
+
+static TSS2_RC rsa_decrypt_op(struct tpm *t, void *arg)
+{
+	struct rsa_decrypt_args *a = arg;
+	TSS2_RC rc = load_op(t, a->k);
+
+	if (rc == TSS2_RC_SUCCESS)
+		rc = Tss2_Sys_RSA_Decrypt_Prepare(t->sys, a->k->state.handle, a->cipher,
+						  a->scheme, a->label);
+	if (rc == TSS2_RC_SUCCESS)
+		rc = key_secret_cmd(t, a->k, TPM2_CC_RSA_Decrypt, a->auth, a->auth_len);
+	if (rc == TSS2_RC_SUCCESS) {
+		rc = Tss2_Sys_RSA_Decrypt_Complete(t->sys, a->out);
+		wipe_response_param(t);
+	}
+	return rc;
+}
+
+static int rsa_scheme(enum tpm_rsa_padding pad, enum sshkey_hash oaep_hash,
+		      TPMT_RSA_DECRYPT *s, struct errmsg *e)
+{
+	size_t hlen;
+
+	memset(s, 0, sizeof(*s));
+	switch (pad) {
+	case TPM_RSA_RAW: s->scheme = TPM2_ALG_NULL; return 0;
+	case TPM_RSA_PKCS1: s->scheme = TPM2_ALG_RSAES; return 0;
+	case TPM_RSA_OAEP:
+		s->scheme = TPM2_ALG_OAEP;
+		if (hash_alg(oaep_hash, &s->details.oaep.hashAlg, &hlen) == 0)
+			return 0;
+		return unsupported(e, "OAEP with hash %d is not supported", (int)oaep_hash);
+	}
+	return unsupported(e, "RSA padding %d is not supported", (int)pad);
+}
+
+/* The TPM takes a label only as a NUL-terminated string (the NUL is part of it). */
+static int rsa_label(enum tpm_rsa_padding pad, const uint8_t *label, size_t label_len,
+		     TPM2B_DATA *out, struct errmsg *e)
+{
+	memset(out, 0, sizeof(*out));
+	if (label_len == 0)
+		return 0;
+	if (pad != TPM_RSA_OAEP)
+		return unsupported(e, "a label goes with OAEP only");
+	if (label_len > sizeof(out->buffer) || label[label_len - 1] != 0)
+		return unsupported(e, "the TPM takes an OAEP label of at most %zu bytes that ends "
+				   "in a NUL byte, not %zu bytes ending in 0x%02x",
+				   sizeof(out->buffer), label_len, label[label_len - 1]);
+	memcpy(out->buffer, label, label_len);
+	out->size = (UINT16)label_len;
+	return 0;
+}
+
+/* The ciphertext as the TPM wants it: exactly the modulus long. */
+static int rsa_cipher(const TPMT_PUBLIC *p, const uint8_t *cipher, size_t cipher_len,
+		      TPM2B_PUBLIC_KEY_RSA *out, struct errmsg *e)
+{
+	size_t n_len = p->unique.rsa.size;
+
+	memset(out, 0, sizeof(*out));
+	if (cipher_len == 0 || cipher_len > n_len || n_len > sizeof(out->buffer)) {
+		errmsg_set(e, "tpm: " MSG_BAD_CIPHER " (%zu bytes for a %zu-byte modulus)",
+			   cipher_len, n_len);
+		return TPM_E_BAD_DATA;
+	}
+	memcpy(out->buffer + n_len - cipher_len, cipher, cipher_len);
+	out->size = (UINT16)n_len;
+	return 0;
+}
+
+/* The TPM's refusals of the input, said in the caller's terms. */
+static int decrypt_err(struct errmsg *e, TSS2_RC rc, const char *what, const char *bad_data)
+{
+	TSS2_RC b = rc_base(rc);
+
+	/* About the key handle, not the session (whose attributes the TPM may refuse too). */
+	if ((b == TPM2_RC_ATTRIBUTES || b == TPM2_RC_KEY) && !(rc & (TPM2_RC_P | TPM2_RC_S))) {
+		errmsg_set(e, "tpm: %s: " MSG_NO_DECRYPT " (%s)", what, Tss2_RC_Decode(rc));
+		return TPM_E_UNSUPPORTED;
+	}
+	/* The input parameter was refused (NO_RESULT: ZGen landed on the point at infinity). */
+	if (((b == TPM2_RC_VALUE || b == TPM2_RC_SIZE || b == TPM2_RC_ECC_POINT) &&
+	     (rc & TPM2_RC_P)) || b == TPM2_RC_NO_RESULT) {
+		errmsg_set(e, "tpm: %s (%s)", bad_data, Tss2_RC_Decode(rc));
+		return TPM_E_BAD_DATA;
+	}
+	if (b == TPM2_RC_SCHEME || b == TPM2_RC_HASH) {
+		tpm_err(e, rc, "this TPM lacks the padding or hash asked for", "%s", what);
+		return TPM_E_UNSUPPORTED;
+	}
+	return tpm_err(e, rc, NULL, "%s", what);
+}
+
+/* Copies the TPM's message out; RAW is left-padded to the modulus, like c^d mod n
+ * written as a block of the key's size, whatever leading zeros the TPM dropped. */
+static int rsa_out(const TPM2B_PUBLIC_KEY_RSA *m, enum tpm_rsa_padding pad, size_t n_len,
+		   uint8_t *out, size_t out_cap, size_t *out_len, struct errmsg *e)
+{
+	size_t len = pad == TPM_RSA_RAW ? n_len : m->size;
+
+	if (m->size > len)
+		return errmsg_set(e, "tpm: the TPM returned %u bytes for a %zu-byte modulus",
+				  m->size, n_len);
+	if (len > out_cap)
+		return errmsg_set(e, "tpm: the plaintext of %zu bytes does not fit in %zu",
+				  len, out_cap);
+	memset(out, 0, len - m->size);
+	memcpy(out + len - m->size, m->buffer, m->size);
+	*out_len = len;
+	return 0;
+}
+
+/* Older libtpms (Debian 12's 0.9.2; changed by libtpms PR #444, 2024) answers a failed
+ * RSA decryption with TPM_RC_FAILURE, the code of failure mode, without entering it. A TPM
+ * really in failure mode says so in GetTestResult, which it must still answer. */
+static int failure_was_bad_data(struct tpm *t, TSS2_RC rc)
+{
+	TPM2B_MAX_BUFFER out = { 0 };
+	TPM2_RC result = TPM2_RC_FAILURE;
+
+	if (rc_base(rc) != TPM2_RC_FAILURE)
+		return 0;
+	return Tss2_Sys_GetTestResult(t->sys, NULL, &out, &result, NULL) == TSS2_RC_SUCCESS &&
+	       result == TPM2_RC_SUCCESS;
+}
+
+int tpm_rsa_decrypt(struct tpm *t, struct tpm_key *k, const uint8_t *auth, size_t auth_len,
+		    enum tpm_rsa_padding pad, enum sshkey_hash oaep_hash,
+		    const uint8_t *label, size_t label_len,
+		    const uint8_t *cipher, size_t cipher_len,
+		    uint8_t *out, size_t out_cap, size_t *out_len, struct errmsg *e)
+{
+	TPMT_PUBLIC p;
+	TPM2B_PUBLIC_KEY_RSA c, m;
+	TPMT_RSA_DECRYPT s;
+	TPM2B_DATA l;
+	struct rsa_decrypt_args a = { k, auth, auth_len, &c, &s, &l, &m };
+	TSS2_RC rc;
+	int r;
+
+	*out_len = 0;
+	if ((r = decrypt_key_public(k, TPM2_ALG_RSA, &p, e)) != 0 ||
+	    (r = rsa_scheme(pad, oaep_hash, &s, e)) != 0 ||
+	    (r = rsa_label(pad, label, label_len, &l, e)) != 0 ||
+	    (r = rsa_cipher(&p, cipher, cipher_len, &c, e)) != 0 ||
+	    (r = check_auth_len(auth_len, e)) != 0)
+		return r;
+	/* Same checks as tpm_key_load, with its messages, before any TPM command. */
+	if (loaded_index(t, k) < 0 && (r = tpm_key_load(t, k, e)) != 0)
+		return r;
+	memset(&m, 0, sizeof(m));
+	rc = with_recovery(t, rsa_decrypt_op, &a);
+	if (rc != TSS2_RC_SUCCESS && failure_was_bad_data(t, rc)) {
+		errmsg_set(e, "tpm: " MSG_BAD_CIPHER);
+		r = TPM_E_BAD_DATA;
+	} else if (rc != TSS2_RC_SUCCESS)
+		r = decrypt_err(e, rc, "cannot decrypt", MSG_BAD_CIPHER);
+	else
+		r = rsa_out(&m, pad, p.unique.rsa.size, out, out_cap, out_len, e);
+	OPENSSL_cleanse(&m, sizeof(m));
+	return r;
+}
+
+/* ---- ECDH ---- */
+
+static size_t curve_field_len(TPM2_ECC_CURVE curve)
+{
+	switch (curve) {
+	case TPM2_ECC_NIST_P256: return 32;
+	case TPM2_ECC_NIST_P384: return 48;
+	case TPM2_ECC_NIST_P521: return 66;
+	}
+	return 0;
+}
+
+/* 04 || X || Y of exactly the key's field length, split into the TPM's point. */
+static int ecc_in_point(size_t flen, const uint8_t *point, size_t point_len,
+			TPM2B_ECC_POINT *out, struct errmsg *e)
+{
+	memset(out, 0, sizeof(*out));
+	if (flen == 0 || flen > sizeof(out->point.x.buffer) || point_len != 1 + 2 * flen ||
+	    point[0] != 0x04) {
+		errmsg_set(e, "tpm: the peer's EC point is %zu bytes starting 0x%02x; this key's "
+			   "curve needs an uncompressed point 04||X||Y of %zu bytes", point_len,
+			   point_len > 0 ? point[0] : 0, 1 + 2 * flen);
+		return TPM_E_BAD_DATA;
+	}
+	memcpy(out->point.x.buffer, point + 1, flen);
+	memcpy(out->point.y.buffer, point + 1 + flen, flen);
+	out->point.x.size = out->point.y.size = (UINT16)flen;
+	return 0;
+}
+
+/* The shared point as 04 || X || Y, coordinates left-padded to the field length. */
+static int ecc_out_point(const TPM2B_ECC_POINT *z, size_t flen, uint8_t *out,
+			 size_t out_cap, size_t *out_len, struct errmsg *e)
+{
+	const TPM2B_ECC_PARAMETER *x = &z->point.x, *y = &z->point.y;
+
+	if (x->size == 0 || x->size > flen || y->size == 0 || y->size > flen)
+		return errmsg_set(e, "tpm: the TPM returned a point with coordinates of %u and "
+				  "%u bytes, not at most %zu", x->size, y->size, flen);
+	if (1 + 2 * flen > out_cap)
+		return errmsg_set(e, "tpm: the shared point of %zu bytes does not fit in %zu",
+				  1 + 2 * flen, out_cap);
+	memset(out, 0, 1 + 2 * flen);
+	out[0] = 0x04;
+	memcpy(out + 1 + flen - x->size, x->buffer, x->size);
+	memcpy(out + 1 + 2 * flen - y->size, y->buffer, y->size);
+	*out_len = 1 + 2 * flen;
+	return 0;
+}
+
+struct zgen_args {
+	struct tpm_key *k;
+	const uint8_t *auth; size_t auth_len;
+	const TPM2B_ECC_POINT *in;
+	TPM2B_ECC_POINT *out;
+};
+
+static TSS2_RC zgen_op(struct tpm *t, void *arg)
+{
+	struct zgen_args *a = arg;
+	TSS2_RC rc = load_op(t, a->k);
+
+	if (rc == TSS2_RC_SUCCESS)
+		rc = Tss2_Sys_ECDH_ZGen_Prepare(t->sys, a->k->state.handle, a->in);
+	if (rc == TSS2_RC_SUCCESS)
+		rc = key_secret_cmd(t, a->k, TPM2_CC_ECDH_ZGen, a->auth, a->auth_len);
+	if (rc == TSS2_RC_SUCCESS) {
+		rc = Tss2_Sys_ECDH_ZGen_Complete(t->sys, a->out);
+		wipe_response_param(t);
+	}
+	return rc;
+}
+
+int tpm_ecdh_zgen(struct tpm *t, struct tpm_key *k, const uint8_t *auth, size_t auth_len,
+		  const uint8_t *point, size_t point_len,
+		  uint8_t *out, size_t out_cap, size_t *out_len, struct errmsg *e)
+{
+	TPMT_PUBLIC p;
+	TPM2B_ECC_POINT in, z;
+	struct zgen_args a = { k, auth, auth_len, &in, &z };
+	size_t flen;
+	TSS2_RC rc;
+	int r;
+
+	*out_len = 0;
+	if ((r = decrypt_key_public(k, TPM2_ALG_ECC, &p, e)) != 0)
+		return r;
+	flen = curve_field_len(p.parameters.eccDetail.curveID);
+	if ((r = ecc_in_point(flen, point, point_len, &in, e)) != 0 ||
+	    (r = check_auth_len(auth_len, e)) != 0)
+		return r;
+	if (loaded_index(t, k) < 0 && (r = tpm_key_load(t, k, e)) != 0)
+		return r;
+	memset(&z, 0, sizeof(z));
+	rc = with_recovery(t, zgen_op, &a);
+	if (rc != TSS2_RC_SUCCESS)
+		r = decrypt_err(e, rc, "ECDH failed",
+				"ECDH failed: the peer's point is not on this key's curve");
+	else
+		r = ecc_out_point(&z, flen, out, out_cap, out_len, e);
+	OPENSSL_cleanse(&z, sizeof(z));
+	return r;
 }

@@ -22,6 +22,15 @@
 #define TPM_E_LOCKOUT   -3 /* TPM_RC_LOCKOUT: dictionary-attack lockout */
 #define TPM_E_CONN      -4 /* the TCTI connection is gone */
 #define TPM_E_UNSUPPORTED -5 /* refused before touching the TPM (RSA 4096, Ed25519, ...) */
+#define TPM_E_BAD_DATA  -6 /* decrypt/ECDH input that does not fit the key: wrong ciphertext,
+			    * padding, or a point not on the key's curve */
+
+/* tpm_create_key_ex flags. */
+#define TPM_KEY_DECRYPT 0x1u /* ECC: also the decrypt attribute (ECDH_ZGen). RSA keys
+			      * always have it (gpg uses them both ways). */
+
+#define TPM_RSA_MSG_MAX 512   /* sizeof(TPM2B_PUBLIC_KEY_RSA.buffer) */
+#define TPM_ECC_POINT_MAX 133 /* 04 || X || Y on P-521 */
 
 struct tpm;
 
@@ -89,6 +98,17 @@ int tpm_create_key(struct tpm *t, enum sshkey_type type, unsigned bits,
 		   const uint8_t *auth, size_t auth_len,
 		   struct tpm_key *k, struct sshkey_pub *pub, struct errmsg *e);
 
+/* tpm_create_key with flags (TPM_KEY_*; others are TPM_E_UNSUPPORTED). An ECC key made
+ * with TPM_KEY_DECRYPT is sign|decrypt with schemes and KDF NULL: it both signs (ECDSA)
+ * and answers tpm_ecdh_zgen. tpm_create_key is this with flags 0. */
+int tpm_create_key_ex(struct tpm *t, enum sshkey_type type, unsigned bits, unsigned flags,
+		      const uint8_t *auth, size_t auth_len,
+		      struct tpm_key *k, struct sshkey_pub *pub, struct errmsg *e);
+
+/* 1 if k has the decrypt attribute (tpm_rsa_decrypt / tpm_ecdh_zgen can use it), 0 if it
+ * only signs, TPM_E_FAIL (with e) if its public blob is malformed; no TPM command. */
+int tpm_key_can_decrypt(const struct tpm_key *k, struct errmsg *e);
+
 /* Reads the public key out of k's marshalled TPM2B_PUBLIC; no TPM command. */
 int tpm_key_public(const struct tpm_key *k, struct sshkey_pub *pub, struct errmsg *e);
 
@@ -97,6 +117,34 @@ int tpm_sign(struct tpm *t, struct tpm_key *k, const uint8_t *auth, size_t auth_
 	     enum tpm_sig_scheme scheme, enum sshkey_hash hash,
 	     const uint8_t *digest, size_t digest_len,
 	     struct tpm_signature *sig, struct errmsg *e);
+
+enum tpm_rsa_padding {
+	TPM_RSA_RAW = 1, /* TPM2_ALG_NULL: m = c^d as a modulus-sized block (gpg unpads it) */
+	TPM_RSA_PKCS1,   /* RSAES-PKCS1-v1_5: the TPM strips the type-2 padding */
+	TPM_RSA_OAEP,    /* RSAES-OAEP with oaep_hash for both the label hash and MGF1 */
+};
+
+/* TPM2_RSA_Decrypt with k (loading it first if needed). cipher is big-endian, at most the
+ * modulus long (shorter is left-padded: gpg's MPIs lose leading zeros). label goes with
+ * OAEP only and, by the TPM's rule, is empty or ends in a NUL byte which is part of the
+ * label (OpenSSL must be given the same bytes). With encrypted sessions the ciphertext and
+ * the plaintext cross the TPM bus AES-CFB encrypted. Errors: TPM_E_AUTH_FAIL (wrong PIN),
+ * TPM_E_UNSUPPORTED (a sign-only or ECC key, an unknown padding or hash), TPM_E_BAD_DATA
+ * (a ciphertext that does not fit the key or whose padding is wrong). */
+int tpm_rsa_decrypt(struct tpm *t, struct tpm_key *k, const uint8_t *auth, size_t auth_len,
+		    enum tpm_rsa_padding pad, enum sshkey_hash oaep_hash,
+		    const uint8_t *label, size_t label_len,
+		    const uint8_t *cipher, size_t cipher_len,
+		    uint8_t *out, size_t out_cap, size_t *out_len, struct errmsg *e);
+
+/* TPM2_ECDH_ZGen with k (made with TPM_KEY_DECRYPT): point is the peer's 04||X||Y on k's
+ * curve; out receives the shared point 04||X||Y, coordinates left-padded to the field
+ * length (out_cap at least 1 + 2 * field length). The point and the result cross the TPM
+ * bus encrypted with encrypted sessions. Errors as tpm_rsa_decrypt; TPM_E_BAD_DATA for a
+ * point of the wrong length or not on the curve. */
+int tpm_ecdh_zgen(struct tpm *t, struct tpm_key *k, const uint8_t *auth, size_t auth_len,
+		  const uint8_t *point, size_t point_len,
+		  uint8_t *out, size_t out_cap, size_t *out_len, struct errmsg *e);
 
 /* Makes sure k is loaded (evicting the least recently used key if the slots are full). */
 int tpm_key_load(struct tpm *t, struct tpm_key *k, struct errmsg *e);

@@ -9,12 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
+#include <openssl/rand.h>
 #include <openssl/rsa.h>
 
 #include "../../keystore/tpm.h"
@@ -31,9 +33,9 @@ static const char *test_tcti(void)
 	return tcti;
 }
 
-static struct tpm *open_tpm_with(int plain_sessions)
+static struct tpm *open_tpm_tcti(const char *tcti, int plain_sessions)
 {
-	struct tpm_options o = { .tcti = test_tcti(), .srk_handle = TPM_SRK_HANDLE_DEFAULT,
+	struct tpm_options o = { .tcti = tcti, .srk_handle = TPM_SRK_HANDLE_DEFAULT,
 				 .plain_sessions = plain_sessions };
 	struct errmsg e = { "" };
 	struct tpm_info info;
@@ -49,6 +51,11 @@ static struct tpm *open_tpm_with(int plain_sessions)
 	else
 		assert_int_equal(info.session_handle >> 24, 0x02); /* TPM_HT_HMAC_SESSION */
 	return t;
+}
+
+static struct tpm *open_tpm_with(int plain_sessions)
+{
+	return open_tpm_tcti(test_tcti(), plain_sessions);
 }
 
 static struct tpm *open_tpm(void)
@@ -599,6 +606,396 @@ static void test_pin_all_types(void **state)
 	}
 }
 
+/* ---- decryption: RSA_Decrypt and ECDH_ZGen ---- */
+
+static struct tpm_key *new_key_flags(struct tpm *t, enum sshkey_type type, unsigned bits,
+				     unsigned flags, const char *auth, struct sshkey_pub *pub)
+{
+	struct tpm_key *k = calloc(1, sizeof(*k));
+	struct errmsg e = { "" };
+	int r;
+
+	assert_non_null(k);
+	r = tpm_create_key_ex(t, type, bits, flags, (const uint8_t *)auth,
+			      auth ? strlen(auth) : 0, k, pub, &e);
+	if (r != 0)
+		fail_msg("tpm_create_key_ex(%d, %u, 0x%x): %d %s", type, bits, flags, r, e.text);
+	return k;
+}
+
+/* OpenSSL encrypts msg to pub; returns the ciphertext length. */
+static size_t rsa_encrypt(const struct sshkey_pub *pub, int padding, const char *label,
+			  size_t label_len, const uint8_t *msg, size_t msg_len, uint8_t *out)
+{
+	EVP_PKEY *pkey = pkey_of(pub);
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pkey, NULL);
+	size_t out_len = TPM_RSA_MSG_MAX;
+	void *l;
+
+	assert_int_equal(EVP_PKEY_encrypt_init(ctx), 1);
+	assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(ctx, padding), 1);
+	if (padding == RSA_PKCS1_OAEP_PADDING) {
+		assert_int_equal(EVP_PKEY_CTX_set_rsa_oaep_md(ctx, EVP_sha256()), 1);
+		assert_int_equal(EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, EVP_sha256()), 1);
+		if (label_len > 0) {
+			l = OPENSSL_memdup(label, label_len);
+			assert_int_equal(EVP_PKEY_CTX_set0_rsa_oaep_label(ctx, l, (int)label_len), 1);
+		}
+	}
+	assert_int_equal(EVP_PKEY_encrypt(ctx, out, &out_len, msg, msg_len), 1);
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(pkey);
+	return out_len;
+}
+
+static int decrypt(struct tpm *t, struct tpm_key *k, const char *auth,
+		   enum tpm_rsa_padding pad, const char *label, size_t label_len,
+		   const uint8_t *c, size_t c_len, uint8_t *out, size_t *out_len,
+		   struct errmsg *e)
+{
+	return tpm_rsa_decrypt(t, k, (const uint8_t *)auth, auth ? strlen(auth) : 0, pad,
+			       SSHKEY_HASH_SHA256, (const uint8_t *)label, label_len, c, c_len,
+			       out, TPM_RSA_MSG_MAX, out_len, e);
+}
+
+/* Decrypts c and expects msg back. */
+static void expect_plain(struct tpm *t, struct tpm_key *k, const char *auth,
+			 enum tpm_rsa_padding pad, const char *label, size_t label_len,
+			 const uint8_t *c, size_t c_len, const uint8_t *msg, size_t msg_len)
+{
+	uint8_t out[TPM_RSA_MSG_MAX];
+	struct errmsg e = { "" };
+	size_t out_len = 0;
+	int r = decrypt(t, k, auth, pad, label, label_len, c, c_len, out, &out_len, &e);
+
+	if (r != 0)
+		fail_msg("tpm_rsa_decrypt(padding %d): %d %s", pad, r, e.text);
+	assert_int_equal(out_len, msg_len);
+	assert_memory_equal(out, msg, msg_len);
+}
+
+/* gpg's path: a PKCS#1 v1.5 ciphertext decrypted raw gives 00 02 PS 00 M. */
+static void expect_raw_pkcs1(struct tpm *t, struct tpm_key *k, const char *auth,
+			     size_t n_len, const uint8_t *c, size_t c_len,
+			     const uint8_t *msg, size_t msg_len)
+{
+	uint8_t out[TPM_RSA_MSG_MAX];
+	struct errmsg e = { "" };
+	size_t out_len = 0, i;
+
+	assert_int_equal(decrypt(t, k, auth, TPM_RSA_RAW, NULL, 0, c, c_len, out, &out_len,
+				 &e), 0);
+	assert_int_equal(out_len, n_len);
+	assert_int_equal(out[0], 0x00);
+	assert_int_equal(out[1], 0x02);
+	for (i = 2; i < out_len && out[i] != 0; i++)
+		;
+	assert_true(i >= 10); /* at least 8 bytes of non-zero padding */
+	assert_int_equal(out_len - i - 1, msg_len);
+	assert_memory_equal(out + i + 1, msg, msg_len);
+}
+
+static void expect_bad_cipher(struct tpm *t, struct tpm_key *k, const char *auth,
+			      enum tpm_rsa_padding pad, const uint8_t *c, size_t c_len,
+			      struct errmsg *e)
+{
+	uint8_t out[TPM_RSA_MSG_MAX];
+	size_t out_len = 1;
+
+	assert_int_equal(decrypt(t, k, auth, pad, NULL, 0, c, c_len, out, &out_len, e),
+			 TPM_E_BAD_DATA);
+	assert_non_null(strstr(e->text, "decryption failed: the ciphertext does not fit this key "
+					"or its padding is wrong"));
+	assert_int_equal(out_len, 0);
+}
+
+/* Every padding; raw both as RSA_NO_PADDING and as gpg uses it; ciphertexts the key
+ * cannot decrypt; and the key still signs. */
+static void check_rsa_decrypt(struct tpm *t, const char *auth)
+{
+	static const char label[] = "tpm-agent"; /* sizeof includes the NUL the TPM wants */
+	uint8_t msg[32], block[256], c[TPM_RSA_MSG_MAX], out[TPM_RSA_MSG_MAX];
+	struct sshkey_pub pub;
+	struct errmsg e = { "" };
+	struct tpm_key *k = new_key_flags(t, SSHKEY_RSA, 2048, 0, auth, &pub);
+	size_t c_len, out_len;
+
+	assert_int_equal(tpm_key_can_decrypt(k, &e), 1); /* RSA keys always decrypt */
+	assert_int_equal(RAND_bytes(msg, sizeof(msg)), 1);
+	c_len = rsa_encrypt(&pub, RSA_PKCS1_OAEP_PADDING, NULL, 0, msg, sizeof(msg), c);
+	expect_plain(t, k, auth, TPM_RSA_OAEP, NULL, 0, c, c_len, msg, sizeof(msg));
+	c_len = rsa_encrypt(&pub, RSA_PKCS1_OAEP_PADDING, label, sizeof(label), msg,
+			    sizeof(msg), c);
+	expect_plain(t, k, auth, TPM_RSA_OAEP, label, sizeof(label), c, c_len, msg, sizeof(msg));
+	/* The wrong label is a padding failure. */
+	assert_int_equal(decrypt(t, k, auth, TPM_RSA_OAEP, "other", 6, c, c_len, out, &out_len,
+				 &e), TPM_E_BAD_DATA);
+	/* A label without its NUL is refused before the TPM. */
+	assert_int_equal(decrypt(t, k, auth, TPM_RSA_OAEP, label, strlen(label), c, c_len, out,
+				 &out_len, &e), TPM_E_UNSUPPORTED);
+	c_len = rsa_encrypt(&pub, RSA_PKCS1_PADDING, NULL, 0, msg, sizeof(msg), c);
+	expect_plain(t, k, auth, TPM_RSA_PKCS1, NULL, 0, c, c_len, msg, sizeof(msg));
+	expect_raw_pkcs1(t, k, auth, pub.n_len, c, c_len, msg, sizeof(msg));
+	assert_int_equal(RAND_bytes(block, sizeof(block)), 1);
+	block[0] = 0; /* below the modulus */
+	c_len = rsa_encrypt(&pub, RSA_NO_PADDING, NULL, 0, block, sizeof(block), c);
+	expect_plain(t, k, auth, TPM_RSA_RAW, NULL, 0, c, c_len, block, sizeof(block));
+	/* 1^d = 1: a one-byte ciphertext (an MPI without its leading zeros) comes back as
+	 * a modulus-sized block. */
+	memset(block, 0, sizeof(block));
+	block[255] = 1;
+	expect_plain(t, k, auth, TPM_RSA_RAW, NULL, 0, block + 255, 1, block, sizeof(block));
+	/* Garbage: below the modulus but no valid padding; at or above it; too long. */
+	assert_int_equal(RAND_bytes(c, 256), 1);
+	c[0] = 0;
+	expect_bad_cipher(t, k, auth, TPM_RSA_PKCS1, c, 256, &e);
+	print_message("garbage ciphertext: %s\n", e.text);
+	expect_bad_cipher(t, k, auth, TPM_RSA_OAEP, c, 256, &e);
+	memset(c, 0xFF, 257);
+	expect_bad_cipher(t, k, auth, TPM_RSA_RAW, c, 256, &e); /* above the modulus */
+	print_message("ciphertext above the modulus: %s\n", e.text);
+	expect_bad_cipher(t, k, auth, TPM_RSA_PKCS1, c, 257, &e);
+	print_message("ciphertext too long: %s\n", e.text);
+	expect_bad_cipher(t, k, auth, TPM_RSA_PKCS1, c, 0, &e);
+	/* An output buffer too small is an error, not an overflow. */
+	c_len = rsa_encrypt(&pub, RSA_PKCS1_PADDING, NULL, 0, msg, sizeof(msg), c);
+	assert_int_not_equal(tpm_rsa_decrypt(t, k, (const uint8_t *)auth, auth ? strlen(auth) : 0,
+					     TPM_RSA_PKCS1, SSHKEY_HASH_NONE, NULL, 0, c, c_len,
+					     out, sizeof(msg) - 1, &out_len, &e), 0);
+	sign_and_verify(t, k, auth, &pub, TPM_SIG_RSASSA, SSHKEY_HASH_SHA256, "decrypt key");
+	free_key(t, k);
+}
+
+/* OpenSSL's side of ECDH: an ephemeral key on pub's curve, its point 04||X||Y and
+ * the shared X with pub. */
+static size_t ossl_ecdh(const struct sshkey_pub *pub, uint8_t *eph_point, uint8_t *shared_x)
+{
+	EVP_PKEY *peer = pkey_of(pub), *eph = NULL;
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(peer, NULL);
+	size_t point_len = 0, x_len = 66;
+
+	assert_int_equal(EVP_PKEY_keygen_init(ctx), 1);
+	assert_int_equal(EVP_PKEY_keygen(ctx, &eph), 1);
+	EVP_PKEY_CTX_free(ctx);
+	assert_int_equal(EVP_PKEY_get_octet_string_param(eph, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+							 eph_point, TPM_ECC_POINT_MAX,
+							 &point_len), 1);
+	assert_int_equal(point_len, pub->q_len);
+	ctx = EVP_PKEY_CTX_new(eph, NULL);
+	assert_int_equal(EVP_PKEY_derive_init(ctx), 1);
+	assert_int_equal(EVP_PKEY_derive_set_peer(ctx, peer), 1);
+	assert_int_equal(EVP_PKEY_derive(ctx, shared_x, &x_len), 1);
+	assert_int_equal(x_len, (pub->q_len - 1) / 2); /* padded to the field length */
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(eph);
+	EVP_PKEY_free(peer);
+	return point_len;
+}
+
+static int zgen(struct tpm *t, struct tpm_key *k, const char *auth, const uint8_t *point,
+		size_t point_len, uint8_t *out, size_t *out_len, struct errmsg *e)
+{
+	return tpm_ecdh_zgen(t, k, (const uint8_t *)auth, auth ? strlen(auth) : 0, point,
+			     point_len, out, TPM_ECC_POINT_MAX, out_len, e);
+}
+
+/* The TPM's shared point is OpenSSL's shared X, with a Y that puts it on the curve. */
+static void check_zgen(struct tpm *t, struct tpm_key *k, const char *auth,
+		       const struct sshkey_pub *pub, uint8_t *shared_x)
+{
+	uint8_t point[TPM_ECC_POINT_MAX], x[66], out[TPM_ECC_POINT_MAX];
+	struct sshkey_pub shared = *pub;
+	struct errmsg e = { "" };
+	size_t point_len = ossl_ecdh(pub, point, x), out_len = 0, flen = (pub->q_len - 1) / 2;
+	int r = zgen(t, k, auth, point, point_len, out, &out_len, &e);
+
+	if (r != 0)
+		fail_msg("tpm_ecdh_zgen: %d %s", r, e.text);
+	assert_int_equal(out_len, pub->q_len);
+	assert_int_equal(out[0], 0x04);
+	assert_memory_equal(out + 1, x, flen);
+	memcpy(shared.q, out, out_len);
+	EVP_PKEY_free(pkey_of(&shared)); /* OpenSSL refuses points off the curve */
+	if (shared_x != NULL)
+		memcpy(shared_x, x, flen);
+}
+
+static void check_ecdh_curve(struct tpm *t, enum sshkey_type type, enum sshkey_hash h,
+			     const char *auth)
+{
+	uint8_t point[TPM_ECC_POINT_MAX], x[66], out[TPM_ECC_POINT_MAX];
+	struct sshkey_pub pub;
+	struct errmsg e = { "" };
+	struct tpm_key *k = new_key_flags(t, type, 0, TPM_KEY_DECRYPT, auth, &pub);
+	size_t point_len, out_len;
+
+	assert_int_equal(tpm_key_can_decrypt(k, &e), 1);
+	check_zgen(t, k, auth, &pub, NULL);
+	check_zgen(t, k, auth, &pub, NULL);
+	/* The same key still signs: ECDSA chosen per signature under the NULL scheme. */
+	sign_and_verify(t, k, auth, &pub, TPM_SIG_ECDSA, h, "sign and decrypt");
+	/* Bad points: wrong length, compressed, off the curve. */
+	point_len = ossl_ecdh(&pub, point, x);
+	assert_int_equal(zgen(t, k, auth, point, point_len - 1, out, &out_len, &e),
+			 TPM_E_BAD_DATA);
+	assert_int_equal(zgen(t, k, auth, point, 0, out, &out_len, &e), TPM_E_BAD_DATA);
+	point[0] = 0x02;
+	assert_int_equal(zgen(t, k, auth, point, point_len, out, &out_len, &e), TPM_E_BAD_DATA);
+	point[0] = 0x04;
+	point[point_len - 1] ^= 1;
+	assert_int_equal(zgen(t, k, auth, point, point_len, out, &out_len, &e), TPM_E_BAD_DATA);
+	print_message("point off the curve: %s\n", e.text);
+	assert_int_equal(out_len, 0);
+	/* Too small an output buffer. */
+	point[point_len - 1] ^= 1;
+	assert_int_not_equal(tpm_ecdh_zgen(t, k, (const uint8_t *)auth, auth ? strlen(auth) : 0,
+					   point, point_len, out, point_len - 1, &out_len, &e), 0);
+	free_key(t, k);
+}
+
+/* A key made without TPM_KEY_DECRYPT, an RSA key for ECDH, an ECC key for RSA: clear
+ * refusals before the TPM. */
+static void check_refusals(struct tpm *t)
+{
+	uint8_t point[TPM_ECC_POINT_MAX], x[66], out[TPM_RSA_MSG_MAX];
+	struct sshkey_pub pub, rsa_pub;
+	struct errmsg e = { "" };
+	struct tpm_key *k = new_key(t, SSHKEY_ECDSA_P256, 0, NULL, &pub);
+	struct tpm_key *rsa = new_key(t, SSHKEY_RSA, 2048, NULL, &rsa_pub);
+	size_t point_len = ossl_ecdh(&pub, point, x), out_len;
+
+	assert_int_equal(tpm_key_can_decrypt(k, &e), 0);
+	assert_int_equal(zgen(t, k, NULL, point, point_len, out, &out_len, &e),
+			 TPM_E_UNSUPPORTED);
+	assert_non_null(strstr(e.text, "key was made without --decrypt; it can only sign"));
+	print_message("sign-only key: %s\n", e.text);
+	assert_int_equal(zgen(t, rsa, NULL, point, point_len, out, &out_len, &e),
+			 TPM_E_UNSUPPORTED);
+	assert_int_equal(decrypt(t, k, NULL, TPM_RSA_PKCS1, NULL, 0, out, 256, out, &out_len,
+				 &e), TPM_E_UNSUPPORTED);
+	assert_int_equal(tpm_create_key_ex(t, SSHKEY_ECDSA_P256, 0, 0x80, NULL, 0, k, &pub, &e),
+			 TPM_E_UNSUPPORTED);
+	free_key(t, k);
+	free_key(t, rsa);
+}
+
+static void test_rsa_decrypt(void **state)
+{
+	check_rsa_decrypt(*state, NULL);
+	check_rsa_decrypt(*state, "a decryption pin");
+}
+
+static void test_ecdh(void **state)
+{
+	check_ecdh_curve(*state, SSHKEY_ECDSA_P256, SSHKEY_HASH_SHA256, NULL);
+	check_ecdh_curve(*state, SSHKEY_ECDSA_P256, SSHKEY_HASH_SHA256, "an ecdh pin");
+	check_ecdh_curve(*state, SSHKEY_ECDSA_P384, SSHKEY_HASH_SHA384, "an ecdh pin");
+	check_ecdh_curve(*state, SSHKEY_ECDSA_P521, SSHKEY_HASH_SHA512, NULL);
+	check_refusals(*state);
+}
+
+/* One wrong PIN (the TPM counts it; see test_wrong_auth), then the right one. */
+static void test_decrypt_wrong_auth(void **state)
+{
+	struct tpm *t = *state;
+	uint8_t point[TPM_ECC_POINT_MAX], x[66], out[TPM_ECC_POINT_MAX];
+	struct sshkey_pub pub;
+	struct errmsg e = { "" };
+	struct tpm_key *k = new_key_flags(t, SSHKEY_ECDSA_P256, 0, TPM_KEY_DECRYPT, "1234", &pub);
+	size_t point_len = ossl_ecdh(&pub, point, x), out_len;
+
+	assert_int_equal(zgen(t, k, "4321", point, point_len, out, &out_len, &e),
+			 TPM_E_AUTH_FAIL);
+	print_message("wrong PIN: %s\n", e.text);
+	check_zgen(t, k, "1234", &pub, NULL);
+	free_key(t, k);
+}
+
+/* The same with plain password sessions (--no-encrypt-sessions). */
+static void test_decrypt_plain_sessions(void **state)
+{
+	struct tpm *t = open_tpm_with(1);
+
+	(void)state;
+	check_rsa_decrypt(t, "a decryption pin");
+	check_ecdh_curve(t, SSHKEY_ECDSA_P256, SSHKEY_HASH_SHA256, "an ecdh pin");
+	check_ecdh_curve(t, SSHKEY_ECDSA_P384, SSHKEY_HASH_SHA384, NULL);
+	check_refusals(t);
+	tpm_close(t);
+}
+
+/* Reads the file at path; the caller frees. */
+static uint8_t *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf;
+	long n;
+
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n > 0);
+	rewind(f);
+	buf = malloc((size_t)n);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+/* One RSA-OAEP decryption and one ECDH through a pcap TCTI recording every command and
+ * response; reports whether the ciphertext, the plaintext and the shared X appear. */
+static void capture(int plain, int seen[3])
+{
+	char dir[] = "/tmp/tpm-agent-test-pcap.XXXXXX", path[64], tcti[512];
+	uint8_t msg[32], c[TPM_RSA_MSG_MAX], x[66], *cap;
+	struct sshkey_pub rsa_pub, ec_pub;
+	struct tpm_key *rsa, *ec;
+	struct tpm *t;
+	size_t c_len, cap_len;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/tpm.pcap", dir);
+	snprintf(tcti, sizeof(tcti), "pcap:%s", test_tcti());
+	setenv("TCTI_PCAP_FILE", path, 1); /* read when the TCTI starts */
+	t = open_tpm_tcti(tcti, plain);
+	unsetenv("TCTI_PCAP_FILE");
+	rsa = new_key_flags(t, SSHKEY_RSA, 2048, 0, "pin", &rsa_pub);
+	ec = new_key_flags(t, SSHKEY_ECDSA_P256, 0, TPM_KEY_DECRYPT, "pin", &ec_pub);
+	assert_int_equal(RAND_bytes(msg, sizeof(msg)), 1);
+	c_len = rsa_encrypt(&rsa_pub, RSA_PKCS1_OAEP_PADDING, NULL, 0, msg, sizeof(msg), c);
+	expect_plain(t, rsa, "pin", TPM_RSA_OAEP, NULL, 0, c, c_len, msg, sizeof(msg));
+	check_zgen(t, ec, "pin", &ec_pub, x);
+	free_key(t, rsa);
+	free_key(t, ec);
+	tpm_close(t); /* flushes the capture */
+	cap = slurp(path, &cap_len);
+	seen[0] = memmem(cap, cap_len, c, c_len) != NULL;
+	seen[1] = memmem(cap, cap_len, msg, sizeof(msg)) != NULL;
+	seen[2] = memmem(cap, cap_len, x, 32) != NULL;
+	free(cap);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* With sessions on, neither the ciphertext nor the secrets cross the TPM interface in
+ * clear; with plain sessions all three do (so the capture is what it claims to be). */
+static void test_decrypt_on_the_wire(void **state)
+{
+	int seen[3];
+
+	(void)state;
+	capture(0, seen);
+	assert_false(seen[0]);
+	assert_false(seen[1]);
+	assert_false(seen[2]);
+	capture(1, seen);
+	assert_true(seen[0]);
+	assert_true(seen[1]);
+	assert_true(seen[2]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -614,6 +1011,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_round_robin_10, setup, teardown),
 		cmocka_unit_test(test_plain_sessions),
 		cmocka_unit_test_setup_teardown(test_pin_all_types, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rsa_decrypt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ecdh, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_decrypt_wrong_auth, setup, teardown),
+		cmocka_unit_test(test_decrypt_plain_sessions),
+		cmocka_unit_test(test_decrypt_on_the_wire),
 	};
 
 	return cmocka_run_group_tests_name("tpm", tests, NULL, NULL);
