@@ -25,7 +25,7 @@ int cmd_status(int argc, char **argv)
 		    sshbuf_get_cstring(reply, value, sizeof(value)) != 0)
 			rc = cli_fail("status: the agent sent a malformed reply");
 		else
-			printf("%-16s %s\n", label, value);
+			printf("%-28s %s\n", label, value);
 	}
 	sshbuf_free(reply);
 	return rc;

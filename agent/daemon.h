@@ -14,12 +14,14 @@
 #include "../keystore/keystore.h"
 #include "../keystore/tpm.h"
 #include "../protocol/sshbuf.h"
+#include "daemon_settings.h"
 
 #define TPM_AGENT_VERSION "0.1.0"
 #define CONN_MAX_BINDINGS 16
 #define SERVER_MAX_CONNS 128
 
 struct agent {
+	struct settings settings;   /* effective: defaults < config file < command line */
 	struct tpm *tpm;
 	struct keystore *ks;
 	struct certstore *certs;

@@ -142,62 +142,82 @@ static int ctl_load(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 	return put_key(out, k) == 0 ? 0 : errmsg_set(e, "load: reply too large");
 }
 
-static int put_pair(struct sshbuf *out, const char *label, const char *fmt, ...)
+/* The status reply: a count, then (label, value) pairs; the count is patched in at the end. */
+struct status_reply {
+	struct sshbuf *out;
+	size_t count_pos;   /* absolute offset of the count */
+	uint32_t n;
+	int r;
+};
+
+static void status_add(struct status_reply *st, const char *label, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-static int put_pair(struct sshbuf *out, const char *label, const char *fmt, ...)
+static void status_add(struct status_reply *st, const char *label, const char *fmt, ...)
 {
 	char value[512];
 	va_list ap;
-	int r;
 
+	if (st->r != 0)
+		return;
 	va_start(ap, fmt);
 	vsnprintf(value, sizeof(value), fmt, ap);
 	va_end(ap);
-	if ((r = sshbuf_put_cstring(out, label)) != 0)
-		return r;
-	return sshbuf_put_cstring(out, value);
+	if ((st->r = sshbuf_put_cstring(st->out, label)) == 0 &&
+	    (st->r = sshbuf_put_cstring(st->out, value)) == 0)
+		st->n++;
+}
+
+static void status_add_setting(void *arg, const char *key, const char *value)
+{
+	char label[96];
+
+	snprintf(label, sizeof(label), "setting %s", key);
+	status_add(arg, label, "%s", value);
+}
+
+static void status_tpm(struct agent *a, const struct tpm_info *info, struct status_reply *st)
+{
+	status_add(st, "tpm manufacturer", "%s", info->manufacturer);
+	status_add(st, "tpm vendor", "%s", info->vendor);
+	status_add(st, "tpm firmware", "%u.%u.%u.%u", info->firmware1 >> 16,
+		   info->firmware1 & 0xffff, info->firmware2 >> 16, info->firmware2 & 0xffff);
+	status_add(st, "tcti", "%s%s", a->tcti,
+		   a->simulator ? " (simulator: keys are NOT hardware-protected)" : "");
+	status_add(st, "srk handle", "0x%08x", a->srk_handle);
+	if (info->encrypted_sessions)
+		status_add(st, "tpm sessions", "salted HMAC, AES-128-CFB parameter encryption "
+			   "(handle 0x%08x, %u restarts)", info->session_handle,
+			   info->session_restarts);
+	else
+		status_add(st, "tpm sessions", "plain password sessions (--no-encrypt-sessions): "
+			   "PINs cross the TPM bus in clear");
 }
 
 static int ctl_status(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 		      struct errmsg *e)
 {
+	struct status_reply st = { .out = out, .count_pos = out->size };
 	struct tpm_info info;
 	size_t hidden = 0;
-	int r;
 
 	(void)body;
-	char sessions[160];
-
 	if (tpm_get_info(a->tpm, &info, e) != 0)
 		return -1;
-	if (info.encrypted_sessions)
-		snprintf(sessions, sizeof(sessions), "salted HMAC, AES-128-CFB parameter "
-			 "encryption (handle 0x%08x, %u restarts)", info.session_handle,
-			 info.session_restarts);
-	else
-		snprintf(sessions, sizeof(sessions), "plain password sessions "
-			 "(--no-encrypt-sessions): PINs cross the TPM bus in clear");
 	for (size_t i = 0; i < keystore_count(a->ks); i++)
 		hidden += keystore_get(a->ks, i)->hidden;
-	if ((r = sshbuf_put_u32(out, 11)) != 0 ||
-	    (r = put_pair(out, "tpm manufacturer", "%s", info.manufacturer)) != 0 ||
-	    (r = put_pair(out, "tpm vendor", "%s", info.vendor)) != 0 ||
-	    (r = put_pair(out, "tpm firmware", "%u.%u.%u.%u", info.firmware1 >> 16,
-			  info.firmware1 & 0xffff, info.firmware2 >> 16,
-			  info.firmware2 & 0xffff)) != 0 ||
-	    (r = put_pair(out, "tcti", "%s%s", a->tcti,
-			  a->simulator ? " (simulator: keys are NOT hardware-protected)" : "")) != 0 ||
-	    (r = put_pair(out, "srk handle", "0x%08x", a->srk_handle)) != 0 ||
-	    (r = put_pair(out, "tpm sessions", "%s", sessions)) != 0 ||
-	    (r = put_pair(out, "keys", "%zu (%zu removed from the agent)",
-			  keystore_count(a->ks), hidden)) != 0 ||
-	    (r = put_pair(out, "data dir", "%s", a->data_dir)) != 0 ||
-	    (r = put_pair(out, "agent pid", "%d", (int)a->pid)) != 0 ||
-	    (r = put_pair(out, "agent socket", "%s", a->socket_path)) != 0 ||
-	    (r = put_pair(out, "agent version", "%s", TPM_AGENT_VERSION)) != 0)
-		return errmsg_set(e, "status: %s", sshbuf_strerror(r));
-	return 0;
+	st.r = sshbuf_put_u32(out, 0);
+	status_tpm(a, &info, &st);
+	status_add(&st, "keys", "%zu (%zu removed from the agent)", keystore_count(a->ks), hidden);
+	status_add(&st, "certificates", "%zu", certstore_count(a->certs));
+	status_add(&st, "data dir", "%s", a->data_dir);
+	status_add(&st, "agent pid", "%d", (int)a->pid);
+	status_add(&st, "agent socket", "%s", a->socket_path);
+	status_add(&st, "agent version", "%s", TPM_AGENT_VERSION);
+	settings_each(&a->settings, status_add_setting, &st);
+	if (st.r == 0)
+		st.r = sshbuf_poke_u32(out, st.count_pos, st.n);
+	return st.r == 0 ? 0 : errmsg_set(e, "status: %s", sshbuf_strerror(st.r));
 }
 
 /* cert-add: string key name, string certificate line, uint32 where -> string note */

@@ -20,21 +20,22 @@
 #include "../keystore/simulator.h"
 #include "../keystore/store.h"
 #include "daemon_gpg.h"
+#include "daemon_settings.h"
 #include "log.h"
+
+#define MAX_FLAG_SETTINGS 64
 
 struct options {
 	const char *socket;
-	const char *tcti;
-	const char *simulator_dir;
-	int simulator;
 	int foreground;
 	int debug;
 	int shell; /* 's' Bourne, 'c' csh, 0 guess from $SHELL */
 	int kill;
-	uint32_t srk_handle;
-	int plain_sessions;     /* --no-encrypt-sessions */
-	int gpg;                /* --gpg: also serve the gpg-agent protocol */
-	const char *gpg_socket; /* --gpg-socket PATH (implies --gpg) */
+	int check_config;
+	const char *config;     /* --config FILE; NULL = the default path, if present */
+	/* settings given as flags, applied after the config file (the command line wins) */
+	struct { const char *key, *value; } flags[MAX_FLAG_SETTINGS];
+	size_t n_flags;
 };
 
 static struct agent agent = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -45,10 +46,12 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: tpm-agent [-c | -s] [-Dd] [-a SOCKET] [--tcti TCTI | --simulator[=DIR]]\n"
-		"                 [--srk-handle HANDLE] [--gpg] [--gpg-socket PATH]\n"
+		"                 [--srk-handle HANDLE] [--gpg] [--gpg-socket PATH] [--config FILE]\n"
+		"                 [--KEY=VALUE ...]\n"
 		"       tpm-agent [-c | -s] -k\n"
+		"       tpm-agent --check-config [--config FILE] [--KEY=VALUE ...]\n"
 		"\n"
-		"An ssh-agent whose keys are made inside the TPM and never leave it.\n"
+		"An ssh-agent and gpg-agent whose keys are made inside the TPM and never leave it.\n"
 		"\n"
 		"  -a SOCKET          bind the agent socket to SOCKET\n"
 		"                     (default $XDG_RUNTIME_DIR/tpm-agent/agent.sock)\n"
@@ -65,58 +68,104 @@ static void usage(FILE *f)
 		"  --gpg              also be gpg's agent, on the socket gpgconf --list-dirs\n"
 		"                     agent-socket names (stop gpg-agent first)\n"
 		"  --gpg-socket PATH  serve the gpg-agent protocol on PATH (implies --gpg)\n"
+		"  --config FILE      settings file (default $XDG_CONFIG_HOME/tpm-agent/config)\n"
+		"  --check-config     check the settings, print the effective ones and exit\n"
+		"  --KEY=VALUE        any setting of the config file, e.g. --pin-cache-ttl=0;\n"
+		"                     the command line wins over the file\n"
 		"  --version          print the version\n"
-		"  -h, --help         this help\n",
+		"  -h, --help         this help\n"
+		"\n"
+		"Settings (config file lines 'key = value'):",
 		TPM_TCTI_DEFAULT, TPM_SRK_HANDLE_DEFAULT);
+	for (size_t i = 0; settings_key_at(i) != NULL; i++)
+		fprintf(f, "%s %s", i % 6 == 0 ? "\n   " : "", settings_key_at(i));
+	fprintf(f, "\n");
+}
+
+static int add_flag(struct options *o, const char *key, const char *value)
+{
+	if (o->n_flags == MAX_FLAG_SETTINGS) {
+		fprintf(stderr, "tpm-agent: too many settings on the command line\n");
+		return -1;
+	}
+	o->flags[o->n_flags].key = key;
+	o->flags[o->n_flags].value = value;
+	o->n_flags++;
+	return 0;
+}
+
+enum { OPT_TCTI = 256, OPT_SIMULATOR, OPT_SRK, OPT_PLAIN, OPT_GPG, OPT_GPG_SOCKET,
+       OPT_CONFIG, OPT_CHECK, OPT_VERSION, OPT_SETTING };
+
+/* The fixed options, then one --KEY=VALUE per setting not spelled otherwise. */
+static struct option *build_longopts(void)
+{
+	static const struct option fixed[] = {
+		{ "tcti", required_argument, NULL, OPT_TCTI },
+		{ "simulator", optional_argument, NULL, OPT_SIMULATOR },
+		{ "srk-handle", required_argument, NULL, OPT_SRK },
+		{ "no-encrypt-sessions", no_argument, NULL, OPT_PLAIN },
+		{ "gpg", no_argument, NULL, OPT_GPG },
+		{ "gpg-socket", required_argument, NULL, OPT_GPG_SOCKET },
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "check-config", no_argument, NULL, OPT_CHECK },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "help", no_argument, NULL, 'h' },
+	};
+	size_t nf = sizeof(fixed) / sizeof(fixed[0]), n = nf;
+	static struct option all[64];
+
+	memcpy(all, fixed, sizeof(fixed));
+	for (size_t i = 0; settings_key_at(i) != NULL && n < 63; i++) {
+		int taken = 0;
+
+		for (size_t j = 0; j < nf; j++)
+			taken |= strcmp(fixed[j].name, settings_key_at(i)) == 0;
+		if (!taken)
+			all[n++] = (struct option){ settings_key_at(i), required_argument, NULL,
+						    OPT_SETTING + (int)i };
+	}
+	all[n] = (struct option){ NULL, 0, NULL, 0 };
+	return all;
+}
+
+static int parse_flag(struct options *o, int ch)
+{
+	switch (ch) {
+	case 'a': o->socket = optarg; return 0;
+	case 'c': o->shell = 'c'; return 0;
+	case 's': o->shell = 's'; return 0;
+	case 'D': o->foreground = 1; return 0;
+	case 'd': o->foreground = o->debug = 1; return add_flag(o, "log-level", "debug");
+	case 'k': o->kill = 1; return 0;
+	case OPT_TCTI: return add_flag(o, "tcti", optarg);
+	case OPT_SIMULATOR:
+		return add_flag(o, "simulator", "yes") ||
+		       (optarg != NULL && add_flag(o, "simulator-dir", optarg));
+	case OPT_SRK: return add_flag(o, "srk-handle", optarg);
+	case OPT_PLAIN: return add_flag(o, "encrypt-sessions", "no");
+	case OPT_GPG: return add_flag(o, "gpg", "yes");
+	case OPT_GPG_SOCKET: return add_flag(o, "gpg", "yes") || add_flag(o, "gpg-socket", optarg);
+	case OPT_CONFIG: o->config = optarg; return 0;
+	case OPT_CHECK: o->check_config = 1; return 0;
+	case OPT_VERSION: printf("tpm-agent %s\n", TPM_AGENT_VERSION); exit(0);
+	case 'h': usage(stdout); exit(0);
+	default:
+		if (ch >= OPT_SETTING && settings_key_at((size_t)(ch - OPT_SETTING)) != NULL)
+			return add_flag(o, settings_key_at((size_t)(ch - OPT_SETTING)), optarg);
+		usage(stderr);
+		return -1;
+	}
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	static const struct option longopts[] = {
-		{ "tcti", required_argument, NULL, 'T' },
-		{ "simulator", optional_argument, NULL, 'S' },
-		{ "srk-handle", required_argument, NULL, 'H' },
-		{ "no-encrypt-sessions", no_argument, NULL, 'P' },
-		{ "gpg", no_argument, NULL, 'G' },
-		{ "gpg-socket", required_argument, NULL, 'g' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct option *longopts = build_longopts();
 	int ch;
 
-	o->srk_handle = TPM_SRK_HANDLE_DEFAULT;
-	o->tcti = getenv("TPM_AGENT_TCTI");
-	while ((ch = getopt_long(argc, argv, "a:cDdhks", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'a': o->socket = optarg; break;
-		case 'c': o->shell = 'c'; break;
-		case 's': o->shell = 's'; break;
-		case 'D': o->foreground = 1; break;
-		case 'd': o->foreground = o->debug = 1; break;
-		case 'k': o->kill = 1; break;
-		case 'T': o->tcti = optarg; break;
-		case 'P': o->plain_sessions = 1; break;
-		case 'G': o->gpg = 1; break;
-		case 'g': o->gpg = 1; o->gpg_socket = optarg; break;
-		case 'S': o->simulator = 1; o->simulator_dir = optarg; break;
-		case 'H': {
-			char *end;
-			unsigned long h = strtoul(optarg, &end, 0);
-
-			if (*end != '\0' || (h & 0xff000000ul) != 0x81000000ul) {
-				fprintf(stderr, "tpm-agent: --srk-handle %s: not a persistent handle "
-					"(0x81000000-0x81ffffff)\n", optarg);
-				return -1;
-			}
-			o->srk_handle = (uint32_t)h;
-			break;
-		}
-		case 'V': printf("tpm-agent %s\n", TPM_AGENT_VERSION); exit(0);
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return -1;
-		}
-	}
+	while ((ch = getopt_long(argc, argv, "a:cDdhks", longopts, NULL)) != -1)
+		if (parse_flag(o, ch) != 0)
+			return -1;
 	if (optind != argc) {
 		fprintf(stderr, "tpm-agent: unexpected argument '%s' (running a command under the "
 			"agent is not supported)\n", argv[optind]);
@@ -128,6 +177,25 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 		o->shell = (n >= 3 && strcmp(sh + n - 3, "csh") == 0) ? 'c' : 's';
 	}
+	return 0;
+}
+
+/* Defaults, then the config file, then the command line. */
+static int load_settings(const struct options *o, struct settings *s, struct errmsg *e)
+{
+	char path[PATH_MAX];
+
+	settings_defaults(s);
+	if (o->config != NULL) {
+		if (settings_load_file(s, o->config, 0, e) != 0)
+			return -1;
+	} else if (settings_default_path(path, sizeof(path), e) == 0 &&
+		   settings_load_file(s, path, 1, e) != 0) {
+		return -1;
+	}
+	for (size_t i = 0; i < o->n_flags; i++)
+		if (settings_set(s, o->flags[i].key, o->flags[i].value, e) != 0)
+			return errmsg_prefix(e, "command line");
 	return 0;
 }
 
@@ -248,13 +316,15 @@ static void harden_process(void)
 
 static int open_tpm(const struct options *o, struct agent *a, struct errmsg *e)
 {
-	struct tpm_options to = { .srk_handle = o->srk_handle,
-				  .plain_sessions = o->plain_sessions };
+	const struct settings *set = &a->settings;
+	struct tpm_options to = { .srk_handle = set->srk_handle,
+				  .plain_sessions = !set->encrypt_sessions };
 	char dir[PATH_MAX];
 
-	if (o->simulator) {
-		if (o->simulator_dir != NULL)
-			snprintf(dir, sizeof(dir), "%s", o->simulator_dir);
+	(void)o;
+	if (set->simulator) {
+		if (set->simulator_dir[0] != '\0')
+			snprintf(dir, sizeof(dir), "%s", set->simulator_dir);
 		else if (snprintf(dir, sizeof(dir), "%s/simulator", a->data_dir) >= (int)sizeof(dir))
 			return errmsg_set(e, "data dir path too long: %s", a->data_dir);
 		if (simulator_start(dir, &simulator, e) != 0)
@@ -264,13 +334,13 @@ static int open_tpm(const struct options *o, struct agent *a, struct errmsg *e)
 		to.tcti = simulator.tcti;
 		a->simulator = 1;
 	} else {
-		to.tcti = o->tcti ? o->tcti : TPM_TCTI_DEFAULT;
+		to.tcti = set->tcti;
 	}
 	snprintf(a->tcti, sizeof(a->tcti), "%s", to.tcti);
-	if (o->plain_sessions)
+	if (!set->encrypt_sessions)
 		log_warn("encrypted TPM sessions are off (--no-encrypt-sessions): PINs and "
 			 "signed digests cross the TPM bus in clear");
-	a->srk_handle = o->srk_handle;
+	a->srk_handle = set->srk_handle;
 	return tpm_open(&to, &a->tpm, e);
 }
 
@@ -280,11 +350,12 @@ static int resolve_paths(const struct options *o, struct agent *a, struct errmsg
 	if (store_default_dir(a->data_dir, sizeof(a->data_dir), e) != 0 ||
 	    store_prepare(a->data_dir, e) != 0)
 		return -1;
-	if (o->gpg && o->gpg_socket != NULL)
-		snprintf(gpg_socket_path, sizeof(gpg_socket_path), "%s", o->gpg_socket);
-	else if (o->gpg && gpg_default_socket_path(gpg_socket_path, sizeof(gpg_socket_path), e) != 0)
+	if (a->settings.gpg && a->settings.gpg_socket[0] != '\0')
+		snprintf(gpg_socket_path, sizeof(gpg_socket_path), "%s", a->settings.gpg_socket);
+	else if (a->settings.gpg &&
+		 gpg_default_socket_path(gpg_socket_path, sizeof(gpg_socket_path), e) != 0)
 		return -1;
-	if (o->gpg && gpg_socket_check(gpg_socket_path, e) != 0)
+	if (a->settings.gpg && gpg_socket_check(gpg_socket_path, e) != 0)
 		return -1; /* before the TPM is touched: a busy gpg socket is the user's to fix */
 	if (o->socket != NULL) {
 		snprintf(a->socket_path, sizeof(a->socket_path), "%s", o->socket);
@@ -302,7 +373,7 @@ static int agent_setup(const struct options *o, struct agent *a, int *listen_fd,
 	if (open_tpm(o, a, e) != 0 || keystore_open(a->data_dir, a->tpm, &a->ks, e) != 0 ||
 	    certstore_open(a->data_dir, &a->certs, e) != 0)
 		return -1;
-	if (o->gpg && gpg_server_start(a, gpg_socket_path, e) != 0)
+	if (a->settings.gpg && gpg_server_start(a, gpg_socket_path, e) != 0)
 		return -1;
 	log_info("serving %zu key(s) from %s on %s", keystore_count(a->ks), a->data_dir,
 		 a->socket_path);
@@ -360,7 +431,7 @@ static int agent_main(const struct options *o, int ready_fd)
 
 	agent.pid = getpid();
 	if (ready_fd >= 0 && !o->debug)
-		log_init("tpm-agent", 0, LOG_LVL_INFO);
+		log_init("tpm-agent", 0, (enum log_level)agent.settings.log_level);
 	install_signals();
 	if (agent_setup(o, &agent, &listen_fd, &e) != 0) {
 		if (ready_fd >= 0) {
@@ -421,10 +492,10 @@ static int agent_daemonize(const struct options *o)
 		return 1;
 	}
 	agent.pid = pid;
-	if (o->simulator)
+	if (agent.settings.simulator)
 		fprintf(stderr, "tpm-agent: warning: using a private swtpm simulator: keys are NOT "
 			"hardware-protected\n");
-	if (o->plain_sessions)
+	if (!agent.settings.encrypt_sessions)
 		fprintf(stderr, "tpm-agent: warning: encrypted TPM sessions are off "
 			"(--no-encrypt-sessions): PINs and signed digests cross the TPM bus in clear\n");
 	print_startup_env(o, &agent);
@@ -434,18 +505,26 @@ static int agent_daemonize(const struct options *o)
 int main(int argc, char **argv)
 {
 	struct options o = { 0 };
+	struct errmsg e;
 
 	if (parse_options(argc, argv, &o) != 0)
 		return 1;
 	if (o.kill)
 		return kill_agent(&o);
+	if (load_settings(&o, &agent.settings, &e) != 0) {
+		fprintf(stderr, "tpm-agent: %s\n", e.text);
+		return 1;
+	}
+	if (o.check_config) {
+		settings_print(&agent.settings, stdout);
+		return 0;
+	}
 	if (sodium_init() < 0) {
 		fprintf(stderr, "tpm-agent: libsodium failed to initialise\n");
 		return 1;
 	}
 	harden_process();
-	log_init("tpm-agent", 1, o.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
-	struct errmsg e;
+	log_init("tpm-agent", 1, (enum log_level)agent.settings.log_level);
 	if (resolve_paths(&o, &agent, &e) != 0) {
 		fprintf(stderr, "tpm-agent: %s\n", e.text);
 		return 1;

@@ -1,0 +1,50 @@
+/* daemon_settings: the agent's configurable settings, one table for the config file
+ * ($XDG_CONFIG_HOME/tpm-agent/config) and the matching --KEY=VALUE flags. The command
+ * line wins over the file; the file wins over the defaults. */
+#ifndef TPM_AGENT_DAEMON_SETTINGS_H
+#define TPM_AGENT_DAEMON_SETTINGS_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../protocol/errmsg.h"
+
+struct settings {
+	char tcti[256];
+	int simulator;                  /* run a private swtpm */
+	char simulator_dir[PATH_MAX];   /* "" = <data dir>/simulator */
+	uint32_t srk_handle;
+	int encrypt_sessions;
+	unsigned pin_cache_ttl;         /* seconds; 0 = ask every time */
+	char pinentry_program[PATH_MAX];
+	unsigned max_nv_certs;
+	uint32_t nv_base_index;
+	int gpg;
+	char gpg_socket[PATH_MAX];      /* "" = what gpgconf --list-dirs agent-socket names */
+	int log_level;                  /* enum log_level */
+};
+
+/* Defaults, with $TPM_AGENT_TCTI and $PINENTRY_PROGRAM applied. */
+void settings_defaults(struct settings *s);
+
+/* Sets one setting by its config-file key; e says what is wrong with value. */
+int settings_set(struct settings *s, const char *key, const char *value, struct errmsg *e);
+/* 1 if key names a setting. */
+int settings_known(const char *key);
+/* The settings' keys, for building --KEY=VALUE flags: i from 0 while not NULL. */
+const char *settings_key_at(size_t i);
+
+/* The config file: $XDG_CONFIG_HOME/tpm-agent/config, else ~/.config/tpm-agent/config. */
+int settings_default_path(char *out, size_t len, struct errmsg *e);
+/* Applies a config file. A missing file is fine when optional; an unreadable one,
+ * an unknown key or a bad value is an error "config:LINE: message" naming the file. */
+int settings_load_file(struct settings *s, const char *path, int optional, struct errmsg *e);
+
+/* Prints the effective settings as config-file lines. */
+void settings_print(const struct settings *s, FILE *f);
+/* Calls fn(arg, key, value) for each setting, value formatted as in the file. */
+void settings_each(const struct settings *s, void (*fn)(void *arg, const char *key,
+							 const char *value), void *arg);
+
+#endif
