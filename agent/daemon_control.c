@@ -194,6 +194,21 @@ static void status_tpm(struct agent *a, const struct tpm_info *info, struct stat
 			   "PINs cross the TPM bus in clear");
 }
 
+static void status_nv(struct agent *a, struct status_reply *st)
+{
+	struct certstore_nv_usage u;
+	struct errmsg e;
+
+	if (certstore_nv_usage(a->certs, &u, &e) != 0) {
+		status_add(st, "nv certificates", "unknown: %s", e.text);
+		return;
+	}
+	status_add(st, "nv certificate slots", "%u of %u used (max-nv-certs)", u.used, u.max);
+	status_add(st, "nv space", "indices up to %u bytes; %u NV indices defined in the TPM; "
+		   "room for about %u more persistent objects (the TPM's own estimate)",
+		   u.index_max, u.tpm_indices_defined, u.tpm_avail_hint);
+}
+
 static int ctl_status(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 		      struct errmsg *e)
 {
@@ -210,6 +225,7 @@ static int ctl_status(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 	status_tpm(a, &info, &st);
 	status_add(&st, "keys", "%zu (%zu removed from the agent)", keystore_count(a->ks), hidden);
 	status_add(&st, "certificates", "%zu", certstore_count(a->certs));
+	status_nv(a, &st);
 	status_add(&st, "data dir", "%s", a->data_dir);
 	status_add(&st, "agent pid", "%d", (int)a->pid);
 	status_add(&st, "agent socket", "%s", a->socket_path);
@@ -218,6 +234,12 @@ static int ctl_status(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 	if (st.r == 0)
 		st.r = sshbuf_poke_u32(out, st.count_pos, st.n);
 	return st.r == 0 ? 0 : errmsg_set(e, "status: %s", sshbuf_strerror(st.r));
+}
+
+static enum cert_mode cert_mode_of(uint32_t where)
+{
+	return where == CTL_CERT_NV ? CERT_MODE_NV :
+	       where == CTL_CERT_AUTO ? CERT_MODE_AUTO : CERT_MODE_FILE;
 }
 
 /* cert-add: string key name, string certificate line, uint32 where -> string note */
@@ -244,16 +266,15 @@ static int ctl_cert_add(struct agent *a, struct sshbuf *body, struct sshbuf *out
 		errmsg_set(e, "no key named '%s' (see tpm-key list)", name);
 		goto done;
 	}
-	if (where == CTL_CERT_NV) {
-		errmsg_set(e, "storing certificates in TPM NV RAM is not available in this build; "
-			   "use --file");
+	if (certstore_add(a->certs, name, &k->pub, line, cert_mode_of(where), &c, e) != 0)
 		goto done;
-	}
-	if (certstore_add_file(a->certs, name, &k->pub, line, &c, e) != 0)
-		goto done;
-	snprintf(note, sizeof(note), "certificate for key '%s' (serial %llu) stored as a file%s",
-		 name, c ? (unsigned long long)c->cert.serial : 0ULL,
-		 where == CTL_CERT_AUTO ? " (auto)" : "");
+	if (c != NULL && c->where == CERT_IN_NV)
+		snprintf(note, sizeof(note), "certificate for key '%s' (serial %llu) stored in TPM "
+			 "NV index 0x%08x", name, (unsigned long long)c->cert.serial, c->nv_index);
+	else
+		snprintf(note, sizeof(note), "certificate for key '%s' (serial %llu) stored as a "
+			 "file%s", name, c ? (unsigned long long)c->cert.serial : 0ULL,
+			 where == CTL_CERT_AUTO ? " (NV slots or space exhausted)" : "");
 	log_info("%s", note);
 	r = sshbuf_put_cstring(out, note) == 0 ? 0 : errmsg_set(e, "reply too large");
 done:
@@ -280,7 +301,7 @@ static int ctl_cert_list(struct agent *a, struct sshbuf *body, struct sshbuf *ou
 		    (r = sshbuf_put_string(out, c->blob, c->blob_len)) == 0 &&
 		    (r = sshbuf_put_cstring(out, c->comment)) == 0 &&
 		    (r = sshbuf_put_u32(out, c->where == CERT_IN_NV ? CTL_CERT_NV : CTL_CERT_FILE)) == 0)
-			r = sshbuf_put_u32(out, 0);
+			r = sshbuf_put_u32(out, c->nv_index);
 	}
 	return r == 0 ? 0 : errmsg_set(e, "cert list: %s", sshbuf_strerror(r));
 }
@@ -297,7 +318,7 @@ static int ctl_cert_rm(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 		return -1;
 	if (sshbuf_get_u64(body, &serial) != 0)
 		return errmsg_set(e, "cert rm: malformed request");
-	if (certstore_remove_file(a->certs, name, serial, e) != 0)
+	if (certstore_remove(a->certs, name, serial, e) != 0)
 		return -1;
 	log_info("certificate of key '%s' removed", name);
 	return 0;

@@ -371,7 +371,9 @@ static int agent_setup(const struct options *o, struct agent *a, int *listen_fd,
 	if ((*listen_fd = listen_socket(a->socket_path, e)) < 0)
 		return -1;
 	if (open_tpm(o, a, e) != 0 || keystore_open(a->data_dir, a->tpm, &a->ks, e) != 0 ||
-	    certstore_open(a->data_dir, &a->certs, e) != 0)
+	    certstore_open(a->data_dir, &a->certs, e) != 0 ||
+	    certstore_use_nv(a->certs, a->tpm, a->settings.nv_base_index,
+			     a->settings.max_nv_certs, e) != 0)
 		return -1;
 	if (a->settings.gpg && gpg_server_start(a, gpg_socket_path, e) != 0)
 		return -1;

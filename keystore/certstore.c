@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "../agent/log.h"
+#include "../protocol/nvcert.h"
+#include "tpm_nv.h"
 
 #define CERT_SUFFIX "-cert.pub"
 #define CERT_FILE_MAX (SSHCERT_BLOB_MAX * 2)
@@ -18,6 +20,9 @@
 
 struct certstore {
 	char dir[CERT_DIR_MAX];   /* <data dir>/certs */
+	struct tpm *tpm;          /* NULL: files only */
+	uint32_t nv_base;
+	unsigned max_nv;
 	struct cert_entry *entries[CERTSTORE_MAX];
 	size_t n;
 };
@@ -259,5 +264,312 @@ int certstore_remove_file(struct certstore *cs, const char *key_name, uint64_t s
 	if (unlink(path) != 0 && errno != ENOENT)
 		return errmsg_set(e, "cannot remove %s: %s", path, strerror(errno));
 	certstore_refresh(cs);
+	return 0;
+}
+
+/* ---- certificates in TPM NV indices ---- */
+
+#define NV_IMAGE_MAX 4096
+#define NV_SCAN_MAX  256
+
+static unsigned nv_count(const struct certstore *cs, const char *except_key)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < cs->n; i++)
+		n += cs->entries[i]->where == CERT_IN_NV &&
+		     (except_key == NULL || strcmp(cs->entries[i]->key_name, except_key) != 0);
+	return n;
+}
+
+/* A new NV entry from an image read out of the TPM; NULL if it is not one of ours. */
+static struct cert_entry *nv_entry_from_image(const uint8_t *img, size_t len, uint32_t index)
+{
+	struct cert_entry *c = calloc(1, sizeof(*c));
+	char name[NVCERT_NAME_MAX], comment[NVCERT_COMMENT_MAX];
+	const uint8_t *blob;
+	size_t blob_len;
+
+	if (c == NULL || nvcert_decode(img, len, name, comment, &blob, &blob_len) != 0 ||
+	    !store_name_valid(name) || (c->blob = malloc(blob_len)) == NULL ||
+	    sshcert_from_blob(blob, blob_len, &c->cert) != 0) {
+		entry_free(c);
+		return NULL;
+	}
+	memcpy(c->blob, blob, blob_len);
+	c->blob_len = blob_len;
+	snprintf(c->key_name, sizeof(c->key_name), "%s", name);
+	snprintf(c->comment, sizeof(c->comment), "%s", comment);
+	c->where = CERT_IN_NV;
+	c->nv_index = index;
+	return c;
+}
+
+static void nv_scan(struct certstore *cs)
+{
+	uint32_t indices[NV_SCAN_MAX];
+	uint8_t *img = malloc(NV_IMAGE_MAX);
+	size_t count = 0, len;
+	struct errmsg e;
+
+	if (img == NULL)
+		return;
+	if (tpm_nv_list(cs->tpm, cs->nv_base, cs->nv_base + NVCERT_INDEX_SPAN - 1, indices,
+			NV_SCAN_MAX, &count, &e) != 0)
+		log_warn("cannot list NV certificates: %s", e.text);
+	for (size_t i = 0; i < count && cs->n < CERTSTORE_MAX; i++) {
+		struct cert_entry *c;
+
+		if (tpm_nv_read(cs->tpm, indices[i], img, NV_IMAGE_MAX, &len, &e) != 0) {
+			log_debug("NV index 0x%08x: %s", indices[i], e.text);
+			continue;
+		}
+		if ((c = nv_entry_from_image(img, len, indices[i])) == NULL) {
+			log_debug("NV index 0x%08x holds no certificate of ours", indices[i]);
+			continue;
+		}
+		cs->entries[cs->n++] = c;
+		log_info("certificate for key '%s' loaded from NV index 0x%08x (serial %llu)",
+			 c->key_name, indices[i], (unsigned long long)c->cert.serial);
+	}
+	free(img);
+}
+
+int certstore_use_nv(struct certstore *cs, struct tpm *tpm, uint32_t base, unsigned max_nv,
+		     struct errmsg *e)
+{
+	if (tpm == NULL)
+		return errmsg_set(e, "certstore: NV needs a TPM");
+	cs->tpm = tpm;
+	cs->nv_base = base;
+	cs->max_nv = max_nv;
+	nv_scan(cs);
+	return 0;
+}
+
+/* The probe index for key: one that is free, or NULL-free collision → error. */
+static int nv_pick_index(struct certstore *cs, const char *key, uint32_t *index,
+			 struct errmsg *e)
+{
+	uint32_t defined[NV_SCAN_MAX];
+	size_t n = 0;
+
+	if (tpm_nv_list(cs->tpm, cs->nv_base, cs->nv_base + NVCERT_INDEX_SPAN - 1, defined,
+			NV_SCAN_MAX, &n, e) != 0)
+		return -1;
+	for (unsigned p = 0; p < NVCERT_PROBES; p++) {
+		uint32_t idx = nvcert_index(cs->nv_base, key, p);
+		int taken = 0;
+
+		for (size_t i = 0; i < n; i++)
+			taken |= defined[i] == idx;
+		if (!taken) {
+			*index = idx;
+			return 0;
+		}
+	}
+	return errmsg_set(e, "no free NV index for key '%s': its %d candidate indices from "
+			  "0x%08x are taken", key, NVCERT_PROBES, cs->nv_base);
+}
+
+/* Writes image to a new index; nothing stays defined when the write fails. */
+static int nv_store_image(struct certstore *cs, const char *key, const uint8_t *img,
+			  size_t len, uint32_t *index, struct errmsg *e)
+{
+	uint32_t index_max;
+	int r;
+
+	if (tpm_nv_limits(cs->tpm, &index_max, NULL, e) != 0)
+		return -1;
+	if (len > index_max)
+		return errmsg_set(e, "the certificate needs %zu bytes of NV; this TPM's NV "
+				  "indices hold at most %u (TPM2_PT_NV_INDEX_MAX): store it as "
+				  "a file", len, index_max);
+	if ((r = nv_pick_index(cs, key, index, e)) != 0)
+		return r;
+	if ((r = tpm_nv_define(cs->tpm, *index, len, NULL, 0, e)) != 0)
+		return r;
+	if ((r = tpm_nv_write(cs->tpm, *index, img, len, NULL, 0, e)) != 0) {
+		struct errmsg ue;
+
+		if (tpm_nv_undefine(cs->tpm, *index, NULL, 0, &ue) != 0)
+			log_error("NV index 0x%08x left half-written: %s", *index, ue.text);
+		return r;
+	}
+	return 0;
+}
+
+/* Parses and checks a certificate line for key. */
+static int cert_parse_for(const char *line, const char *key_name, const struct sshkey_pub *key,
+			  struct cert_entry *c, struct errmsg *e)
+{
+	if (sshcert_from_line(line, &c->blob, &c->blob_len, &c->cert, c->comment,
+			      sizeof(c->comment)) != 0)
+		return errmsg_set(e, "not an OpenSSH certificate for an ECDSA or RSA key "
+				  "(expected a *-cert.pub line made by ssh-keygen -s)");
+	if (!sshkey_pub_equal(&c->cert.key, key))
+		return errmsg_set(e, "the certificate (key id \"%s\") certifies another key, not "
+				  "'%s'; nothing stored", c->cert.key_id, key_name);
+	snprintf(c->key_name, sizeof(c->key_name), "%s", key_name);
+	return 0;
+}
+
+static int nv_add(struct certstore *cs, struct cert_entry *c, struct errmsg *e)
+{
+	uint8_t *img = malloc(NV_IMAGE_MAX);
+	size_t len;
+	int r;
+
+	if (img == NULL)
+		return errmsg_set(e, "certstore: out of memory");
+	if (nvcert_encode(c->key_name, c->comment, c->blob, c->blob_len, img, NV_IMAGE_MAX,
+			  &len) != 0)
+		r = errmsg_set(e, "the certificate is too large for an NV index (%zu bytes)",
+			       c->blob_len);
+	else
+		r = nv_store_image(cs, c->key_name, img, len, &c->nv_index, e);
+	free(img);
+	if (r == 0)
+		c->where = CERT_IN_NV;
+	return r;
+}
+
+/* Drops key's certificates other than keep: its NV indices, and its file unless keep
+ * is that file. */
+static void remove_others(struct certstore *cs, const char *key, const struct cert_entry *keep)
+{
+	int drop_file = 0;
+	struct errmsg e;
+
+	for (size_t i = cs->n; i-- > 0;) {
+		struct cert_entry *c = cs->entries[i];
+
+		if (c == keep || strcmp(c->key_name, key) != 0)
+			continue;
+		if (c->where == CERT_IN_FILE) {
+			drop_file = 1;
+			continue;
+		}
+		if (tpm_nv_undefine(cs->tpm, c->nv_index, NULL, 0, &e) != 0) {
+			log_warn("cannot free NV index 0x%08x: %s", c->nv_index, e.text);
+			continue;
+		}
+		entry_remove_at(cs, i);
+	}
+	if (drop_file && certstore_remove_file(cs, key, 0, &e) != 0)
+		log_warn("%s", e.text);
+}
+
+/* As a file; an NV certificate the key had before is freed afterwards. */
+static int add_as_file(struct certstore *cs, const char *key_name, const struct sshkey_pub *key,
+		       const char *line, struct cert_entry **out, struct errmsg *e)
+{
+	struct cert_entry *c = NULL;
+
+	if (certstore_add_file(cs, key_name, key, line, &c, e) != 0)
+		return -1;
+	if (cs->tpm != NULL)
+		remove_others(cs, key_name, c);
+	if (out != NULL)
+		*out = c;
+	return 0;
+}
+
+static int add_in_nv(struct certstore *cs, struct cert_entry *c, enum cert_mode mode,
+		     struct errmsg *e)
+{
+	unsigned used = nv_count(cs, c->key_name);
+	int r;
+
+	if (cs->tpm == NULL)
+		return errmsg_set(e, "certificates in NV need the TPM");
+	if (used >= cs->max_nv)
+		return errmsg_set(e, "all %u NV certificate slots are used (max-nv-certs = %u); "
+				  "store it as a file (--file) or raise max-nv-certs", used,
+				  cs->max_nv);
+	r = nv_add(cs, c, e);
+	(void)mode;
+	return r;
+}
+
+int certstore_add(struct certstore *cs, const char *key_name, const struct sshkey_pub *key,
+		  const char *line, enum cert_mode mode, struct cert_entry **out,
+		  struct errmsg *e)
+{
+	struct cert_entry *c;
+	struct errmsg nv_err;
+
+	if (mode == CERT_MODE_FILE)
+		return add_as_file(cs, key_name, key, line, out, e);
+	if (!store_name_valid(key_name))
+		return errmsg_set(e, "invalid key name '%s'", key_name);
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return errmsg_set(e, "certstore: out of memory");
+	if (cert_parse_for(line, key_name, key, c, e) != 0) {
+		entry_free(c);
+		return -1;
+	}
+	if (add_in_nv(cs, c, mode, mode == CERT_MODE_NV ? e : &nv_err) != 0) {
+		entry_free(c);
+		if (mode == CERT_MODE_NV)
+			return -1;
+		log_info("certificate for key '%s' goes to a file: %s", key_name, nv_err.text);
+		return add_as_file(cs, key_name, key, line, out, e);
+	}
+	if (cs->n == CERTSTORE_MAX) {
+		entry_free(c);
+		return errmsg_set(e, "more than %d certificates", CERTSTORE_MAX);
+	}
+	cs->entries[cs->n++] = c;
+	remove_others(cs, key_name, c);
+	log_info("certificate for key '%s' stored in NV index 0x%08x", key_name, c->nv_index);
+	if (out != NULL)
+		*out = c;
+	return 0;
+}
+
+int certstore_remove(struct certstore *cs, const char *key_name, uint64_t serial,
+		     struct errmsg *e)
+{
+	struct cert_entry *file = NULL;
+	int removed = 0;
+
+	for (size_t i = cs->n; i-- > 0;) {
+		struct cert_entry *c = cs->entries[i];
+
+		if (strcmp(c->key_name, key_name) != 0 || (serial != 0 && c->cert.serial != serial))
+			continue;
+		if (c->where == CERT_IN_FILE) {
+			file = c;
+			continue;
+		}
+		if (tpm_nv_undefine(cs->tpm, c->nv_index, NULL, 0, e) != 0)
+			return -1;
+		log_info("certificate of key '%s' removed from NV index 0x%08x", key_name,
+			 c->nv_index);
+		entry_remove_at(cs, i);
+		removed++;
+	}
+	if (file != NULL) {
+		if (certstore_remove_file(cs, key_name, serial, e) != 0)
+			return -1;
+		removed++;
+	}
+	if (removed == 0)
+		return errmsg_set(e, "key '%s' has no certificate%s", key_name,
+				  serial ? " with that serial" : "");
+	return 0;
+}
+
+int certstore_nv_usage(struct certstore *cs, struct certstore_nv_usage *u, struct errmsg *e)
+{
+	memset(u, 0, sizeof(*u));
+	u->used = nv_count(cs, NULL);
+	u->max = cs->max_nv;
+	if (cs->tpm == NULL)
+		return 0;
+	if (tpm_nv_limits(cs->tpm, &u->index_max, NULL, e) != 0 ||
+	    tpm_nv_space(cs->tpm, &u->tpm_indices_defined, &u->tpm_avail_hint, e) != 0)
+		return -1;
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include "../protocol/errmsg.h"
 #include "../protocol/sshcert.h"
 #include "store.h"
+#include "tpm.h"
 
 #define CERTSTORE_MAX 1024
 #define CERT_DIR_MAX  4096
@@ -24,6 +25,7 @@ struct cert_entry {
 	struct sshcert cert;
 	char comment[CERT_COMMENT_MAX];
 	enum cert_location where;
+	uint32_t nv_index;              /* CERT_IN_NV */
 	/* change detection for files */
 	ino_t ino; off_t size; struct timespec mtime;
 	int warned_expired;
@@ -52,5 +54,31 @@ int certstore_add_file(struct certstore *cs, const char *key_name, const struct 
 /* Removes key_name's file certificate (serial 0 = whatever serial it has). */
 int certstore_remove_file(struct certstore *cs, const char *key_name, uint64_t serial,
 			  struct errmsg *e);
+
+/* Lets the store keep certificates in NV indices of tpm from base (max_nv of them at
+ * most), and reads the ones already there. */
+int certstore_use_nv(struct certstore *cs, struct tpm *tpm, uint32_t base, unsigned max_nv,
+		     struct errmsg *e);
+
+enum cert_mode { CERT_MODE_FILE = 1, CERT_MODE_NV, CERT_MODE_AUTO };
+
+/* Stores the certificate in `line` for key_name (checked against key) in NV, as a file,
+ * or (auto) in NV while the slots and the TPM's space allow, else as a file. Replaces
+ * the key's previous certificate wherever it was, only after the new one is stored.
+ * *where says where it went. */
+int certstore_add(struct certstore *cs, const char *key_name, const struct sshkey_pub *key,
+		  const char *line, enum cert_mode mode, struct cert_entry **out,
+		  struct errmsg *e);
+/* Removes key_name's certificates (file and NV) with that serial (0 = any). */
+int certstore_remove(struct certstore *cs, const char *key_name, uint64_t serial,
+		     struct errmsg *e);
+
+/* NV usage: certificates in NV, the slot limit, the largest index, the TPM's hint. */
+struct certstore_nv_usage {
+	unsigned used, max;
+	uint32_t index_max;
+	uint32_t tpm_indices_defined, tpm_avail_hint;
+};
+int certstore_nv_usage(struct certstore *cs, struct certstore_nv_usage *u, struct errmsg *e);
 
 #endif
