@@ -97,8 +97,6 @@ static const char *rc_default_remedy(TSS2_RC rc)
 	case TPM_E_LOCKOUT:
 		return "the TPM locked out after too many wrong PINs: wait for it to recover "
 		       "or clear it with `tpm2_dictionarylockout --clear-lockout`";
-	case TPM_E_CONN:
-		return "the connection to the TPM is gone; restart the agent";
 	}
 	return NULL;
 }
@@ -116,6 +114,11 @@ int tpm_err(struct errmsg *e, TSS2_RC rc, const char *remedy, const char *fmt, .
 	if (rc == RC_RSP_HMAC)
 		return errmsg_set(e, "tpm: %s: response HMAC mismatch: possible tampering on "
 				  "the TPM bus", what);
+	if (rc_class(rc) == TPM_E_CONN && remedy == NULL) {
+		errmsg_set(e, "tpm: connection lost (%s: %s); the agent reconnects at the next "
+			   "request", what, Tss2_RC_Decode(rc));
+		return TPM_E_CONN;
+	}
 	if (remedy == NULL)
 		remedy = rc_default_remedy(rc);
 	if (remedy != NULL)
@@ -748,8 +751,14 @@ static TSS2_RC op_retried(struct tpm *t, TSS2_RC (*op)(struct tpm *, void *), vo
 
 static TSS2_RC with_recovery(struct tpm *t, TSS2_RC (*op)(struct tpm *, void *), void *arg)
 {
-	TSS2_RC rc = op_retried(t, op, arg);
-	enum lost what = what_was_lost(rc);
+	TSS2_RC rc;
+	enum lost what;
+
+	/* An earlier reconnect failed (the TPM was still away): try again first. */
+	if (t->sys == NULL && recover(t, LOST_CONNECTION) != 0)
+		return TSS2_TCTI_RC_NO_CONNECTION;
+	rc = op_retried(t, op, arg);
+	what = what_was_lost(rc);
 
 	if (what != LOST_NONE && !(t->plain && what == LOST_SESSION) && recover(t, what) == 0)
 		rc = op_retried(t, op, arg);
