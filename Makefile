@@ -8,9 +8,13 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -pthread -Wall -Wextra -Werror -fstack-protector-strong $(PKG_CFLAGS)
+CFLAGS  += $(EXTRA_CFLAGS)
+LDFLAGS += $(EXTRA_LDFLAGS)
 LDLIBS  += $(PKG_LIBS) -pthread
 
-BUILD   := build
+# BUILD and BIN are overridden by asan-check (build-asan/, build-asan/bin/).
+BUILD   ?= build
+BIN     ?= bin
 LIB     := $(BUILD)/libtpmagent.a
 
 LIB_SRC    := $(wildcard protocol/*.c) $(wildcard keystore/*.c) $(wildcard pinentry/*.c) \
@@ -23,8 +27,10 @@ BENCH_SRC  := $(wildcard tests/bench/*.c)
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all clean deps demo check unit integration bench
-all: bin/tpm-agent bin/tpm-key
+.PHONY: all clean deps demo check unit integration bench unit-bins fuzz fuzz-smoke asan-check valgrind-check
+all: $(BIN)/tpm-agent $(BIN)/tpm-key
+
+unit-bins: $(UNIT_BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -34,12 +40,12 @@ $(LIB): $(call obj,$(LIB_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-bin/tpm-agent: $(call obj,$(DAEMON_SRC)) $(LIB)
-	@mkdir -p bin
+$(BIN)/tpm-agent: $(call obj,$(DAEMON_SRC)) $(LIB)
+	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-bin/tpm-key: $(call obj,$(KEY_SRC)) $(LIB)
-	@mkdir -p bin
+$(BIN)/tpm-key: $(call obj,$(KEY_SRC)) $(LIB)
+	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
@@ -61,8 +67,12 @@ integration: all
 
 check: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS)
+	@sh tests/lint.sh
 	@sh tests/run-unit.sh $(UNIT_BINS)
 	@sh tests/run-integration.sh
+	@$(MAKE) --no-print-directory asan-check
+	@$(MAKE) --no-print-directory valgrind-check
+	@$(MAKE) --no-print-directory fuzz-smoke
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -71,7 +81,98 @@ demo: deps
 bench: all $(BUILD)/bench/tpm-bench
 	@$(BUILD)/bench/tpm-bench
 
+# ---------------------------------------------------------------- fuzzing (clang, libFuzzer)
+# Project sources are compiled again with the fuzzer's flags into build/fuzz/obj; each
+# tests/fuzz/fuzz_<name>.c links with them into build/fuzz/fuzz_<name>.
+FUZZ_CC      ?= clang
+FUZZ_DIR     := build/fuzz
+FUZZ_SAN     := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+                -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -DFUZZ_DATA=\"$(CURDIR)/tests/fuzz/data\" -g -O1 -std=c11 -D_GNU_SOURCE -pthread -Wall -Wextra -Werror $(PKG_CFLAGS)
+FUZZ_SRC     := $(LIB_SRC) $(filter-out agent/tpm-agent.c,$(DAEMON_SRC)) tests/fuzz/fixture.c
+FUZZ_OBJS    := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_SRC))
+FUZZ_LIB     := $(FUZZ_DIR)/libfuzzagent.a
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS    := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))
+FUZZ_SECONDS ?= 30
+FUZZ_RUNS    ?= 200000
+
+$(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -MMD -MP -c -o $@ $<
+
+$(FUZZ_LIB): $(FUZZ_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB)
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS) -pthread \
+		$(if $(filter fuzz_agentmsg,$(notdir $@)),-Wl$(,)--wrap=crypto_pwhash_str -Wl$(,)--wrap=crypto_pwhash_str_verify)
+
+, := ,
+.SECONDARY: $(patsubst %,$(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o,$(FUZZ_NAMES))
+
+fuzz: deps
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+
+fuzz-smoke: fuzz
+	@sh tests/fuzz/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_RUNS) $(FUZZ_NAMES)
+
+# ---------------------------------------------------------------- sanitizers
+# asan-check: everything built with gcc -fsanitize=address,undefined into build-asan/,
+# then the unit and integration tests against those binaries; any report fails.
+ASAN_BUILD := build-asan
+ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+ASAN_UNIT_BINS := $(patsubst tests/unit/%.c,$(ASAN_BUILD)/tests/%,$(UNIT_SRC))
+
+asan-check: deps
+	@CFLAGS="-O2 -g" $(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) BIN=$(ASAN_BUILD)/bin \
+		EXTRA_CFLAGS="$(ASAN_FLAGS)" EXTRA_LDFLAGS="$(ASAN_FLAGS)" all unit-bins
+	@sh tests/sanitizers/asan-check.sh $(ASAN_BUILD) $(ASAN_UNIT_BINS)
+
+# valgrind-check: the agent (normal build) under valgrind memcheck for a few
+# integration tests; any definite leak or invalid access fails.
+VALGRIND_TESTS ?= test_ssh_add test_sshsig test_gpg
+
+valgrind-check: deps
+	@$(MAKE) --no-print-directory all
+	@sh tests/sanitizers/valgrind-check.sh $(VALGRIND_TESTS)
+
+# ---------------------------------------------------------------- install
+# make install [PREFIX=/usr/local] [DESTDIR=] [BINDIR= MANDIR= SYSTEMDUSERUNITDIR= BASHCOMPDIR=]
+# The units' ExecStart names $(BINDIR) (without DESTDIR: where the binary will live).
+PREFIX             ?= /usr/local
+BINDIR             ?= $(PREFIX)/bin
+MANDIR             ?= $(PREFIX)/share/man
+SYSTEMDUSERUNITDIR ?= $(PREFIX)/lib/systemd/user
+BASHCOMPDIR        ?= $(PREFIX)/share/bash-completion/completions
+INSTALL            ?= install
+UNITS              := tpm-agent.socket tpm-agent-gpg.socket tpm-agent.service
+
+.PHONY: install uninstall lint
+install: all
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(SYSTEMDUSERUNITDIR) $(DESTDIR)$(BASHCOMPDIR)
+	$(INSTALL) -m 0755 $(BIN)/tpm-agent $(BIN)/tpm-key $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 0644 man/tpm-agent.1 man/tpm-key.1 $(DESTDIR)$(MANDIR)/man1/
+	$(INSTALL) -m 0644 man/tpm-agent.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	for u in $(UNITS); do \
+		sed 's|@BINDIR@|$(BINDIR)|g' contrib/systemd/$$u >$(DESTDIR)$(SYSTEMDUSERUNITDIR)/$$u.tmp && \
+		chmod 0644 $(DESTDIR)$(SYSTEMDUSERUNITDIR)/$$u.tmp && \
+		mv $(DESTDIR)$(SYSTEMDUSERUNITDIR)/$$u.tmp $(DESTDIR)$(SYSTEMDUSERUNITDIR)/$$u || exit 1; \
+	done
+	$(INSTALL) -m 0644 contrib/completion/tpm-key.bash $(DESTDIR)$(BASHCOMPDIR)/tpm-key
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/tpm-agent $(DESTDIR)$(BINDIR)/tpm-key
+	rm -f $(DESTDIR)$(MANDIR)/man1/tpm-agent.1 $(DESTDIR)$(MANDIR)/man1/tpm-key.1
+	rm -f $(DESTDIR)$(MANDIR)/man5/tpm-agent.conf.5 $(DESTDIR)$(BASHCOMPDIR)/tpm-key
+	for u in $(UNITS); do rm -f $(DESTDIR)$(SYSTEMDUSERUNITDIR)/$$u; done
+
+# lint: mandoc -Tlint on the man pages, systemd-analyze verify on the units.
+lint: all
+	@sh tests/lint.sh
+
 clean:
-	rm -rf $(BUILD) bin
+	rm -rf $(BUILD) bin $(ASAN_BUILD)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

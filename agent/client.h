@@ -17,6 +17,16 @@
 #define CTL_CERT_ADD  "cert-add@tpm-agent"
 #define CTL_CERT_LIST "cert-list@tpm-agent"
 #define CTL_CERT_RM   "cert-rm@tpm-agent"
+#define CTL_DECRYPT   "decrypt@tpm-agent"  /* agent/daemon_decrypt.c */
+#define CTL_SEAL      "seal@tpm-agent"     /* agent/daemon_seal.c */
+#define CTL_UNSEAL    "unseal@tpm-agent"
+#define CTL_SEAL_LIST "seal-list@tpm-agent"
+#define CTL_SEAL_RM   "seal-rm@tpm-agent"
+#define CTL_ATTEST    "attest@tpm-agent"   /* agent/daemon_attest.c */
+
+/* Padding of a CTL_DECRYPT request. */
+#define CTL_PAD_OAEP  1
+#define CTL_PAD_PKCS1 2
 
 /* Where a certificate is (to be) stored, in CTL_CERT_ADD / CTL_CERT_LIST. */
 #define CTL_CERT_AUTO 0
@@ -25,10 +35,38 @@
 
 /* Flags of a CTL_GEN request. */
 #define CTL_GEN_DECRYPT 0x1 /* the key can also decrypt (RSA) or do ECDH (gpg subkeys) */
+#define CTL_GEN_NO_PIN  0x2 /* no PIN (emptyAuth); without it the agent asks one (pinentry) */
+#define CTL_GEN_HOST    0x100 /* a host key for sshd: only tpm-agent --host offers it */
+/* PCR binding (agent/daemon_policy.c). CTL_GEN_PCR: after the flags come string pcrs
+ * ("[BANK:]0,1,2,3,7") and string signer ("" = make "<name>-policy-signer"). */
+#define CTL_GEN_PCR            0x10
+#define CTL_GEN_PCR_AUTHORIZED 0x20 /* PolicyAuthorize by the signer: survives updates */
+#define CTL_GEN_NO_PCR         0x40 /* not bound, whatever platform-policy says */
+#define CTL_PCR_SEAL "pcr-seal@tpm-agent" /* string name -> string note */
+
+/* PIN control extensions (agent/daemon_pinjob.c). env and update-env carry uint32 n,
+ * n x (string name, string value) of the prompt's environment variables; forget a
+ * string key name ("" = all); passwd a string key name and uint32 flags. */
+#define CTL_ENV        "env@tpm-agent"        /* this connection's prompt environment */
+#define CTL_UPDATE_ENV "update-env@tpm-agent" /* the prompt environment for ssh clients */
+#define CTL_FORGET     "forget@tpm-agent"     /* drop cached PINs */
+#define CTL_PASSWD     "passwd@tpm-agent"     /* change a key's PIN */
+#define CTL_PASSWD_NO_PIN 0x1 /* passwd flag: the key gets no PIN (emptyAuth TRUE) */
+/* init: uint32 SRK handle (0 = the agent's) -> string what was done. Asks the owner
+ * hierarchy's authorization (SO PIN) through pinentry only when the TPM has one and
+ * the SRK must be created. */
+#define CTL_INIT       "init@tpm-agent"
+
+/* CTL_LOAD, after the name (both optional): uint32 flags, uint32 lifetime in seconds
+ * (0 = none). */
+#define CTL_LOAD_CONFIRM 0x1 /* ask pinentry CONFIRM before each signature */
 
 /* Flags in a CTL_LIST entry. */
 #define CTL_KEY_HIDDEN     0x1 /* removed from the agent with ssh-add -d / -D */
 #define CTL_KEY_EMPTY_AUTH 0x2 /* no PIN */
+#define CTL_KEY_SOFTWARE     0x100 /* a software key from ssh-add (memory only, no name in the store) */
+#define CTL_KEY_HOST         0x200 /* a host key for sshd (tpm-key gen --host) */
+#define CTL_KEY_SOFT_CONFIRM 0x400 /* software key added with ssh-add -c */
 
 /* $TPM_AGENT_SOCK, else $SSH_AUTH_SOCK, else NULL. */
 const char *client_socket_path(void);

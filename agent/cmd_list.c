@@ -4,24 +4,59 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "../protocol/keygrip.h"
 #include "../protocol/sshkey.h"
 #include "client.h"
 #include "subcommands.h"
 
+/* What the agent says about the key, after the comment. */
+static void key_tags(uint32_t flags, char *out, size_t len)
+{
+	snprintf(out, len, "%s%s%s",
+		 (flags & CTL_KEY_SOFTWARE) ? ((flags & CTL_KEY_SOFT_CONFIRM) ?
+		 " [software key, memory only, confirm]" : " [software key, memory only]") : "",
+		 (flags & CTL_KEY_HOST) ? " [host key: tpm-agent --host]" : "",
+		 /* a user agent hides host keys: that is not a removal */
+		 (flags & CTL_KEY_HIDDEN) && !(flags & CTL_KEY_HOST) ? " [removed from agent]" : "");
+}
+
+/* Ed25519 software keys, which sshkey (TPM key types only) does not parse: the type
+ * word from the blob and the fingerprint of the blob itself. */
+static int print_other_key(const struct cli_key *k, const char *tags)
+{
+	struct sshbuf blob;
+	char word[32], fp[SSHKEY_FP_MAX];
+	unsigned char digest[32], b64[48];
+	int n;
+
+	sshbuf_view(&blob, k->blob, k->blob_len);
+	if (sshbuf_get_cstring(&blob, word, sizeof(word)) != 0 || strcmp(word, "ssh-ed25519") != 0 ||
+	    !EVP_Digest(k->blob, k->blob_len, digest, NULL, EVP_sha256(), NULL))
+		return -1;
+	n = EVP_EncodeBlock(b64, digest, sizeof(digest));
+	while (n > 0 && b64[n - 1] == '=')
+		n--;
+	snprintf(fp, sizeof(fp), "SHA256:%.*s", n, (const char *)b64);
+	printf("%-16s %-10s %-51s %-40s %s%s\n", k->name, "ED25519/256", fp, "-", k->comment, tags);
+	return 0;
+}
+
 static void print_key(const struct cli_key *k)
 {
 	struct sshkey_pub pub;
-	char fp[SSHKEY_FP_MAX], grip[KEYGRIP_HEX_LEN], type[32];
+	char fp[SSHKEY_FP_MAX], grip[KEYGRIP_HEX_LEN], type[32], tags[128];
 
+	key_tags(k->flags, tags, sizeof(tags));
 	if (sshkey_pub_from_blob(k->blob, k->blob_len, &pub) != 0 ||
 	    sshkey_fingerprint_sha256(&pub, fp) != 0 || keygrip_hex(&pub, grip) != 0) {
-		printf("%-16s (unreadable public key)\n", k->name);
+		if (print_other_key(k, tags) != 0)
+			printf("%-16s (unreadable public key)\n", k->name);
 		return;
 	}
 	snprintf(type, sizeof(type), "%s/%u", sshkey_family_name(pub.type), sshkey_bits(&pub));
-	printf("%-16s %-10s %-51s %s %s%s\n", k->name, type, fp, grip, k->comment,
-	       (k->flags & CTL_KEY_HIDDEN) ? " [removed from agent]" : "");
+	printf("%-16s %-10s %-51s %s %s%s\n", k->name, type, fp, grip, k->comment, tags);
 }
 
 int cmd_list(int argc, char **argv)
@@ -43,5 +78,5 @@ int cmd_list(int argc, char **argv)
 	for (size_t i = 0; i < n; i++)
 		print_key(&keys[i]);
 	free(keys);
-	return 0;
+	return cli_list_sealed(); /* cmd_seal.c: sealed objects, in their own table */
 }

@@ -37,6 +37,14 @@ struct agent {
 	/* Held around every use of tpm, ks and the PIN cache: the ssh event loop and the
 	 * gpg (Assuan) connection threads share them. */
 	pthread_mutex_t lock;
+	/* PINs (daemon_pin.c), all under lock: the cache, the pinentry environment set by
+	 * `tpm-key update-env` (NULL: the agent's own), and the prompting machinery (NULL
+	 * when there is none, e.g. in the fuzz harness: requests needing a PIN then fail). */
+	struct pincache *pins;
+	struct pin_env_store *ssh_env;
+	struct pin_worker *worker;
+	/* The PIN for the control command a PIN job runs under lock (gen), else NULL. */
+	const char *op_pin; size_t op_pin_len;
 };
 
 /* One connected client. */
@@ -47,6 +55,10 @@ struct conn {
 	struct sshbuf *in;
 	struct sshbuf *out;
 	int close_after_write;
+	uint64_t id;                /* unique for the agent's life: finished PIN jobs find it */
+	int busy;                   /* a PIN job holds its request: read no more until it replies */
+	struct pin_env_store *env;  /* env@tpm-agent: where this client's prompts go */
+	const uint8_t *cur_msg; size_t cur_len; /* the message being dispatched */
 	/* session-bind@openssh.com: SHA-256 of each bound host key and its session id. */
 	struct {
 		uint8_t hostkey_hash[32];
@@ -61,7 +73,9 @@ int server_run(struct agent *a, int listen_fd);
 
 /* Handles one complete message (type byte + body, without the length) and appends
  * the whole reply frame to out. Returns 0, or -1 when the connection must close
- * after the reply (malformed input). */
+ * after the reply (malformed input), or SSH_DISPATCH_DEFERRED when a PIN job took the
+ * request (no reply yet: it comes from the job; see daemon_pin.h). */
+#define SSH_DISPATCH_DEFERRED 2 /* distinct from control_dispatch's 1 (not ours) */
 int ssh_dispatch(struct agent *a, struct conn *c, const uint8_t *msg, size_t len,
 		 struct sshbuf *out);
 
@@ -72,5 +86,9 @@ int control_dispatch(struct agent *a, struct conn *c, const char *name,
 		     struct sshbuf *body, struct sshbuf *out);
 /* Appends the names of our control extensions to out as strings (for "query"). */
 int control_put_names(struct sshbuf *out);
+
+/* The key that signs for an ssh key blob: a key of ours, or the key of a certificate
+ * we offer; NULL when none (or hidden). Under a->lock. */
+struct ks_key *ssh_signing_key(struct agent *a, const uint8_t *blob, size_t len);
 
 #endif

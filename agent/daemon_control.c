@@ -18,7 +18,13 @@
 #include <unistd.h>
 
 #include "../protocol/agentmsg.h"
+#include "../pinentry/pincache.h"
 #include "client.h"
+#include "daemon_ops.h"
+#include "daemon_hostkeys.h"
+#include "daemon_pin.h"
+#include "daemon_policy.h"
+#include "daemon_softkeys.h"
 #include "log.h"
 
 typedef int (*control_handler)(struct agent *a, struct sshbuf *body, struct sshbuf *out,
@@ -38,19 +44,23 @@ static int ctl_list(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 		    struct errmsg *e)
 {
 	size_t n = keystore_count(a->ks);
-	int r = sshbuf_put_u32(out, (uint32_t)n);
+	/* TPM keys, then the software keys (daemon_softkeys.c) */
+	int r = sshbuf_put_u32(out, (uint32_t)(n + softkeys_count()));
 
 	(void)body;
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		struct ks_key *k = keystore_get(a->ks, i);
 		uint32_t flags = (k->hidden ? CTL_KEY_HIDDEN : 0) |
-				 (k->empty_auth ? CTL_KEY_EMPTY_AUTH : 0);
+				 (k->empty_auth ? CTL_KEY_EMPTY_AUTH : 0) |
+				 (hostkey_is_host(a, k->name) ? CTL_KEY_HOST : 0);
 
 		if ((r = sshbuf_put_cstring(out, k->name)) == 0 &&
 		    (r = sshbuf_put_cstring(out, k->comment)) == 0 &&
 		    (r = sshbuf_put_string(out, k->blob, k->blob_len)) == 0)
 			r = sshbuf_put_u32(out, flags);
 	}
+	if (r == 0)
+		r = softkeys_put_list(out);
 	return r == 0 ? 0 : errmsg_set(e, "list: %s", sshbuf_strerror(r));
 }
 
@@ -90,6 +100,7 @@ static int ctl_gen(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 	unsigned b;
 	enum sshkey_type t;
 	struct ks_key *k;
+	struct ks_bind bind_req, *bind;
 	int r;
 
 	if ((r = sshbuf_get_cstring(body, type, sizeof(type))) != 0 ||
@@ -99,10 +110,20 @@ static int ctl_gen(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 		return errmsg_set(e, "gen: malformed request: %s", sshbuf_strerror(r));
 	if (sshbuf_len(body) > 0 && sshbuf_get_u32(body, &flags) != 0)
 		return errmsg_set(e, "gen: malformed flags");
+	if (gen_pcr_request(a, body, flags, &bind_req, &bind, e) != 0)
+		return -1;
 	b = bits;
+	/* A PIN key's new PIN comes from the PIN job that runs this handler (daemon_pinjob.c). */
+	if (!(flags & CTL_GEN_NO_PIN) && a->op_pin == NULL)
+		return errmsg_set(e, "gen: the key needs a PIN and this agent cannot prompt for "
+				  "one; tpm-key gen --no-pin makes a key without a PIN");
 	if (gen_type(type, &b, &t, e) != 0 ||
-	    keystore_generate_flags(a->ks, t, b, name, comment,
-				    (flags & CTL_GEN_DECRYPT) ? KS_GEN_DECRYPT : 0, &k, e) != 0)
+	    keystore_generate_bound(a->ks, t, b, name, comment,
+				    (flags & CTL_GEN_DECRYPT) ? KS_GEN_DECRYPT : 0,
+				    (flags & CTL_GEN_NO_PIN) ? NULL : (const uint8_t *)a->op_pin,
+				    (flags & CTL_GEN_NO_PIN) ? 0 : a->op_pin_len, bind, &k, e) != 0)
+		return -1;
+	if (hostkey_after_gen(a, k, (flags & CTL_GEN_HOST) != 0, e) != 0) /* --host */
 		return -1;
 	return put_key(out, k) == 0 ? 0 : errmsg_set(e, "gen: reply too large");
 }
@@ -122,7 +143,10 @@ static int ctl_rm(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 	(void)out;
 	if (ctl_name_arg(body, name, e) != 0)
 		return -1;
-	return keystore_delete(a->ks, name, e);
+	pin_forget(a, name);
+	if (keystore_delete(a->ks, name, e) != 0)
+		return -1;
+	return hostkey_set(a, name, 0, e); /* a later key of that name is no host key */
 }
 
 static int ctl_load(struct agent *a, struct sshbuf *body, struct sshbuf *out,
@@ -132,13 +156,24 @@ static int ctl_load(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 	struct ks_key *k;
 
 	struct cert_entry *c;
+	uint32_t flags = 0, lifetime = 0;
 
-	if (ctl_name_arg(body, name, e) != 0 || keystore_load(a->ks, name, &k, e) != 0)
+	if (ctl_name_arg(body, name, e) != 0)
 		return -1;
+	if (sshbuf_len(body) > 0 && (sshbuf_get_u32(body, &flags) != 0 ||
+				     sshbuf_get_u32(body, &lifetime) != 0))
+		return errmsg_set(e, "load: malformed constraints");
+	if (keystore_load(a->ks, name, &k, e) != 0)
+		return -1;
+	/* Constraints are those of the latest load (ssh-add -c / -t habits). */
+	k->confirm = (flags & CTL_LOAD_CONFIRM) != 0;
+	k->lifetime_end = lifetime ? pincache_now() + lifetime : 0;
 	certstore_refresh(a->certs);
 	if ((c = certstore_find_key(a->certs, name)) != NULL)
 		c->hidden = 0;
-	log_info("key '%s' loaded into the agent", name);
+	hostkeys_apply(a); /* a host key is only for tpm-agent --host, and vice versa */
+	log_info("key '%s' loaded into the agent%s%s", name, k->confirm ? " (confirm each use)" : "",
+		 lifetime ? " (with a lifetime)" : "");
 	return put_key(out, k) == 0 ? 0 : errmsg_set(e, "load: reply too large");
 }
 
@@ -330,12 +365,19 @@ static const struct {
 } control_handlers[] = {
 	{ CTL_LIST, ctl_list },
 	{ CTL_GEN, ctl_gen },
+	{ CTL_PCR_SEAL, ctl_pcr_seal },
 	{ CTL_RM, ctl_rm },
 	{ CTL_LOAD, ctl_load },
 	{ CTL_STATUS, ctl_status },
 	{ CTL_CERT_ADD, ctl_cert_add },
 	{ CTL_CERT_LIST, ctl_cert_list },
 	{ CTL_CERT_RM, ctl_cert_rm },
+	{ CTL_DECRYPT, ctl_decrypt },
+	{ CTL_SEAL, ctl_seal },
+	{ CTL_UNSEAL, ctl_unseal },
+	{ CTL_SEAL_LIST, ctl_seal_list },
+	{ CTL_SEAL_RM, ctl_seal_rm },
+	{ CTL_ATTEST, ctl_attest },
 };
 
 int control_put_names(struct sshbuf *out)

@@ -24,6 +24,7 @@ static struct {
 	char path[PATH_MAX];
 	pthread_t accept_thread;
 	int accept_running;
+	int inherited;               /* listen_fd came from systemd: never unlink path */
 	volatile int stopping;
 	pthread_mutex_t mu;          /* guards conn_fds and n_conns */
 	pthread_cond_t idle;         /* signalled when a connection ends */
@@ -430,19 +431,16 @@ static int inquire_timeout_ms(void)
 	return (int)v * 1000;
 }
 
-int gpg_server_start(struct agent *a, const char *socket_path, struct errmsg *e)
+/* Serves gs.listen_fd (bound to path) from a new accept thread. */
+static int start_accepting(struct agent *a, const char *path, struct errmsg *e)
 {
 	sigset_t all, old;
 	int r;
 
-	if (assuan_check_version(NULL) == NULL)
-		return errmsg_set(e, "libassuan is not usable");
-	if ((gs.listen_fd = gpg_listen(socket_path, e)) < 0)
-		return -1;
 	gs.a = a;
 	gs.stopping = 0;
 	gs.inquire_timeout_ms = inquire_timeout_ms();
-	snprintf(gs.path, sizeof(gs.path), "%s", socket_path);
+	snprintf(gs.path, sizeof(gs.path), "%s", path);
 	/* Our threads never take the signals: they go to the main thread's poll loop. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -451,13 +449,37 @@ int gpg_server_start(struct agent *a, const char *socket_path, struct errmsg *e)
 	if (r != 0) {
 		close(gs.listen_fd);
 		gs.listen_fd = -1;
-		unlink(gs.path);
+		if (!gs.inherited)
+			unlink(gs.path);
 		gs.path[0] = '\0';
 		return errmsg_set(e, "cannot start the gpg accept thread: %s", strerror(r));
 	}
 	gs.accept_running = 1;
-	log_info("gpg-agent protocol on %s", gs.path);
+	log_info("gpg-agent protocol on %s%s", gs.path,
+		 gs.inherited ? " (socket from systemd)" : "");
 	return 0;
+}
+
+int gpg_server_start(struct agent *a, const char *socket_path, struct errmsg *e)
+{
+	if (assuan_check_version(NULL) == NULL)
+		return errmsg_set(e, "libassuan is not usable");
+	if ((gs.listen_fd = gpg_listen(socket_path, e)) < 0)
+		return -1;
+	gs.inherited = 0;
+	return start_accepting(a, socket_path, e);
+}
+
+int gpg_server_start_fd(struct agent *a, int listen_fd, const char *socket_path,
+			struct errmsg *e)
+{
+	if (assuan_check_version(NULL) == NULL) {
+		close(listen_fd);
+		return errmsg_set(e, "libassuan is not usable");
+	}
+	gs.listen_fd = listen_fd;
+	gs.inherited = 1;
+	return start_accepting(a, socket_path[0] != '\0' ? socket_path : "(inherited socket)", e);
 }
 
 /* Waits up to timeout_s for the connection threads to end. */
@@ -488,6 +510,7 @@ void gpg_server_stop(void)
 	close(gs.listen_fd);
 	gs.listen_fd = -1;
 	wait_connections(10);
-	unlink(gs.path);
+	if (!gs.inherited)
+		unlink(gs.path); /* an inherited socket is systemd's: it stays */
 	gs.path[0] = '\0';
 }

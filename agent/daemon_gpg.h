@@ -51,6 +51,11 @@ int gpg_socket_check(const char *path, struct errmsg *e);
 /* Binds socket_path (mode 0600) and starts the accept thread. Refuses, with a message
  * saying how to stop it, when a gpg-agent already answers there. */
 int gpg_server_start(struct agent *a, const char *socket_path, struct errmsg *e);
+/* The same on a socket already bound and listening (socket activation); socket_path
+ * (may be "") is what it is bound to, for messages. The socket is not removed at stop;
+ * listen_fd is the server's from here on, also on failure. */
+int gpg_server_start_fd(struct agent *a, int listen_fd, const char *socket_path,
+			struct errmsg *e);
 /* Stops accepting, ends the connection threads and removes the socket. Safe to call
  * when the server never started. */
 void gpg_server_stop(void);

@@ -3,6 +3,7 @@
 #include "daemon_gpg.h"
 
 #include <ctype.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 #include "../keystore/store.h"
 #include "../protocol/sexp.h"
+#include "daemon_pin.h"
 #include "log.h"
 
 #define MAXLEN_CIPHERTEXT 4096  /* gpg-agent's INQUIRE limits */
@@ -119,9 +121,12 @@ static gpg_error_t no_key(assuan_context_t ctx, struct agent *a)
 	return GPG_AGENT_ERR(GPG_ERR_NO_SECKEY);
 }
 
-/* Maps a keystore/TPM failure to the gpg error gpg reports best. */
+/* Maps a keystore/TPM failure to the gpg error gpg reports best. assuan_set_error keeps
+ * the text pointer until the handler has returned and the ERR line is written, and e is
+ * on the caller's stack: the text is copied to this thread's (connection's) buffer. */
 static gpg_error_t key_op_error(assuan_context_t ctx, int r, const struct errmsg *e)
 {
+	static _Thread_local char text[sizeof(e->text)];
 	gpg_err_code_t code;
 
 	switch (r) {
@@ -130,9 +135,14 @@ static gpg_error_t key_op_error(assuan_context_t ctx, int r, const struct errmsg
 	case TPM_E_UNSUPPORTED: code = GPG_ERR_NOT_SUPPORTED; break;
 	case KS_E_NOT_IMPLEMENTED: code = GPG_ERR_NOT_IMPLEMENTED; break;
 	case TPM_E_BAD_DATA: code = GPG_ERR_BAD_DATA; break;
+	case PIN_E_CANCELED: code = GPG_ERR_CANCELED; break;
+	case PIN_E_NOT_CONFIRMED: code = GPG_ERR_NOT_CONFIRMED; break;
+	case PIN_E_NO_KEY: code = GPG_ERR_NO_SECKEY; break;
+	case PIN_E_PINENTRY: code = GPG_ERR_NO_PIN_ENTRY; break;
 	default: code = GPG_ERR_HARDWARE; break;
 	}
-	return set_error(ctx, code, e->text);
+	snprintf(text, sizeof(text), "%s", e->text);
+	return set_error(ctx, code, text);
 }
 
 /* Sends out as the command's data, then wipes it. */
@@ -575,33 +585,170 @@ static gpg_error_t check_digest_for(assuan_context_t ctx, const struct gpg_sessi
 	return 0;
 }
 
-/* Signs under the lock; the signature and the key's shape come back in sig / pub. */
+/* ---------------------------------------------------------------- keys with a PIN */
+
+/* The PIN of a key comes from pinentry, shown where this client's OPTIONs say, with
+ * its SETKEYDESC text; in pinentry-mode loopback from an INQUIRE PASSPHRASE that gpg
+ * answers (--passphrase), only once per operation since gpg would resend the same. */
+struct gpg_key_use {
+	assuan_context_t ctx;
+	struct gpg_session *s;
+	int (*op)(struct gpg_key_use *g, struct ks_key *k, const uint8_t *pin, size_t pin_len,
+		  struct errmsg *e);
+	void *arg;
+};
+
+static struct ks_key *gpg_use_find(struct agent *a, void *arg)
+{
+	return usable_key(a, ((struct gpg_key_use *)arg)->s->grip);
+}
+
+static int gpg_use_op(struct agent *a, struct ks_key *k, const uint8_t *pin, size_t pin_len,
+		      void *arg, struct errmsg *e)
+{
+	(void)a;
+	return ((struct gpg_key_use *)arg)->op(arg, k, pin, pin_len, e);
+}
+
+/* INQUIRE PASSPHRASE (loopback): the answer goes to sodium memory at once. */
+static int gpg_ask_loopback(void *arg, const char *error, char **pin, size_t *pin_len,
+			    struct errmsg *e)
+{
+	struct gpg_key_use *g = arg;
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	gpg_error_t rc;
+
+	(void)error;
+	rc = inquire(g->ctx, "PASSPHRASE", MAXLEN_PASSPHRASE, 1, &buf, &len);
+	if (rc == 0 && (*pin = sodium_malloc(len + 1)) != NULL) {
+		memcpy(*pin, buf, len);
+		(*pin)[len] = '\0';
+		*pin_len = len;
+	}
+	if (buf != NULL) {
+		explicit_bzero(buf, len);
+		assuan_free(g->ctx, buf);
+	}
+	if (rc != 0) {
+		errmsg_set(e, "no passphrase from the client (INQUIRE PASSPHRASE: %s)",
+			   gpg_strerror(rc));
+		return PIN_E_CANCELED;
+	}
+	return *pin != NULL ? 0 : errmsg_set(e, "out of secure memory");
+}
+
+/* pinentry-mode cancel / error: a key that needs a PIN cannot be used. */
+static int gpg_ask_refused(void *arg, const char *error, char **pin, size_t *pin_len,
+			   struct errmsg *e)
+{
+	(void)arg;
+	(void)error;
+	(void)pin;
+	(void)pin_len;
+	errmsg_set(e, "the key needs a PIN and the client's pinentry-mode allows no prompt");
+	return PIN_E_PINENTRY;
+}
+
+/* The client's OPTIONs as a prompt environment; NULL when it sent none. */
+static struct pin_env_store *gpg_prompt_env(const struct gpg_session *s)
+{
+	const char *v[PE_COUNT] = { [PE_GPG_TTY] = s->ttyname, [PE_TERM] = s->ttytype,
+				    [PE_DISPLAY] = s->display, [PE_LC_CTYPE] = s->lc_ctype,
+				    [PE_LC_MESSAGES] = s->lc_messages };
+	struct pin_env_store *env = NULL;
+
+	for (int i = 0; i < PE_COUNT; i++) {
+		if (v[i] == NULL || v[i][0] == '\0')
+			continue;
+		if (env == NULL && (env = calloc(1, sizeof(*env))) == NULL)
+			return NULL;
+		env->value[i] = strdup(v[i]);
+	}
+	return env;
+}
+
+/* SETKEYDESC text with its %XX escapes decoded (the pinentry module escapes again). */
+static char *gpg_prompt_desc(const char *keydesc)
+{
+	char *out = keydesc ? malloc(strlen(keydesc) + 1) : NULL, *o = out;
+	unsigned v;
+
+	for (const char *p = keydesc; out != NULL && *p; p++) {
+		if (p[0] == '%' && isxdigit((unsigned char)p[1]) && isxdigit((unsigned char)p[2]) &&
+		    sscanf(p + 1, "%2x", &v) == 1) {
+			*o++ = (char)v;
+			p += 2;
+		} else {
+			*o++ = *p;
+		}
+	}
+	if (out != NULL)
+		*o = '\0';
+	return out;
+}
+
+/* Runs g->op on the session's key with its PIN (none asked for keys without one). */
+static gpg_error_t with_key_pin(struct gpg_key_use *g, const char *action, const char *what)
+{
+	struct gpg_session *s = g->s;
+	struct pin_env_store *env = gpg_prompt_env(s);
+	char *desc = gpg_prompt_desc(s->keydesc);
+	struct pin_use u = { .a = s->a, .pid = s->pid, .env = env, .desc = desc, .action = action,
+			     .find = gpg_use_find, .op = gpg_use_op, .arg = g, .ask_arg = g };
+	struct errmsg e = { "" };
+	int r;
+
+	if (s->pinentry_mode == PINENTRY_LOOPBACK) {
+		u.ask = gpg_ask_loopback;
+		u.max_prompts = 1;
+	} else if (s->pinentry_mode != PINENTRY_ASK) {
+		u.ask = gpg_ask_refused;
+	}
+	r = pin_use_key(&u, &e);
+	pin_env_free(env);
+	free(desc);
+	if (r == 0)
+		return 0;
+	log_warn("gpg: %s for pid %d failed: %s", what, (int)s->pid, e.text);
+	return key_op_error(g->ctx, r, &e);
+}
+
+struct gpg_sign_args {
+	enum sshkey_hash hash;
+	struct tpm_signature *sig;
+};
+
+static int gpg_sign_op(struct gpg_key_use *g, struct ks_key *k, const uint8_t *pin,
+		       size_t pin_len, struct errmsg *e)
+{
+	struct gpg_sign_args *a = g->arg;
+	int r = keystore_sign_digest_auth(g->s->a->ks, k, pin, pin_len, a->hash, g->s->digest,
+					  g->s->digest_len, a->sig, e);
+
+	if (r == 0)
+		log_debug("gpg: signed with key '%s' for pid %d", k->name, (int)g->s->pid);
+	return r;
+}
+
+/* Signs (asking the key's PIN if it has one); the signature and the key's shape come
+ * back in sig / pub. */
 static gpg_error_t sign_locked(assuan_context_t ctx, struct gpg_session *s,
 			       struct tpm_signature *sig, struct sshkey_pub *pub)
 {
 	struct agent *a = s->a;
+	struct gpg_sign_args args = { hashes[s->hash_algo].hash, sig };
+	struct gpg_key_use g = { ctx, s, gpg_sign_op, &args };
 	struct ks_key *k;
-	struct errmsg e;
 	gpg_error_t rc;
-	int r;
 
 	pthread_mutex_lock(&a->lock);
-	if ((k = usable_key(a, s->grip)) == NULL) {
+	if ((k = usable_key(a, s->grip)) == NULL)
 		rc = no_key(ctx, a);
-	} else if ((rc = check_digest_for(ctx, s, k->pub.type)) == 0) {
+	else if ((rc = check_digest_for(ctx, s, k->pub.type)) == 0)
 		*pub = k->pub;
-		r = keystore_sign_digest(a->ks, k, hashes[s->hash_algo].hash, s->digest,
-					 s->digest_len, sig, &e);
-		if (r != 0) {
-			log_warn("gpg: signing with key '%s' for pid %d failed: %s", k->name,
-				 (int)s->pid, e.text);
-			rc = key_op_error(ctx, r, &e);
-		} else {
-			log_debug("gpg: signed with key '%s' for pid %d", k->name, (int)s->pid);
-		}
-	}
 	pthread_mutex_unlock(&a->lock);
-	return rc;
+	return rc != 0 ? rc : with_key_pin(&g, "sign with", "signing");
 }
 
 static gpg_error_t cmd_pksign(assuan_context_t ctx, char *line)
@@ -638,6 +785,24 @@ done:
 
 /* ---------------------------------------------------------------- decryption */
 
+struct gpg_decrypt_args {
+	int is_rsa;
+	const uint8_t *in; size_t in_len;
+	uint8_t *out; size_t *out_len;
+};
+
+static int gpg_decrypt_op(struct gpg_key_use *g, struct ks_key *k, const uint8_t *pin,
+			  size_t pin_len, struct errmsg *e)
+{
+	struct gpg_decrypt_args *a = g->arg;
+
+	if (a->is_rsa)
+		return keystore_decrypt_rsa_auth(g->s->a->ks, k, pin, pin_len, a->in, a->in_len,
+						 a->out, SSHKEY_RSA_MAX_BYTES, a->out_len, e);
+	return keystore_ecdh_zgen_auth(g->s->a->ks, k, pin, pin_len, a->in, a->in_len, a->out,
+				       SSHKEY_EC_POINT_MAX, a->out_len, e);
+}
+
 /* The key's answer to an enc-val: RSA "(rsa(a ..))" or ECDH "(ecdh(s ..)(e ..))". */
 static gpg_error_t decrypt_locked(assuan_context_t ctx, struct gpg_session *s,
 				  const struct sexp_tree *t, uint8_t *out, size_t *out_len,
@@ -647,9 +812,7 @@ static gpg_error_t decrypt_locked(assuan_context_t ctx, struct gpg_session *s,
 	const uint8_t *v;
 	size_t vlen;
 	struct ks_key *k;
-	struct errmsg e;
 	gpg_error_t rc = 0;
-	int r = 0;
 
 	if ((rsa == SEXP_NONE) == (ecdh == SEXP_NONE))
 		return set_error(ctx, GPG_ERR_INV_SEXP, "enc-val holds neither rsa nor ecdh");
@@ -666,16 +829,13 @@ static gpg_error_t decrypt_locked(assuan_context_t ctx, struct gpg_session *s,
 		rc = no_key(ctx, s->a);
 	else if (*is_rsa != (k->pub.type == SSHKEY_RSA))
 		rc = set_error(ctx, GPG_ERR_WRONG_PUBKEY_ALGO, "ciphertext is for another key type");
-	else if (*is_rsa)
-		r = keystore_decrypt_rsa(s->a->ks, k, v, vlen, out, SSHKEY_RSA_MAX_BYTES, out_len, &e);
-	else
-		r = keystore_ecdh_zgen(s->a->ks, k, v, vlen, out, SSHKEY_EC_POINT_MAX, out_len, &e);
-	if (r != 0) {
-		log_warn("gpg: decryption with key '%s' for pid %d failed: %s", k->name,
-			 (int)s->pid, e.text);
-		rc = key_op_error(ctx, r, &e);
-	}
 	pthread_mutex_unlock(&s->a->lock);
+	if (rc == 0) {
+		struct gpg_decrypt_args args = { *is_rsa, v, vlen, out, out_len };
+		struct gpg_key_use g = { ctx, s, gpg_decrypt_op, &args };
+
+		rc = with_key_pin(&g, "decrypt with", "decryption");
+	}
 	return rc;
 }
 
@@ -809,9 +969,10 @@ static gpg_error_t parse_keyparam(assuan_context_t ctx, const unsigned char *buf
 }
 
 /* The passphrase step of GENKEY: --inq-passwd asks NEWPASSWD, loopback mode asks
- * NEW_PASSPHRASE (as gpg-agent's pinentry would). Our keys have no PIN yet, so only
- * an empty answer is accepted rather than silently dropping a passphrase. */
-static gpg_error_t genkey_passphrase(assuan_context_t ctx, int inq_passwd)
+ * NEW_PASSPHRASE (as gpg-agent's pinentry would). A non-empty answer becomes the key's
+ * PIN (*pin, sodium memory, NULL for none); without either, the key gets no PIN. */
+static gpg_error_t genkey_passphrase(assuan_context_t ctx, int inq_passwd, char **pin,
+				     size_t *pin_len)
 {
 	struct gpg_session *s = session(ctx);
 	unsigned char *pw = NULL;
@@ -824,18 +985,24 @@ static gpg_error_t genkey_passphrase(assuan_context_t ctx, int inq_passwd)
 		rc = inquire(ctx, "NEW_PASSPHRASE", MAXLEN_PASSPHRASE, 0, &pw, &len);
 	else
 		return 0;
+	if (rc == 0 && len > PIN_AUTH_MAX)
+		rc = set_error(ctx, GPG_ERR_TOO_LARGE, "a TPM key's PIN (passphrase) has at most 32 bytes");
+	else if (rc == 0 && len > 0 && (*pin = sodium_malloc(len + 1)) == NULL)
+		rc = GPG_AGENT_ERR(GPG_ERR_ENOMEM);
+	else if (rc == 0 && len > 0) {
+		memcpy(*pin, pw, len);
+		(*pin)[len] = '\0';
+		*pin_len = len;
+	}
 	if (pw != NULL) {
 		explicit_bzero(pw, len);
 		assuan_free(ctx, pw);
 	}
-	if (rc == 0 && len > 0)
-		rc = set_error(ctx, GPG_ERR_NOT_IMPLEMENTED,
-			       "TPM keys with a passphrase (PIN) are not supported yet; use an empty one");
 	return rc;
 }
 
 static gpg_error_t genkey_make(assuan_context_t ctx, enum sshkey_type type, unsigned bits,
-			       struct sshkey_pub *pub)
+			       const char *pin, size_t pin_len, struct sshkey_pub *pub)
 {
 	struct gpg_session *s = session(ctx);
 	struct ks_key *k;
@@ -844,7 +1011,8 @@ static gpg_error_t genkey_make(assuan_context_t ctx, enum sshkey_type type, unsi
 	int r;
 
 	pthread_mutex_lock(&s->a->lock);
-	r = keystore_generate_flags(s->a->ks, type, bits, NULL, "gpg", GENKEY_FLAGS, &k, &e);
+	r = keystore_generate_auth(s->a->ks, type, bits, NULL, "gpg", GENKEY_FLAGS,
+				   (const uint8_t *)pin, pin_len, &k, &e);
 	if (r == 0) {
 		*pub = k->pub;
 		log_info("gpg: GENKEY for pid %d made key '%s' (keygrip %s)", (int)s->pid, k->name,
@@ -866,6 +1034,8 @@ static gpg_error_t cmd_genkey(assuan_context_t ctx, char *line)
 	enum sshkey_type type = SSHKEY_UNSPEC;
 	unsigned bits = 0;
 	struct sshkey_pub pub = { 0 };
+	char *pin = NULL;
+	size_t pin_len = 0;
 	gpg_error_t rc;
 
 	/* --timestamp: gpg records the OpenPGP creation time itself; the TPM key has none. */
@@ -874,9 +1044,11 @@ static gpg_error_t cmd_genkey(assuan_context_t ctx, char *line)
 	rc = parse_keyparam(ctx, param, param_len, &type, &bits);
 	assuan_free(ctx, param);
 	if (rc == 0 && !no_protection)
-		rc = genkey_passphrase(ctx, inq_passwd);
+		rc = genkey_passphrase(ctx, inq_passwd, &pin, &pin_len);
 	if (rc == 0)
-		rc = genkey_make(ctx, type, bits, &pub);
+		rc = genkey_make(ctx, type, bits, pin, pin_len, &pub);
+	if (pin != NULL)
+		sodium_free(pin);
 	return rc != 0 ? rc : send_public_key(ctx, &pub);
 }
 

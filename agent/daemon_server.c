@@ -5,12 +5,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "../protocol/agentmsg.h"
+#include "daemon_pin.h"
+#include "daemon_softkeys.h"
 #include "log.h"
 
 #define CONN_OUT_MAX (2 * AGENTMSG_MAX + 4096)
@@ -18,9 +21,11 @@
 
 static struct conn *conns[SERVER_MAX_CONNS];
 static size_t n_conns;
+static uint64_t last_conn_id;
 
 static void conn_free(struct conn *c)
 {
+	pin_env_free(c->env);
 	close(c->fd);
 	sshbuf_free(c->in);
 	sshbuf_free(c->out);
@@ -81,6 +86,7 @@ static void server_accept(int listen_fd)
 		return;
 	}
 	c->fd = fd;
+	c->id = ++last_conn_id;
 	c->uid = uid;
 	c->pid = pid;
 	conns[n_conns++] = c;
@@ -95,6 +101,9 @@ static void conn_compact(struct sshbuf *b)
 	if (b->off == 0)
 		return;
 	memmove(b->d, b->d + b->off, len);
+	/* The moved bytes also stay at their old place: wipe that (it may hold part of a
+	 * private key still arriving, see conn_process). */
+	sodium_memzero(b->d + len, b->size - len);
 	b->off = 0;
 	b->size = len;
 }
@@ -105,8 +114,9 @@ static int conn_process(struct agent *a, struct conn *c)
 	size_t frame_len;
 	int r;
 
-	/* Stop once a whole reply is queued: the client must read before we do more. */
-	while (!c->close_after_write && sshbuf_len(c->out) <= AGENTMSG_MAX) {
+	/* Stop once a whole reply is queued: the client must read before we do more. And
+	 * while a PIN job holds a request: replies go out in order. */
+	while (!c->close_after_write && !c->busy && sshbuf_len(c->out) <= AGENTMSG_MAX) {
 		r = agentmsg_frame_peek(sshbuf_ptr(c->in), sshbuf_len(c->in), &frame_len);
 		if (r == SSHBUF_E_SHORT)
 			break;
@@ -120,8 +130,15 @@ static int conn_process(struct agent *a, struct conn *c)
 		pthread_mutex_lock(&a->lock);
 		r = ssh_dispatch(a, c, sshbuf_ptr(c->in) + 4, frame_len - 4, c->out);
 		pthread_mutex_unlock(&a->lock);
-		if (r != 0)
+		if (r == SSH_DISPATCH_DEFERRED)
+			c->busy = 1;
+		else if (r != 0)
 			c->close_after_write = 1;
+		/* ADD_IDENTITY carries a private key, which daemon_softkeys.c copied into
+		 * sodium memory: wipe the frame here so no copy outlives the request. */
+		if (sshbuf_ptr(c->in)[4] == SSH_AGENTC_ADD_IDENTITY ||
+		    sshbuf_ptr(c->in)[4] == SSH_AGENTC_ADD_ID_CONSTRAINED)
+			sodium_memzero((uint8_t *)sshbuf_ptr(c->in), frame_len);
 		sshbuf_consume(c->in, frame_len);
 	}
 	conn_compact(c->in);
@@ -165,6 +182,42 @@ static int conn_write(struct agent *a, struct conn *c)
 	return 0;
 }
 
+/* A PIN job finished: its reply goes to its client, if that is still connected, and
+ * the client's next requests are read again. */
+static void deliver_pin_replies(struct agent *a)
+{
+	struct sshbuf *reply;
+	uint64_t id;
+
+	while (pin_next_reply(a, &id, &reply)) {
+		for (size_t i = 0; i < n_conns; i++) {
+			struct conn *c = conns[i];
+
+			if (c->id != id)
+				continue;
+			if (sshbuf_put(c->out, sshbuf_ptr(reply), sshbuf_len(reply)) != 0)
+				c->close_after_write = 1;
+			c->busy = 0;
+			conn_process(a, c);
+			break;
+		}
+		sshbuf_free(reply); /* a client that went away meanwhile gets nothing */
+	}
+}
+
+/* Expired PINs and key lifetimes; returns the poll timeout until the next one. */
+static int server_housekeeping(struct agent *a)
+{
+	int ms;
+
+	pthread_mutex_lock(&a->lock);
+	pin_housekeeping(a);
+	softkeys_expire(); /* ssh-add -t: a second late at most (the poll timeout) */
+	ms = pin_poll_timeout_ms(a, 1000);
+	pthread_mutex_unlock(&a->lock);
+	return ms;
+}
+
 static void server_drop(size_t i)
 {
 	log_debug("client disconnected: pid %d", (int)conns[i]->pid);
@@ -174,19 +227,21 @@ static void server_drop(size_t i)
 
 int server_run(struct agent *a, int listen_fd)
 {
-	struct pollfd pfd[SERVER_MAX_CONNS + 1];
+	struct pollfd pfd[SERVER_MAX_CONNS + 2];
 
 	while (!a->quit) {
 		size_t n = n_conns;
+		int timeout = server_housekeeping(a);
 
 		pfd[0] = (struct pollfd){ .fd = listen_fd, .events = POLLIN };
 		for (size_t i = 0; i < n; i++) {
 			pfd[i + 1].fd = conns[i]->fd;
 			pfd[i + 1].revents = 0;
 			pfd[i + 1].events = sshbuf_len(conns[i]->out) > 0 ? POLLOUT :
-					    (conns[i]->close_after_write ? 0 : POLLIN);
+					    ((conns[i]->close_after_write || conns[i]->busy) ? 0 : POLLIN);
 		}
-		if (poll(pfd, n + 1, 1000) < 0) {
+		pfd[n + 1] = (struct pollfd){ .fd = pin_event_fd(a), .events = POLLIN };
+		if (poll(pfd, n + 2, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_error("poll: %s", strerror(errno));
@@ -206,6 +261,8 @@ int server_run(struct agent *a, int listen_fd)
 		}
 		if (pfd[0].revents & POLLIN)
 			server_accept(listen_fd);
+		if (pfd[n + 1].revents & POLLIN)
+			deliver_pin_replies(a);
 	}
 	while (n_conns > 0)
 		server_drop(n_conns - 1);

@@ -10,11 +10,12 @@
 
 #include "../keystore/store.h"
 #include "../keystore/tpm.h"
+#include "../keystore/tpm_policy.h"
 #include "../pinentry/pinentry.h"
 #include "../protocol/config.h"
 #include "log.h"
 
-enum setting_kind { SET_STRING, SET_BOOL, SET_UINT, SET_HANDLE, SET_LOGLEVEL };
+enum setting_kind { SET_STRING, SET_BOOL, SET_UINT, SET_HANDLE, SET_LOGLEVEL, SET_PCRS };
 
 struct setting_def {
 	const char *key;
@@ -41,6 +42,13 @@ static const struct setting_def defs[] = {
 	{ "gpg", BOOL(gpg) },
 	{ "gpg-socket", STR(gpg_socket) },
 	{ "log-level", SET_LOGLEVEL, offsetof(struct settings, log_level), sizeof(int), 0, 0 },
+	{ "software-keys", BOOL(software_keys) },
+	{ "proxy", STR(proxy) },
+	{ "proxy-timeout", UINT(proxy_timeout, 1, 120) },
+	{ "host", BOOL(host) },
+	{ "platform-policy", BOOL(platform_policy) },
+	{ "pcr-selection", SET_PCRS, offsetof(struct settings, pcr_selection),
+	  sizeof(((struct settings *)0)->pcr_selection), 0, 0 },
 };
 #define N_DEFS (sizeof(defs) / sizeof(defs[0]))
 
@@ -60,6 +68,9 @@ void settings_defaults(struct settings *s)
 	s->max_nv_certs = 4;
 	s->nv_base_index = 0x01800000u;
 	s->log_level = LOG_LVL_INFO;
+	s->software_keys = 1;
+	s->proxy_timeout = 5;
+	snprintf(s->pcr_selection, sizeof(s->pcr_selection), "0,1,2,3,7");
 }
 
 static const struct setting_def *find_def(const char *key)
@@ -138,6 +149,13 @@ int settings_set(struct settings *s, const char *key, const char *value, struct 
 		return 0;
 	case SET_LOGLEVEL:
 		return set_level((int *)field, value, e);
+	case SET_PCRS:
+		if (settings_pcr_sel(value, NULL, e) != 0)
+			return errmsg_prefix(e, "%s", key);
+		if (strlen(value) >= d->size)
+			return errmsg_set(e, "%s: value longer than %zu bytes", key, d->size - 1);
+		memcpy(field, value, strlen(value) + 1);
+		return 0;
 	}
 	return errmsg_set(e, "%s: internal error", key);
 }
@@ -187,6 +205,7 @@ static void format_value(const struct settings *s, const struct setting_def *d, 
 	case SET_UINT: snprintf(out, len, "%u", *(const unsigned *)field); break;
 	case SET_HANDLE: snprintf(out, len, "0x%08x", *(const uint32_t *)field); break;
 	case SET_LOGLEVEL: snprintf(out, len, "%s", level_names[*(const int *)field & 3]); break;
+	case SET_PCRS: snprintf(out, len, "%s", field); break;
 	}
 }
 
@@ -210,4 +229,20 @@ static void print_line(void *arg, const char *key, const char *value)
 void settings_print(const struct settings *s, FILE *f)
 {
 	settings_each(s, print_line, f);
+}
+
+int settings_pcr_sel(const char *value, struct tpm_pcr_sel *sel, struct errmsg *e)
+{
+	struct tpm_pcr_sel ignored;
+	const char *colon = strchr(value, ':');
+	char bank[16];
+
+	if (sel == NULL)
+		sel = &ignored;
+	if (colon == NULL)
+		return tpm_pcr_parse(value, "sha256", sel, e);
+	if ((size_t)(colon - value) >= sizeof(bank))
+		return errmsg_set(e, "'%s' is not [BANK:]PCRS like sha256:0,1,2,3,7", value);
+	snprintf(bank, sizeof(bank), "%.*s", (int)(colon - value), value);
+	return tpm_pcr_parse(colon + 1, bank, sel, e);
 }

@@ -23,6 +23,14 @@ struct settings {
 	int gpg;
 	char gpg_socket[PATH_MAX];      /* "" = what gpgconf --list-dirs agent-socket names */
 	int log_level;                  /* enum log_level */
+	/* ssh-add'ed software keys, --proxy and --host (daemon_softkeys.c, daemon_proxy.c,
+	 * daemon_hostkeys.c) */
+	int software_keys;              /* accept ssh-add FILE (in memory only) */
+	char proxy[PATH_MAX];           /* upstream agent socket for keys we do not hold; "" = none */
+	unsigned proxy_timeout;         /* seconds one upstream request may take */
+	int host;                       /* serve only host keys (tpm-key gen --host), for sshd */
+	int platform_policy;            /* new keys bound to pcr_selection (tpm-key gen --pcr) */
+	char pcr_selection[96];         /* "0,1,2,3,7" or "sha256:0,1,2,3,7" */
 };
 
 /* Defaults, with $TPM_AGENT_TCTI and $PINENTRY_PROGRAM applied. */
@@ -46,5 +54,10 @@ void settings_print(const struct settings *s, FILE *f);
 /* Calls fn(arg, key, value) for each setting, value formatted as in the file. */
 void settings_each(const struct settings *s, void (*fn)(void *arg, const char *key,
 							 const char *value), void *arg);
+
+/* pcr-selection "[BANK:]PCRS" (bank sha256 when absent) as a selection; sel may be NULL
+ * to check only. */
+struct tpm_pcr_sel;
+int settings_pcr_sel(const char *value, struct tpm_pcr_sel *sel, struct errmsg *e);
 
 #endif

@@ -7,7 +7,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "../keystore/keystore_policy.h"
 #include "../protocol/agentmsg.h"
+#include "daemon_pin.h"
+#include "daemon_softkeys.h"
 #include "log.h"
 
 typedef int (*ssh_handler)(struct agent *a, struct conn *c, struct sshbuf *body,
@@ -64,7 +67,9 @@ static int handle_request_identities(struct agent *a, struct conn *c, struct ssh
 {
 	size_t n = keystore_count(a->ks), start;
 	uint64_t now = (uint64_t)time(NULL);
-	uint32_t shown = 0;
+	uint32_t shown = 0, n_extra;
+	/* software keys and the --proxy agent's keys, listed after ours (daemon_softkeys.c) */
+	const struct sshbuf *extra = extra_identities(a, &n_extra);
 	int r;
 
 	(void)c;
@@ -76,7 +81,7 @@ static int handle_request_identities(struct agent *a, struct conn *c, struct ssh
 		for (size_t i = 0; i < certstore_count(a->certs); i++)
 			shown += cert_offered(a, certstore_get(a->certs, i), now);
 	}
-	if ((r = agentmsg_identities_begin(out, shown, &start)) != 0)
+	if ((r = agentmsg_identities_begin(out, shown + n_extra, &start)) != 0)
 		return r;
 	for (size_t i = 0; shown > 0 && i < n; i++) {
 		struct ks_key *k = keystore_get(a->ks, i);
@@ -84,11 +89,13 @@ static int handle_request_identities(struct agent *a, struct conn *c, struct ssh
 		if (!k->hidden && (r = put_key_identities(a, k, now, out)) != 0)
 			return r;
 	}
+	if (n_extra > 0 && (r = sshbuf_put(out, sshbuf_ptr(extra), sshbuf_len(extra))) != 0)
+		return r;
 	return agentmsg_end(out, start);
 }
 
 /* The key that signs for blob: a key of ours, or the key of a certificate we offer. */
-static struct ks_key *signing_key(struct agent *a, const uint8_t *blob, size_t len)
+struct ks_key *ssh_signing_key(struct agent *a, const uint8_t *blob, size_t len)
 {
 	struct ks_key *k = keystore_find_blob(a->ks, blob, len);
 	struct cert_entry *c;
@@ -116,11 +123,20 @@ static int handle_sign_request(struct agent *a, struct conn *c, struct sshbuf *b
 		log_info("sign request from pid %d refused: agent is locked", (int)c->pid);
 		return reply_failure(out);
 	}
-	k = signing_key(a, req.key_blob, req.key_blob_len);
+	k = ssh_signing_key(a, req.key_blob, req.key_blob_len);
+	if (k == NULL && (r = extra_sign(a, c, &req, out)) != 1)
+		return r; /* a software key's, or forwarded to the --proxy agent */
 	if (k == NULL) {
 		log_debug("sign request from pid %d for a key we do not hold", (int)c->pid);
 		return reply_failure(out);
 	}
+	/* A PCR-bound key in the wrong platform state: say so, and ask no PIN for nothing. */
+	if (k->policy != NULL && keystore_policy_check(a->ks, k, &e) != 0) {
+		log_warn("sign with key '%s' for pid %d refused: %s", k->name, (int)c->pid, e.text);
+		return reply_failure(out);
+	}
+	if (pin_sign_needs_job(a, k)) /* a prompt must not stop the event loop */
+		return pin_defer_sign(a, c, out);
 	if ((sig = sshbuf_new(SSHKEY_BLOB_MAX)) == NULL)
 		return reply_failure(out);
 	if (keystore_sign_ssh(a->ks, k, req.data, req.data_len, req.flags, sig, &e) != 0) {
@@ -148,6 +164,8 @@ static int handle_remove_identity(struct agent *a, struct conn *c, struct sshbuf
 	if (a->lock_hash != NULL)
 		return reply_failure(out);
 	k = keystore_find_blob(a->ks, blob, len);
+	if ((k == NULL || k->hidden) && softkeys_remove(blob, len) == 0)
+		return reply_success(out);
 	if (k == NULL || k->hidden) {
 		struct cert_entry *ce = certstore_find_blob(a->certs, blob, len);
 
@@ -174,6 +192,7 @@ static int handle_remove_all(struct agent *a, struct conn *c, struct sshbuf *bod
 		keystore_get(a->ks, i)->hidden = 1;
 	for (size_t i = 0; i < certstore_count(a->certs); i++)
 		certstore_get(a->certs, i)->hidden = 1;
+	softkeys_remove_all(); /* software keys are gone for good: they live in memory only */
 	log_info("all keys removed from the agent (files kept; tpm-key load NAME brings one back)");
 	return reply_success(out);
 }
@@ -202,7 +221,8 @@ static int handle_lock(struct agent *a, struct conn *c, struct sshbuf *body,
 		a->lock_hash = NULL;
 		return reply_failure(out);
 	}
-	log_info("agent locked");
+	pin_forget(a, NULL);
+	log_info("agent locked (cached PINs forgotten)");
 	return reply_success(out);
 }
 
@@ -225,17 +245,6 @@ static int handle_unlock(struct agent *a, struct conn *c, struct sshbuf *body,
 	a->lock_hash = NULL;
 	log_info("agent unlocked");
 	return reply_success(out);
-}
-
-static int handle_add_identity(struct agent *a, struct conn *c, struct sshbuf *body,
-			       struct sshbuf *out)
-{
-	(void)a;
-	(void)body;
-	log_warn("pid %d tried to add a software key: tpm-agent holds TPM keys only; "
-		 "make one with 'tpm-key gen' or wrap an existing key with 'tpm-key import'",
-		 (int)c->pid);
-	return reply_failure(out);
 }
 
 static int handle_smartcard(struct agent *a, struct conn *c, struct sshbuf *body,
@@ -277,7 +286,7 @@ static int ext_query(struct sshbuf *out)
 	if ((r = agentmsg_begin(out, SSH_AGENT_SUCCESS)) != 0 ||
 	    (r = sshbuf_put_cstring(out, "query")) != 0 ||
 	    (r = sshbuf_put_cstring(out, "session-bind@openssh.com")) != 0 ||
-	    (r = control_put_names(out)) != 0)
+	    (r = control_put_names(out)) != 0 || (r = pin_control_put_names(out)) != 0)
 		return r;
 	return agentmsg_end(out, start);
 }
@@ -294,7 +303,8 @@ static int handle_extension(struct agent *a, struct conn *c, struct sshbuf *body
 		return ext_session_bind(c, body, out);
 	if (strcmp(name, "query") == 0)
 		return ext_query(out);
-	if ((r = control_dispatch(a, c, name, body, out)) <= 0)
+	if ((r = pin_control_dispatch(a, c, name, body, out)) != 1 ||
+	    (r = control_dispatch(a, c, name, body, out)) <= 0)
 		return r;
 	log_debug("pid %d: unknown extension '%s'", (int)c->pid, name);
 	return agentmsg_put_simple(out, SSH_AGENT_FAILURE);
@@ -306,8 +316,8 @@ static const struct {
 } ssh_handlers[] = {
 	{ SSH_AGENTC_REQUEST_IDENTITIES, handle_request_identities },
 	{ SSH_AGENTC_SIGN_REQUEST, handle_sign_request },
-	{ SSH_AGENTC_ADD_IDENTITY, handle_add_identity },
-	{ SSH_AGENTC_ADD_ID_CONSTRAINED, handle_add_identity },
+	{ SSH_AGENTC_ADD_IDENTITY, softkeys_handle_add },
+	{ SSH_AGENTC_ADD_ID_CONSTRAINED, softkeys_handle_add },
 	{ SSH_AGENTC_REMOVE_IDENTITY, handle_remove_identity },
 	{ SSH_AGENTC_REMOVE_ALL_IDENTITIES, handle_remove_all },
 	{ SSH_AGENTC_ADD_SMARTCARD_KEY, handle_smartcard },
@@ -327,14 +337,16 @@ int ssh_dispatch(struct agent *a, struct conn *c, const uint8_t *msg, size_t len
 	int r;
 
 	sshbuf_view(&body, msg, len);
+	c->cur_msg = msg; /* a PIN job copies the whole request */
+	c->cur_len = len;
 	if (sshbuf_get_u8(&body, &type) != 0)
 		return reply_failure(out) == 0 ? -1 : -1;
 	for (size_t i = 0; i < sizeof(ssh_handlers) / sizeof(ssh_handlers[0]); i++) {
 		if (ssh_handlers[i].type != type)
 			continue;
 		r = ssh_handlers[i].handler(a, c, &body, out);
-		if (r == 0)
-			return 0;
+		if (r == 0 || r == SSH_DISPATCH_DEFERRED)
+			return r;
 		/* A parse error: drop any partial reply, answer FAILURE, close. */
 		out->size = out->off + start;
 		log_warn("pid %d sent a malformed message of type %u: %s; closing its connection",

@@ -16,6 +16,33 @@ int cmd_rm(int argc, char **argv);
 int cmd_load(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_cert(int argc, char **argv);
+int cmd_pcr_seal(int argc, char **argv);    /* cmd_pcr.c */
+int cmd_passwd(int argc, char **argv);      /* cmd_passwd.c */
+int cmd_forget(int argc, char **argv);      /* cmd_forget.c */
+int cmd_update_env(int argc, char **argv);  /* cmd_update_env.c */
+int cmd_init(int argc, char **argv);        /* cmd_init.c */
+
+/* cmd_env.c: appends this process's prompt environment (GPG_TTY or stdin's tty, TERM,
+ * DISPLAY, ...) as uint32 n, n x (string name, string value). */
+int cli_put_env(struct sshbuf *args);
+/* cli_control, but first tells the agent, on the same connection, where prompts for
+ * this command must appear (CTL_ENV). For commands that may ask a PIN. */
+int cli_control_env(const char *name, const struct sshbuf *args, struct sshbuf *reply,
+		    struct errmsg *e);
+int cmd_decrypt(int argc, char **argv);  /* cmd_crypt.c */
+int cmd_encrypt(int argc, char **argv);
+int cmd_seal(int argc, char **argv);     /* cmd_seal.c */
+int cmd_unseal(int argc, char **argv);
+int cmd_attest(int argc, char **argv);   /* cmd_attest.c */
+int cmd_verify_attestation(int argc, char **argv);
+int cmd_setup(int argc, char **argv);    /* cmd_setup.c */
+
+/* cmd_stdio.c: reads all of stdin (at most max bytes, more is an error) into a
+ * sodium_malloc'd *out the caller sodium_frees; writes all of data to stdout. */
+int cli_read_stdin(size_t max, uint8_t **out, size_t *len, struct errmsg *e);
+int cli_write_stdout(const uint8_t *data, size_t len, struct errmsg *e);
+/* cmd_seal.c: prints the sealed objects (for tpm-key list); 0 or 1. */
+int cli_list_sealed(void);
 
 /* Prints "tpm-key: <message>" to stderr and returns 1. */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

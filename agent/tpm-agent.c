@@ -20,7 +20,12 @@
 #include "../keystore/simulator.h"
 #include "../keystore/store.h"
 #include "daemon_gpg.h"
+#include "daemon_hostkeys.h"
+#include "daemon_pin.h"
+#include "daemon_proxy.h"
+#include "daemon_sdlisten.h"
 #include "daemon_settings.h"
+#include "daemon_softkeys.h"
 #include "log.h"
 
 #define MAX_FLAG_SETTINGS 64
@@ -41,6 +46,9 @@ struct options {
 static struct agent agent = { .lock = PTHREAD_MUTEX_INITIALIZER };
 static struct simulator simulator;
 static char gpg_socket_path[PATH_MAX];
+/* Sockets passed by systemd (socket activation); -1 when we bind our own. */
+static struct sd_sockets sd = { -1, -1 };
+static int ssh_socket_owned; /* 1 when we bound the ssh socket (and remove it at exit) */
 
 static void usage(FILE *f)
 {
@@ -59,6 +67,8 @@ static void usage(FILE *f)
 		"  -D                 stay in the foreground\n"
 		"  -d                 debug: stay in the foreground and log to stderr\n"
 		"  -k                 kill the agent named by $SSH_AGENT_PID\n"
+		"  -t SECONDS         forget a cached PIN after SECONDS (pin-cache-ttl, default\n"
+		"                     600; 0 asks every time)\n"
 		"  --tcti TCTI        TPM to use (default $TPM_AGENT_TCTI, else %s)\n"
 		"  --simulator[=DIR]  run a private swtpm (state in DIR, default <data dir>/simulator);\n"
 		"                     keys are then NOT hardware-protected\n"
@@ -68,6 +78,11 @@ static void usage(FILE *f)
 		"  --gpg              also be gpg's agent, on the socket gpgconf --list-dirs\n"
 		"                     agent-socket names (stop gpg-agent first)\n"
 		"  --gpg-socket PATH  serve the gpg-agent protocol on PATH (implies --gpg)\n"
+		"  --no-software-keys refuse keys added with ssh-add FILE (software-keys = no)\n"
+		"  --proxy SOCKET     keys we do not hold: list and forward them to the agent on\n"
+		"                     SOCKET (e.g. ssh-agent with a FIDO key; proxy-timeout)\n"
+		"  --host             serve only host keys (tpm-key gen --host) for sshd's\n"
+		"                     HostKeyAgent\n"
 		"  --config FILE      settings file (default $XDG_CONFIG_HOME/tpm-agent/config)\n"
 		"  --check-config     check the settings, print the effective ones and exit\n"
 		"  --KEY=VALUE        any setting of the config file, e.g. --pin-cache-ttl=0;\n"
@@ -96,6 +111,7 @@ static int add_flag(struct options *o, const char *key, const char *value)
 
 enum { OPT_TCTI = 256, OPT_SIMULATOR, OPT_SRK, OPT_PLAIN, OPT_GPG, OPT_GPG_SOCKET,
        OPT_CONFIG, OPT_CHECK, OPT_VERSION, OPT_SETTING };
+enum { OPT_NO_SOFTKEYS = 200, OPT_HOST }; /* below 256: no short option uses these */
 
 /* The fixed options, then one --KEY=VALUE per setting not spelled otherwise. */
 static struct option *build_longopts(void)
@@ -106,6 +122,8 @@ static struct option *build_longopts(void)
 		{ "srk-handle", required_argument, NULL, OPT_SRK },
 		{ "no-encrypt-sessions", no_argument, NULL, OPT_PLAIN },
 		{ "gpg", no_argument, NULL, OPT_GPG },
+		{ "no-software-keys", no_argument, NULL, OPT_NO_SOFTKEYS },
+		{ "host", no_argument, NULL, OPT_HOST },
 		{ "gpg-socket", required_argument, NULL, OPT_GPG_SOCKET },
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "check-config", no_argument, NULL, OPT_CHECK },
@@ -138,6 +156,7 @@ static int parse_flag(struct options *o, int ch)
 	case 'D': o->foreground = 1; return 0;
 	case 'd': o->foreground = o->debug = 1; return add_flag(o, "log-level", "debug");
 	case 'k': o->kill = 1; return 0;
+	case 't': return add_flag(o, "pin-cache-ttl", optarg);
 	case OPT_TCTI: return add_flag(o, "tcti", optarg);
 	case OPT_SIMULATOR:
 		return add_flag(o, "simulator", "yes") ||
@@ -145,6 +164,8 @@ static int parse_flag(struct options *o, int ch)
 	case OPT_SRK: return add_flag(o, "srk-handle", optarg);
 	case OPT_PLAIN: return add_flag(o, "encrypt-sessions", "no");
 	case OPT_GPG: return add_flag(o, "gpg", "yes");
+	case OPT_NO_SOFTKEYS: return add_flag(o, "software-keys", "no");
+	case OPT_HOST: return add_flag(o, "host", "yes");
 	case OPT_GPG_SOCKET: return add_flag(o, "gpg", "yes") || add_flag(o, "gpg-socket", optarg);
 	case OPT_CONFIG: o->config = optarg; return 0;
 	case OPT_CHECK: o->check_config = 1; return 0;
@@ -163,7 +184,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	struct option *longopts = build_longopts();
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "a:cDdhks", longopts, NULL)) != -1)
+	while ((ch = getopt_long(argc, argv, "a:cDdhkst:", longopts, NULL)) != -1)
 		if (parse_flag(o, ch) != 0)
 			return -1;
 	if (optind != argc) {
@@ -350,13 +371,21 @@ static int resolve_paths(const struct options *o, struct agent *a, struct errmsg
 	if (store_default_dir(a->data_dir, sizeof(a->data_dir), e) != 0 ||
 	    store_prepare(a->data_dir, e) != 0)
 		return -1;
-	if (a->settings.gpg && a->settings.gpg_socket[0] != '\0')
+	if (sd.gpg_fd >= 0) /* systemd's socket: serve gpg there, whatever the settings */
+		sd_socket_path(sd.gpg_fd, gpg_socket_path, sizeof(gpg_socket_path));
+	else if (a->settings.gpg && a->settings.gpg_socket[0] != '\0')
 		snprintf(gpg_socket_path, sizeof(gpg_socket_path), "%s", a->settings.gpg_socket);
 	else if (a->settings.gpg &&
 		 gpg_default_socket_path(gpg_socket_path, sizeof(gpg_socket_path), e) != 0)
 		return -1;
-	if (a->settings.gpg && gpg_socket_check(gpg_socket_path, e) != 0)
+	if (a->settings.gpg && sd.gpg_fd < 0 && gpg_socket_check(gpg_socket_path, e) != 0)
 		return -1; /* before the TPM is touched: a busy gpg socket is the user's to fix */
+	if (sd.ssh_fd >= 0) {
+		sd_socket_path(sd.ssh_fd, a->socket_path, sizeof(a->socket_path));
+		if (a->socket_path[0] == '\0')
+			snprintf(a->socket_path, sizeof(a->socket_path), "(inherited socket)");
+		return 0;
+	}
 	if (o->socket != NULL) {
 		snprintf(a->socket_path, sizeof(a->socket_path), "%s", o->socket);
 		return 0;
@@ -368,23 +397,45 @@ static int resolve_paths(const struct options *o, struct agent *a, struct errmsg
 static int agent_setup(const struct options *o, struct agent *a, int *listen_fd,
 		       struct errmsg *e)
 {
-	if ((*listen_fd = listen_socket(a->socket_path, e)) < 0)
+	if (sd.ssh_fd >= 0) { /* socket activation: systemd bound it */
+		*listen_fd = sd.ssh_fd;
+		sd.ssh_fd = -1;
+		fcntl(*listen_fd, F_SETFL, fcntl(*listen_fd, F_GETFL) | O_NONBLOCK);
+	} else if ((*listen_fd = listen_socket(a->socket_path, e)) < 0) {
+		return -1;
+	} else {
+		ssh_socket_owned = 1;
+	}
+	if (proxy_check(a, e) != 0) /* before the TPM: a proxy loop is the user's to fix */
 		return -1;
 	if (open_tpm(o, a, e) != 0 || keystore_open(a->data_dir, a->tpm, &a->ks, e) != 0 ||
 	    certstore_open(a->data_dir, &a->certs, e) != 0 ||
 	    certstore_use_nv(a->certs, a->tpm, a->settings.nv_base_index,
 			     a->settings.max_nv_certs, e) != 0)
 		return -1;
-	if (a->settings.gpg && gpg_server_start(a, gpg_socket_path, e) != 0)
+	if (pin_start(a, e) != 0) /* before gpg: its threads use the PIN cache too */
 		return -1;
-	log_info("serving %zu key(s) from %s on %s", keystore_count(a->ks), a->data_dir,
-		 a->socket_path);
+	if (sd.gpg_fd >= 0) {
+		int fd = sd.gpg_fd;
+
+		sd.gpg_fd = -1;
+		if (gpg_server_start_fd(a, fd, gpg_socket_path, e) != 0)
+			return -1;
+	} else if (a->settings.gpg && gpg_server_start(a, gpg_socket_path, e) != 0) {
+		return -1;
+	}
+	hostkeys_apply(a); /* --host: host keys only; otherwise all but those */
+	log_info("serving %zu key(s) from %s on %s%s", keystore_count(a->ks), a->data_dir,
+		 a->socket_path, a->settings.host ? " (host keys only, for sshd)" : "");
 	return 0;
 }
 
 static void agent_cleanup(struct agent *a, int listen_fd)
 {
 	gpg_server_stop(); /* its threads use the keystore: they end first */
+	softkeys_clear();  /* wipes the software keys */
+	pin_stop(a);       /* so do PIN jobs; those still prompting find a->quit */
+	pthread_mutex_lock(&a->lock); /* and must not find the keystore half freed */
 	certstore_close(a->certs);
 	keystore_close(a->ks);
 	tpm_close(a->tpm);
@@ -392,7 +443,8 @@ static void agent_cleanup(struct agent *a, int listen_fd)
 		simulator_stop(&simulator);
 	if (listen_fd >= 0) {
 		close(listen_fd);
-		unlink(a->socket_path);
+		if (ssh_socket_owned) /* an inherited socket is systemd's: it stays */
+			unlink(a->socket_path);
 	}
 	if (a->socket_dir[0] != '\0')
 		rmdir(a->socket_dir);
@@ -527,6 +579,12 @@ int main(int argc, char **argv)
 	}
 	harden_process();
 	log_init("tpm-agent", 1, (enum log_level)agent.settings.log_level);
+	if (sd_sockets_take(&sd, &e) != 0) {
+		fprintf(stderr, "tpm-agent: %s\n", e.text);
+		return 1;
+	}
+	if (sd.gpg_fd >= 0)
+		agent.settings.gpg = 1; /* an inherited gpg socket is the opt-in */
 	if (resolve_paths(&o, &agent, &e) != 0) {
 		fprintf(stderr, "tpm-agent: %s\n", e.text);
 		return 1;

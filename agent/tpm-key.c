@@ -18,13 +18,25 @@ static const struct {
 	{ "load", cmd_load, "load a key (back) into the agent" },
 	{ "status", cmd_status, "show the TPM and the agent" },
 	{ "cert", cmd_cert, "OpenSSH certificates: add, list, rm, show" },
+	{ "pcr-seal", cmd_pcr_seal, "approve the current PCRs for a --pcr-authorized key" },
+	{ "passwd", cmd_passwd, "change a key's PIN (asked through pinentry)" },
+	{ "forget", cmd_forget, "forget cached PINs" },
+	{ "update-env", cmd_update_env, "send PIN prompts for ssh clients to this terminal" },
+	{ "init", cmd_init, "provision the SRK (asks the SO PIN if the TPM has one)" },
+	{ "decrypt", cmd_decrypt, "RSA-decrypt stdin with a --decrypt key" },
+	{ "encrypt", cmd_encrypt, "RSA-encrypt stdin to a key's public half" },
+	{ "seal", cmd_seal, "seal a secret (stdin, <= 128 bytes) in the TPM" },
+	{ "unseal", cmd_unseal, "print a sealed secret" },
+	{ "attest", cmd_attest, "TPM attestation of a key (for a CA)" },
+	{ "verify-attestation", cmd_verify_attestation, "check an attestation file offline" },
+	{ "setup", cmd_setup, "enable the systemd user units; print the profile line" },
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: tpm-key COMMAND [ARGS]\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\n'tpm-key COMMAND -h' shows a command's options. tpm-key talks to the\n"
 		"agent named by $TPM_AGENT_SOCK or $SSH_AUTH_SOCK.\n");
 }

@@ -53,8 +53,8 @@ AGENT_PID=${SSH_AGENT_PID:-}
 echo "SSH_AUTH_SOCK=$SSH_AUTH_SOCK SSH_AGENT_PID=$SSH_AGENT_PID"
 
 heading "2. Make an ECDSA P-256 key inside the TPM"
-printf '$ tpm-key gen -t ecdsa -b 256 -C demo@tpm-agent\n'
-"$KEY" gen -t ecdsa -b 256 -C demo@tpm-agent </dev/null >"$DEMO/gen.out" || die "tpm-key gen"
+printf '$ tpm-key gen --no-pin -t ecdsa -b 256 -C demo@tpm-agent\n'
+"$KEY" gen --no-pin -t ecdsa -b 256 -C demo@tpm-agent </dev/null >"$DEMO/gen.out" || die "tpm-key gen"
 cat "$DEMO/gen.out"
 grep '^ecdsa-sha2-nistp256 ' "$DEMO/gen.out" | head -1 >"$DEMO/demo.pub"
 [ -s "$DEMO/demo.pub" ] || die "tpm-key gen printed no public key"

@@ -7,12 +7,14 @@
 #include <string.h>
 
 #include "../agent/log.h"
+#include "keystore_policy.h"
 
 struct keystore {
 	char dir[4096];
 	struct tpm *tpm;
 	struct ks_key **keys;
 	size_t n, alloc;
+	struct ks_policy *gen_policy; /* keystore_generate_bound's, for the next key made */
 };
 
 static int ks_append(struct keystore *ks, struct ks_key *k, struct errmsg *e)
@@ -36,6 +38,7 @@ static void ks_key_free(struct keystore *ks, struct ks_key *k)
 		return;
 	if (ks->tpm != NULL)
 		tpm_key_unload(ks->tpm, &k->tk);
+	ks_policy_free(k->policy);
 	free(k);
 }
 
@@ -120,7 +123,8 @@ static int ks_read_key(struct keystore *ks, const char *name, struct ks_key **ou
 	if (store_key_path(ks->dir, name, ".tss", path, sizeof(path), e) != 0 ||
 	    store_read_file(path, TSS2KEY_FILE_MAX, &pem, &len, e) != 0)
 		goto done;
-	if (tss2key_from_pem(pem, len, f, e) != 0 || ks_key_from_tss2(f, name, k, e) != 0) {
+	if (tss2key_from_pem(pem, len, f, e) != 0 || ks_key_from_tss2(f, name, k, e) != 0 ||
+	    ks_policy_load(ks->dir, k, f, e) != 0) {
 		errmsg_prefix(e, "%s", path);
 		goto done;
 	}
@@ -283,7 +287,7 @@ static int ks_write_key(struct keystore *ks, const struct ks_key *k, uint32_t pa
 	f->pub_len = k->tk.pub_len;
 	memcpy(f->priv, k->tk.priv, k->tk.priv_len);
 	f->priv_len = k->tk.priv_len;
-	if (tss2key_to_pem(f, &pem, &pem_len, e) != 0)
+	if (ks_policy_store(ks->dir, k, f, e) != 0 || tss2key_to_pem(f, &pem, &pem_len, e) != 0)
 		goto done;
 	if (sshkey_pub_to_line(&k->pub, k->comment[0] ? k->comment : NULL, &line) != 0) {
 		errmsg_set(e, "cannot encode the public key line");
@@ -333,6 +337,14 @@ int keystore_generate_flags(struct keystore *ks, enum sshkey_type type, unsigned
 			    const char *name, const char *comment, unsigned flags,
 			    struct ks_key **out, struct errmsg *e)
 {
+	return keystore_generate_auth(ks, type, bits, name, comment, flags, NULL, 0, out, e);
+}
+
+int keystore_generate_auth(struct keystore *ks, enum sshkey_type type, unsigned bits,
+			   const char *name, const char *comment, unsigned flags,
+			   const uint8_t *pin, size_t pin_len, struct ks_key **out,
+			   struct errmsg *e)
+{
 	struct ks_key *k;
 	struct tpm_info info;
 
@@ -357,12 +369,12 @@ int keystore_generate_flags(struct keystore *ks, enum sshkey_type type, unsigned
 		return -1;
 	}
 	snprintf(k->comment, sizeof(k->comment), "%s", comment ? comment : "");
-	k->empty_auth = 1;
-	int r = tpm_create_key_ex(ks->tpm, type, bits,
-				  (flags & KS_GEN_DECRYPT) ? TPM_KEY_DECRYPT : 0, NULL, 0,
-				  &k->tk, &k->pub, e);
+	k->empty_auth = pin_len == 0;
+	int r = ks_policy_create(ks, &ks->gen_policy, k, type, bits,
+				 (flags & KS_GEN_DECRYPT) ? TPM_KEY_DECRYPT : 0, pin, pin_len, e);
 	if (r != 0 || tpm_get_info(ks->tpm, &info, e) != 0 || ks_key_derive(k, e) != 0 ||
 	    ks_write_key(ks, k, info.srk_handle, e) != 0 || ks_append(ks, k, e) != 0) {
+		ks_policy_free(k->policy);
 		free(k);
 		return r != 0 ? r : -1;
 	}
@@ -405,7 +417,10 @@ int keystore_load(struct keystore *ks, const char *name, struct ks_key **out,
 	    memcmp(old->blob, fresh->blob, old->blob_len) == 0 &&
 	    old->tk.priv_len == fresh->tk.priv_len &&
 	    memcmp(old->tk.priv, fresh->tk.priv, old->tk.priv_len) == 0) {
-		/* Same key: keep the loaded TPM object, only show it again. */
+		/* Same key: keep the loaded TPM object, only show it again (with the policy as
+		 * the file has it now: pcr-seal may have added to it). */
+		ks_policy_free(old->policy);
+		old->policy = fresh->policy;
 		free(fresh);
 		old->hidden = 0;
 		if (out != NULL)
@@ -415,6 +430,7 @@ int keystore_load(struct keystore *ks, const char *name, struct ks_key **out,
 	if (old != NULL)
 		ks_forget(ks, old);
 	if (ks_append(ks, fresh, e) != 0) {
+		ks_policy_free(fresh->policy);
 		free(fresh);
 		return -1;
 	}
@@ -431,6 +447,13 @@ static enum tpm_sig_scheme ks_scheme(enum sshkey_type t)
 int keystore_sign_ssh(struct keystore *ks, struct ks_key *k, const uint8_t *data,
 		      size_t len, uint32_t flags, struct sshbuf *sig, struct errmsg *e)
 {
+	return keystore_sign_ssh_auth(ks, k, NULL, 0, data, len, flags, sig, e);
+}
+
+int keystore_sign_ssh_auth(struct keystore *ks, struct ks_key *k, const uint8_t *pin,
+			   size_t pin_len, const uint8_t *data, size_t len, uint32_t flags,
+			   struct sshbuf *sig, struct errmsg *e)
+{
 	enum sshkey_hash h = sshkey_sign_hash(k->pub.type, flags);
 	uint8_t digest[64];
 	size_t digest_len = 0;
@@ -444,8 +467,10 @@ int keystore_sign_ssh(struct keystore *ks, struct ks_key *k, const uint8_t *data
 		return errmsg_set(e, "keystore: no TPM connection");
 	if (sshkey_hash(h, data, len, digest, &digest_len) != 0)
 		return errmsg_set(e, "cannot hash the data to sign");
-	r = tpm_sign(ks->tpm, &k->tk, NULL, 0, ks_scheme(k->pub.type), h, digest, digest_len,
-		     &ts, e);
+	if ((r = ks_policy_begin(ks, k, e)) == 0)
+		r = tpm_sign(ks->tpm, &k->tk, pin, pin_len, ks_scheme(k->pub.type), h, digest,
+			     digest_len, &ts, e);
+	ks_policy_end(ks, k);
 	if (r != 0)
 		return r;
 	if (k->pub.type == SSHKEY_RSA)
@@ -473,6 +498,13 @@ int keystore_sign_digest(struct keystore *ks, struct ks_key *k, enum sshkey_hash
 			 const uint8_t *digest, size_t len, struct tpm_signature *sig,
 			 struct errmsg *e)
 {
+	return keystore_sign_digest_auth(ks, k, NULL, 0, hash, digest, len, sig, e);
+}
+
+int keystore_sign_digest_auth(struct keystore *ks, struct ks_key *k, const uint8_t *pin,
+			      size_t pin_len, enum sshkey_hash hash, const uint8_t *digest,
+			      size_t len, struct tpm_signature *sig, struct errmsg *e)
+{
 	enum sshkey_hash tpm_hash = hash;
 
 	if (ks->tpm == NULL)
@@ -489,25 +521,113 @@ int keystore_sign_digest(struct keystore *ks, struct ks_key *k, enum sshkey_hash
 		if ((tpm_hash = ks_hash_of_len(len)) == SSHKEY_HASH_NONE)
 			return errmsg_set(e, "key '%s': no TPM hash is %zu bytes long", k->name, len);
 	}
-	return tpm_sign(ks->tpm, &k->tk, NULL, 0, ks_scheme(k->pub.type), tpm_hash, digest, len,
-			sig, e);
+	int r = ks_policy_begin(ks, k, e);
+
+	if (r == 0)
+		r = tpm_sign(ks->tpm, &k->tk, pin, pin_len, ks_scheme(k->pub.type), tpm_hash,
+			     digest, len, sig, e);
+	ks_policy_end(ks, k);
+	return r;
 }
 
 int keystore_decrypt_rsa(struct keystore *ks, struct ks_key *k, const uint8_t *c, size_t c_len,
 			 uint8_t *out, size_t out_max, size_t *out_len, struct errmsg *e)
 {
+	return keystore_decrypt_rsa_auth(ks, k, NULL, 0, c, c_len, out, out_max, out_len, e);
+}
+
+int keystore_decrypt_rsa_auth(struct keystore *ks, struct ks_key *k, const uint8_t *pin,
+			      size_t pin_len, const uint8_t *c, size_t c_len, uint8_t *out,
+			      size_t out_max, size_t *out_len, struct errmsg *e)
+{
 	if (ks->tpm == NULL)
 		return errmsg_set(e, "keystore: no TPM connection");
 	/* RSAES: the TPM strips the PKCS#1 type-2 padding itself. */
-	return tpm_rsa_decrypt(ks->tpm, &k->tk, NULL, 0, TPM_RSA_PKCS1, SSHKEY_HASH_NONE, NULL, 0,
-			       c, c_len, out, out_max, out_len, e);
+	int r = ks_policy_begin(ks, k, e);
+
+	if (r == 0)
+		r = tpm_rsa_decrypt(ks->tpm, &k->tk, pin, pin_len, TPM_RSA_PKCS1, SSHKEY_HASH_NONE,
+				    NULL, 0, c, c_len, out, out_max, out_len, e);
+	ks_policy_end(ks, k);
+	return r;
 }
 
 int keystore_ecdh_zgen(struct keystore *ks, struct ks_key *k, const uint8_t *point,
 		       size_t len, uint8_t *out, size_t out_max, size_t *out_len,
 		       struct errmsg *e)
 {
+	return keystore_ecdh_zgen_auth(ks, k, NULL, 0, point, len, out, out_max, out_len, e);
+}
+
+int keystore_ecdh_zgen_auth(struct keystore *ks, struct ks_key *k, const uint8_t *pin,
+			    size_t pin_len, const uint8_t *point, size_t len, uint8_t *out,
+			    size_t out_max, size_t *out_len, struct errmsg *e)
+{
 	if (ks->tpm == NULL)
 		return errmsg_set(e, "keystore: no TPM connection");
-	return tpm_ecdh_zgen(ks->tpm, &k->tk, NULL, 0, point, len, out, out_max, out_len, e);
+	int r = ks_policy_begin(ks, k, e);
+
+	if (r == 0)
+		r = tpm_ecdh_zgen(ks->tpm, &k->tk, pin, pin_len, point, len, out, out_max, out_len, e);
+	ks_policy_end(ks, k);
+	return r;
+}
+
+/* The new private blob is on disk (atomically) before the key in memory changes, so a
+ * failure at any step leaves the old key working with the old PIN. */
+int keystore_change_auth(struct keystore *ks, struct ks_key *k, const uint8_t *old_pin,
+			 size_t old_len, const uint8_t *new_pin, size_t new_len,
+			 struct errmsg *e)
+{
+	struct ks_key *fresh;
+	struct tpm_info info;
+	int r;
+
+	if (ks->tpm == NULL)
+		return errmsg_set(e, "keystore: no TPM connection");
+	/* Only the policy authorises a PCR-bound key: without PolicyAuthValue in it (fixed
+	 * at creation) a PIN set now would never be checked. */
+	if (k->policy != NULL && new_len > 0 && !tpm_policy_needs_auth(&k->policy->tp))
+		return errmsg_set(e, "key '%s' is PCR-bound and was made without a PIN: its "
+				  "policy would not check one set now; make a new key with a PIN",
+				  k->name);
+	if ((fresh = calloc(1, sizeof(*fresh))) == NULL)
+		return errmsg_set(e, "keystore: out of memory");
+	*fresh = *k;
+	r = tpm_change_auth(ks->tpm, &k->tk, old_pin, old_len, new_pin, new_len, &fresh->tk, e);
+	fresh->empty_auth = new_len == 0;
+	if (r == 0 && (tpm_get_info(ks->tpm, &info, e) != 0 ||
+		       ks_write_key(ks, fresh, info.srk_handle, e) != 0))
+		r = -1;
+	if (r == 0) {
+		tpm_key_unload(ks->tpm, &k->tk); /* the loaded object still has the old PIN */
+		k->tk = fresh->tk;
+		k->empty_auth = fresh->empty_auth;
+		log_info("changed the PIN of key '%s'%s", k->name,
+			 new_len == 0 ? " (the key now has none)" : "");
+	}
+	free(fresh);
+	return r;
+}
+
+struct tpm *keystore_tpm(const struct keystore *ks)
+{
+	return ks->tpm;
+}
+
+struct ks_policy *keystore_set_gen_policy(struct keystore *ks, struct ks_policy *p)
+{
+	struct ks_policy *pending = ks->gen_policy;
+
+	ks->gen_policy = p;
+	return pending;
+}
+
+int keystore_rewrite_key(struct keystore *ks, struct ks_key *k, struct errmsg *e)
+{
+	struct tpm_info info;
+
+	if (ks->tpm == NULL || tpm_get_info(ks->tpm, &info, e) != 0)
+		return errmsg_set(e, "keystore: no TPM connection");
+	return ks_write_key(ks, k, info.srk_handle, e);
 }

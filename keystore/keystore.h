@@ -24,7 +24,10 @@ struct ks_key {
 	char keygrip[KEYGRIP_HEX_LEN];
 	int empty_auth;
 	int hidden;   /* removed from the agent (ssh-add -d); the file stays */
+	int confirm;  /* ask pinentry CONFIRM before each signature (tpm-key load -c) */
+	uint64_t lifetime_end; /* CLOCK_MONOTONIC second at which the key is hidden; 0 = never */
 	struct tpm_key tk;
+	struct ks_policy *policy; /* PCR policy (keystore_policy.h); NULL: none */
 };
 
 struct keystore;
@@ -90,5 +93,38 @@ int keystore_ecdh_zgen(struct keystore *ks, struct ks_key *k, const uint8_t *poi
  * appends the SSH signature blob to sig. */
 int keystore_sign_ssh(struct keystore *ks, struct ks_key *k, const uint8_t *data,
 		      size_t len, uint32_t flags, struct sshbuf *sig, struct errmsg *e);
+
+/* ---- the same with the key's PIN (its TPM authValue; NULL/0 for none). A wrong PIN
+ * is TPM_E_AUTH_FAIL, a TPM in dictionary-attack lockout TPM_E_LOCKOUT. */
+int keystore_generate_auth(struct keystore *ks, enum sshkey_type type, unsigned bits,
+			   const char *name, const char *comment, unsigned flags,
+			   const uint8_t *pin, size_t pin_len, struct ks_key **out,
+			   struct errmsg *e);
+int keystore_sign_ssh_auth(struct keystore *ks, struct ks_key *k, const uint8_t *pin,
+			   size_t pin_len, const uint8_t *data, size_t len, uint32_t flags,
+			   struct sshbuf *sig, struct errmsg *e);
+int keystore_sign_digest_auth(struct keystore *ks, struct ks_key *k, const uint8_t *pin,
+			      size_t pin_len, enum sshkey_hash hash, const uint8_t *digest,
+			      size_t len, struct tpm_signature *sig, struct errmsg *e);
+int keystore_decrypt_rsa_auth(struct keystore *ks, struct ks_key *k, const uint8_t *pin,
+			      size_t pin_len, const uint8_t *c, size_t c_len, uint8_t *out,
+			      size_t out_max, size_t *out_len, struct errmsg *e);
+int keystore_ecdh_zgen_auth(struct keystore *ks, struct ks_key *k, const uint8_t *pin,
+			    size_t pin_len, const uint8_t *point, size_t len, uint8_t *out,
+			    size_t out_max, size_t *out_len, struct errmsg *e);
+/* tpm-key passwd: TPM2_ObjectChangeAuth, then the new .tss replaces the file atomically,
+ * and only then k itself (its old TPM object is flushed). new_len 0 = no PIN any more
+ * (the file says emptyAuth TRUE). */
+int keystore_change_auth(struct keystore *ks, struct ks_key *k, const uint8_t *old_pin,
+			 size_t old_len, const uint8_t *new_pin, size_t new_len,
+			 struct errmsg *e);
+
+/* ---- for keystore_policy.c ---- */
+struct tpm *keystore_tpm(const struct keystore *ks);
+/* Sets the policy the next key keystore_generate_auth makes gets; returns the one that
+ * was pending (not taken by a key). */
+struct ks_policy *keystore_set_gen_policy(struct keystore *ks, struct ks_policy *p);
+/* Writes k's .tss (with its policy) and .pub again, atomically. */
+int keystore_rewrite_key(struct keystore *ks, struct ks_key *k, struct errmsg *e);
 
 #endif

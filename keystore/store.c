@@ -458,6 +458,11 @@ int store_remove_key(const char *dir, const char *name, struct errmsg *e)
 	if (unlink(pub) < 0 && errno != ENOENT)
 		return errmsg_set(e, "store: removed %s but not %s: %s", tss, pub,
 				  strerror(errno));
+	/* The PCR values of a PCR-bound key (keystore_policy.c), if any. */
+	if (store_key_path(dir, name, ".pcr", pub, sizeof(pub), e) == 0 && unlink(pub) < 0 &&
+	    errno != ENOENT)
+		return errmsg_set(e, "store: removed %s but not %s: %s", tss, pub,
+				  strerror(errno));
 	if (fsync_dir(keys) < 0)
 		return errmsg_set(e, "store: removed key %s but could not sync %s: %s", name,
 				  keys, strerror(errno));

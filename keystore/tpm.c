@@ -4,10 +4,12 @@
  * tpmsession.c's. */
 #include "tpm.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -56,7 +58,7 @@ TSS2_RC rc_base(TSS2_RC rc)
 /* The TPM asks to send the command again (NV busy, self-test, yield); ESAPI retries
  * these itself and SAPI does not, so we do. */
 #define RETRY_MAX 16
-static int rc_is_retry(TSS2_RC rc)
+int rc_is_retry(TSS2_RC rc)
 {
 	TSS2_RC layer = rc & TSS2_RC_LAYER_MASK, b = rc & 0xFFF;
 
@@ -144,13 +146,37 @@ static int unsupported(struct errmsg *e, const char *fmt, ...)
 
 /* ---- connection and properties ---- */
 
+/* For a device TCTI that cannot open: the remedy the device file suggests (missing or
+ * not ours to open) into buf, or the generic one. */
+static const char *device_remedy(const char *tcti, char *buf, size_t len)
+{
+	const char *path = "/dev/tpmrm0";
+
+	if (strncmp(tcti, "device", 6) != 0 || (tcti[6] != '\0' && tcti[6] != ':'))
+		return "is a TPM present and may you use it? try --simulator";
+	if (tcti[6] == ':' && tcti[7] != '\0')
+		path = tcti + 7;
+	if (access(path, F_OK) != 0 && errno == ENOENT)
+		snprintf(buf, len, "%s does not exist: this machine has no TPM 2.0, it is off in "
+			 "the firmware setup, or the kernel lacks its driver (tpm_crb, tpm_tis); "
+			 "without a TPM, try --simulator", path);
+	else if (access(path, R_OK | W_OK) != 0 && errno == EACCES)
+		snprintf(buf, len, "permission denied on %s: add yourself to its group, "
+			 "usually tss (`sudo usermod -aG tss $USER`, then log in again; "
+			 "`ls -l %s` shows the group)", path, path);
+	else
+		return "is a TPM present and may you use it? try --simulator";
+	return buf;
+}
+
 static int connect_tpm(struct tpm *t, struct errmsg *e)
 {
+	char why[512];
 	TSS2_RC rc;
 
 	rc = Tss2_TctiLdr_Initialize(t->info.tcti, &t->tcti);
 	if (rc != TSS2_RC_SUCCESS)
-		return tpm_err(e, rc, "is a TPM present and may you use it? try --simulator",
+		return tpm_err(e, rc, device_remedy(t->info.tcti, why, sizeof(why)),
 			       "cannot open TCTI '%s'", t->info.tcti);
 	rc = Esys_Initialize(&t->esys, t->tcti, NULL);
 	if (rc == TSS2_RC_SUCCESS)
@@ -322,7 +348,7 @@ static int srk_check(struct tpm *t, struct errmsg *e)
 			  t->info.srk_handle, what, t->info.srk_handle);
 }
 
-static void srk_template(TPM2B_PUBLIC *p)
+void srk_template(TPM2B_PUBLIC *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->publicArea.type = TPM2_ALG_ECC;
@@ -411,6 +437,11 @@ static const char *session_remedy(TSS2_RC rc)
 	if (b == TPM2_RC_SYMMETRIC || b == TPM2_RC_MODE || b == TPM2_RC_KEY_SIZE)
 		return "this TPM lacks AES-128-CFB for session encryption; --no-encrypt-sessions "
 		       "turns encrypted sessions off (PINs then cross the TPM bus in clear)";
+	if (b == TPM2_RC_SESSION_HANDLES || b == TPM2_RC_SESSION_MEMORY)
+		return "the TPM has no free session slot: other programs hold sessions "
+		       "(`tpm2_getcap handles-saved-session`); free them with `tpm2_flushcontext "
+		       "--saved-session` or stop those programs, and use device:/dev/tpmrm0, whose "
+		       "resource manager flushes the sessions of programs that exit";
 	return "--no-encrypt-sessions turns encrypted sessions off (PINs then cross the TPM "
 	       "bus in clear)";
 }
@@ -637,11 +668,39 @@ static TSS2_RC exec_session(struct tpm *t, const struct auth_cmd *c)
 	return c->secret_response ? decrypt_secret_response(t, c) : TSS2_RC_SUCCESS;
 }
 
+/* A command of a key with a policy (tpm_policy.c ran it in t->prun): the same exchange
+ * as exec_session with the policy session's keys and nonces, swapped in for the call.
+ * The key's auth value enters the HMAC only when the policy asserted PolicyAuthValue. */
+static TSS2_RC exec_policy(struct tpm *t, const struct auth_cmd *c)
+{
+	struct auth_cmd pc = *c;
+	struct tpmsession keep = t->sess;
+	TSS2_RC rc;
+
+	if (!t->prun->auth_value) {
+		pc.auth = NULL;
+		pc.auth_len = 0;
+	}
+	t->sess = t->prun->sess;
+	rc = exec_session(t, &pc);
+	t->prun->sess = t->sess;
+	t->sess = keep;
+	return rc;
+}
+
+static int is_policy_key(const struct tpm *t, const struct auth_cmd *c)
+{
+	return t->prun != NULL && t->prun->name_len == c->name_len &&
+	       memcmp(t->prun->name, c->name, c->name_len) == 0;
+}
+
 /* Runs the command the caller just prepared with Tss2_Sys_<Cmd>_Prepare. */
 static TSS2_RC run_auth(struct tpm *t, const struct auth_cmd *c)
 {
 	if (c->auth_len > TPMS_AUTH_MAX || c->name_len == 0 || c->name_len > TPMS_NAME_MAX)
 		return TSS2_SYS_RC_BAD_VALUE;
+	if (is_policy_key(t, c))
+		return exec_policy(t, c);
 	return t->plain ? exec_password(t, c) : exec_session(t, c);
 }
 
@@ -1229,6 +1288,12 @@ int tpm_create_key_ex(struct tpm *t, enum sshkey_type type, unsigned bits, unsig
 
 	if ((r = key_template(type, bits, flags, &tmpl, e)) != 0)
 		return r;
+	if (t->create_policy != NULL) {
+		/* tpm_create_key_policy: only the policy may authorise the key. */
+		tmpl.publicArea.authPolicy.size = TPMS_DIGEST_LEN;
+		memcpy(tmpl.publicArea.authPolicy.buffer, t->create_policy, TPMS_DIGEST_LEN);
+		tmpl.publicArea.objectAttributes &= ~TPMA_OBJECT_USERWITHAUTH;
+	}
 	if (auth_len > TPM_AUTH_CREATE_MAX)
 		return unsupported(e, "a PIN of %zu bytes is too long: the TPM takes at most %d",
 				   auth_len, TPM_AUTH_CREATE_MAX);
@@ -1714,4 +1779,63 @@ int tpm_ecdh_zgen(struct tpm *t, struct tpm_key *k, const uint8_t *auth, size_t 
 		r = ecc_out_point(&z, flen, out, out_cap, out_len, e);
 	OPENSSL_cleanse(&z, sizeof(z));
 	return r;
+}
+
+/* Frees a transient slot for an object that is not ours (tpm_policy.c's LoadExternal);
+ * 0 when none of ours is loaded to evict. */
+int tpm_evict_one(struct tpm *t)
+{
+	return t->n_loaded > 0 ? evict_lru(t) : 0;
+}
+
+/* ---- for tpm_seal.c and tpm_attest.c (declared in tpm_internal.h) ---- */
+
+TSS2_RC tpm_run_recovering(struct tpm *t, TSS2_RC (*op)(struct tpm *, void *), void *arg)
+{
+	return with_recovery(t, op, arg);
+}
+
+TSS2_RC tpm_load_key_op(struct tpm *t, struct tpm_key *k)
+{
+	return load_op(t, k);
+}
+
+TSS2_RC tpm_create_object(struct tpm *t, const TPM2B_SENSITIVE_CREATE *sens,
+			  const TPM2B_PUBLIC *tmpl, TPM2B_PRIVATE *priv, TPM2B_PUBLIC *pub)
+{
+	struct create_args a = { sens, tmpl, priv, pub };
+
+	return with_recovery(t, create_op, &a);
+}
+
+TSS2_RC tpm_run_key_cmd(struct tpm *t, struct tpm_key *k, TPM2_CC cc, const uint8_t *auth,
+			size_t auth_len, int secret_param, int secret_response)
+{
+	struct auth_cmd c = { .cc = cc, .auth = auth, .auth_len = auth_len,
+			      .name = k->state.name, .name_len = k->state.name_len,
+			      .secret_param = secret_param, .secret_response = secret_response };
+
+	k->state.last_use = ++t->clock;
+	return run_auth(t, &c);
+}
+
+void tpm_wipe_response(struct tpm *t)
+{
+	wipe_response_param(t);
+}
+
+int tpm_key_unmarshal_pub(const struct tpm_key *k, TPM2B_PUBLIC *pub, struct errmsg *e)
+{
+	return unmarshal_pub(k, pub, e);
+}
+
+int tpm_key_store_blobs(const TPM2B_PUBLIC *pub, const TPM2B_PRIVATE *priv,
+			struct tpm_key *k, struct errmsg *e)
+{
+	return store_blobs(pub, priv, k, e);
+}
+
+int tpm_check_auth_len(size_t auth_len, struct errmsg *e)
+{
+	return check_auth_len(auth_len, e);
 }

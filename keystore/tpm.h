@@ -151,4 +151,44 @@ int tpm_key_load(struct tpm *t, struct tpm_key *k, struct errmsg *e);
 /* Flushes k from the TPM if loaded; call before freeing or forgetting a key. */
 void tpm_key_unload(struct tpm *t, struct tpm_key *k);
 
+/* ---- PINs (tpm_auth.c) ---- */
+
+/* The TPM's dictionary-attack state (TPM2_PT_PERMANENT, TPM2_PT_LOCKOUT_*). */
+struct tpm_da {
+	uint32_t counter;   /* TPM2_PT_LOCKOUT_COUNTER: wrong authorizations counted now */
+	uint32_t max_tries; /* TPM2_PT_MAX_AUTH_FAIL: the counter value that locks out */
+	uint32_t interval;  /* TPM2_PT_LOCKOUT_INTERVAL: seconds until one failure is forgotten */
+	uint32_t recovery;  /* TPM2_PT_LOCKOUT_RECOVERY: seconds after a lockout-auth failure */
+	int in_lockout;     /* TPMA_PERMANENT inLockout, or counter >= max_tries */
+	int owner_auth_set; /* TPMA_PERMANENT ownerAuthSet: the owner hierarchy has an SO PIN */
+};
+
+/* Reads the dictionary-attack state (one TPM2_GetCapability, no authorization). */
+int tpm_da_state(struct tpm *t, struct tpm_da *da, struct errmsg *e);
+/* The same, as separate numbers. */
+int tpm_da_status(struct tpm *t, uint32_t *counter, uint32_t *max, uint32_t *interval,
+		  uint32_t *recovery, struct errmsg *e);
+
+/* TPM2_ObjectChangeAuth: re-wraps k (loading it if needed) under the SRK with the new
+ * auth value; out receives k's public blob and the new private blob (the caller stores
+ * it, then replaces k). The old PIN only keys the session HMAC and the new one is the
+ * encrypted first parameter (salted AES-128-CFB session; a password session with
+ * plain sessions). TPM_E_AUTH_FAIL for a wrong old PIN, TPM_E_LOCKOUT in lockout,
+ * TPM_E_UNSUPPORTED for a new PIN over 32 bytes. The old blob stays valid with the
+ * old PIN: TPM objects are not revoked, so the caller must replace every copy. */
+int tpm_change_auth(struct tpm *t, struct tpm_key *k, const uint8_t *old_auth, size_t old_len,
+		    const uint8_t *new_auth, size_t new_len, struct tpm_key *out,
+		    struct errmsg *e);
+
+#define TPM_E_OWNER_AUTH -31 /* the owner hierarchy has an authorization (SO PIN): ask it */
+
+/* Makes sure a storage key (SRK) is at the persistent handle: *created 0 when one was
+ * there, 1 when this call made the H-2 primary and persisted it. owner_auth is the
+ * owner hierarchy's authorization (SO PIN); NULL means "not asked": when the TPM says
+ * ownerAuthSet, nothing is sent and the result is TPM_E_OWNER_AUTH. The owner auth
+ * keys an HMAC session salted with the current SRK (a password session with plain
+ * sessions). A wrong one is TPM_E_AUTH_FAIL and counts towards the DA lockout. */
+int tpm_srk_provision(struct tpm *t, uint32_t handle, const uint8_t *owner_auth,
+		      size_t owner_len, int *created, struct errmsg *e);
+
 #endif

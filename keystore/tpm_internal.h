@@ -27,15 +27,55 @@ struct tpm {
 	struct tpm_key *loaded[TPM_LOADED_MAX];  /* the keys currently in the TPM */
 	size_t n_loaded;
 	uint64_t clock;                          /* LRU stamps */
+	/* tpm_policy.c: the policy session authorising the next command of one key, and
+	 * the authPolicy (SHA-256) of the next key tpm_create_key_ex makes. */
+	struct tpm_policy_run *prun;
+	const uint8_t *create_policy;
+};
+
+/* A policy session tpm_policy_begin ran for the key named name; run_auth sends that
+ * key's commands through it. auth_value: the policy asserted PolicyAuthValue, so the
+ * key's auth value enters the session HMAC. */
+struct tpm_policy_run {
+	struct tpmsession sess;
+	uint8_t name[TPM_KEY_NAME_MAX]; uint16_t name_len;
+	int auth_value;
 };
 
 /* A TPM response code with the handle/session/parameter number masked off, so it
  * compares equal to the TPM2_RC_* constants; other layers' codes are returned as is. */
 TSS2_RC rc_base(TSS2_RC rc);
+/* The TPM asks to send the command again (NV busy, self-test, yield). */
+int rc_is_retry(TSS2_RC rc);
+/* Evicts the least recently used of our keys; 0 when none is loaded. */
+int tpm_evict_one(struct tpm *t);
+
+/* tpm.c's machinery for tpm_seal.c and tpm_attest.c. tpm_run_recovering: runs op,
+ * regaining a lost session, objects or connection once (op must be safe to rerun).
+ * tpm_load_key_op: loads k if needed, inside such an op. tpm_create_object: TPM2_Create
+ * under the SRK, inSensitive encrypted, with recovery. tpm_run_key_cmd: runs the
+ * command just prepared with Tss2_Sys_<Cmd>_Prepare, authorised by loaded key k (its
+ * policy session when tpm_policy_begin ran for it), with the first command and/or
+ * response parameter encrypted. tpm_wipe_response: zeroes the decrypted response
+ * parameter left in SAPI's buffer after _Complete. */
+TSS2_RC tpm_run_recovering(struct tpm *t, TSS2_RC (*op)(struct tpm *, void *), void *arg);
+TSS2_RC tpm_load_key_op(struct tpm *t, struct tpm_key *k);
+TSS2_RC tpm_create_object(struct tpm *t, const TPM2B_SENSITIVE_CREATE *sens,
+			  const TPM2B_PUBLIC *tmpl, TPM2B_PRIVATE *priv, TPM2B_PUBLIC *pub);
+TSS2_RC tpm_run_key_cmd(struct tpm *t, struct tpm_key *k, TPM2_CC cc, const uint8_t *auth,
+			size_t auth_len, int secret_param, int secret_response);
+void tpm_wipe_response(struct tpm *t);
+int tpm_key_unmarshal_pub(const struct tpm_key *k, TPM2B_PUBLIC *pub, struct errmsg *e);
+int tpm_key_store_blobs(const TPM2B_PUBLIC *pub, const TPM2B_PRIVATE *priv,
+			struct tpm_key *k, struct errmsg *e);
+int tpm_check_auth_len(size_t auth_len, struct errmsg *e);
 
 /* Formats "tpm: <what>: <decoded rc> (<remedy>)" into e and returns the TPM_E_*
  * class of rc. remedy NULL picks one from the class, if any. */
 int tpm_err(struct errmsg *e, TSS2_RC rc, const char *remedy, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/* The TCG "H-2" ECC P-256 storage primary template of the SRK (REFERENCE.md §2). */
+void srk_template(TPM2B_PUBLIC *p);
 
 #endif

@@ -358,6 +358,9 @@ static int session_hmac(struct tpmsession *s, const uint8_t *auth, size_t auth_l
 	     EVP_MAC_final(s->c.mac, out, &out_len, TPMS_DIGEST_LEN) == 1 &&
 	     out_len == TPMS_DIGEST_LEN;
 	OPENSSL_cleanse(key, sizeof(key));
+	/* OpenSSL's HMAC keeps a heap copy of its last key (sessionKey || PIN) until it is
+	 * re-keyed, and then wipes it: re-key with one zero byte so no PIN stays behind. */
+	(void)EVP_MAC_init(s->c.mac, (const uint8_t *)"", 1, NULL);
 	return ok ? TPMS_OK : TPMS_E_CRYPTO;
 }
 

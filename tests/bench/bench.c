@@ -119,6 +119,7 @@ static void gen_key(struct keydef *k, const char *name)
 	sshbuf_put_u32(msg, k->bits);
 	sshbuf_put_cstring(msg, name);
 	sshbuf_put_cstring(msg, "bench");
+	sshbuf_put_u32(msg, CTL_GEN_NO_PIN); /* no pinentry in a benchmark */
 	if (client_control(fd, msg, reply, &e) != 0)
 		die("gen", e.text);
 	if (sshbuf_get_cstring(reply, got, sizeof(got)) != 0 ||

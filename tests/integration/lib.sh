@@ -21,6 +21,9 @@ set -o pipefail
 IT_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 TPM_AGENT="${IT_TPM_AGENT:-$IT_REPO/bin/tpm-agent}"   # IT_TPM_*: stand-ins for dry runs
 TPM_KEY="${IT_TPM_KEY:-$IT_REPO/bin/tpm-key}"
+# TPM_AGENT_WRAPPER: a command the agent runs under in agent_start/agent_start_fg
+# (word-split, e.g. "valgrind --log-file=..."; tests/sanitizers/valgrind-check.sh).
+TPM_AGENT_WRAPPER="${TPM_AGENT_WRAPPER:-}"
 IT_NAME=$(basename "$0" .sh)
 
 . "$IT_REPO/tests/lib/swtpm.sh"
@@ -156,7 +159,7 @@ AGENT_LOG="$T/agent.log"
 agent_start() {
 	local rc=0
 	rm -f "$AGENT_SOCK"
-	timeout 60 "$TPM_AGENT" --tcti "$SWTPM_TCTI" -a "$AGENT_SOCK" -s "$@" \
+	timeout 60 $TPM_AGENT_WRAPPER "$TPM_AGENT" --tcti "$SWTPM_TCTI" -a "$AGENT_SOCK" -s "$@" \
 		</dev/null >"$T/agent.env" 2>>"$AGENT_LOG" || rc=$?
 	[ "$rc" -eq 0 ] || fail "tpm-agent -s exited $rc: $(tail -5 "$AGENT_LOG")"
 	eval "$(cat "$T/agent.env")" >/dev/null
@@ -170,7 +173,7 @@ agent_start() {
 # shell, log lines (stderr) in $AGENT_LOG.
 agent_start_fg() {
 	rm -f "$AGENT_SOCK"
-	"$TPM_AGENT" -D -d --tcti "$SWTPM_TCTI" -a "$AGENT_SOCK" "$@" \
+	$TPM_AGENT_WRAPPER "$TPM_AGENT" -D -d --tcti "$SWTPM_TCTI" -a "$AGENT_SOCK" "$@" \
 		</dev/null >"$T/agent-fg.out" 2>>"$AGENT_LOG" &
 	SSH_AGENT_PID=$!
 	SSH_AUTH_SOCK="$AGENT_SOCK"
@@ -202,6 +205,8 @@ SSHD_DIR="$T/sshd"
 # start_sshd [LOGLEVEL]: a private sshd on 127.0.0.1:$SSHD_PORT that accepts the keys
 # in $SSHD_DIR/authorized_keys for the current user. Log in $SSHD_DIR/log.
 # $SSHD_EXTRA_CONFIG, when set, is appended to its configuration.
+# $SSHD_HOSTKEY_CONFIG, when set, replaces the "HostKey <file>" line (e.g. a TPM host
+# key: "HostKey KEY.pub" plus "HostKeyAgent SOCKET"; test_hostkey.sh).
 start_sshd() {
 	local level=${1:-VERBOSE} user tries=0 usepam=no pw
 	user=$(id -un)
@@ -222,7 +227,7 @@ start_sshd() {
 		it_port_busy "$SSHD_PORT" && continue
 		cat >"$SSHD_DIR/config" <<-EOF
 		ListenAddress 127.0.0.1:$SSHD_PORT
-		HostKey $SSHD_DIR/host_ecdsa
+		${SSHD_HOSTKEY_CONFIG:-HostKey $SSHD_DIR/host_ecdsa}
 		PidFile $SSHD_DIR/pid
 		AuthorizedKeysFile $SSHD_DIR/authorized_keys
 		AuthorizedPrincipalsFile none
@@ -356,7 +361,7 @@ gen_key() {
 	rsa) prefix="ssh-rsa" ;;
 	*) fail "gen_key: type $type" ;;
 	esac
-	run_ok tk gen -t "$type" -b "$bits" -n "$name" -C "$comment"
+	run_ok tk gen --no-pin -t "$type" -b "$bits" -n "$name" -C "$comment"
 	PUB=$(printf '%s\n' "$OUT" | grep -E "^$prefix " | head -1)
 	[ -n "$PUB" ] || fail "tpm-key gen -t $type -b $bits printed no $prefix line: $OUT"
 	assert_eq "$comment" "$(printf '%s' "$PUB" | cut -d' ' -f3-)" "comment of the generated key"

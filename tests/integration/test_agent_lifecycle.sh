@@ -106,7 +106,7 @@ eval "$OUT" >/dev/null
 export SSH_AUTH_SOCK SSH_AGENT_PID
 it_wait_socket "$SSH_AUTH_SOCK" 150 || fail "no socket with --simulator"
 SIM_SWTPM=$(ps -o pid= --ppid "$SSH_AGENT_PID" | tr -d ' ' | head -1)
-run_ok env TPM_AGENT_HOME="$SIM_HOME" timeout 120 "$TPM_KEY" gen -t ecdsa -b 256 -n sim
+run_ok env TPM_AGENT_HOME="$SIM_HOME" timeout 120 "$TPM_KEY" gen --no-pin -t ecdsa -b 256 -n sim
 printf '%s\n' "$OUT" | grep '^ecdsa-sha2-nistp256 ' >sim.pub || fail "gen under --simulator: $OUT"
 [ -f "$SIM_HOME/keys/sim.tss" ] || fail "--simulator key not in its data dir"
 run_ok ssh-keygen -Y sign -f sim.pub -n test data

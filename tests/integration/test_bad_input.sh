@@ -145,15 +145,15 @@ agent_ok "100 dropped connections"
 
 step "tpm-key gen refuses what the TPM or SSH cannot do, exit 1 with a message"
 before=$(ls "$KEYS")
-run_fail tk gen -t rsa -b 4096
+run_fail tk gen --no-pin -t rsa -b 4096
 assert_eq 1 "$RC" "exit status of gen -t rsa -b 4096"
 assert_contains "$ERR" "4096" "message of gen -t rsa -b 4096"
-run_fail tk gen -t ed25519
+run_fail tk gen --no-pin -t ed25519
 assert_eq 1 "$RC" "exit status of gen -t ed25519"
 assert_contains "$ERR" "ed25519" "message of gen -t ed25519"
-run_fail tk gen -t ecdsa -b 192
+run_fail tk gen --no-pin -t ecdsa -b 192
 assert_eq 1 "$RC" "exit status of gen -t ecdsa -b 192"
-run_fail tk gen -t dsa
+run_fail tk gen --no-pin -t dsa
 assert_eq 1 "$RC" "exit status of gen -t dsa"
 assert_eq "$before" "$(ls "$KEYS")" "key files after refused gens"
 agent_ok "refused gens"

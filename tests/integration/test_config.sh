@@ -30,6 +30,8 @@ nv-base-index = 0x01810000
 gpg = yes
 gpg-socket = /tmp/gpg.sock
 log-level = debug
+platform-policy = yes
+pcr-selection = sha384:0,7
 CONF
 run_ok "$TPM_AGENT" --check-config
 FIRST=$OUT

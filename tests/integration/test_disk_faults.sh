@@ -14,7 +14,7 @@ agent_stop
 step "file-size limit 0 (writes fail with EFBIG): gen fails clearly, nothing half-written"
 agent_start
 prlimit --pid "$SSH_AGENT_PID" --fsize=0 || fail "prlimit on the agent failed"
-run_fail tk gen -t ecdsa -b 256 -n d-new
+run_fail tk gen --no-pin -t ecdsa -b 256 -n d-new
 assert_match "$ERR" "(File too large|disk|space)" "message names the cause"
 assert_contains "$ERR" "d-new" "message names the file"
 [ -e "$KEYS/d-new.tss" ] && fail "a half-written d-new.tss exists"

@@ -35,7 +35,7 @@ decrypt_round 'C <c@example.org>' nistp256
 
 step "tpm-key gen --decrypt keys become an OpenPGP key with an ECDH subkey (Subkey-Grip:)"
 gen_key dk-sign ecdsa 256
-run_ok tk gen -t ecdsa -b 256 -n dk-ecdh --decrypt
+run_ok tk gen --no-pin -t ecdsa -b 256 -n dk-ecdh --decrypt
 SIGN_GRIP=$(tk list | awk '$1=="dk-sign"{print $4}')
 ECDH_GRIP=$(tk list | awk '$1=="dk-ecdh"{print $4}')
 [ ${#ECDH_GRIP} -eq 40 ] || fail "no keygrip for dk-ecdh"

@@ -3,7 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 
 step "tpm-key gen with the default name prints the public line and writes the store"
-run_ok tk gen -t ecdsa -b 256 -C alice@laptop
+run_ok tk gen --no-pin -t ecdsa -b 256 -C alice@laptop
 PUB_E=$(printf '%s\n' "$OUT" | grep -E '^ecdsa-sha2-nistp256 ' | head -1)
 assert_match "$PUB_E" '^ecdsa-sha2-nistp256 AAAA[A-Za-z0-9+/]+=* alice@laptop$' "gen output"
 KEYS="$TPM_AGENT_HOME/keys"
@@ -19,7 +19,7 @@ gen_key work rsa 2048 bob@work
 PUB_W=$PUB FP_W=$FP
 
 step "a second key of the same type gets the next default name"
-run_ok tk gen -t ecdsa -b 256
+run_ok tk gen --no-pin -t ecdsa -b 256
 [ -f "$KEYS/ecdsa-p256-2.tss" ] || fail "second default name: expected ecdsa-p256-2 ($(ls "$KEYS"))"
 printf '%s\n' "$(printf '%s\n' "$OUT" | grep -E '^ecdsa-sha2-nistp256 ' | head -1)" >ecdsa-p256-2.pub
 FP_E2=$(fp_of ecdsa-p256-2.pub)
@@ -27,7 +27,7 @@ assert_ne "$FP_E" "$FP_E2" "two generated keys have different fingerprints"
 
 step "an existing name is refused and the key file is left alone"
 before=$(sha256sum "$KEYS/work.tss")
-run_fail tk gen -t ecdsa -b 256 -n work
+run_fail tk gen --no-pin -t ecdsa -b 256 -n work
 assert_eq 1 "$RC" "exit status of gen over an existing name"
 [ -n "$ERR" ] || fail "gen over an existing name printed no message"
 assert_eq "$before" "$(sha256sum "$KEYS/work.tss")" "work.tss changed"

@@ -9,6 +9,8 @@ swtpm_port_busy() {
 
 swtpm_start() {
 	SWTPM_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tpm-agent-swtpm.XXXXXX") || return 1
+	# SWTPM_STATE_FROM: a state dir to start from (e.g. made by swtpm_setup with an EK cert).
+	if [ -n "${SWTPM_STATE_FROM:-}" ]; then cp -a "$SWTPM_STATE_FROM"/. "$SWTPM_DIR"/ || return 1; fi
 	tries=0
 	while [ $tries -lt 20 ]; do
 		tries=$((tries + 1))
@@ -24,11 +26,23 @@ swtpm_start() {
 			SWTPM_PID=$(cat "$SWTPM_DIR/pid")
 			SWTPM_TCTI="swtpm:host=127.0.0.1,port=$SWTPM_PORT"
 			export SWTPM_DIR SWTPM_PORT SWTPM_PID SWTPM_TCTI
+			swtpm_da_params 32 1 1
 			return 0
 		fi
 	done
 	echo "swtpm: could not start on a free loopback port (see $SWTPM_DIR/log)" >&2
 	return 1
+}
+
+# swtpm_da_params MAX_TRIES INTERVAL RECOVERY: the TPM's dictionary-attack parameters
+# (TPM2_DictionaryAttackParameters; lockout auth empty), then a cleared counter. The
+# harness uses 32 tries forgotten after 1 s, so a test with wrong PINs never waits
+# swtpm's default 1000 s. Only while no agent holds the swtpm (one client at a time).
+swtpm_da_params() {
+	TPM2TOOLS_TCTI="$SWTPM_TCTI" timeout 30 tpm2_dictionarylockout -s -n "$1" -t "$2" -l "$3" \
+		>/dev/null 2>>"$SWTPM_DIR/log" &&
+	TPM2TOOLS_TCTI="$SWTPM_TCTI" timeout 30 tpm2_dictionarylockout -c >/dev/null 2>>"$SWTPM_DIR/log" ||
+		echo "swtpm: warning: cannot set the dictionary-attack parameters (see $SWTPM_DIR/log)" >&2
 }
 
 swtpm_stop() {

@@ -38,8 +38,12 @@ static void ref_kdfa(const uint8_t *key, size_t key_len, const char *label,
 		m = 0;
 		be32(msg, i); m += 4;
 		memcpy(msg + m, label, lab); m += lab;
-		memcpy(msg + m, u, u_len); m += u_len;
-		memcpy(msg + m, v, v_len); m += v_len;
+		if (u_len > 0) /* memcpy from NULL is undefined even for 0 bytes */
+			memcpy(msg + m, u, u_len);
+		m += u_len;
+		if (v_len > 0) /* memcpy from NULL is undefined even for 0 bytes */
+			memcpy(msg + m, v, v_len);
+		m += v_len;
 		be32(msg + m, (uint32_t)(out_len * 8)); m += 4;
 		assert_non_null(HMAC(EVP_sha256(), key, (int)key_len, msg, m, block, &blen));
 		memcpy(out + done, block, out_len - done < 32 ? out_len - done : 32);
@@ -61,8 +65,12 @@ static void ref_kdfe(const uint8_t *z, size_t z_len, const char *label,
 		be32(msg, i); m += 4;
 		memcpy(msg + m, z, z_len); m += z_len;
 		memcpy(msg + m, label, lab); m += lab;
-		memcpy(msg + m, u, u_len); m += u_len;
-		memcpy(msg + m, v, v_len); m += v_len;
+		if (u_len > 0)
+			memcpy(msg + m, u, u_len);
+		m += u_len;
+		if (v_len > 0)
+			memcpy(msg + m, v, v_len);
+		m += v_len;
 		assert_int_equal(EVP_Digest(msg, m, block, NULL, EVP_sha256(), NULL), 1);
 		memcpy(out + done, block, out_len - done < 32 ? out_len - done : 32);
 		done += 32;
@@ -260,7 +268,8 @@ static void ref_cmd_hmac(const struct tpmsession *s, const uint8_t *auth, size_t
 	unsigned len;
 
 	memcpy(key, s->key, 32);
-	memcpy(key + 32, auth, auth_len);
+	if (auth_len > 0) /* memcpy from NULL is undefined even for 0 bytes */
+		memcpy(key + 32, auth, auth_len);
 	memcpy(msg, cp_hash, 32);
 	memcpy(msg + 32, s->nonce_caller, 32);
 	memcpy(msg + 64, s->nonce_tpm, 32);
@@ -449,7 +458,8 @@ static void test_cost_per_command(void **state)
 		assert_int_equal(tpmsession_roll_caller_nonce(s), TPMS_OK);
 		assert_int_equal(tpmsession_encrypt_command_param(s, (const uint8_t *)"123456", 6,
 								  digest + 2, 32), TPMS_OK);
-		assert_int_equal(tpmsession_cp_hash(s, 0x15d, &n, 1, digest, 40, h), TPMS_OK);
+		assert_int_equal(tpmsession_cp_hash(s, 0x15d, &n, 1, digest, sizeof(digest), h),
+				 TPMS_OK);
 		assert_int_equal(tpmsession_cmd_hmac(s, (const uint8_t *)"123456", 6, h, 0x21, hm),
 				 TPMS_OK);
 		assert_int_equal(tpmsession_rp_hash(s, 0x15d, digest, 34, h), TPMS_OK);

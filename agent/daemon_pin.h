@@ -1,0 +1,120 @@
+/* daemon_pin: PINs in the running agent: the cache, where prompts appear (update-env),
+ * the loop that asks pinentry and tries the TPM (wrong PIN, lockout), and the worker
+ * threads that let the ssh event loop go on serving while a prompt is open. */
+#ifndef TPM_AGENT_DAEMON_PIN_H
+#define TPM_AGENT_DAEMON_PIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../pinentry/pinentry.h"
+#include "client.h"
+#include "daemon.h"
+
+/* At most this many PIN prompts per request (see pin_use_key for the whole rule). */
+#define PIN_MAX_PROMPTS 3
+#define PIN_AUTH_MAX 32 /* bytes: the TPM caps a key's authValue at the SHA-256 size */
+
+/* Results beyond 0 and the TPM_E_* codes (tpm.h, tpm_nv.h, tpm_policy.h: -1 .. -20). */
+#define PIN_E_CANCELED      -40 /* the user cancelled the prompt */
+#define PIN_E_NOT_CONFIRMED -41 /* the user refused a confirm-on-use */
+#define PIN_E_NO_KEY        -42 /* the key went away (removed, agent locked) */
+#define PIN_E_PINENTRY      -43 /* pinentry missing, crashed, silent, mismatch */
+
+/* The environment variables a prompt depends on, in wire order. */
+enum pin_env_var {
+	PE_GPG_TTY, PE_TERM, PE_DISPLAY, PE_WAYLAND_DISPLAY, PE_LC_CTYPE, PE_LC_MESSAGES,
+	PE_XAUTHORITY, PE_DBUS_SESSION_BUS_ADDRESS, PE_COUNT
+};
+extern const char *const pin_env_names[PE_COUNT];
+
+/* Where a client's prompts go. value NULL: the agent's own variable; "": unset it. */
+struct pin_env_store {
+	char *value[PE_COUNT];
+};
+
+/* uint32 n, n x (string name, string value): names not sent are unset in the child. */
+struct pin_env_store *pin_env_parse(struct sshbuf *body, struct errmsg *e);
+struct pin_env_store *pin_env_dup(const struct pin_env_store *s);
+void pin_env_free(struct pin_env_store *s);
+/* Points out's fields into s (NULL s: all NULL, the agent's own environment). */
+void pin_env_view(const struct pin_env_store *s, struct pinentry_env *out);
+
+/* ---- the agent's side ---- */
+
+/* Makes the cache and the worker machinery (an eventfd the event loop polls). */
+int pin_start(struct agent *a, struct errmsg *e);
+/* Waits briefly for running jobs, then frees what it can; call before the keystore
+ * goes. Jobs still prompting find a->quit set and touch nothing when they return. */
+void pin_stop(struct agent *a);
+/* The fd that becomes readable when a job has finished, -1 when none. */
+int pin_event_fd(const struct agent *a);
+/* Takes one finished job's reply: 1 with *conn_id and *reply (the caller frees it),
+ * 0 when none is left. */
+int pin_next_reply(struct agent *a, uint64_t *conn_id, struct sshbuf **reply);
+/* Under a->lock: expires cached PINs and key lifetimes (tpm-key load -t). */
+void pin_housekeeping(struct agent *a);
+/* Under a->lock: milliseconds until pin_housekeeping has work, at most max_ms. */
+int pin_poll_timeout_ms(struct agent *a, int max_ms);
+/* Under a->lock: forgets the cached PIN of key name (NULL: all); returns how many. */
+size_t pin_forget(struct agent *a, const char *name);
+
+/* ---- ssh requests ---- */
+
+/* Under a->lock: 1 if signing with k needs a prompt or confirmation (a PIN job). */
+int pin_sign_needs_job(const struct agent *a, const struct ks_key *k);
+/* Hands the message being dispatched on c (c->cur_msg) to a worker thread: returns
+ * SSH_DISPATCH_DEFERRED, or 0 with a failure reply in out when no job could start. */
+int pin_defer_sign(struct agent *a, struct conn *c, struct sshbuf *out);
+/* Our control extensions, and the PIN step of gen@tpm-agent; 1 when name is not
+ * handled here (control_dispatch goes on). */
+int pin_control_dispatch(struct agent *a, struct conn *c, const char *name,
+			 struct sshbuf *body, struct sshbuf *out);
+int pin_control_put_names(struct sshbuf *out);
+
+/* ---- one use of a key, with its PIN (ssh worker, gpg threads; NOT under a->lock) ---- */
+
+struct pin_use {
+	struct agent *a;
+	pid_t pid;                        /* the requesting process, for the dialog */
+	const struct pin_env_store *env;  /* NULL: a->ssh_env (taken under the lock) */
+	const char *desc;                 /* dialog text; NULL: pinentry_describe_request */
+	const char *action;               /* e.g. "sign with" */
+	/* Under a->lock: the key (NULL when gone) and the operation with a PIN. */
+	struct ks_key *(*find)(struct agent *a, void *arg);
+	int (*op)(struct agent *a, struct ks_key *k, const uint8_t *pin, size_t pin_len,
+		  void *arg, struct errmsg *e);
+	void *arg;
+	/* gpg loopback: gets the PIN from the client instead of pinentry (NULL: pinentry).
+	 * error is the text of the last failure or NULL; *pin must be sodium_malloc'd. */
+	int (*ask)(void *ask_arg, const char *error, char **pin, size_t *pin_len,
+		   struct errmsg *e);
+	void *ask_arg;
+	/* Not under the lock, once the PIN is known and before op (NULL: none): passwd
+	 * asks the new PIN here, after the old one. Non-zero ends the use. */
+	int (*before_op)(void *arg, struct errmsg *e);
+	int max_prompts;                  /* 0: PIN_MAX_PROMPTS */
+	int no_cache;                     /* always ask (passwd: prove the old PIN) */
+	int no_confirm;                   /* skip confirm-on-use (passwd is no signature) */
+};
+
+/* Runs u->op with the key's PIN: confirm-on-use first when the key wants it; a key with
+ * a PIN uses the cached one, else asks (pinentry or u->ask). One TPM_RC_AUTH_FAIL = one
+ * more prompt, never a resend: after a wrong PIN the cache entry is dropped and the
+ * prompt comes back with "Wrong PIN (N tries left before the TPM locks out)" while
+ * fewer than max_prompts were shown AND the TPM has at least 2 tries left, so a retry
+ * inside one request can never be the try that locks the TPM out (the last try is
+ * left to a new, deliberate request whose prompt says it is the last). In lockout
+ * nothing is sent: the error names the recovery time. Returns 0, TPM_E_* or PIN_E_*. */
+int pin_use_key(struct pin_use *u, struct errmsg *e);
+
+/* Asks for one secret (the SO PIN); *pin in sodium memory. */
+int pin_ask_secret(struct agent *a, const struct pin_env_store *env, const char *desc,
+		   const char *prompt, char **pin, size_t *pin_len, struct errmsg *e);
+
+/* Asks for a new PIN twice (tpm-key gen, gpg GENKEY without loopback). */
+int pin_ask_new(struct agent *a, const struct pin_env_store *env, const char *desc,
+		char **pin, size_t *pin_len, struct errmsg *e);
+
+#endif

@@ -1,0 +1,625 @@
+/* daemon_pinjob: ssh requests that need a prompt run as jobs on their own threads, so
+ * the event loop keeps serving other clients; a finished job's reply frame goes back
+ * to the loop through a queue and an eventfd. Also our PIN control extensions. */
+#include "daemon_pin.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../pinentry/pincache.h"
+#include "../protocol/agentmsg.h"
+#include "client.h"
+#include "log.h"
+
+#define REPLY_MAX (AGENTMSG_MAX + 1024)
+#define STOP_WAIT_MS 3000
+
+enum job_kind { JOB_SIGN, JOB_GEN, JOB_PASSWD, JOB_INIT };
+
+struct pin_job {
+	struct agent *a;
+	enum job_kind kind;
+	struct conn client;          /* uid, pid and id of the requester (fd unused) */
+	uint8_t *msg; size_t len;    /* the request: type byte + body */
+	struct pin_env_store *env;   /* the requester's prompt environment, or NULL */
+	struct sshbuf *reply;
+	struct pin_job *next;
+};
+
+struct pin_worker {
+	pthread_mutex_t mu;
+	pthread_cond_t idle;
+	int efd;
+	int running;                 /* jobs started and not yet posted */
+	struct pin_job *done, **done_tail;
+};
+
+/* ---------------------------------------------------------------- replies */
+
+static int put_ext_failure(struct sshbuf *out, const char *text)
+{
+	size_t start = sshbuf_len(out);
+	int r;
+
+	if ((r = agentmsg_begin(out, SSH_AGENT_EXTENSION_FAILURE)) != 0 ||
+	    (r = sshbuf_put_cstring(out, text)) != 0)
+		return r;
+	return agentmsg_end(out, start);
+}
+
+static int ctl_reply(struct sshbuf *out, int ok, const char *note);
+
+/* ---------------------------------------------------------------- the worker pool */
+
+int pin_start(struct agent *a, struct errmsg *e)
+{
+	struct pin_worker *w = calloc(1, sizeof(*w));
+
+	if ((a->pins = pincache_new()) == NULL || w == NULL) {
+		free(w);
+		return errmsg_set(e, "cannot set up the PIN cache (secure memory)");
+	}
+	if ((w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+		free(w);
+		return errmsg_set(e, "eventfd: %s", strerror(errno));
+	}
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->idle, NULL);
+	w->done_tail = &w->done;
+	a->worker = w;
+	return 0;
+}
+
+static void job_free(struct pin_job *j)
+{
+	if (j == NULL)
+		return;
+	if (j->msg != NULL)
+		sodium_memzero(j->msg, j->len);
+	free(j->msg);
+	pin_env_free(j->env);
+	sshbuf_free(j->reply);
+	free(j);
+}
+
+/* Jobs still open after the wait keep the worker (leaked on purpose): they find a->quit
+ * set, touch nothing, and post into a queue nobody reads. */
+void pin_stop(struct agent *a)
+{
+	struct pin_worker *w = a->worker;
+	struct timespec until;
+	int busy;
+
+	if (w != NULL) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += STOP_WAIT_MS / 1000;
+		pthread_mutex_lock(&w->mu);
+		while (w->running > 0 && pthread_cond_timedwait(&w->idle, &w->mu, &until) == 0)
+			;
+		busy = w->running;
+		while (w->done != NULL) {
+			struct pin_job *j = w->done;
+
+			w->done = j->next;
+			job_free(j);
+		}
+		w->done_tail = &w->done;
+		pthread_mutex_unlock(&w->mu);
+		if (busy == 0) {
+			close(w->efd);
+			pthread_mutex_destroy(&w->mu);
+			pthread_cond_destroy(&w->idle);
+			free(w);
+		} else {
+			log_warn("%d PIN prompt(s) still open at shutdown", busy);
+		}
+	}
+	a->worker = NULL;
+	pincache_free(a->pins);
+	a->pins = NULL;
+	pin_env_free(a->ssh_env);
+	a->ssh_env = NULL;
+}
+
+int pin_event_fd(const struct agent *a)
+{
+	return a->worker != NULL ? a->worker->efd : -1;
+}
+
+int pin_next_reply(struct agent *a, uint64_t *conn_id, struct sshbuf **reply)
+{
+	struct pin_worker *w = a->worker;
+	struct pin_job *j;
+	uint64_t n;
+
+	if (w == NULL)
+		return 0;
+	if (read(w->efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_debug("eventfd read: %s", strerror(errno));
+	pthread_mutex_lock(&w->mu);
+	if ((j = w->done) != NULL) {
+		w->done = j->next;
+		if (w->done == NULL)
+			w->done_tail = &w->done;
+	}
+	pthread_mutex_unlock(&w->mu);
+	if (j == NULL)
+		return 0;
+	*conn_id = j->client.id;
+	*reply = j->reply;
+	j->reply = NULL;
+	job_free(j);
+	return 1;
+}
+
+static void job_post(struct pin_job *j)
+{
+	struct pin_worker *w = j->a->worker;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&w->mu);
+	j->next = NULL;
+	*w->done_tail = j;
+	w->done_tail = &j->next;
+	if (write(w->efd, &one, sizeof(one)) < 0)
+		log_warn("cannot wake the event loop: %s", strerror(errno));
+	w->running--;
+	pthread_cond_broadcast(&w->idle);
+	pthread_mutex_unlock(&w->mu);
+}
+
+static void run_job(struct pin_job *j);
+
+static void *job_thread(void *arg)
+{
+	struct pin_job *j = arg;
+	sigset_t set;
+
+	/* Signals are the event loop's business. */
+	sigfillset(&set);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	run_job(j);
+	job_post(j);
+	return NULL;
+}
+
+/* Under a->lock (the event loop): copies the request and starts its thread. */
+static int job_start(struct agent *a, struct conn *c, enum job_kind kind, struct errmsg *e)
+{
+	struct pin_job *j = calloc(1, sizeof(*j));
+	pthread_attr_t attr;
+	pthread_t tid;
+	int r;
+
+	if (j == NULL || (j->msg = malloc(c->cur_len ? c->cur_len : 1)) == NULL ||
+	    (j->reply = sshbuf_new(REPLY_MAX)) == NULL) {
+		job_free(j);
+		return errmsg_set(e, "out of memory");
+	}
+	j->a = a;
+	j->kind = kind;
+	j->client.id = c->id;
+	j->client.uid = c->uid;
+	j->client.pid = c->pid;
+	j->client.fd = -1;
+	memcpy(j->msg, c->cur_msg, c->cur_len);
+	j->len = c->cur_len;
+	j->env = pin_env_dup(c->env);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_mutex_lock(&a->worker->mu);
+	a->worker->running++;
+	r = pthread_create(&tid, &attr, job_thread, j);
+	if (r != 0)
+		a->worker->running--;
+	pthread_mutex_unlock(&a->worker->mu);
+	pthread_attr_destroy(&attr);
+	if (r != 0) {
+		job_free(j);
+		return errmsg_set(e, "cannot start a thread for the prompt: %s", strerror(r));
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- ssh sign */
+
+int pin_sign_needs_job(const struct agent *a, const struct ks_key *k)
+{
+	(void)a;
+	return !k->empty_auth || k->confirm;
+}
+
+int pin_defer_sign(struct agent *a, struct conn *c, struct sshbuf *out)
+{
+	struct errmsg e;
+
+	if (a->worker == NULL) {
+		log_warn("sign request from pid %d: the key needs a PIN or a confirmation and "
+			 "this agent cannot prompt", (int)c->pid);
+		return agentmsg_put_simple(out, SSH_AGENT_FAILURE);
+	}
+	if (job_start(a, c, JOB_SIGN, &e) != 0) {
+		log_error("sign request from pid %d: %s", (int)c->pid, e.text);
+		return agentmsg_put_simple(out, SSH_AGENT_FAILURE);
+	}
+	return SSH_DISPATCH_DEFERRED;
+}
+
+struct sign_job {
+	struct agentmsg_sign_request req;
+	struct sshbuf *sig;
+};
+
+static struct ks_key *sign_find(struct agent *a, void *arg)
+{
+	struct sign_job *s = arg;
+
+	if (a->lock_hash != NULL)
+		return NULL;
+	return ssh_signing_key(a, s->req.key_blob, s->req.key_blob_len);
+}
+
+static int sign_op(struct agent *a, struct ks_key *k, const uint8_t *pin, size_t pin_len,
+		   void *arg, struct errmsg *e)
+{
+	struct sign_job *s = arg;
+
+	sshbuf_reset(s->sig);
+	return keystore_sign_ssh_auth(a->ks, k, pin, pin_len, s->req.data, s->req.data_len,
+				      s->req.flags, s->sig, e);
+}
+
+static void job_sign(struct pin_job *j)
+{
+	struct sign_job s = { .sig = sshbuf_new(SSHKEY_BLOB_MAX) };
+	struct pin_use u = { .a = j->a, .pid = j->client.pid, .env = j->env,
+			     .action = "sign with", .find = sign_find, .op = sign_op, .arg = &s };
+	struct sshbuf body;
+	struct errmsg e = { "" };
+	int r = -1;
+
+	sshbuf_view(&body, j->msg + 1, j->len - 1);
+	if (s.sig == NULL || agentmsg_parse_sign_request(&body, &s.req) != 0)
+		errmsg_set(&e, "cannot parse the request again");
+	else
+		r = pin_use_key(&u, &e);
+	if (r == 0) {
+		log_debug("signed for pid %d after a PIN prompt or confirmation", (int)j->client.pid);
+		agentmsg_put_sign_response(j->reply, sshbuf_ptr(s.sig), sshbuf_len(s.sig));
+	} else {
+		log_warn("sign request from pid %d failed: %s", (int)j->client.pid, e.text);
+		agentmsg_put_simple(j->reply, SSH_AGENT_FAILURE);
+	}
+	sshbuf_free(s.sig);
+}
+
+/* ---------------------------------------------------------------- gen with a PIN */
+
+/* gen@tpm-agent payload up to its flags (see daemon_control.c). */
+struct gen_args {
+	char type[32], name[STORE_NAME_MAX], comment[TSS2KEY_DESC_MAX];
+	uint32_t bits, flags;
+};
+
+static int gen_peek(const struct sshbuf *body, struct gen_args *g)
+{
+	struct sshbuf b = *body;
+
+	memset(g, 0, sizeof(*g));
+	if (sshbuf_get_cstring(&b, g->type, sizeof(g->type)) != 0 ||
+	    sshbuf_get_u32(&b, &g->bits) != 0 ||
+	    sshbuf_get_cstring(&b, g->name, sizeof(g->name)) != 0 ||
+	    sshbuf_get_cstring(&b, g->comment, sizeof(g->comment)) != 0)
+		return -1;
+	if (sshbuf_len(&b) > 0 && sshbuf_get_u32(&b, &g->flags) != 0)
+		return -1;
+	return 0;
+}
+
+/* Asks the new PIN, then runs the ordinary gen handler with it (a->op_pin). */
+static void job_gen(struct pin_job *j)
+{
+	struct agent *a = j->a;
+	struct sshbuf body;
+	struct gen_args g;
+	char name[128], desc[512], *pin = NULL;
+	size_t pin_len = 0;
+	struct errmsg e;
+
+	sshbuf_view(&body, j->msg + 1, j->len - 1);
+	if (agentmsg_parse_extension(&body, name, sizeof(name)) != 0 || gen_peek(&body, &g) != 0) {
+		put_ext_failure(j->reply, "gen: malformed request");
+		return;
+	}
+	snprintf(desc, sizeof(desc), "Choose a PIN for the new TPM key \"%s\"%s%s%s.\n"
+		 "The TPM locks out after a few wrong PINs, so a short PIN is fine.",
+		 g.name[0] ? g.name : "(default name)", g.comment[0] ? " (" : "", g.comment,
+		 g.comment[0] ? ")" : "");
+	if (pin_ask_new(a, j->env, desc, &pin, &pin_len, &e) != 0) {
+		errmsg_prefix(&e, "gen");
+		log_warn("%s (pid %d)", e.text, (int)j->client.pid);
+		put_ext_failure(j->reply, e.text);
+		return;
+	}
+	pthread_mutex_lock(&a->lock);
+	a->op_pin = pin;
+	a->op_pin_len = pin_len;
+	if (a->quit)
+		put_ext_failure(j->reply, "gen: the agent is shutting down");
+	else if (control_dispatch(a, &j->client, name, &body, j->reply) != 0)
+		put_ext_failure(j->reply, "gen: internal error");
+	a->op_pin = NULL;
+	a->op_pin_len = 0;
+	pthread_mutex_unlock(&a->lock);
+	sodium_free(pin);
+}
+
+/* ---------------------------------------------------------------- passwd */
+
+struct passwd_job {
+	struct pin_job *job;
+	char name[STORE_NAME_MAX];
+	uint32_t flags;
+	char *new_pin; size_t new_len;
+	int changed;
+};
+
+static struct ks_key *passwd_find(struct agent *a, void *arg)
+{
+	return keystore_find_name(a->ks, ((struct passwd_job *)arg)->name);
+}
+
+/* Under the lock, with the old PIN: ObjectChangeAuth, file, key. */
+static int passwd_op(struct agent *a, struct ks_key *k, const uint8_t *pin, size_t pin_len,
+		     void *arg, struct errmsg *e)
+{
+	struct passwd_job *p = arg;
+	int r = keystore_change_auth(a->ks, k, pin, pin_len, (const uint8_t *)p->new_pin,
+				     p->new_len, e);
+
+	pin_forget(a, p->name);
+	p->changed = r == 0;
+	return r;
+}
+
+/* Under the lock: 1 if the key has a PIN now, 0 if not, -1 if there is no such key. */
+static int passwd_key_has_pin(struct agent *a, const char *name)
+{
+	struct ks_key *k;
+	int r;
+
+	pthread_mutex_lock(&a->lock);
+	k = keystore_find_name(a->ks, name);
+	r = k == NULL ? -1 : !k->empty_auth;
+	pthread_mutex_unlock(&a->lock);
+	return r;
+}
+
+/* After the old PIN: the new one, twice (once per passwd, whatever happens next). */
+static int passwd_new_pin(void *arg, struct errmsg *e)
+{
+	struct passwd_job *p = arg;
+	struct pin_job *j = p->job;
+	char desc[512];
+
+	if ((p->flags & CTL_PASSWD_NO_PIN) || p->new_pin != NULL)
+		return 0;
+	snprintf(desc, sizeof(desc), "Choose the new PIN for the TPM key \"%s\".", p->name);
+	return pin_ask_new(j->a, j->env, desc, &p->new_pin, &p->new_len, e);
+}
+
+/* Old PIN (one prompt: a wrong one fails the command), new PIN twice, change. */
+static void job_passwd(struct pin_job *j)
+{
+	struct passwd_job p = { .job = j };
+	struct pin_use u = { .a = j->a, .pid = j->client.pid, .env = j->env,
+			     .action = "change the PIN of", .find = passwd_find, .op = passwd_op,
+			     .before_op = passwd_new_pin, .arg = &p, .max_prompts = 1,
+			     .no_cache = 1, .no_confirm = 1 };
+	struct sshbuf body;
+	char name[128];
+	struct errmsg e = { "" };
+	int has_pin, r = -1;
+
+	sshbuf_view(&body, j->msg + 1, j->len - 1);
+	if (agentmsg_parse_extension(&body, name, sizeof(name)) != 0 ||
+	    sshbuf_get_cstring(&body, p.name, sizeof(p.name)) != 0 ||
+	    sshbuf_get_u32(&body, &p.flags) != 0)
+		errmsg_set(&e, "malformed request");
+	else if ((has_pin = passwd_key_has_pin(j->a, p.name)) < 0)
+		errmsg_set(&e, "no key named '%s' (see tpm-key list)", p.name);
+	else if (has_pin == 0 && (p.flags & CTL_PASSWD_NO_PIN))
+		errmsg_set(&e, "key '%s' has no PIN already", p.name);
+	else
+		r = pin_use_key(&u, &e);
+	if (p.new_pin != NULL)
+		sodium_free(p.new_pin);
+	if (r == 0) {
+		agentmsg_put_simple(j->reply, SSH_AGENT_SUCCESS);
+		return;
+	}
+	errmsg_prefix(&e, "passwd");
+	log_warn("%s (pid %d)", e.text, (int)j->client.pid);
+	put_ext_failure(j->reply, e.text);
+}
+
+/* ---------------------------------------------------------------- init (SO PIN) */
+
+/* Under the lock: provision the SRK at handle with the owner auth (NULL: not known). */
+static int init_srk(struct agent *a, uint32_t handle, const char *so_pin, size_t so_len,
+		    int *created, struct errmsg *e)
+{
+	int r;
+
+	pthread_mutex_lock(&a->lock);
+	r = a->quit ? errmsg_set(e, "the agent is shutting down") :
+		tpm_srk_provision(a->tpm, handle, (const uint8_t *)so_pin, so_len, created, e);
+	pthread_mutex_unlock(&a->lock);
+	return r;
+}
+
+/* The SO PIN is asked only when the owner hierarchy has one and the SRK is missing;
+ * one try per command (a wrong one counts towards the lockout). */
+static void job_init(struct pin_job *j)
+{
+	struct sshbuf body;
+	char name[128], note[256], desc[512], *so_pin = NULL;
+	size_t so_len = 0;
+	uint32_t handle;
+	int created = 0, r;
+	struct errmsg e = { "" };
+
+	sshbuf_view(&body, j->msg + 1, j->len - 1);
+	if (agentmsg_parse_extension(&body, name, sizeof(name)) != 0 ||
+	    sshbuf_get_u32(&body, &handle) != 0) {
+		put_ext_failure(j->reply, "init: malformed request");
+		return;
+	}
+	if (handle == 0)
+		handle = j->a->srk_handle;
+	r = init_srk(j->a, handle, NULL, 0, &created, &e);
+	if (r == TPM_E_OWNER_AUTH) {
+		snprintf(desc, sizeof(desc), "Creating the storage root key (SRK) at 0x%08x needs "
+			 "the TPM owner authorization (SO PIN).", handle);
+		r = pin_ask_secret(j->a, j->env, desc, "SO PIN:", &so_pin, &so_len, &e);
+		if (r == 0)
+			r = init_srk(j->a, handle, so_pin, so_len, &created, &e);
+		if (so_pin != NULL)
+			sodium_free(so_pin);
+	}
+	if (r != 0) {
+		errmsg_prefix(&e, "init");
+		log_warn("%s (pid %d)", e.text, (int)j->client.pid);
+		put_ext_failure(j->reply, e.text);
+		return;
+	}
+	snprintf(note, sizeof(note), created ? "created the SRK (ECC P-256, TCG H-2 template) "
+		 "and made it persistent at 0x%08x" : "an SRK is already present at 0x%08x; "
+		 "nothing to do", handle);
+	log_info("init for pid %d: %s", (int)j->client.pid, note);
+	ctl_reply(j->reply, 1, note);
+}
+
+static void run_job(struct pin_job *j)
+{
+	switch (j->kind) {
+	case JOB_SIGN: job_sign(j); break;
+	case JOB_GEN: job_gen(j); break;
+	case JOB_PASSWD: job_passwd(j); break;
+	case JOB_INIT: job_init(j); break;
+	}
+}
+
+/* ---------------------------------------------------------------- control extensions */
+
+static int ctl_reply(struct sshbuf *out, int ok, const char *note)
+{
+	size_t start = sshbuf_len(out);
+	int r;
+
+	if (!ok)
+		return put_ext_failure(out, note);
+	if ((r = agentmsg_begin(out, SSH_AGENT_SUCCESS)) != 0 ||
+	    (note != NULL && (r = sshbuf_put_cstring(out, note)) != 0))
+		return r;
+	return agentmsg_end(out, start);
+}
+
+static int ctl_env(struct conn *c, struct sshbuf *body, struct sshbuf *out)
+{
+	struct errmsg e;
+	struct pin_env_store *env = pin_env_parse(body, &e);
+
+	if (env == NULL)
+		return ctl_reply(out, 0, e.text);
+	pin_env_free(c->env);
+	c->env = env;
+	return ctl_reply(out, 1, NULL);
+}
+
+static int ctl_update_env(struct agent *a, struct conn *c, struct sshbuf *body,
+			  struct sshbuf *out)
+{
+	struct errmsg e;
+	struct pin_env_store *env = pin_env_parse(body, &e);
+	char note[512];
+
+	if (env == NULL)
+		return ctl_reply(out, 0, e.text);
+	pin_env_free(a->ssh_env);
+	a->ssh_env = env;
+	snprintf(note, sizeof(note), "prompts for ssh clients now appear on %s%s%s",
+		 env->value[PE_GPG_TTY][0] ? env->value[PE_GPG_TTY] : "(no terminal)",
+		 env->value[PE_DISPLAY][0] ? " / display " : "", env->value[PE_DISPLAY]);
+	log_info("update-env from pid %d: %s", (int)c->pid, note);
+	return ctl_reply(out, 1, note);
+}
+
+static int ctl_forget(struct agent *a, struct sshbuf *body, struct sshbuf *out)
+{
+	char name[STORE_NAME_MAX], note[128];
+	size_t n;
+
+	if (sshbuf_get_cstring(body, name, sizeof(name)) != 0)
+		return ctl_reply(out, 0, "forget: malformed key name");
+	n = pin_forget(a, name);
+	snprintf(note, sizeof(note), "forgot %zu cached PIN(s)", n);
+	log_info("%s%s%s", note, name[0] ? " of key " : "", name);
+	return ctl_reply(out, 1, note);
+}
+
+static int defer_control(struct agent *a, struct conn *c, enum job_kind kind, struct sshbuf *out)
+{
+	struct errmsg e;
+
+	if (a->worker == NULL)
+		return ctl_reply(out, 0, "this agent cannot prompt for PINs");
+	if (job_start(a, c, kind, &e) != 0)
+		return ctl_reply(out, 0, e.text);
+	return SSH_DISPATCH_DEFERRED;
+}
+
+int pin_control_dispatch(struct agent *a, struct conn *c, const char *name,
+			 struct sshbuf *body, struct sshbuf *out)
+{
+	struct gen_args g;
+	int ours = strcmp(name, CTL_ENV) == 0 || strcmp(name, CTL_UPDATE_ENV) == 0 ||
+		   strcmp(name, CTL_FORGET) == 0 || strcmp(name, CTL_PASSWD) == 0 ||
+		   strcmp(name, CTL_INIT) == 0;
+
+	if (strcmp(name, CTL_GEN) == 0)
+		/* A gen that needs a new PIN asks it in a job; the rest is control_dispatch's. */
+		return (c->uid == geteuid() && a->worker != NULL && gen_peek(body, &g) == 0 &&
+			!(g.flags & CTL_GEN_NO_PIN)) ? defer_control(a, c, JOB_GEN, out) : 1;
+	if (!ours)
+		return 1;
+	if (c->uid != geteuid())
+		return ctl_reply(out, 0, "control commands are for the agent's own user only");
+	if (strcmp(name, CTL_ENV) == 0)
+		return ctl_env(c, body, out);
+	if (strcmp(name, CTL_UPDATE_ENV) == 0)
+		return ctl_update_env(a, c, body, out);
+	if (strcmp(name, CTL_FORGET) == 0)
+		return ctl_forget(a, body, out);
+	if (strcmp(name, CTL_INIT) == 0)
+		return defer_control(a, c, JOB_INIT, out);
+	return defer_control(a, c, JOB_PASSWD, out);
+}
+
+int pin_control_put_names(struct sshbuf *out)
+{
+	static const char *const names[] = { CTL_ENV, CTL_UPDATE_ENV, CTL_FORGET, CTL_PASSWD,
+					     CTL_INIT };
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < sizeof(names) / sizeof(names[0]); i++)
+		r = sshbuf_put_cstring(out, names[i]);
+	return r;
+}

@@ -1,0 +1,413 @@
+/* daemon_softkeys: the agent side of software keys (ssh-add FILE): adding them with
+ * their constraints, listing, signing (with confirm), removing and expiring them. */
+#include "daemon_softkeys.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../keystore/softkey.h"
+#include "../pinentry/pinentry.h"
+#include "client.h"
+#include "daemon_pin.h"
+#include "daemon_proxy.h"
+#include "log.h"
+
+/* Key constraints (draft-miller-ssh-agent 4.2.6). */
+#define CONSTRAIN_LIFETIME  1
+#define CONSTRAIN_CONFIRM   2
+#define CONSTRAIN_MAXSIGN   3
+#define CONSTRAIN_EXTENSION 255
+
+/* What IDENTITIES_ANSWER may carry beyond our TPM keys: well under the 256 KiB a
+ * client accepts, leaving room for those. */
+#define EXTRA_IDENTITIES_MAX (128 * 1024)
+
+struct soft_entry {
+	struct softkey *key;
+	uint32_t id;          /* "software-<id>" in tpm-key list */
+	uint64_t expires;     /* CLOCK_MONOTONIC second; 0 = never */
+	int confirm;
+};
+
+struct constraints {
+	uint32_t lifetime;
+	int confirm;
+};
+
+static struct soft_entry soft[SOFTKEYS_MAX];
+static size_t n_soft;
+static uint32_t last_id;
+static struct sshbuf *extra;
+
+static uint64_t now_monotonic(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec;
+}
+
+static int expired(const struct soft_entry *s, uint64_t now)
+{
+	return s->expires != 0 && now >= s->expires;
+}
+
+/* "TYPE SHA256:... (comment)" for log lines and the confirm dialog. */
+static void describe_key(const struct softkey *k, char *out, size_t len)
+{
+	char fp[SSHKEY_FP_MAX] = "?";
+
+	softkey_fingerprint(k, fp);
+	snprintf(out, len, "%s %s (%s)", softkey_type_name(k), fp,
+		 softkey_comment(k)[0] ? softkey_comment(k) : "no comment");
+}
+
+static void describe(const struct soft_entry *s, char *out, size_t len)
+{
+	describe_key(s->key, out, len);
+}
+
+static void drop_at(size_t i, const char *why)
+{
+	char what[SSHKEY_FP_MAX + SOFTKEY_COMMENT_MAX + 64];
+
+	describe(&soft[i], what, sizeof(what));
+	log_info("software key %s %s", what, why);
+	softkey_free(soft[i].key);
+	soft[i] = soft[--n_soft];
+	memset(&soft[n_soft], 0, sizeof(soft[n_soft]));
+}
+
+/* Index of the live key with this blob, or -1. */
+static long find_blob(const uint8_t *blob, size_t len)
+{
+	uint64_t now = now_monotonic();
+
+	for (size_t i = 0; i < n_soft; i++) {
+		size_t blen;
+		const uint8_t *b = softkey_blob(soft[i].key, &blen);
+
+		if (blen == len && memcmp(b, blob, len) == 0 && !expired(&soft[i], now))
+			return (long)i;
+	}
+	return -1;
+}
+
+/* ---- adding ---- */
+
+static int refuse_constraint(struct errmsg *e, const char *what)
+{
+	errmsg_set(e, "%s", what);
+	return SOFTKEY_E_REFUSED;
+}
+
+/* Lifetime and confirm are honoured; anything else (maximum signatures, destination
+ * restrictions, unknown extensions) would be a promise we cannot keep: refused. */
+static int parse_constraints(struct sshbuf *b, struct constraints *con, struct errmsg *e)
+{
+	char ext[128];
+	uint8_t type;
+	int r;
+
+	memset(con, 0, sizeof(*con));
+	while (sshbuf_len(b) > 0) {
+		if ((r = sshbuf_get_u8(b, &type)) != 0)
+			return r;
+		switch (type) {
+		case CONSTRAIN_LIFETIME:
+			if (con->lifetime != 0)
+				return refuse_constraint(e, "lifetime constraint given twice");
+			if ((r = sshbuf_get_u32(b, &con->lifetime)) != 0)
+				return r;
+			if (con->lifetime == 0)
+				return refuse_constraint(e, "lifetime constraint of 0 seconds");
+			break;
+		case CONSTRAIN_CONFIRM:
+			if (con->confirm)
+				return refuse_constraint(e, "confirm constraint given twice");
+			con->confirm = 1;
+			break;
+		case CONSTRAIN_MAXSIGN:
+			return refuse_constraint(e, "maximum-signatures constraint (XMSS) not supported");
+		case CONSTRAIN_EXTENSION:
+			if ((r = sshbuf_get_cstring(b, ext, sizeof(ext))) == SSHBUF_E_TOOBIG ||
+			    r == SSHBUF_E_FORMAT)
+				return refuse_constraint(e, "unknown constraint extension");
+			if (r != 0)
+				return r;
+			errmsg_set(e, "constraint extension '%s' not supported", ext);
+			return SOFTKEY_E_REFUSED;
+		default:
+			errmsg_set(e, "unknown constraint type %u", type);
+			return SOFTKEY_E_REFUSED;
+		}
+	}
+	return 0;
+}
+
+/* Why this agent takes no software key at all, or NULL. */
+static const char *adding_refused(const struct agent *a)
+{
+	if (!a->settings.software_keys)
+		return "software keys are off (--no-software-keys / software-keys = no)";
+	if (a->settings.host)
+		return "a host-key agent (--host) serves TPM host keys only";
+	if (a->lock_hash != NULL)
+		return "the agent is locked";
+	return NULL;
+}
+
+/* Puts k in the list: replaces the same key (new comment and constraints, as
+ * ssh-agent does), else takes a free slot. On success the list owns k. */
+static int store_key(struct softkey *k, const struct constraints *con, struct errmsg *e)
+{
+	size_t len;
+	const uint8_t *blob = softkey_blob(k, &len);
+	long i = find_blob(blob, len);
+	struct soft_entry *s;
+
+	if (i < 0 && n_soft == SOFTKEYS_MAX)
+		return errmsg_set(e, "already %d software keys in the agent", SOFTKEYS_MAX);
+	if (i >= 0) {
+		s = &soft[i];
+		softkey_free(s->key);
+	} else {
+		s = &soft[n_soft++];
+		s->id = ++last_id;
+	}
+	s->key = k;
+	s->confirm = con->confirm;
+	s->expires = con->lifetime ? now_monotonic() + con->lifetime : 0;
+	return 0;
+}
+
+int softkeys_handle_add(struct agent *a, struct conn *c, struct sshbuf *body,
+			struct sshbuf *out)
+{
+	const char *why = adding_refused(a);
+	struct softkey *k = NULL;
+	struct constraints con;
+	struct errmsg e;
+	char what[SSHKEY_FP_MAX + SOFTKEY_COMMENT_MAX + 64];
+	int r;
+
+	if (why != NULL) {
+		log_warn("pid %d tried to add a software key: refused: %s", (int)c->pid, why);
+		return agentmsg_put_simple(out, SSH_AGENT_FAILURE);
+	}
+	if ((r = softkey_parse(body, &k, &e)) == 0 &&
+	    (r = parse_constraints(body, &con, &e)) == 0 && (r = store_key(k, &con, &e)) != 0)
+		r = SOFTKEY_E_REFUSED;
+	if (r != 0) {
+		softkey_free(k);
+		if (r != SOFTKEY_E_REFUSED)
+			return r;
+		log_warn("pid %d: software key refused: %s", (int)c->pid, e.text);
+		return agentmsg_put_simple(out, SSH_AGENT_FAILURE);
+	}
+	describe_key(k, what, sizeof(what));
+	log_info("software key %s added by pid %d (in memory only)%s%s", what, (int)c->pid,
+		 con.confirm ? ", confirm each use" : "", con.lifetime ? ", with a lifetime" : "");
+	return agentmsg_put_simple(out, SSH_AGENT_SUCCESS);
+}
+
+/* ---- listing ---- */
+
+static int put_soft_identities(const struct agent *a, struct sshbuf *b, uint32_t *count)
+{
+	uint64_t now = now_monotonic();
+	int r;
+
+	(void)a;
+	for (size_t i = 0; i < n_soft; i++) {
+		size_t len;
+		const uint8_t *blob = softkey_blob(soft[i].key, &len);
+
+		if (expired(&soft[i], now))
+			continue;
+		if ((r = agentmsg_identities_add(b, blob, len, softkey_comment(soft[i].key))) != 0)
+			return r;
+		(*count)++;
+	}
+	return 0;
+}
+
+const struct sshbuf *extra_identities(struct agent *a, uint32_t *count)
+{
+	*count = 0;
+	if (extra == NULL && (extra = sshbuf_new(EXTRA_IDENTITIES_MAX)) == NULL)
+		return NULL;
+	sshbuf_reset(extra);
+	if (a->lock_hash != NULL)
+		return extra;
+	if (put_soft_identities(a, extra, count) != 0) {
+		log_warn("too many software keys to list");
+		sshbuf_reset(extra);
+		*count = 0;
+	}
+	*count += proxy_identities(a, extra);
+	return extra;
+}
+
+int softkeys_has_blob(const uint8_t *blob, size_t len)
+{
+	return find_blob(blob, len) >= 0;
+}
+
+size_t softkeys_count(void)
+{
+	return n_soft;
+}
+
+int softkeys_put_list(struct sshbuf *out)
+{
+	uint64_t now = now_monotonic();
+	char name[32];
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < n_soft; i++) {
+		size_t len;
+		const uint8_t *blob = softkey_blob(soft[i].key, &len);
+		uint32_t flags = CTL_KEY_SOFTWARE | (expired(&soft[i], now) ? CTL_KEY_HIDDEN : 0) |
+				 (soft[i].confirm ? CTL_KEY_SOFT_CONFIRM : 0);
+
+		snprintf(name, sizeof(name), "software-%u", soft[i].id);
+		if ((r = sshbuf_put_cstring(out, name)) == 0 &&
+		    (r = sshbuf_put_cstring(out, softkey_comment(soft[i].key))) == 0 &&
+		    (r = sshbuf_put_string(out, blob, len)) == 0)
+			r = sshbuf_put_u32(out, flags);
+	}
+	return r;
+}
+
+/* ---- signing ---- */
+
+/* /proc/PID/comm with control characters replaced, for the dialog. */
+static void process_name(pid_t pid, char *out, size_t len)
+{
+	char path[64];
+	ssize_t n = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	if (pid > 0 && (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		n = read(fd, out, len - 1);
+		close(fd);
+	}
+	if (n <= 0) {
+		snprintf(out, len, "unknown");
+		return;
+	}
+	out[n] = '\0';
+	for (ssize_t i = 0; i < n; i++)
+		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
+			out[i] = i == n - 1 ? '\0' : '?';
+}
+
+/* Asks pinentry CONFIRM (program from the settings, the client's prompt environment).
+ * There is no PIN, so no PIN job: the prompt runs here, blocking the ssh event loop
+ * up to the pinentry deadline; a->lock is released meanwhile so gpg clients and PIN
+ * jobs go on. The key list is only touched on this thread, so it cannot change. */
+static int confirm_use(struct agent *a, struct conn *c, const struct soft_entry *s)
+{
+	char desc[1024], what[SSHKEY_FP_MAX + SOFTKEY_COMMENT_MAX + 64], comm[64];
+	struct pin_env_store *env = pin_env_dup(c->env != NULL ? c->env : a->ssh_env);
+	struct pinentry_prompt p = { .title = "tpm-agent", .desc = desc, .ok = "Allow",
+				     .notok = "Deny" };
+	struct pinentry_env view;
+	struct errmsg e;
+	int rc;
+
+	describe(s, what, sizeof(what));
+	process_name(c->pid, comm, sizeof(comm));
+	for (char *q = what; *q; q++)
+		if ((unsigned char)*q < 0x20)
+			*q = '?';
+	snprintf(desc, sizeof(desc), "Allow a signature with the software key\n%s\n"
+		 "Requested by process %d (%s)", what, (int)c->pid, comm);
+	pin_env_view(env, &view);
+	pthread_mutex_unlock(&a->lock);
+	rc = pinentry_confirm(a->settings.pinentry_program, &view, &p, &e);
+	pthread_mutex_lock(&a->lock);
+	pin_env_free(env);
+	if (rc == PINENTRY_OK)
+		return 0;
+	log_warn("signature with software key %s for pid %d refused: %s", what, (int)c->pid,
+		 rc == PINENTRY_E_NOT_CONFIRMED ? "the user denied it" : e.text);
+	return -1;
+}
+
+static int soft_sign(struct agent *a, struct conn *c, const struct agentmsg_sign_request *req,
+		     struct sshbuf *out)
+{
+	long i = find_blob(req->key_blob, req->key_blob_len);
+	struct sshbuf *sig;
+	struct errmsg e;
+	int r;
+
+	if (i < 0)
+		return 1;
+	if (soft[i].confirm && (confirm_use(a, c, &soft[i]) != 0 ||
+				(i = find_blob(req->key_blob, req->key_blob_len)) < 0 ||
+				a->lock_hash != NULL))
+		return agentmsg_put_simple(out, SSH_AGENT_FAILURE);
+	if ((sig = sshbuf_new(SSHKEY_BLOB_MAX)) == NULL)
+		return agentmsg_put_simple(out, SSH_AGENT_FAILURE);
+	if (softkey_sign(soft[i].key, req->data, req->data_len, req->flags, sig, &e) != 0) {
+		log_warn("sign with a software key for pid %d failed: %s", (int)c->pid, e.text);
+		sshbuf_free(sig);
+		return agentmsg_put_simple(out, SSH_AGENT_FAILURE);
+	}
+	log_debug("signed with software key %u for pid %d", soft[i].id, (int)c->pid);
+	r = agentmsg_put_sign_response(out, sshbuf_ptr(sig), sshbuf_len(sig));
+	sshbuf_free(sig);
+	return r;
+}
+
+int extra_sign(struct agent *a, struct conn *c, const struct agentmsg_sign_request *req,
+	       struct sshbuf *out)
+{
+	int r = soft_sign(a, c, req, out);
+
+	return r != 1 ? r : proxy_sign(a, c, req, out);
+}
+
+/* ---- removing ---- */
+
+int softkeys_remove(const uint8_t *blob, size_t len)
+{
+	long i = find_blob(blob, len);
+
+	if (i < 0)
+		return 1;
+	drop_at((size_t)i, "removed from the agent");
+	return 0;
+}
+
+void softkeys_remove_all(void)
+{
+	while (n_soft > 0)
+		drop_at(n_soft - 1, "removed from the agent");
+}
+
+void softkeys_expire(void)
+{
+	uint64_t now = now_monotonic();
+
+	for (size_t i = n_soft; i-- > 0;)
+		if (expired(&soft[i], now))
+			drop_at(i, "removed: its lifetime is over");
+}
+
+void softkeys_clear(void)
+{
+	while (n_soft > 0) {
+		softkey_free(soft[n_soft - 1].key);
+		soft[--n_soft].key = NULL;
+	}
+	sshbuf_free(extra);
+	extra = NULL;
+}

@@ -1,0 +1,47 @@
+/* daemon_softkeys: software keys added with ssh-add (held in sodium memory, never on
+ * disk, constraints -t and -c), and the identities beyond our own TPM keys that
+ * REQUEST_IDENTITIES and SIGN_REQUEST reach: software keys first, then the --proxy
+ * upstream agent's (daemon_proxy.c). All calls run on the ssh event loop under
+ * a->lock; the key list is touched by no other thread. */
+#ifndef TPM_AGENT_DAEMON_SOFTKEYS_H
+#define TPM_AGENT_DAEMON_SOFTKEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../protocol/agentmsg.h"
+#include "daemon.h"
+
+#define SOFTKEYS_MAX 64
+
+/* SSH_AGENTC_ADD_IDENTITY / ADD_ID_CONSTRAINED: 0 with SUCCESS or FAILURE in out, or a
+ * negative SSHBUF_E_* code for a malformed message (the dispatcher drops the client). */
+int softkeys_handle_add(struct agent *a, struct conn *c, struct sshbuf *body,
+			struct sshbuf *out);
+
+/* The identities after the TPM keys in an IDENTITIES_ANSWER: software keys, then the
+ * proxy's (none while locked). Returns a buffer this module owns, valid until the
+ * next call, holding *count (string blob, string comment) entries. */
+const struct sshbuf *extra_identities(struct agent *a, uint32_t *count);
+/* A SIGN_REQUEST for a blob no TPM key has: signs with a software key or forwards to
+ * the proxy. 0 with the reply in out, 1 when neither has the key. */
+int extra_sign(struct agent *a, struct conn *c, const struct agentmsg_sign_request *req,
+	       struct sshbuf *out);
+
+/* 1 if blob is a software key we offer now. */
+int softkeys_has_blob(const uint8_t *blob, size_t len);
+/* ssh-add -d: 0 when a software key was removed, 1 when blob is none of ours. */
+int softkeys_remove(const uint8_t *blob, size_t len);
+/* ssh-add -D. */
+void softkeys_remove_all(void);
+/* Drops keys whose lifetime (ssh-add -t) is over; the event loop calls it each turn. */
+void softkeys_expire(void);
+/* Wipes every key (agent exit). */
+void softkeys_clear(void);
+
+/* list@tpm-agent: how many entries softkeys_put_list appends (name, comment, blob,
+ * flags with CTL_KEY_SOFTWARE), after the TPM keys. */
+size_t softkeys_count(void);
+int softkeys_put_list(struct sshbuf *out);
+
+#endif

@@ -1,0 +1,546 @@
+/* softkey: parses ssh-add's private key messages straight into sodium memory, checks
+ * them, and signs with them (libsodium for Ed25519, short-lived OpenSSL keys else). */
+#include "softkey.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/params.h>
+#include <sodium.h>
+
+#define ED25519_PUB_LEN  32
+#define ED25519_SK_LEN   64   /* seed || public key */
+#define ED25519_SIG_LEN  64
+#define RSA_MAX_BYTES    (SOFTKEY_RSA_MAX_BITS / 8)
+#define EC_SCALAR_MAX    66   /* P-521 */
+
+/* One big-endian magnitude of a private RSA part. */
+struct secret_num {
+	uint8_t v[RSA_MAX_BYTES];
+	size_t len;
+};
+
+/* The private parts: one sodium_malloc block (guard pages, mlock'd, wiped on free),
+ * inaccessible (PROT_NONE) except while a key is parsed or signs, so a stray read, a
+ * core or a scan of readable memory finds nothing. */
+struct softkey_secret {
+	uint8_t ed_sk[ED25519_SK_LEN];
+	struct secret_num ec_d;
+	struct { struct secret_num d, p, q, dmp1, dmq1, iqmp; } rsa;
+};
+
+struct softkey {
+	enum softkey_kind kind;
+	struct sshkey_pub pub;        /* ECDSA: type and Q; RSA: n and e */
+	uint8_t ed_pub[ED25519_PUB_LEN];
+	uint8_t blob[SSHKEY_BLOB_MAX];
+	size_t blob_len;
+	char comment[SOFTKEY_COMMENT_MAX];
+	struct softkey_secret *sec;
+};
+
+static int refuse(struct errmsg *e, const char *fmt, const char *arg)
+{
+	errmsg_set(e, fmt, arg);
+	return SOFTKEY_E_REFUSED;
+}
+
+/* Type names reach the log: anything unprintable is not echoed. */
+static const char *printable(const char *s)
+{
+	for (const char *p = s; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			return "(unprintable)";
+	return s;
+}
+
+static int copy_secret(struct secret_num *dst, const uint8_t *src, size_t len)
+{
+	if (len == 0 || len > sizeof(dst->v))
+		return -1;
+	memcpy(dst->v, src, len);
+	dst->len = len;
+	return 0;
+}
+
+/* ---- Ed25519: string public (32), string seed||public (64) ---- */
+
+static int ed25519_seed_matches(const struct softkey *k, const uint8_t *pub)
+{
+	uint8_t pk[ED25519_PUB_LEN];
+	unsigned char *sk = sodium_malloc(ED25519_SK_LEN);
+	int ok;
+
+	if (sk == NULL)
+		return 0;
+	ok = crypto_sign_seed_keypair(pk, sk, k->sec->ed_sk) == 0 &&
+	     sodium_memcmp(pk, pub, ED25519_PUB_LEN) == 0;
+	sodium_free(sk);
+	return ok;
+}
+
+static int parse_ed25519(struct sshbuf *b, struct softkey *k, struct errmsg *e)
+{
+	const uint8_t *pub, *sk;
+	size_t pub_len, sk_len;
+	int r;
+
+	if ((r = sshbuf_get_string(b, &pub, &pub_len)) != 0 ||
+	    (r = sshbuf_get_string(b, &sk, &sk_len)) != 0)
+		return r;
+	if (pub_len != ED25519_PUB_LEN || sk_len != ED25519_SK_LEN)
+		return refuse(e, "%s key with wrong field sizes", "Ed25519");
+	memcpy(k->sec->ed_sk, sk, ED25519_SK_LEN);
+	if (sodium_memcmp(k->sec->ed_sk + 32, pub, ED25519_PUB_LEN) != 0 ||
+	    !ed25519_seed_matches(k, pub))
+		return refuse(e, "%s private key does not match its public key", "Ed25519");
+	memcpy(k->ed_pub, pub, ED25519_PUB_LEN);
+	k->kind = SOFTKEY_ED25519;
+	return 0;
+}
+
+/* ---- ECDSA: string curve, string Q, mpint d ---- */
+
+static int parse_ecdsa(struct sshbuf *b, enum sshkey_type t, struct softkey *k,
+		       struct errmsg *e)
+{
+	char curve[16];
+	const uint8_t *q, *d;
+	size_t q_len, d_len, field = sshkey_ec_field_len(t);
+	int r = sshbuf_get_cstring(b, curve, sizeof(curve));
+
+	if (r == SSHBUF_E_TOOBIG)
+		return refuse(e, "%s key with an unknown curve", sshkey_type_name(t));
+	if (r != 0 || (r = sshbuf_get_string(b, &q, &q_len)) != 0 ||
+	    (r = sshbuf_get_mpint(b, &d, &d_len)) != 0)
+		return r;
+	if (strcmp(curve, sshkey_curve_name(t)) != 0)
+		return refuse(e, "%s key whose curve name does not match its type",
+			      sshkey_type_name(t));
+	if (q_len != 1 + 2 * field || q[0] != 0x04 || d_len > field ||
+	    copy_secret(&k->sec->ec_d, d, d_len) != 0)
+		return refuse(e, "%s key with a malformed point or scalar", sshkey_type_name(t));
+	memcpy(k->pub.q, q, q_len);
+	k->pub.q_len = q_len;
+	k->pub.type = t;
+	k->kind = SOFTKEY_ECDSA;
+	return 0;
+}
+
+/* ---- RSA: mpint n, e, d, iqmp, p, q ---- */
+
+static unsigned magnitude_bits(const uint8_t *p, size_t len)
+{
+	unsigned bits = (unsigned)len * 8;
+
+	for (uint8_t top = len ? p[0] : 0, mask = 0x80; len && mask && !(top & mask); mask >>= 1)
+		bits--;
+	return bits;
+}
+
+/* d mod (p-1) and d mod (q-1), which OpenSSL wants for CRT signing; computed once here
+ * in OpenSSL secure BIGNUMs (cleared on free) and kept in sodium memory. */
+static int rsa_crt_exponent(const struct secret_num *d, const struct secret_num *prime,
+			    struct secret_num *out, BN_CTX *ctx)
+{
+	BIGNUM *bd = BN_secure_new(), *bp = BN_secure_new(), *r = BN_secure_new();
+	int ok = bd && bp && r && BN_bin2bn(d->v, (int)d->len, bd) &&
+		 BN_bin2bn(prime->v, (int)prime->len, bp) && BN_sub_word(bp, 1) &&
+		 !BN_is_zero(bp) && BN_mod(r, bd, bp, ctx) && !BN_is_zero(r) &&
+		 BN_num_bytes(r) <= (int)sizeof(out->v);
+
+	if (ok)
+		out->len = (size_t)BN_bn2bin(r, out->v);
+	BN_clear_free(bd);
+	BN_clear_free(bp);
+	BN_clear_free(r);
+	return ok ? 0 : -1;
+}
+
+static int rsa_fill_crt(struct softkey *k)
+{
+	BN_CTX *ctx = BN_CTX_secure_new();
+	int r = ctx == NULL ? -1 : 0;
+
+	if (r == 0)
+		r = rsa_crt_exponent(&k->sec->rsa.d, &k->sec->rsa.p, &k->sec->rsa.dmp1, ctx);
+	if (r == 0)
+		r = rsa_crt_exponent(&k->sec->rsa.d, &k->sec->rsa.q, &k->sec->rsa.dmq1, ctx);
+	BN_CTX_free(ctx);
+	return r;
+}
+
+static int parse_rsa(struct sshbuf *b, struct softkey *k, struct errmsg *e)
+{
+	const uint8_t *f[6];
+	size_t l[6];
+	unsigned bits;
+	int r;
+
+	for (int i = 0; i < 6; i++)
+		if ((r = sshbuf_get_mpint(b, &f[i], &l[i])) != 0)
+			return r;
+	/* f: n, e, d, iqmp, p, q */
+	bits = magnitude_bits(f[0], l[0]);
+	if (bits < SOFTKEY_RSA_MIN_BITS || bits > SOFTKEY_RSA_MAX_BITS)
+		return refuse(e, "RSA key of a size outside 1024..4096 bits%s", "");
+	if (l[1] == 0 || l[1] > sizeof(k->pub.e) || copy_secret(&k->sec->rsa.d, f[2], l[2]) ||
+	    copy_secret(&k->sec->rsa.iqmp, f[3], l[3]) || copy_secret(&k->sec->rsa.p, f[4], l[4]) ||
+	    copy_secret(&k->sec->rsa.q, f[5], l[5]) || rsa_fill_crt(k) != 0)
+		return refuse(e, "RSA key with malformed private parts%s", "");
+	memcpy(k->pub.n, f[0], l[0]);
+	k->pub.n_len = l[0];
+	memcpy(k->pub.e, f[1], l[1]);
+	k->pub.e_len = l[1];
+	k->pub.type = SSHKEY_RSA;
+	k->kind = SOFTKEY_RSA;
+	return 0;
+}
+
+/* ---- OpenSSL keys, made for one check or one signature and freed at once ---- */
+
+static BIGNUM *secret_bn(const struct secret_num *s, BIGNUM **slot)
+{
+	/* A "secure" BIGNUM is cleared on free and, with a secure heap, kept in it. */
+	*slot = BN_secure_new();
+	if (*slot != NULL && BN_bin2bn(s->v, (int)s->len, *slot) == NULL) {
+		BN_clear_free(*slot);
+		*slot = NULL;
+	}
+	return *slot;
+}
+
+static const char *ec_group_name(enum sshkey_type t)
+{
+	return t == SSHKEY_ECDSA_P256 ? "prime256v1" :
+	       t == SSHKEY_ECDSA_P384 ? "secp384r1" : "secp521r1";
+}
+
+static int push_ec(const struct softkey *k, OSSL_PARAM_BLD *bld, BIGNUM **bn)
+{
+	return OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
+					       ec_group_name(k->pub.type), 0) &&
+	       OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, k->pub.q,
+						k->pub.q_len) &&
+	       secret_bn(&k->sec->ec_d, &bn[0]) &&
+	       OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, bn[0]);
+}
+
+static int push_rsa(const struct softkey *k, OSSL_PARAM_BLD *bld, BIGNUM **bn)
+{
+	const struct secret_num *parts[6] = { &k->sec->rsa.d, &k->sec->rsa.p, &k->sec->rsa.q, &k->sec->rsa.dmp1,
+					      &k->sec->rsa.dmq1, &k->sec->rsa.iqmp };
+	static const char *const names[6] = {
+		OSSL_PKEY_PARAM_RSA_D, OSSL_PKEY_PARAM_RSA_FACTOR1, OSSL_PKEY_PARAM_RSA_FACTOR2,
+		OSSL_PKEY_PARAM_RSA_EXPONENT1, OSSL_PKEY_PARAM_RSA_EXPONENT2,
+		OSSL_PKEY_PARAM_RSA_COEFFICIENT1,
+	};
+	int ok = (bn[6] = BN_bin2bn(k->pub.n, (int)k->pub.n_len, NULL)) != NULL &&
+		 (bn[7] = BN_bin2bn(k->pub.e, (int)k->pub.e_len, NULL)) != NULL &&
+		 OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn[6]) &&
+		 OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn[7]);
+
+	for (int i = 0; ok && i < 6; i++)
+		ok = secret_bn(parts[i], &bn[i]) && OSSL_PARAM_BLD_push_BN(bld, names[i], bn[i]);
+	return ok;
+}
+
+/* The ECDSA or RSA key as an EVP_PKEY; NULL when OpenSSL refuses it. */
+static EVP_PKEY *openssl_key(const struct softkey *k)
+{
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *pkey = NULL;
+	BIGNUM *bn[8] = { NULL };
+	int ok = bld != NULL &&
+		 (k->kind == SOFTKEY_ECDSA ? push_ec(k, bld, bn) : push_rsa(k, bld, bn)) &&
+		 (params = OSSL_PARAM_BLD_to_param(bld)) != NULL &&
+		 (ctx = EVP_PKEY_CTX_new_from_name(NULL, k->kind == SOFTKEY_ECDSA ? "EC" : "RSA",
+						   NULL)) != NULL &&
+		 EVP_PKEY_fromdata_init(ctx) == 1 &&
+		 EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_KEYPAIR, params) == 1;
+
+	for (int i = 0; i < 8; i++)
+		BN_clear_free(bn[i]);
+	OSSL_PARAM_free(params); /* clears the block holding the secure BIGNUMs' copies */
+	OSSL_PARAM_BLD_free(bld);
+	EVP_PKEY_CTX_free(ctx);
+	if (!ok) {
+		EVP_PKEY_free(pkey);
+		return NULL;
+	}
+	return pkey;
+}
+
+/* Public point on the curve, scalar in range, Q = dG; RSA: n = pq, d, CRT values and
+ * primes consistent. A key that fails would sign garbage or leak its factors. */
+static int openssl_pair_ok(const struct softkey *k)
+{
+	EVP_PKEY *pkey = openssl_key(k);
+	EVP_PKEY_CTX *ctx = pkey ? EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL) : NULL;
+	int ok = ctx != NULL && EVP_PKEY_pairwise_check(ctx) == 1;
+
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(pkey);
+	return ok;
+}
+
+/* ---- public blob, comment ---- */
+
+static int build_blob(struct softkey *k)
+{
+	struct sshbuf *b = sshbuf_new(SSHKEY_BLOB_MAX);
+	int r;
+
+	if (b == NULL)
+		return SSHBUF_E_NOMEM;
+	if (k->kind == SOFTKEY_ED25519) {
+		if ((r = sshbuf_put_cstring(b, "ssh-ed25519")) == 0)
+			r = sshbuf_put_string(b, k->ed_pub, ED25519_PUB_LEN);
+	} else {
+		r = sshkey_pub_to_blob(&k->pub, b);
+	}
+	if (r == 0) {
+		memcpy(k->blob, sshbuf_ptr(b), sshbuf_len(b));
+		k->blob_len = sshbuf_len(b);
+	}
+	sshbuf_free(b);
+	return r;
+}
+
+/* Copies the comment, cut at a NUL or at SOFTKEY_COMMENT_MAX-1 bytes without
+ * splitting a UTF-8 character. */
+static int parse_comment(struct sshbuf *b, struct softkey *k)
+{
+	const uint8_t *p, *nul;
+	size_t len;
+	int r;
+
+	if ((r = sshbuf_get_string(b, &p, &len)) != 0)
+		return r;
+	if ((nul = memchr(p, '\0', len)) != NULL)
+		len = (size_t)(nul - p);
+	if (len > SOFTKEY_COMMENT_MAX - 1) {
+		len = SOFTKEY_COMMENT_MAX - 1;
+		while (len > 0 && (p[len] & 0xc0) == 0x80)
+			len--;
+	}
+	memcpy(k->comment, p, len);
+	k->comment[len] = '\0';
+	return 0;
+}
+
+static int parse_key_fields(struct sshbuf *b, const char *type, struct softkey *k,
+			    struct errmsg *e)
+{
+	enum sshkey_type t = sshkey_type_from_name(type);
+
+	if (strcmp(type, "ssh-ed25519") == 0)
+		return parse_ed25519(b, k, e);
+	if (t == SSHKEY_ECDSA_P256 || t == SSHKEY_ECDSA_P384 || t == SSHKEY_ECDSA_P521)
+		return parse_ecdsa(b, t, k, e);
+	if (strcmp(type, "ssh-rsa") == 0)
+		return parse_rsa(b, k, e);
+	return refuse(e, "key type '%s' is not supported (Ed25519, ECDSA and RSA are)",
+		      printable(type));
+}
+
+int softkey_parse(struct sshbuf *body, struct softkey **out, struct errmsg *e)
+{
+	struct sshbuf tmp = *body;
+	struct softkey *k;
+	char type[64];
+	int r;
+
+	*out = NULL;
+	if (sodium_init() < 0)
+		return refuse(e, "libsodium failed to initialise%s", "");
+	if ((r = sshbuf_get_cstring(&tmp, type, sizeof(type))) == SSHBUF_E_TOOBIG)
+		return refuse(e, "key type name too long%s", "");
+	if (r != 0)
+		return r;
+	if ((k = calloc(1, sizeof(*k))) == NULL || (k->sec = sodium_malloc(sizeof(*k->sec))) == NULL) {
+		free(k);
+		return refuse(e, "out of secure memory%s", "");
+	}
+	memset(k->sec, 0, sizeof(*k->sec));
+	if ((r = parse_key_fields(&tmp, type, k, e)) == 0 &&
+	    (r = parse_comment(&tmp, k)) == 0 && (r = build_blob(k)) != 0)
+		r = refuse(e, "cannot encode the public key%s", "");
+	if (r == 0 && k->kind != SOFTKEY_ED25519 && !openssl_pair_ok(k))
+		r = refuse(e, "%s private key does not match its public key (or is invalid)",
+			   softkey_type_name(k));
+	if (r != 0) {
+		softkey_free(k);
+		return r;
+	}
+	sodium_mprotect_noaccess(k->sec);
+	body->off = tmp.off;
+	*out = k;
+	return 0;
+}
+
+void softkey_free(struct softkey *k)
+{
+	if (k == NULL)
+		return;
+	sodium_free(k->sec); /* makes it writable, wipes, unmaps */
+	OPENSSL_cleanse(k, sizeof(*k));
+	free(k);
+}
+
+enum softkey_kind softkey_kind(const struct softkey *k)
+{
+	return k->kind;
+}
+
+const uint8_t *softkey_blob(const struct softkey *k, size_t *len)
+{
+	*len = k->blob_len;
+	return k->blob;
+}
+
+const char *softkey_comment(const struct softkey *k)
+{
+	return k->comment;
+}
+
+const char *softkey_type_name(const struct softkey *k)
+{
+	return k->kind == SOFTKEY_ED25519 ? "ssh-ed25519" : sshkey_type_name(k->pub.type);
+}
+
+int softkey_fingerprint(const struct softkey *k, char out[SSHKEY_FP_MAX])
+{
+	uint8_t digest[32];
+	char b64[48];
+	int n;
+
+	if (!EVP_Digest(k->blob, k->blob_len, digest, NULL, EVP_sha256(), NULL))
+		return -1;
+	n = EVP_EncodeBlock((unsigned char *)b64, digest, sizeof(digest));
+	while (n > 0 && b64[n - 1] == '=')
+		n--;
+	b64[n] = '\0';
+	snprintf(out, SSHKEY_FP_MAX, "SHA256:%s", b64);
+	return 0;
+}
+
+/* ---- signing ---- */
+
+static int sign_ed25519(const struct softkey *k, const uint8_t *data, size_t len,
+			struct sshbuf *sig)
+{
+	uint8_t s[ED25519_SIG_LEN];
+	int r;
+
+	if (crypto_sign_detached(s, NULL, data, len, k->sec->ed_sk) != 0)
+		return -1;
+	if ((r = sshbuf_put_cstring(sig, "ssh-ed25519")) == 0)
+		r = sshbuf_put_string(sig, s, sizeof(s));
+	return r;
+}
+
+static const EVP_MD *evp_md(enum sshkey_hash h)
+{
+	return h == SSHKEY_HASH_SHA256 ? EVP_sha256() :
+	       h == SSHKEY_HASH_SHA384 ? EVP_sha384() :
+	       h == SSHKEY_HASH_SHA512 ? EVP_sha512() : NULL;
+}
+
+/* OpenSSL's signature (DER for ECDSA, raw for RSA) into *out (caller frees). */
+static int openssl_sign(const struct softkey *k, enum sshkey_hash h, const uint8_t *data,
+			size_t len, uint8_t **out, size_t *out_len)
+{
+	EVP_PKEY *pkey = openssl_key(k);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int ok = pkey != NULL && md != NULL &&
+		 EVP_DigestSignInit(md, NULL, evp_md(h), NULL, pkey) == 1 &&
+		 (*out = OPENSSL_malloc((size_t)EVP_PKEY_get_size(pkey))) != NULL;
+
+	*out_len = ok ? (size_t)EVP_PKEY_get_size(pkey) : 0;
+	ok = ok && EVP_DigestSign(md, *out, out_len, data, len) == 1;
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(pkey); /* clears the private BIGNUMs */
+	return ok ? 0 : -1;
+}
+
+static int sign_ecdsa(const struct softkey *k, const uint8_t *data, size_t len,
+		      struct sshbuf *sig)
+{
+	uint8_t *der = NULL, r_bin[EC_SCALAR_MAX], s_bin[EC_SCALAR_MAX];
+	const uint8_t *p;
+	const BIGNUM *r, *s;
+	ECDSA_SIG *es = NULL;
+	size_t der_len;
+	int rc = -1;
+
+	if (openssl_sign(k, sshkey_sign_hash(k->pub.type, 0), data, len, &der, &der_len) != 0)
+		goto done;
+	p = der;
+	if ((es = d2i_ECDSA_SIG(NULL, &p, (long)der_len)) == NULL)
+		goto done;
+	ECDSA_SIG_get0(es, &r, &s);
+	if (BN_num_bytes(r) > EC_SCALAR_MAX || BN_num_bytes(s) > EC_SCALAR_MAX)
+		goto done;
+	rc = sshkey_sig_ecdsa_to_blob(k->pub.type, r_bin, (size_t)BN_bn2bin(r, r_bin), s_bin,
+				      (size_t)BN_bn2bin(s, s_bin), sig);
+done:
+	ECDSA_SIG_free(es);
+	OPENSSL_free(der);
+	return rc;
+}
+
+static int sign_rsa(const struct softkey *k, enum sshkey_hash h, const uint8_t *data,
+		    size_t len, struct sshbuf *sig)
+{
+	uint8_t *raw = NULL;
+	size_t raw_len;
+	int rc = -1;
+
+	if (openssl_sign(k, h, data, len, &raw, &raw_len) == 0)
+		rc = sshkey_sig_rsa_to_blob(h, raw, raw_len, k->pub.n_len, sig);
+	OPENSSL_free(raw);
+	return rc;
+}
+
+static int sign_by_kind(const struct softkey *k, const uint8_t *data, size_t len,
+			uint32_t flags, struct sshbuf *sig, struct errmsg *e)
+{
+	enum sshkey_hash h;
+
+	switch (k->kind) {
+	case SOFTKEY_ED25519:
+		return sign_ed25519(k, data, len, sig) == 0 ? 0 :
+		       errmsg_set(e, "Ed25519 signature failed");
+	case SOFTKEY_ECDSA:
+		return sign_ecdsa(k, data, len, sig) == 0 ? 0 :
+		       errmsg_set(e, "ECDSA signature failed");
+	case SOFTKEY_RSA:
+		if ((h = sshkey_sign_hash(SSHKEY_RSA, flags)) == SSHKEY_HASH_NONE)
+			return errmsg_set(e, "ssh-rsa (SHA-1) signatures are refused: the client "
+					  "must ask for rsa-sha2-256 or rsa-sha2-512");
+		return sign_rsa(k, h, data, len, sig) == 0 ? 0 :
+		       errmsg_set(e, "RSA signature failed");
+	}
+	return errmsg_set(e, "unknown key kind");
+}
+
+int softkey_sign(const struct softkey *k, const uint8_t *data, size_t len, uint32_t flags,
+		 struct sshbuf *sig, struct errmsg *e)
+{
+	int r;
+
+	/* Readable for this signature only (one thread signs: the agent's event loop). */
+	if (sodium_mprotect_readonly(k->sec) != 0)
+		return errmsg_set(e, "cannot unprotect the key's secure memory");
+	r = sign_by_kind(k, data, len, flags, sig, e);
+	sodium_mprotect_noaccess(k->sec);
+	return r;
+}
