@@ -16,6 +16,7 @@
 #include "../../keystore/store.h"
 #include "../../keystore/tpm.h"
 #include "../../protocol/agentmsg.h"
+#include "../../protocol/keygrip.h"
 #include "../../protocol/tss2key.h"
 
 #define CLIENTS 4
@@ -39,7 +40,7 @@ static struct keydef keys[] = {
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
-static char home[256], sock[512];
+static char home[256], sock[512], gpg_sock[512];
 static pid_t agent_pid;
 static struct simulator sim;
 
@@ -84,8 +85,8 @@ static void agent_start(const char *extra)
 
 		dup2(null, 1);
 		dup2(null, 2);
-		execl("bin/tpm-agent", "tpm-agent", "-D", "--tcti", sim.tcti, "-a", sock, extra,
-		      (char *)NULL);
+		execl("bin/tpm-agent", "tpm-agent", "-D", "--tcti", sim.tcti, "-a", sock,
+		      "--gpg-socket", gpg_sock, extra, (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 500 && fd < 0; i++) {
@@ -340,6 +341,80 @@ static void bench_floor(struct keydef *k, struct tpm *t, const char *name)
 	free(tk);
 }
 
+/* ---- gpg PKSIGN through Assuan, as gpg does it per signature ---- */
+
+struct assuan_conn {
+	int fd;
+	char buf[8192];
+	size_t len;
+};
+
+/* Reads one line (without the newline) into line; 0 or -1. */
+static int assuan_line(struct assuan_conn *c, char *line, size_t cap)
+{
+	for (;;) {
+		char *nl = memchr(c->buf, '\n', c->len);
+
+		if (nl != NULL) {
+			size_t n = (size_t)(nl - c->buf);
+
+			snprintf(line, cap, "%.*s", (int)n, c->buf);
+			memmove(c->buf, nl + 1, c->len - n - 1);
+			c->len -= n + 1;
+			return 0;
+		}
+		ssize_t r = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
+		if (r <= 0)
+			return -1;
+		c->len += (size_t)r;
+	}
+}
+
+/* Sends cmd and reads up to the final OK; -1 on ERR or a lost connection. */
+static int assuan_cmd(struct assuan_conn *c, const char *cmd)
+{
+	char line[8192];
+
+	if (write(c->fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd))
+		return -1;
+	while (assuan_line(c, line, sizeof(line)) == 0) {
+		if (strncmp(line, "OK", 2) == 0)
+			return 0;
+		if (strncmp(line, "ERR", 3) == 0)
+			return -1;
+	}
+	return -1;
+}
+
+static double gpg_pksign_p50(const struct keydef *k, int n)
+{
+	struct assuan_conn c = { .len = 0 };
+	struct sshkey_pub pub;
+	char grip[KEYGRIP_HEX_LEN], cmd[256], line[512];
+	double *lat = calloc(n, sizeof(double)), p50;
+	struct errmsg e;
+
+	if (sshkey_pub_from_blob(k->blob, k->blob_len, &pub) != 0 || keygrip_hex(&pub, grip) != 0)
+		die("gpg", "cannot compute the keygrip");
+	if ((c.fd = client_connect(gpg_sock, &e)) < 0 || assuan_line(&c, line, sizeof(line)) != 0)
+		die("gpg socket", e.text);
+	for (int i = -5; i < n; i++) {
+		double t0 = now_ms();
+
+		snprintf(cmd, sizeof(cmd), "SIGKEY %s\n", grip);
+		if (assuan_cmd(&c, cmd) != 0 ||
+		    assuan_cmd(&c, "SETHASH 8 0102030405060708091011121314151617181920212223242526272829303132\n") != 0 ||
+		    assuan_cmd(&c, "PKSIGN\n") != 0)
+			die("gpg", "PKSIGN failed");
+		if (i >= 0)
+			lat[i] = now_ms() - t0;
+	}
+	close(c.fd);
+	p50 = percentile(lat, n, 0.5);
+	free(lat);
+	return p50;
+}
+
 /* p50 of signatures cycling over n keys, one request each in turn. */
 static double round_robin_p50(struct keydef *ks, int n, int rounds)
 {
@@ -387,7 +462,7 @@ int main(void)
 	char state[300], name[32];
 	struct keydef rr[10], plain[2];
 	int nids50 = 0, nids100 = 0;
-	double first, ids50, ids100, addl50, rr_p50;
+	double first, ids50, ids100, addl50, rr_p50, gpg_p50;
 	long rss;
 
 	snprintf(home, sizeof(home), "%s/tpm-bench.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -395,6 +470,7 @@ int main(void)
 		die("mkdtemp", strerror(errno));
 	snprintf(state, sizeof(state), "%s/swtpm", home);
 	snprintf(sock, sizeof(sock), "%s/agent.sock", home);
+	snprintf(gpg_sock, sizeof(gpg_sock), "%s/S.gpg-agent", home);
 	setenv("TPM_AGENT_HOME", home, 1);
 	if (simulator_start(state, &sim, &e) != 0)
 		die("swtpm", e.text);
@@ -416,6 +492,7 @@ int main(void)
 		gen_key(&rr[i], name);
 	}
 	rr_p50 = round_robin_p50(rr, 10, 30);
+	gpg_p50 = gpg_pksign_p50(&keys[0], 300);
 	first = first_signature_ms(&keys[0]);
 	fprintf(stderr, "tpm-bench: filling the store to 50, then 100 keys...\n");
 	gen_extra(NKEYS + 10, 50);
@@ -454,6 +531,8 @@ int main(void)
 	       keys[3].one_p50, plain[1].one_p50, 100 * (keys[3].one_p50 / plain[1].one_p50 - 1));
 	printf("10 P-256 keys round-robin over 3 transient slots: p50 %.3f ms (%.2fx the cached-key p50)\n",
 	       rr_p50, rr_p50 / keys[0].one_p50);
+	printf("gpg PKSIGN (SIGKEY + SETHASH + PKSIGN over Assuan), ECDSA P-256: p50 %.3f ms "
+	       "(%.2fx the floor)\n", gpg_p50, gpg_p50 / keys[0].floor_p50);
 	printf("first signature after agent start (exec to signature): %.1f ms\n", first);
 	printf("REQUEST_IDENTITIES (no TPM command): %d keys p50 %.3f ms, %d keys p50 %.3f ms\n",
 	       nids50, ids50, nids100, ids100);
