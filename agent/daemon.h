@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "../keystore/certstore.h"
 #include "../keystore/keystore.h"
@@ -57,6 +58,7 @@ struct conn {
 	int close_after_write;
 	uint64_t id;                /* unique for the agent's life: finished PIN jobs find it */
 	int busy;                   /* a PIN job holds its request: read no more until it replies */
+	time_t last_active;         /* CLOCK_MONOTONIC seconds of the last byte in or out */
 	struct pin_env_store *env;  /* env@tpm-agent: where this client's prompts go */
 	const uint8_t *cur_msg; size_t cur_len; /* the message being dispatched */
 	/* session-bind@openssh.com: SHA-256 of each bound host key and its session id. */
@@ -86,6 +88,11 @@ int control_dispatch(struct agent *a, struct conn *c, const char *name,
 		     struct sshbuf *body, struct sshbuf *out);
 /* Appends the names of our control extensions to out as strings (for "query"). */
 int control_put_names(struct sshbuf *out);
+/* Runs control command name (body after the name) with the owner authorization (SO PIN)
+ * for certificate NV operations, appending a whole reply frame to out. For the PIN job
+ * that asked the SO PIN; the caller holds a->lock. */
+int control_run_with_owner_auth(struct agent *a, const char *name, struct sshbuf *body,
+				const uint8_t *auth, size_t len, struct sshbuf *out);
 
 /* The key that signs for an ssh key blob: a key of ours, or the key of a certificate
  * we offer; NULL when none (or hidden). Under a->lock. */

@@ -71,7 +71,13 @@ static int ak_write(struct agent *a, const struct ak_cache *c, struct attestatio
 	memset(f, 0, sizeof(*f));
 	f->type = TSS2KEY_LOADABLE;
 	f->empty_auth = 1;
-	f->parent = a->srk_handle;
+	{
+		struct tpm_info info;
+		struct errmsg ignored;
+
+		/* The running hierarchy's parent (0x40000007 with hierarchy = null). */
+		f->parent = tpm_get_info(a->tpm, &info, &ignored) == 0 ? info.parent : a->srk_handle;
+	}
 	memcpy(f->pub, c->key.pub, c->key.pub_len);
 	f->pub_len = c->key.pub_len;
 	memcpy(f->priv, c->key.priv, c->key.priv_len);

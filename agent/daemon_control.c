@@ -301,8 +301,9 @@ static int ctl_cert_add(struct agent *a, struct sshbuf *body, struct sshbuf *out
 		errmsg_set(e, "no key named '%s' (see tpm-key list)", name);
 		goto done;
 	}
-	if (certstore_add(a->certs, name, &k->pub, line, cert_mode_of(where), &c, e) != 0)
+	if ((r = certstore_add(a->certs, name, &k->pub, line, cert_mode_of(where), &c, e)) != 0)
 		goto done;
+	r = -1;
 	if (c != NULL && c->where == CERT_IN_NV)
 		snprintf(note, sizeof(note), "certificate for key '%s' (serial %llu) stored in TPM "
 			 "NV index 0x%08x", name, (unsigned long long)c->cert.serial, c->nv_index);
@@ -353,8 +354,10 @@ static int ctl_cert_rm(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 		return -1;
 	if (sshbuf_get_u64(body, &serial) != 0)
 		return errmsg_set(e, "cert rm: malformed request");
-	if (certstore_remove(a->certs, name, serial, e) != 0)
-		return -1;
+	int r = certstore_remove(a->certs, name, serial, e);
+
+	if (r != 0)
+		return r;
 	log_info("certificate of key '%s' removed", name);
 	return 0;
 }
@@ -417,11 +420,39 @@ int control_dispatch(struct agent *a, struct conn *c, const char *name,
 		}
 		if ((r = agentmsg_begin(out, SSH_AGENT_SUCCESS)) != 0)
 			return r;
-		if (control_handlers[i].handler(a, body, out, &e) != 0) {
+		if ((r = control_handlers[i].handler(a, body, out, &e)) != 0) {
 			log_debug("%s for pid %d failed: %s", name, (int)c->pid, e.text);
+			if (r == TPM_E_OWNER_AUTH) {
+				/* Ask the SO PIN in a job, then run the request again. */
+				out->size = out->off + start;
+				return pin_defer_owner_auth(a, c, out);
+			}
 			return control_fail(out, start, &e);
 		}
 		return agentmsg_end(out, start);
 	}
 	return 1;
+}
+
+int control_run_with_owner_auth(struct agent *a, const char *name, struct sshbuf *body,
+				const uint8_t *auth, size_t len, struct sshbuf *out)
+{
+	size_t start = sshbuf_len(out);
+	struct errmsg e;
+	int r = -1;
+
+	for (size_t i = 0; i < sizeof(control_handlers) / sizeof(control_handlers[0]); i++) {
+		if (strcmp(control_handlers[i].name, name) != 0)
+			continue;
+		if ((r = agentmsg_begin(out, SSH_AGENT_SUCCESS)) != 0)
+			return r;
+		certstore_set_owner_auth(a->certs, auth, len);
+		r = control_handlers[i].handler(a, body, out, &e);
+		certstore_set_owner_auth(a->certs, NULL, 0);
+		if (r != 0)
+			return control_fail(out, start, &e);
+		return agentmsg_end(out, start);
+	}
+	errmsg_set(&e, "%s: not a control command", name);
+	return control_fail(out, start, &e);
 }

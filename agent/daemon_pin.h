@@ -67,6 +67,9 @@ int pin_sign_needs_job(const struct agent *a, const struct ks_key *k);
 /* Hands the message being dispatched on c (c->cur_msg) to a worker thread: returns
  * SSH_DISPATCH_DEFERRED, or 0 with a failure reply in out when no job could start. */
 int pin_defer_sign(struct agent *a, struct conn *c, struct sshbuf *out);
+/* Reruns c's control request (certificate NV operations) in a job that first asks the
+ * SO PIN. SSH_DISPATCH_DEFERRED, or 0 with a failure reply in out. */
+int pin_defer_owner_auth(struct agent *a, struct conn *c, struct sshbuf *out);
 /* Our control extensions, and the PIN step of gen@tpm-agent; 1 when name is not
  * handled here (control_dispatch goes on). */
 int pin_control_dispatch(struct agent *a, struct conn *c, const char *name,

@@ -21,7 +21,7 @@
 #define REPLY_MAX (AGENTMSG_MAX + 1024)
 #define STOP_WAIT_MS 3000
 
-enum job_kind { JOB_SIGN, JOB_GEN, JOB_PASSWD, JOB_INIT };
+enum job_kind { JOB_SIGN, JOB_GEN, JOB_PASSWD, JOB_INIT, JOB_OWNER };
 
 struct pin_job {
 	struct agent *a;
@@ -507,6 +507,39 @@ static void job_init(struct pin_job *j)
 	ctl_reply(j->reply, 1, note);
 }
 
+/* A control request that needs the owner authorization (certificates in NV RAM): ask
+ * the SO PIN once, then run the request with it under the lock. */
+static void job_owner(struct pin_job *j)
+{
+	struct sshbuf body;
+	char name[128], *so_pin = NULL;
+	size_t so_len = 0;
+	struct errmsg e = { "" };
+	int r;
+
+	sshbuf_view(&body, j->msg + 1, j->len - 1);
+	if (agentmsg_parse_extension(&body, name, sizeof(name)) != 0) {
+		put_ext_failure(j->reply, "malformed request");
+		return;
+	}
+	r = pin_ask_secret(j->a, j->env, "Storing or removing a certificate in TPM NV RAM needs "
+			   "the TPM owner authorization (SO PIN).", "SO PIN:", &so_pin, &so_len, &e);
+	if (r != 0) {
+		errmsg_prefix(&e, "%s", name);
+		log_warn("%s (pid %d)", e.text, (int)j->client.pid);
+		put_ext_failure(j->reply, e.text);
+		return;
+	}
+	pthread_mutex_lock(&j->a->lock);
+	if (j->a->quit)
+		put_ext_failure(j->reply, "the agent is shutting down");
+	else
+		control_run_with_owner_auth(j->a, name, &body, (const uint8_t *)so_pin, so_len,
+					    j->reply);
+	pthread_mutex_unlock(&j->a->lock);
+	sodium_free(so_pin);
+}
+
 static void run_job(struct pin_job *j)
 {
 	switch (j->kind) {
@@ -514,6 +547,7 @@ static void run_job(struct pin_job *j)
 	case JOB_GEN: job_gen(j); break;
 	case JOB_PASSWD: job_passwd(j); break;
 	case JOB_INIT: job_init(j); break;
+	case JOB_OWNER: job_owner(j); break;
 	}
 }
 
@@ -585,6 +619,12 @@ static int defer_control(struct agent *a, struct conn *c, enum job_kind kind, st
 		return ctl_reply(out, 0, e.text);
 	return SSH_DISPATCH_DEFERRED;
 }
+
+int pin_defer_owner_auth(struct agent *a, struct conn *c, struct sshbuf *out)
+{
+	return defer_control(a, c, JOB_OWNER, out);
+}
+
 
 int pin_control_dispatch(struct agent *a, struct conn *c, const char *name,
 			 struct sshbuf *body, struct sshbuf *out)

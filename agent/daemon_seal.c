@@ -55,7 +55,13 @@ static int sealed_file(struct agent *a, const struct tpm_key *k, const struct tp
 	memset(f, 0, sizeof(*f));
 	f->type = TSS2KEY_SEALED;
 	f->empty_auth = 1;
-	f->parent = a->srk_handle;
+	{
+		struct tpm_info info;
+		struct errmsg ignored;
+
+		/* The running hierarchy's parent (0x40000007 with hierarchy = null). */
+		f->parent = tpm_get_info(a->tpm, &info, &ignored) == 0 ? info.parent : a->srk_handle;
+	}
 	memcpy(f->pub, k->pub, k->pub_len);
 	f->pub_len = k->pub_len;
 	memcpy(f->priv, k->priv, k->priv_len);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../protocol/agentmsg.h"
@@ -22,6 +23,15 @@
 static struct conn *conns[SERVER_MAX_CONNS];
 static size_t n_conns;
 static uint64_t last_conn_id;
+
+/* Monotonic: idle limits must not jump with the wall clock. */
+static time_t now_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
 
 static void conn_free(struct conn *c)
 {
@@ -89,6 +99,7 @@ static void server_accept(int listen_fd)
 	c->id = ++last_conn_id;
 	c->uid = uid;
 	c->pid = pid;
+	c->last_active = now_sec();
 	conns[n_conns++] = c;
 	log_debug("client connected: pid %d", (int)pid);
 }
@@ -121,8 +132,13 @@ static int conn_process(struct agent *a, struct conn *c)
 		if (r == SSHBUF_E_SHORT)
 			break;
 		if (r != 0) {
-			log_warn("client pid %d: %s frame; closing its connection", (int)c->pid,
-				 r == SSHBUF_E_TOOBIG ? "oversized" : "malformed");
+			if (r == SSHBUF_E_TOOBIG)
+				log_warn("client pid %d: frame over the %u KiB message limit; "
+					 "closing its connection", (int)c->pid,
+					 (unsigned)(AGENTMSG_MAX / 1024));
+			else
+				log_warn("client pid %d: malformed frame; closing its connection",
+					 (int)c->pid);
 			agentmsg_put_simple(c->out, SSH_AGENT_FAILURE);
 			c->close_after_write = 1;
 			break;
@@ -163,6 +179,7 @@ static int conn_read(struct agent *a, struct conn *c)
 		return -1;
 	if (n < 0)
 		return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+	c->last_active = now_sec();
 	return conn_process(a, c);
 }
 
@@ -173,6 +190,7 @@ static int conn_write(struct agent *a, struct conn *c)
 	if (n < 0)
 		return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
 	sshbuf_consume(c->out, (size_t)n);
+	c->last_active = now_sec();
 	if (sshbuf_len(c->out) == 0) {
 		sshbuf_reset(c->out);
 		if (c->close_after_write)
@@ -198,6 +216,7 @@ static void deliver_pin_replies(struct agent *a)
 			if (sshbuf_put(c->out, sshbuf_ptr(reply), sshbuf_len(reply)) != 0)
 				c->close_after_write = 1;
 			c->busy = 0;
+			c->last_active = now_sec(); /* the idle clock starts when the PIN job ends */
 			conn_process(a, c);
 			break;
 		}
@@ -223,6 +242,26 @@ static void server_drop(size_t i)
 	log_debug("client disconnected: pid %d", (int)conns[i]->pid);
 	conn_free(conns[i]);
 	conns[i] = conns[--n_conns];
+}
+
+/* client-idle-timeout: a client that holds a connection without completing a request
+ * (nothing sent, or half a frame) would pin one of the SERVER_MAX_CONNS slots forever.
+ * A client whose request a PIN job holds is waiting on us, not idle. */
+static void server_drop_idle(const struct agent *a)
+{
+	unsigned limit = a->settings.client_idle_timeout;
+	time_t now = now_sec();
+
+	if (limit == 0)
+		return;
+	for (size_t i = n_conns; i-- > 0;) {
+		if (conns[i]->busy || now - conns[i]->last_active < (time_t)limit)
+			continue;
+		log_info("client pid %d idle for %u s (%zu byte(s) of a request pending); "
+			 "closing its connection", (int)conns[i]->pid, limit,
+			 sshbuf_len(conns[i]->in));
+		server_drop(i);
+	}
 }
 
 int server_run(struct agent *a, int listen_fd)
@@ -263,6 +302,7 @@ int server_run(struct agent *a, int listen_fd)
 			server_accept(listen_fd);
 		if (pfd[n + 1].revents & POLLIN)
 			deliver_pin_replies(a);
+		server_drop_idle(a);
 	}
 	while (n_conns > 0)
 		server_drop(n_conns - 1);

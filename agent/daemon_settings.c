@@ -15,7 +15,8 @@
 #include "../protocol/config.h"
 #include "log.h"
 
-enum setting_kind { SET_STRING, SET_BOOL, SET_UINT, SET_HANDLE, SET_LOGLEVEL, SET_PCRS };
+enum setting_kind { SET_STRING, SET_BOOL, SET_UINT, SET_HANDLE, SET_LOGLEVEL, SET_PCRS,
+		    SET_HIERARCHY };
 
 struct setting_def {
 	const char *key;
@@ -34,6 +35,7 @@ static const struct setting_def defs[] = {
 	{ "simulator", BOOL(simulator) },
 	{ "simulator-dir", STR(simulator_dir) },
 	{ "srk-handle", HANDLE(srk_handle, 0x81000000u, 0x81ffffffu) },
+	{ "hierarchy", SET_HIERARCHY, offsetof(struct settings, hierarchy), sizeof(int), 0, 0 },
 	{ "encrypt-sessions", BOOL(encrypt_sessions) },
 	{ "pin-cache-ttl", UINT(pin_cache_ttl, 0, 86400 * 365) },
 	{ "pinentry-program", STR(pinentry_program) },
@@ -49,6 +51,7 @@ static const struct setting_def defs[] = {
 	{ "platform-policy", BOOL(platform_policy) },
 	{ "pcr-selection", SET_PCRS, offsetof(struct settings, pcr_selection),
 	  sizeof(((struct settings *)0)->pcr_selection), 0, 0 },
+	{ "client-idle-timeout", UINT(client_idle_timeout, 0, 86400) },
 };
 #define N_DEFS (sizeof(defs) / sizeof(defs[0]))
 
@@ -71,6 +74,7 @@ void settings_defaults(struct settings *s)
 	s->software_keys = 1;
 	s->proxy_timeout = 5;
 	snprintf(s->pcr_selection, sizeof(s->pcr_selection), "0,1,2,3,7");
+	s->client_idle_timeout = 300;
 }
 
 static const struct setting_def *find_def(const char *key)
@@ -149,6 +153,13 @@ int settings_set(struct settings *s, const char *key, const char *value, struct 
 		return 0;
 	case SET_LOGLEVEL:
 		return set_level((int *)field, value, e);
+	case SET_HIERARCHY:
+		for (int h = TPM_HIER_OWNER; h <= TPM_HIER_NULL; h++)
+			if (strcmp(value, tpm_hierarchy_name(h)) == 0) {
+				*(int *)field = h;
+				return 0;
+			}
+		return errmsg_set(e, "%s: '%s' is not one of owner, endorsement, null", key, value);
 	case SET_PCRS:
 		if (settings_pcr_sel(value, NULL, e) != 0)
 			return errmsg_prefix(e, "%s", key);
@@ -206,6 +217,8 @@ static void format_value(const struct settings *s, const struct setting_def *d, 
 	case SET_HANDLE: snprintf(out, len, "0x%08x", *(const uint32_t *)field); break;
 	case SET_LOGLEVEL: snprintf(out, len, "%s", level_names[*(const int *)field & 3]); break;
 	case SET_PCRS: snprintf(out, len, "%s", field); break;
+	case SET_HIERARCHY:
+		snprintf(out, len, "%s", tpm_hierarchy_name(*(const int *)field)); break;
 	}
 }
 

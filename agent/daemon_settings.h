@@ -15,6 +15,7 @@ struct settings {
 	int simulator;                  /* run a private swtpm */
 	char simulator_dir[PATH_MAX];   /* "" = <data dir>/simulator */
 	uint32_t srk_handle;
+	int hierarchy;                  /* enum tpm_hierarchy (owner, endorsement, null) */
 	int encrypt_sessions;
 	unsigned pin_cache_ttl;         /* seconds; 0 = ask every time */
 	char pinentry_program[PATH_MAX];
@@ -31,6 +32,7 @@ struct settings {
 	int host;                       /* serve only host keys (tpm-key gen --host), for sshd */
 	int platform_policy;            /* new keys bound to pcr_selection (tpm-key gen --pcr) */
 	char pcr_selection[96];         /* "0,1,2,3,7" or "sha256:0,1,2,3,7" */
+	unsigned client_idle_timeout;   /* seconds an ssh client may sit idle; 0 = forever */
 };
 
 /* Defaults, with $TPM_AGENT_TCTI and $PINENTRY_PROGRAM applied. */

@@ -304,7 +304,7 @@ static int handle_extension(struct agent *a, struct conn *c, struct sshbuf *body
 	if (strcmp(name, "query") == 0)
 		return ext_query(out);
 	if ((r = pin_control_dispatch(a, c, name, body, out)) != 1 ||
-	    (r = control_dispatch(a, c, name, body, out)) <= 0)
+	    (r = control_dispatch(a, c, name, body, out)) != 1)
 		return r;
 	log_debug("pid %d: unknown extension '%s'", (int)c->pid, name);
 	return agentmsg_put_simple(out, SSH_AGENT_FAILURE);

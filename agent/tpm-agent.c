@@ -248,6 +248,41 @@ static int kill_agent(const struct options *o)
 	return 0;
 }
 
+/* The socket's directory must be ours and closed to others: whoever can write to it
+ * can swap our socket for theirs and collect every signing request. */
+static int socket_dir_check(const char *dir, struct errmsg *e)
+{
+	struct stat st;
+
+	if (stat(dir, &st) != 0)
+		return errmsg_set(e, "socket directory %s: %s", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return errmsg_set(e, "socket directory %s is not a directory", dir);
+	if (st.st_uid != geteuid())
+		return errmsg_set(e, "socket directory %s is owned by uid %u, not by us (uid %u): "
+				  "refusing to serve keys there; use a directory of your own (-a)",
+				  dir, (unsigned)st.st_uid, (unsigned)geteuid());
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return errmsg_set(e, "socket directory %s is group or world writable (mode %04o): "
+				  "refusing to serve keys there; chmod 700 it or use another (-a)",
+				  dir, (unsigned)(st.st_mode & 07777));
+	return 0;
+}
+
+/* socket_dir_check on the directory part of path ("." when it has none). */
+static int socket_path_check(const char *path, struct errmsg *e)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return socket_dir_check(".", e);
+	if (slash == path)
+		return socket_dir_check("/", e);
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	return socket_dir_check(dir, e);
+}
+
 /* Picks the default socket: $XDG_RUNTIME_DIR/tpm-agent/agent.sock, else a fresh 0700
  * directory in /tmp. */
 static int default_socket(struct agent *a, struct errmsg *e)
@@ -260,7 +295,7 @@ static int default_socket(struct agent *a, struct errmsg *e)
 			return errmsg_set(e, "cannot create %s: %s", a->socket_dir, strerror(errno));
 		a->socket_dir[0] = '\0'; /* shared, long-lived: not ours to remove */
 		snprintf(a->socket_path, sizeof(a->socket_path), "%s/tpm-agent/agent.sock", run);
-		return 0;
+		return socket_path_check(a->socket_path, e); /* it may have existed already */
 	}
 	snprintf(a->socket_dir, sizeof(a->socket_dir), "/tmp/tpm-agent-XXXXXX");
 	if (mkdtemp(a->socket_dir) == NULL)
@@ -339,7 +374,8 @@ static int open_tpm(const struct options *o, struct agent *a, struct errmsg *e)
 {
 	const struct settings *set = &a->settings;
 	struct tpm_options to = { .srk_handle = set->srk_handle,
-				  .plain_sessions = !set->encrypt_sessions };
+				  .plain_sessions = !set->encrypt_sessions,
+				  .hierarchy = set->hierarchy };
 	char dir[PATH_MAX];
 
 	(void)o;
@@ -388,7 +424,7 @@ static int resolve_paths(const struct options *o, struct agent *a, struct errmsg
 	}
 	if (o->socket != NULL) {
 		snprintf(a->socket_path, sizeof(a->socket_path), "%s", o->socket);
-		return 0;
+		return socket_path_check(a->socket_path, e);
 	}
 	return default_socket(a, e);
 }

@@ -23,6 +23,8 @@ struct certstore {
 	struct tpm *tpm;          /* NULL: files only */
 	uint32_t nv_base;
 	unsigned max_nv;
+	const uint8_t *owner_auth; /* the SO PIN during one call; NULL otherwise */
+	size_t owner_len;
 	struct cert_entry *entries[CERTSTORE_MAX];
 	size_t n;
 };
@@ -335,6 +337,27 @@ static void nv_scan(struct certstore *cs)
 	free(img);
 }
 
+void certstore_set_owner_auth(struct certstore *cs, const uint8_t *auth, size_t len)
+{
+	cs->owner_auth = auth;
+	cs->owner_len = auth != NULL ? len : 0;
+}
+
+/* TPM_E_OWNER_AUTH when an NV define/undefine would need the SO PIN we were not given. */
+static int nv_owner_auth_check(struct certstore *cs, struct errmsg *e)
+{
+	struct tpm_da da;
+
+	if (cs->owner_auth != NULL)
+		return 0;
+	if (tpm_da_state(cs->tpm, &da, e) != 0)
+		return -1;
+	if (!da.owner_auth_set)
+		return 0;
+	errmsg_set(e, "certificates in NV RAM need the TPM owner authorization (SO PIN)");
+	return TPM_E_OWNER_AUTH;
+}
+
 int certstore_use_nv(struct certstore *cs, struct tpm *tpm, uint32_t base, unsigned max_nv,
 		     struct errmsg *e)
 {
@@ -387,12 +410,12 @@ static int nv_store_image(struct certstore *cs, const char *key, const uint8_t *
 				  "a file", len, index_max);
 	if ((r = nv_pick_index(cs, key, index, e)) != 0)
 		return r;
-	if ((r = tpm_nv_define(cs->tpm, *index, len, NULL, 0, e)) != 0)
+	if ((r = tpm_nv_define(cs->tpm, *index, len, cs->owner_auth, cs->owner_len, e)) != 0)
 		return r;
-	if ((r = tpm_nv_write(cs->tpm, *index, img, len, NULL, 0, e)) != 0) {
+	if ((r = tpm_nv_write(cs->tpm, *index, img, len, cs->owner_auth, cs->owner_len, e)) != 0) {
 		struct errmsg ue;
 
-		if (tpm_nv_undefine(cs->tpm, *index, NULL, 0, &ue) != 0)
+		if (tpm_nv_undefine(cs->tpm, *index, cs->owner_auth, cs->owner_len, &ue) != 0)
 			log_error("NV index 0x%08x left half-written: %s", *index, ue.text);
 		return r;
 	}
@@ -450,7 +473,7 @@ static void remove_others(struct certstore *cs, const char *key, const struct ce
 			drop_file = 1;
 			continue;
 		}
-		if (tpm_nv_undefine(cs->tpm, c->nv_index, NULL, 0, &e) != 0) {
+		if (tpm_nv_undefine(cs->tpm, c->nv_index, cs->owner_auth, cs->owner_len, &e) != 0) {
 			log_warn("cannot free NV index 0x%08x: %s", c->nv_index, e.text);
 			continue;
 		}
@@ -487,6 +510,8 @@ static int add_in_nv(struct certstore *cs, struct cert_entry *c, enum cert_mode 
 		return errmsg_set(e, "all %u NV certificate slots are used (max-nv-certs = %u); "
 				  "store it as a file (--file) or raise max-nv-certs", used,
 				  cs->max_nv);
+	if ((r = nv_owner_auth_check(cs, e)) != 0)
+		return r;
 	r = nv_add(cs, c, e);
 	(void)mode;
 	return r;
@@ -509,10 +534,16 @@ int certstore_add(struct certstore *cs, const char *key_name, const struct sshke
 		entry_free(c);
 		return -1;
 	}
-	if (add_in_nv(cs, c, mode, mode == CERT_MODE_NV ? e : &nv_err) != 0) {
+	int r = add_in_nv(cs, c, mode, mode == CERT_MODE_NV ? e : &nv_err);
+
+	if (r != 0) {
 		entry_free(c);
 		if (mode == CERT_MODE_NV)
-			return -1;
+			return r;
+		if (r == TPM_E_OWNER_AUTH) {
+			*e = nv_err;
+			return r;
+		}
 		log_info("certificate for key '%s' goes to a file: %s", key_name, nv_err.text);
 		return add_as_file(cs, key_name, key, line, out, e);
 	}
@@ -532,8 +563,13 @@ int certstore_remove(struct certstore *cs, const char *key_name, uint64_t serial
 		     struct errmsg *e)
 {
 	struct cert_entry *file = NULL;
-	int removed = 0;
+	int removed = 0, r;
 
+	for (size_t i = 0; i < cs->n; i++)
+		if (cs->entries[i]->where == CERT_IN_NV &&
+		    strcmp(cs->entries[i]->key_name, key_name) == 0 &&
+		    (r = nv_owner_auth_check(cs, e)) != 0)
+			return r;
 	for (size_t i = cs->n; i-- > 0;) {
 		struct cert_entry *c = cs->entries[i];
 
@@ -543,7 +579,7 @@ int certstore_remove(struct certstore *cs, const char *key_name, uint64_t serial
 			file = c;
 			continue;
 		}
-		if (tpm_nv_undefine(cs->tpm, c->nv_index, NULL, 0, e) != 0)
+		if (tpm_nv_undefine(cs->tpm, c->nv_index, cs->owner_auth, cs->owner_len, e) != 0)
 			return -1;
 		log_info("certificate of key '%s' removed from NV index 0x%08x", key_name,
 			 c->nv_index);

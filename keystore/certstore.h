@@ -62,6 +62,11 @@ int certstore_use_nv(struct certstore *cs, struct tpm *tpm, uint32_t base, unsig
 
 enum cert_mode { CERT_MODE_FILE = 1, CERT_MODE_NV, CERT_MODE_AUTO };
 
+/* The owner authorization (SO PIN) for the NV defines and undefines of the next calls;
+ * NULL forgets it (the caller wipes its copy). Without it, an NV operation on a TPM
+ * whose owner hierarchy has an authorization fails with TPM_E_OWNER_AUTH. */
+void certstore_set_owner_auth(struct certstore *cs, const uint8_t *auth, size_t len);
+
 /* Stores the certificate in `line` for key_name (checked against key) in NV, as a file,
  * or (auto) in NV while the slots and the TPM's space allow, else as a file. Replaces
  * the key's previous certificate wherever it was, only after the new one is stored.

@@ -128,6 +128,19 @@ static int ks_read_key(struct keystore *ks, const char *name, struct ks_key **ou
 		errmsg_prefix(e, "%s", path);
 		goto done;
 	}
+	if (ks->tpm != NULL && f->type == TSS2KEY_LOADABLE) {
+		struct tpm_info info;
+
+		if (tpm_get_info(ks->tpm, &info, e) != 0)
+			goto done;
+		if (tpm_parent_hierarchy(f->parent) != info.hierarchy) {
+			errmsg_set(e, "key '%s' was made under the %s hierarchy (parent 0x%08x); this "
+				   "agent runs with hierarchy = %s", name,
+				   tpm_hierarchy_name(tpm_parent_hierarchy(f->parent)), f->parent,
+				   tpm_hierarchy_name(info.hierarchy));
+			goto done;
+		}
+	}
 	if (!f->has_description)
 		ks_read_comment(ks, k);
 	*out = k;
@@ -373,7 +386,7 @@ int keystore_generate_auth(struct keystore *ks, enum sshkey_type type, unsigned 
 	int r = ks_policy_create(ks, &ks->gen_policy, k, type, bits,
 				 (flags & KS_GEN_DECRYPT) ? TPM_KEY_DECRYPT : 0, pin, pin_len, e);
 	if (r != 0 || tpm_get_info(ks->tpm, &info, e) != 0 || ks_key_derive(k, e) != 0 ||
-	    ks_write_key(ks, k, info.srk_handle, e) != 0 || ks_append(ks, k, e) != 0) {
+	    ks_write_key(ks, k, info.parent, e) != 0 || ks_append(ks, k, e) != 0) {
 		ks_policy_free(k->policy);
 		free(k);
 		return r != 0 ? r : -1;
@@ -597,7 +610,7 @@ int keystore_change_auth(struct keystore *ks, struct ks_key *k, const uint8_t *o
 	r = tpm_change_auth(ks->tpm, &k->tk, old_pin, old_len, new_pin, new_len, &fresh->tk, e);
 	fresh->empty_auth = new_len == 0;
 	if (r == 0 && (tpm_get_info(ks->tpm, &info, e) != 0 ||
-		       ks_write_key(ks, fresh, info.srk_handle, e) != 0))
+		       ks_write_key(ks, fresh, info.parent, e) != 0))
 		r = -1;
 	if (r == 0) {
 		tpm_key_unload(ks->tpm, &k->tk); /* the loaded object still has the old PIN */
@@ -629,5 +642,5 @@ int keystore_rewrite_key(struct keystore *ks, struct ks_key *k, struct errmsg *e
 
 	if (ks->tpm == NULL || tpm_get_info(ks->tpm, &info, e) != 0)
 		return errmsg_set(e, "keystore: no TPM connection");
-	return ks_write_key(ks, k, info.srk_handle, e);
+	return ks_write_key(ks, k, info.parent, e);
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_sys.h>
@@ -318,6 +319,45 @@ static void srk_remember(struct tpm *t, const TPMT_PUBLIC *p, const TPM2B_NAME *
 	memcpy(t->srk_y + TPMS_ECC_COORD - y->size, y->buffer, y->size);
 }
 
+const char *tpm_hierarchy_name(int h)
+{
+	switch (h) {
+	case TPM_HIER_OWNER: return "owner";
+	case TPM_HIER_ENDORSEMENT: return "endorsement";
+	case TPM_HIER_NULL: return "null";
+	}
+	return NULL;
+}
+
+int tpm_parent_hierarchy(uint32_t parent)
+{
+	if (parent == TPM2_RH_NULL)
+		return TPM_HIER_NULL;
+	if (parent == TPM2_RH_ENDORSEMENT)
+		return TPM_HIER_ENDORSEMENT;
+	return TPM_HIER_OWNER;
+}
+
+/* 1 if qname is that of a primary of the endorsement hierarchy: a primary's
+ * qualified name is nameAlg || H(hierarchy handle || name). */
+static int is_endorsement_primary(const TPM2B_NAME *name, const TPM2B_NAME *qname)
+{
+	uint8_t buf[4 + sizeof(name->name)], md[EVP_MAX_MD_SIZE];
+	unsigned md_len = 0;
+	uint32_t h = TPM2_RH_ENDORSEMENT;
+
+	if (name->size < 2 || qname->size != 2 + 32 || name->name[0] != 0x00 ||
+	    name->name[1] != 0x0b || qname->name[0] != 0x00 || qname->name[1] != 0x0b)
+		return 0;
+	buf[0] = (uint8_t)(h >> 24); buf[1] = (uint8_t)(h >> 16);
+	buf[2] = (uint8_t)(h >> 8); buf[3] = (uint8_t)h;
+	memcpy(buf + 4, name->name, name->size);
+	if (EVP_Digest(buf, 4u + name->size, md, &md_len, EVP_sha256(), NULL) != 1 ||
+	    md_len != 32)
+		return 0;
+	return memcmp(qname->name + 2, md, 32) == 0;
+}
+
 static int srk_check(struct tpm *t, struct errmsg *e)
 {
 	TPM2B_PUBLIC *pub = NULL;
@@ -332,6 +372,22 @@ static int srk_check(struct tpm *t, struct errmsg *e)
 	if (rc != TSS2_RC_SUCCESS)
 		return tpm_err(e, rc, NULL, "cannot read the SRK at 0x%08x", t->info.srk_handle);
 	srk_remember(t, &pub->publicArea, name);
+	if (t->info.hierarchy != TPM_HIER_NULL) {
+		int endo = is_endorsement_primary(name, qname);
+
+		if ((t->info.hierarchy == TPM_HIER_ENDORSEMENT) != endo) {
+			Esys_Free(pub);
+			Esys_Free(name);
+			Esys_Free(qname);
+			return errmsg_set(e, "tpm: the SRK at 0x%08x is %s, and this agent runs with "
+					  "hierarchy = %s; configure another srk-handle (e.g. 0x%08x) "
+					  "or free it with `tpm2_evictcontrol -C o -c 0x%08x`",
+					  t->info.srk_handle, endo ? "a primary of the endorsement "
+					  "hierarchy" : "not a primary of the endorsement hierarchy",
+					  tpm_hierarchy_name(t->info.hierarchy),
+					  endo ? 0x81000001u : 0x81010001u, t->info.srk_handle);
+		}
+	}
 	a = pub->publicArea.objectAttributes;
 	ok = (pub->publicArea.type == TPM2_ALG_ECC || pub->publicArea.type == TPM2_ALG_RSA) &&
 	     (a & TPMA_OBJECT_RESTRICTED) && (a & TPMA_OBJECT_DECRYPT) &&
@@ -362,12 +418,19 @@ void srk_template(TPM2B_PUBLIC *p)
 	p->publicArea.parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
 }
 
-/* Makes the H-2 primary in the owner hierarchy and persists it at the SRK handle. */
+/* Makes the H-2 primary in the configured hierarchy and persists it at the SRK
+ * handle; with hierarchy null it stays transient (t->srk) and is made at every start. */
 static int srk_create(struct tpm *t, struct errmsg *e)
 {
-	const char *owner_remedy = "does the owner hierarchy have a password? then create the "
+	const char *owner_remedy = t->info.hierarchy == TPM_HIER_ENDORSEMENT ?
+		"does the endorsement or owner hierarchy have a password? then create the "
+		"SRK yourself: tpm2_createprimary -C e -g sha256 -G ecc256:aes128cfb -c srk.ctx "
+		"&& tpm2_evictcontrol -C o -c srk.ctx <handle>" :
+		"does the owner hierarchy have a password? then create the "
 		"SRK yourself: tpm2_createprimary -C o -g sha256 -G ecc256:aes128cfb -c srk.ctx "
 		"&& tpm2_evictcontrol -C o -c srk.ctx <handle>";
+	ESYS_TR hier = t->info.hierarchy == TPM_HIER_ENDORSEMENT ? ESYS_TR_RH_ENDORSEMENT :
+		       t->info.hierarchy == TPM_HIER_NULL ? ESYS_TR_RH_NULL : ESYS_TR_RH_OWNER;
 	TPM2B_SENSITIVE_CREATE sens = { 0 };
 	TPM2B_PUBLIC tmpl, *out_pub = NULL;
 	TPM2B_DATA outside = { 0 };
@@ -380,7 +443,7 @@ static int srk_create(struct tpm *t, struct errmsg *e)
 	int r = 0;
 
 	srk_template(&tmpl);
-	rc = Esys_CreatePrimary(t->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+	rc = Esys_CreatePrimary(t->esys, hier, ESYS_TR_PASSWORD, ESYS_TR_NONE,
 				ESYS_TR_NONE, &sens, &tmpl, &outside, &pcrs, &primary,
 				&out_pub, &cdata, &chash, &ticket);
 	Esys_Free(out_pub);
@@ -388,8 +451,19 @@ static int srk_create(struct tpm *t, struct errmsg *e)
 	Esys_Free(chash);
 	Esys_Free(ticket);
 	if (rc != TSS2_RC_SUCCESS)
-		return tpm_err(e, rc, rc_class(rc) == TPM_E_AUTH_FAIL ? owner_remedy : NULL,
-			       "cannot create the SRK (owner hierarchy primary)");
+		return tpm_err(e, rc, rc_class(rc) == TPM_E_AUTH_FAIL ? owner_remedy :
+			       rc_base(rc) == TPM2_RC_OBJECT_MEMORY ? "other programs hold all "
+			       "transient slots; use the kernel resource manager (device:/dev/tpmrm0)"
+			       : NULL, "cannot create the SRK (%s hierarchy primary)",
+			       tpm_hierarchy_name(t->info.hierarchy));
+	if (t->info.hierarchy == TPM_HIER_NULL) {
+		/* The null seed changes at every TPM reset: nothing to persist. */
+		t->srk = primary;
+		rc = Esys_TR_GetTpmHandle(t->esys, primary, &t->srk_tpm);
+		if (rc != TSS2_RC_SUCCESS)
+			return tpm_err(e, rc, NULL, "cannot read the null hierarchy SRK's handle");
+		return 0;
+	}
 	rc = Esys_EvictControl(t->esys, ESYS_TR_RH_OWNER, primary, ESYS_TR_PASSWORD,
 			       ESYS_TR_NONE, ESYS_TR_NONE, t->info.srk_handle, &t->srk);
 	if (rc != TSS2_RC_SUCCESS) {
@@ -407,6 +481,12 @@ static int srk_setup(struct tpm *t, struct errmsg *e)
 	TSS2_RC rc;
 	int r;
 
+	t->srk_tpm = t->info.srk_handle;
+	if (t->info.hierarchy == TPM_HIER_NULL) {
+		if ((r = srk_create(t, e)) != 0)
+			return r;
+		return srk_check(t, e);
+	}
 	rc = Esys_TR_FromTPMPublic(t->esys, t->info.srk_handle, ESYS_TR_NONE, ESYS_TR_NONE,
 				   ESYS_TR_NONE, &t->srk);
 	if (rc == TSS2_RC_SUCCESS)
@@ -469,7 +549,7 @@ static TSS2_RC session_start(struct tpm *t)
 	if (rc == TSS2_RC_SUCCESS) {
 		salt_enc.size = (UINT16)off;
 		do
-			rc = Tss2_Sys_StartAuthSession(t->sys, t->info.srk_handle, TPM2_RH_NULL,
+			rc = Tss2_Sys_StartAuthSession(t->sys, t->srk_tpm, TPM2_RH_NULL,
 						       NULL, &caller, &salt_enc, TPM2_SE_HMAC, &sym,
 						       TPM2_ALG_SHA256, &h, &tpm_nonce, NULL);
 		while (rc_is_retry(rc) && ++tries < RETRY_MAX);
@@ -762,9 +842,13 @@ static int reconnect(struct tpm *t, struct errmsg *e)
 		Tss2_TctiLdr_Finalize(&t->tcti);
 	t->sys = NULL;
 	t->srk = ESYS_TR_NONE;
-	if ((r = connect_tpm(t, e)) != 0 || (r = srk_setup(t, e)) != 0)
+	if ((r = connect_tpm(t, e)) != 0)
 		return r;
-	return 0;
+	/* Without a resource manager the old null-hierarchy SRK may still hold a slot. */
+	if (t->info.hierarchy == TPM_HIER_NULL && t->srk_tpm != 0)
+		flush_handle(t, t->srk_tpm);
+	t->srk_tpm = 0;
+	return srk_setup(t, e);
 }
 
 /* Regains what was lost, then the caller retries once. A new connection may still
@@ -777,6 +861,14 @@ static int recover(struct tpm *t, enum lost what)
 		return -1;
 	if (what == LOST_OBJECTS && t->sys != NULL)
 		(void)Tss2_Sys_Startup(t->sys, TPM2_SU_CLEAR); /* harmless when started */
+	if (what == LOST_OBJECTS && t->info.hierarchy == TPM_HIER_NULL) {
+		/* The transient SRK went with the reset (and the null seed with it). */
+		if (t->srk != ESYS_TR_NONE)
+			(void)Esys_TR_Close(t->esys, &t->srk);
+		t->srk = ESYS_TR_NONE;
+		if (srk_setup(t, &ignored) != 0)
+			return -1;
+	}
 	while (t->n_loaded > 0) {
 		if (what == LOST_CONNECTION)
 			flush_slot(t, t->n_loaded - 1);
@@ -824,6 +916,16 @@ static TSS2_RC with_recovery(struct tpm *t, TSS2_RC (*op)(struct tpm *, void *),
 	return rc;
 }
 
+/* The transient null-hierarchy SRK takes one of the slots counted at read_info. */
+static int reserve_srk_slot(struct tpm *t, struct errmsg *e)
+{
+	if (t->slots <= 1)
+		return errmsg_set(e, "tpm: hierarchy = null needs a transient slot for the SRK "
+				  "and one for a key; this TPM reports %zu free", t->slots);
+	t->slots--;
+	return 0;
+}
+
 int tpm_open(const struct tpm_options *o, struct tpm **out, struct errmsg *e)
 {
 	struct tpm *t;
@@ -837,6 +939,14 @@ int tpm_open(const struct tpm_options *o, struct tpm **out, struct errmsg *e)
 	t->plain = o->plain_sessions != 0;
 	snprintf(t->info.tcti, sizeof(t->info.tcti), "%s", o->tcti ? o->tcti : TPM_TCTI_DEFAULT);
 	t->info.srk_handle = o->srk_handle ? o->srk_handle : TPM_SRK_HANDLE_DEFAULT;
+	t->info.hierarchy = o->hierarchy;
+	if (tpm_hierarchy_name(o->hierarchy) == NULL) {
+		free(t);
+		return errmsg_set(e, "tpm: unknown hierarchy %d", o->hierarchy);
+	}
+	t->info.parent = o->hierarchy == TPM_HIER_NULL ? TPM2_RH_NULL :
+			 o->hierarchy == TPM_HIER_ENDORSEMENT ? TPM2_RH_ENDORSEMENT :
+			 t->info.srk_handle;
 	if ((t->info.srk_handle >> 24) != TPM2_HT_PERSISTENT) {
 		free(t);
 		return errmsg_set(e, "tpm: SRK handle 0x%08x is not a persistent handle "
@@ -845,7 +955,9 @@ int tpm_open(const struct tpm_options *o, struct tpm **out, struct errmsg *e)
 	/* tpm2-tss logs every failure to stderr; our error messages say it better. */
 	setenv("TSS2_LOG", "all+none", 0);
 	if ((r = connect_tpm(t, e)) != 0 || (r = read_info(t, e)) != 0 ||
-	    (r = srk_setup(t, e)) != 0 || (r = session_open(t, e)) != 0) {
+	    (r = srk_setup(t, e)) != 0 ||
+	    (t->info.hierarchy == TPM_HIER_NULL && (r = reserve_srk_slot(t, e)) != 0) ||
+	    (r = session_open(t, e)) != 0) {
 		tpm_close(t);
 		/* A rejected owner password is no wrong PIN the caller could re-ask. */
 		return r == TPM_E_CONN ? r : TPM_E_FAIL;
@@ -931,10 +1043,13 @@ static int unmarshal_priv(const struct tpm_key *k, TPM2B_PRIVATE *priv, struct e
 	return 0;
 }
 
-static const char *load_remedy(TSS2_RC rc, size_t n_loaded)
+static const char *load_remedy(TSS2_RC rc, size_t n_loaded, int hierarchy)
 {
 	TSS2_RC b = rc_base(rc);
 
+	if (b == TPM2_RC_INTEGRITY && hierarchy == TPM_HIER_NULL)
+		return "hierarchy = null: the key was made before the TPM was last reset "
+		       "(a reboot), and null-hierarchy keys stop loading then; make a new key";
 	if (b == TPM2_RC_INTEGRITY)
 		return "the key was made by another TPM or under another SRK: "
 		       "was the TPM cleared or the SRK replaced?";
@@ -970,7 +1085,7 @@ static TSS2_RC blob_load(struct tpm *t, struct tpm_key *k, TPM2_HANDLE *h)
 	TSS2_RC rc = TSS2_SYS_RC_BAD_VALUE;
 
 	if (unmarshal_pub(k, &pub, &ignored) == 0 && unmarshal_priv(k, &priv, &ignored) == 0)
-		rc = Tss2_Sys_Load_Prepare(t->sys, t->info.srk_handle, &priv, &pub);
+		rc = Tss2_Sys_Load_Prepare(t->sys, t->srk_tpm, &priv, &pub);
 	OPENSSL_cleanse(&priv, sizeof(priv));
 	if (rc == TSS2_RC_SUCCESS)
 		rc = run_auth(t, &c);
@@ -1040,7 +1155,8 @@ int tpm_key_load(struct tpm *t, struct tpm_key *k, struct errmsg *e)
 		return TPM_E_FAIL;
 	rc = with_recovery(t, load_op, k);
 	if (rc != TSS2_RC_SUCCESS)
-		return tpm_err(e, rc, load_remedy(rc, t->n_loaded), "cannot load the key");
+		return tpm_err(e, rc, load_remedy(rc, t->n_loaded, t->info.hierarchy),
+			       "cannot load the key");
 	return 0;
 }
 
@@ -1065,6 +1181,8 @@ void tpm_close(struct tpm *t)
 		return;
 	while (t->n_loaded > 0)
 		flush_slot(t, t->n_loaded - 1);
+	if (t->info.hierarchy == TPM_HIER_NULL && t->srk_tpm != 0 && t->sys != NULL)
+		flush_handle(t, t->srk_tpm);
 	if (t->sess_ready) {
 		session_close(t);
 		tpmsession_free(&t->sess);
@@ -1255,7 +1373,7 @@ static TSS2_RC create_op(struct tpm *t, void *arg)
 
 	/* The TPM builds the new object in a transient slot: make room as for a load. */
 	do {
-		rc = Tss2_Sys_Create_Prepare(t->sys, t->info.srk_handle, a->sens, a->tmpl,
+		rc = Tss2_Sys_Create_Prepare(t->sys, t->srk_tpm, a->sens, a->tmpl,
 					     &outside, &pcrs);
 		if (rc == TSS2_RC_SUCCESS)
 			rc = run_auth(t, &c);

@@ -34,6 +34,19 @@
 
 struct tpm;
 
+/* The hierarchy the SRK (the parent of our keys) lives in. */
+enum tpm_hierarchy {
+	TPM_HIER_OWNER = 0,   /* persistent primary at srk_handle (the default) */
+	TPM_HIER_ENDORSEMENT, /* persistent primary at srk_handle, under TPM2_RH_ENDORSEMENT */
+	TPM_HIER_NULL,        /* transient primary made at every start: keys die at reboot */
+};
+
+/* "owner", "endorsement", "null"; NULL for anything else. */
+const char *tpm_hierarchy_name(int h);
+/* The hierarchy a key file's parent field names: 0x40000007 null, 0x4000000b
+ * endorsement, anything else (0x40000001, a persistent handle) owner. */
+int tpm_parent_hierarchy(uint32_t parent);
+
 struct tpm_options {
 	const char *tcti;    /* tpm2-tss TCTI string, e.g. "swtpm:host=127.0.0.1,port=2321" */
 	uint32_t srk_handle; /* persistent handle of the SRK */
@@ -41,6 +54,7 @@ struct tpm_options {
 	 * salted HMAC session with AES-128-CFB parameter encryption. 1: plain password
 	 * sessions (PINs and digests cross the bus in clear; --no-encrypt-sessions). */
 	int plain_sessions;
+	int hierarchy;       /* enum tpm_hierarchy; 0 = owner */
 };
 
 struct tpm_info {
@@ -49,6 +63,9 @@ struct tpm_info {
 	uint32_t firmware1, firmware2;
 	char tcti[256];
 	uint32_t srk_handle;
+	int hierarchy;         /* enum tpm_hierarchy */
+	uint32_t parent;       /* what key files record as parent: srk_handle (owner),
+				* 0x4000000b (endorsement), 0x40000007 (null) */
 	uint32_t transient_slots; /* TPM2_PT_HR_TRANSIENT_AVAIL at open */
 	int encrypted_sessions;   /* 1: the salted AES-128-CFB session is in use */
 	uint32_t session_handle;  /* its TPM handle (0x02xxxxxx), 0 with plain sessions */

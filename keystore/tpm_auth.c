@@ -84,6 +84,29 @@ static TSS2_RC salted_session(struct tpm *t, ESYS_TR *sess)
 	return rc;
 }
 
+TSS2_RC tpm_owner_session(struct tpm *t, TPMA_SESSION attrs, ESYS_TR *sess)
+{
+	TSS2_RC rc;
+
+	*sess = ESYS_TR_PASSWORD;
+	if (t->plain)
+		return TSS2_RC_SUCCESS;
+	rc = salted_session(t, sess);
+	if (rc == TSS2_RC_SUCCESS)
+		rc = Esys_TRSess_SetAttributes(t->esys, *sess,
+					       attrs | TPMA_SESSION_CONTINUESESSION, 0xff);
+	if (rc != TSS2_RC_SUCCESS)
+		tpm_owner_session_end(t, sess);
+	return rc;
+}
+
+void tpm_owner_session_end(struct tpm *t, ESYS_TR *sess)
+{
+	if (*sess != ESYS_TR_PASSWORD && *sess != ESYS_TR_NONE)
+		Esys_FlushContext(t->esys, *sess);
+	*sess = ESYS_TR_PASSWORD;
+}
+
 /* The new blobs: k's public part and the TPM's new private part. */
 static int changed_key(const struct tpm_key *k, const TPM2B_PRIVATE *priv, struct tpm_key *out,
 		       struct errmsg *e)

@@ -16,6 +16,7 @@ struct tpm {
 	ESYS_CONTEXT *esys;
 	TSS2_SYS_CONTEXT *sys; /* ESAPI's own SAPI context: ESAPI is idle between our calls */
 	ESYS_TR srk;
+	TPM2_HANDLE srk_tpm;   /* the SRK's TPM handle (transient 0x80xxxxxx with hierarchy null) */
 	TPM2B_NAME srk_name;   /* for cpHash of commands authorised by the SRK */
 	int srk_p256;          /* 1: srk_x/srk_y hold its P-256 point (salting needs it) */
 	uint8_t srk_x[TPMS_ECC_COORD], srk_y[TPMS_ECC_COORD];
@@ -77,5 +78,12 @@ int tpm_err(struct errmsg *e, TSS2_RC rc, const char *remedy, const char *fmt, .
 
 /* The TCG "H-2" ECC P-256 storage primary template of the SRK (REFERENCE.md §2). */
 void srk_template(TPM2B_PUBLIC *p);
+
+/* An ESAPI HMAC session salted with the SRK for commands authorised by the owner
+ * hierarchy (its auth, the SO PIN, only keys the HMAC), with attrs (e.g.
+ * TPMA_SESSION_DECRYPT when the first parameter is a TPM2B worth hiding);
+ * ESYS_TR_PASSWORD with plain sessions. End it with tpm_owner_session_end. */
+TSS2_RC tpm_owner_session(struct tpm *t, TPMA_SESSION attrs, ESYS_TR *sess);
+void tpm_owner_session_end(struct tpm *t, ESYS_TR *sess);
 
 #endif

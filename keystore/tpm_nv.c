@@ -18,10 +18,10 @@ _Static_assert(TPM_E_NV_SPACE != TPM_E_BAD_DATA && TPM_E_NV_DEFINED != TPM_E_BAD
 #define NV_ATTRS (TPMA_NV_OWNERWRITE | TPMA_NV_OWNERREAD | TPMA_NV_AUTHREAD | \
 		  TPMA_NV_NO_DA | (TPM2_NT_ORDINARY << TPMA_NV_TPM2_NT_SHIFT))
 
-/* Authorisation here uses plain password sessions (ESYS_TR_PASSWORD): certificates
- * are public and the owner auth is empty in practice. Once an owner auth (SO PIN) is
- * set, it would cross the bus in clear in the password session: these commands then
- * need the salted HMAC session (tpmsession.c) so that the auth never leaves the host. */
+/* Owner-authorised commands (define, write, undefine) run in a salted HMAC session
+ * (tpm_owner_session), so a set owner authorization (SO PIN) only keys the HMAC and
+ * never crosses the bus. Reads use the index's own empty auth: certificates are
+ * public. */
 
 /* ---- errors ---- */
 
@@ -259,7 +259,7 @@ int tpm_nv_define(struct tpm *t, uint32_t index, size_t size,
 		.nvIndex = index, .nameAlg = TPM2_ALG_SHA256, .attributes = NV_ATTRS,
 		.authPolicy = { .size = 0 }, .dataSize = (UINT16)size } };
 	TPM2B_AUTH index_auth = { .size = 0 };
-	ESYS_TR tr = ESYS_TR_NONE;
+	ESYS_TR tr = ESYS_TR_NONE, sess;
 	TSS2_RC rc;
 	int r;
 
@@ -267,8 +267,11 @@ int tpm_nv_define(struct tpm *t, uint32_t index, size_t size,
 		return r;
 	if ((r = owner_auth_set(t, owner_auth, owner_auth_len, e)) != 0)
 		return r;
-	rc = Esys_NV_DefineSpace(t->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-				 ESYS_TR_NONE, &index_auth, &pub, &tr);
+	rc = tpm_owner_session(t, TPMA_SESSION_DECRYPT, &sess);
+	if (rc == TSS2_RC_SUCCESS)
+		rc = Esys_NV_DefineSpace(t->esys, ESYS_TR_RH_OWNER, sess, ESYS_TR_NONE,
+					 ESYS_TR_NONE, &index_auth, &pub, &tr);
+	tpm_owner_session_end(t, &sess);
 	owner_auth_clear(t);
 	if (rc != TSS2_RC_SUCCESS)
 		return define_err(rc, index, size, e);
@@ -279,7 +282,7 @@ int tpm_nv_define(struct tpm *t, uint32_t index, size_t size,
 int tpm_nv_undefine(struct tpm *t, uint32_t index,
 		    const uint8_t *owner_auth, size_t owner_auth_len, struct errmsg *e)
 {
-	ESYS_TR tr;
+	ESYS_TR tr, sess;
 	uint16_t size;
 	TSS2_RC rc;
 	int r;
@@ -290,9 +293,12 @@ int tpm_nv_undefine(struct tpm *t, uint32_t index,
 		Esys_TR_Close(t->esys, &tr);
 		return r;
 	}
-	/* On success ESAPI closes tr itself. */
-	rc = Esys_NV_UndefineSpace(t->esys, ESYS_TR_RH_OWNER, tr, ESYS_TR_PASSWORD,
-				   ESYS_TR_NONE, ESYS_TR_NONE);
+	/* On success ESAPI closes tr itself. No parameters: nothing to encrypt. */
+	rc = tpm_owner_session(t, 0, &sess);
+	if (rc == TSS2_RC_SUCCESS)
+		rc = Esys_NV_UndefineSpace(t->esys, ESYS_TR_RH_OWNER, tr, sess,
+					   ESYS_TR_NONE, ESYS_TR_NONE);
+	tpm_owner_session_end(t, &sess);
 	owner_auth_clear(t);
 	if (rc == TSS2_RC_SUCCESS)
 		return 0;
@@ -306,6 +312,7 @@ static int write_chunks(struct tpm *t, ESYS_TR tr, uint32_t index, const uint8_t
 			size_t len, uint32_t chunk_max, struct errmsg *e)
 {
 	TPM2B_MAX_NV_BUFFER buf;
+	ESYS_TR sess;
 	size_t off, n;
 	TSS2_RC rc;
 
@@ -313,8 +320,11 @@ static int write_chunks(struct tpm *t, ESYS_TR tr, uint32_t index, const uint8_t
 		n = len - off < chunk_max ? len - off : chunk_max;
 		buf.size = (UINT16)n;
 		memcpy(buf.buffer, data + off, n);
-		rc = Esys_NV_Write(t->esys, ESYS_TR_RH_OWNER, tr, ESYS_TR_PASSWORD,
-				   ESYS_TR_NONE, ESYS_TR_NONE, &buf, (UINT16)off);
+		rc = tpm_owner_session(t, TPMA_SESSION_DECRYPT, &sess);
+		if (rc == TSS2_RC_SUCCESS)
+			rc = Esys_NV_Write(t->esys, ESYS_TR_RH_OWNER, tr, sess, ESYS_TR_NONE,
+					   ESYS_TR_NONE, &buf, (UINT16)off);
+		tpm_owner_session_end(t, &sess);
 		if (rc != TSS2_RC_SUCCESS)
 			return tpm_err(e, rc, nv_remedy(rc), "cannot write NV index 0x%08x "
 				       "at offset %zu (%zu bytes)", index, off, n);

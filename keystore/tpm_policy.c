@@ -632,7 +632,7 @@ static TSS2_RC policy_session_start(struct tpm *t, struct tpmsession *s)
 						    &off);
 	if (rc == TSS2_RC_SUCCESS) {
 		salt_enc.size = (UINT16)off;
-		RETRIED(rc, Tss2_Sys_StartAuthSession(t->sys, t->info.srk_handle, TPM2_RH_NULL,
+		RETRIED(rc, Tss2_Sys_StartAuthSession(t->sys, t->srk_tpm, TPM2_RH_NULL,
 						      NULL, &caller, &salt_enc, TPM2_SE_POLICY,
 						      &sym, TPM2_ALG_SHA256, &h, &nonce_tpm, NULL));
 	}

@@ -180,4 +180,49 @@ for k in good-ec good-rsa; do
 	run_ok ssh-keygen -Y sign -f "$k.pub" -n test junk.bin
 	run_ok ssh-keygen -Y verify -f signers -I alice -n test -s junk.bin.sig <junk.bin
 done
+
+step "an oversized frame is logged with the message limit"
+send_hex "00040001 0b"
+sleep 0.2
+grep -q "over the 256 KiB message limit" "$AGENT_LOG" || fail "no log line for the size limit"
+
+step "client 129 is refused, with a log line; the others are still served"
+hold_pids=
+for i in $(seq 1 130); do
+	timeout 20 socat -u EXEC:"sleep 6" UNIX-CONNECT:"$SSH_AUTH_SOCK" 2>/dev/null &
+	hold_pids="$hold_pids $!"
+done
+n=0
+until grep -q "clients connected already" "$AGENT_LOG" || [ $n -ge 50 ]; do sleep 0.1; n=$((n + 1)); done
+grep -q "128 clients connected already" "$AGENT_LOG" || fail "no log line for the connection limit"
+# shellcheck disable=SC2086
+kill $hold_pids 2>/dev/null; wait $hold_pids 2>/dev/null
+agent_ok "connection limit"
+
+step "client-idle-timeout closes silent and half-frame clients, with a log line"
+agent_stop
+: >"$AGENT_LOG"
+agent_start_fg --client-idle-timeout=2
+start=$(date +%s)
+send_hex "" 8
+send_hex "00000010 0d" 8
+el=$(( $(date +%s) - start ))
+[ "$el" -lt 14 ] || fail "idle connections not closed in time (${el} s for two)"
+[ "$(grep -c "idle for 2 s" "$AGENT_LOG")" -ge 2 ] || fail "no idle log lines: $(tail -5 "$AGENT_LOG")"
+grep -q "idle for 2 s (5 byte(s) of a request pending)" "$AGENT_LOG" || fail "half frame not logged"
+agent_ok "idle timeout"
+
+step "the socket directory must be ours and not group/world writable"
+mkdir -m 700 opendir && chmod 777 opendir
+run_fail timeout 30 "$TPM_AGENT" -D --tcti "$SWTPM_TCTI" -a "$PWD/opendir/s.sock"
+assert_contains "$ERR" "group or world writable" "world-writable socket dir"
+mkdir -m 700 xdgrun && mkdir -m 770 xdgrun/tpm-agent
+run_fail env XDG_RUNTIME_DIR="$PWD/xdgrun" timeout 30 "$TPM_AGENT" -D --tcti "$SWTPM_TCTI"
+assert_contains "$ERR" "group or world writable" "group-writable default socket dir"
+if [ "$(id -u)" -eq 0 ]; then
+	mkdir -m 700 otherdir && chown 65534:65534 otherdir
+	run_fail timeout 30 "$TPM_AGENT" -D --tcti "$SWTPM_TCTI" -a "$PWD/otherdir/s.sock"
+	assert_contains "$ERR" "owned by uid 65534, not by us" "someone else's socket dir"
+fi
+agent_ok "refused second agents"
 echo "PASS: $IT_NAME"

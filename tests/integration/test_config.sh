@@ -22,6 +22,7 @@ tcti = swtpm:host=127.0.0.1,port=1
 simulator = yes
 simulator-dir = /tmp/somewhere
 srk-handle = 0x81000002
+hierarchy = endorsement
 encrypt-sessions = no
 pin-cache-ttl = 0
 pinentry-program = "/usr/bin/pinentry-tty"
@@ -58,6 +59,10 @@ assert_contains "$ERR" "config:3: unknown setting 'bogus-key'" "unknown key"
 printf '# ok\nmax-nv-certs = lots\n' >"$CONF"
 run_fail "$TPM_AGENT" --check-config
 assert_contains "$ERR" "config:2: max-nv-certs: 'lots' is not a number" "bad number"
+printf 'hierarchy = platform\n' >"$CONF"
+run_fail "$TPM_AGENT" --check-config
+assert_contains "$ERR" "config:1: hierarchy: 'platform' is not one of owner, endorsement, null" \
+	"bad hierarchy"
 printf 'encrypt-sessions = maybe\n' >"$CONF"
 run_fail "$TPM_AGENT" --check-config
 assert_contains "$ERR" "config:1: encrypt-sessions: 'maybe' is not yes or no" "bad bool"

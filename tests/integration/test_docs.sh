@@ -131,7 +131,8 @@ assert_contains "$ERR" "/dev/tpmrm-missing does not exist: this machine has no T
 msg=$(printf '%s\n' "$ERR" | sed 's|.*(/dev/tpmrm-missing \(does not exist: [^;]*\);.*|\1|')
 assert_contains "$README" "$msg" "README quotes the device-missing message"
 if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
-	mkdir -m 777 "$T/nobody"; chmod 755 "$T"
+	# nobody's own 0700 dir: the agent refuses a socket dir of another user's
+	mkdir -m 700 "$T/nobody"; chown 65534:65534 "$T/nobody"; chmod 755 "$T"
 	: >"$T/fakedev"; chmod 660 "$T/fakedev"
 	run_fail setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$T/nobody" \
 		TPM_AGENT_HOME="$T/nobody/data" XDG_RUNTIME_DIR="$T/nobody" XDG_CONFIG_HOME="$T/nobody" \

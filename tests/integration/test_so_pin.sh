@@ -61,6 +61,29 @@ assert_contains "$ERR" "wrong owner authorization (SO PIN)" "init error"
 assert_eq 2 "$(getpins)" "prompts"
 assert_not_contains "$(cat "$AGENT_LOG")" "so-secret-1" "SO PIN in the log"
 
+step "certificates in NV RAM with an SO PIN set: asked through pinentry, then stored"
+pe PIN=so-secret-1
+: >"$PE_LOG"
+gen_key so-cert ecdsa 256 alice@laptop
+ssh-keygen -q -t ecdsa -b 256 -N '' -C it-ca -f ca </dev/null || fail "ssh-keygen ca"
+ssh-keygen -q -s ca -I id-so -n "$(id -un)" -V -5m:+1h so-cert.pub </dev/null >/dev/null 2>&1 ||
+	fail "ssh-keygen -s"
+run_ok tk cert add so-cert so-cert-cert.pub --nv
+assert_contains "$ERR" "NV index 0x018" "stored in NV"
+assert_eq 1 "$(getpins)" "one SO PIN prompt for the NV define"
+assert_contains "$(cat "$PE_LOG")" "NV RAM needs the TPM owner authorization" "prompt says why"
+assert_contains "$(ssh-add -L)" "$(cut -d' ' -f2 so-cert-cert.pub)" "NV certificate served"
+
+step "cert rm of an NV certificate asks the SO PIN too; a wrong one leaves it in place"
+pe PIN=wrong
+run_fail tk cert rm so-cert
+assert_contains "$ERR" "wrong owner authorization (SO PIN)" "the failure names the cause"
+assert_contains "$(ssh-add -L)" "$(cut -d' ' -f2 so-cert-cert.pub)" "still served after a wrong SO PIN"
+tpm2tools tpm2_dictionarylockout -c >/dev/null 2>&1 || true
+pe PIN=so-secret-1
+run_ok tk cert rm so-cert
+assert_not_contains "$(ssh-add -L)" "$(cut -d' ' -f2 so-cert-cert.pub)" "removed"
+
 step "the new SRK is persistent; the owner auth is back to empty at the end"
 agent_stop
 run_ok tpm2tools tpm2_getcap handles-persistent
