@@ -22,7 +22,9 @@
 #define CTL_UNSEAL    "unseal@tpm-agent"
 #define CTL_SEAL_LIST "seal-list@tpm-agent"
 #define CTL_SEAL_RM   "seal-rm@tpm-agent"
+#define CTL_SEAL_NO_PIN 0x1 /* seal flag: no PIN; without it the agent asks one (pinentry) */
 #define CTL_ATTEST    "attest@tpm-agent"   /* agent/daemon_attest.c */
+#define CTL_IMPORT    "import@tpm-agent"   /* agent/daemon_import.c */
 
 /* Padding of a CTL_DECRYPT request. */
 #define CTL_PAD_OAEP  1

@@ -17,7 +17,8 @@ static void seal_usage(FILE *f)
 		"       tpm-key seal --rm NAME\n"
 		"  --pcr LIST  bind to the current values of these PCRs, e.g. 0,2,7 or\n"
 		"              sha256:0-7 (unseal fails once any of them changes)\n"
-		"  --no-pin    no PIN (the only kind this version makes)\n"
+		"  --no-pin    no PIN (without it the agent asks a new PIN twice through\n"
+		"              pinentry; unseal then asks it)\n"
 		"  --rm        delete the sealed object\n"
 		"The secret is 1 to %d bytes, read from stdin as is (binary safe).\n", SEAL_MAX);
 }
@@ -41,14 +42,15 @@ static int seal_rm(const char *name)
 	return rc;
 }
 
-static int seal_send(const char *name, const char *pcrs, const uint8_t *secret, size_t len)
+static int seal_send(const char *name, const char *pcrs, uint32_t flags, const uint8_t *secret,
+		     size_t len)
 {
 	struct sshbuf *args = sshbuf_new(SEAL_MAX + 512), *reply = sshbuf_new(256);
 	struct errmsg e;
 	int rc = 1;
 
 	if (args == NULL || reply == NULL || sshbuf_put_cstring(args, name) != 0 ||
-	    sshbuf_put_u32(args, 0) != 0 || sshbuf_put_cstring(args, pcrs) != 0 ||
+	    sshbuf_put_u32(args, flags) != 0 || sshbuf_put_cstring(args, pcrs) != 0 ||
 	    sshbuf_put_string(args, secret, len) != 0)
 		rc = cli_fail("seal: bad arguments (name or PCR list too long?)");
 	else if (cli_control(CTL_SEAL, args, reply, &e) != 0)
@@ -76,13 +78,14 @@ int cmd_seal(int argc, char **argv)
 	uint8_t *secret;
 	size_t len;
 	struct errmsg e;
+	uint32_t flags = 0;
 	int ch, rm = 0, rc;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'p': pcrs = optarg; break;
-		case 'N': break;
+		case 'N': flags |= CTL_SEAL_NO_PIN; break;
 		case 'r': rm = 1; break;
 		case 'h': seal_usage(stdout); return 0;
 		default: seal_usage(stderr); return 1;
@@ -98,7 +101,7 @@ int cmd_seal(int argc, char **argv)
 		return cli_fail("seal: secret %s (a sealed secret is at most %d bytes)", e.text,
 				SEAL_MAX);
 	rc = len == 0 ? cli_fail("seal: no secret on stdin") :
-	     seal_send(argv[optind], pcrs, secret, len);
+	     seal_send(argv[optind], pcrs, flags, secret, len);
 	sodium_free(secret);
 	return rc;
 }

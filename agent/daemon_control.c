@@ -8,7 +8,8 @@
  *   rm:     string name -> (nothing)
  *   load:   string name -> string name, string key blob, string comment
  *   status: -> uint32 n, n x (string label, string value)
- *   cert-add, cert-list, cert-rm: see their handlers below. */
+ *   cert-add, cert-list, cert-rm: see their handlers below.
+ *   import: see agent/daemon_import.c. */
 #include "daemon.h"
 
 #include <stdarg.h>
@@ -381,6 +382,7 @@ static const struct {
 	{ CTL_SEAL_LIST, ctl_seal_list },
 	{ CTL_SEAL_RM, ctl_seal_rm },
 	{ CTL_ATTEST, ctl_attest },
+	{ CTL_IMPORT, ctl_import },
 };
 
 int control_put_names(struct sshbuf *out)

@@ -18,6 +18,19 @@ int ctl_seal(struct agent *a, struct sshbuf *body, struct sshbuf *out, struct er
 int ctl_unseal(struct agent *a, struct sshbuf *body, struct sshbuf *out, struct errmsg *e);
 int ctl_seal_list(struct agent *a, struct sshbuf *body, struct sshbuf *out, struct errmsg *e);
 int ctl_seal_rm(struct agent *a, struct sshbuf *body, struct sshbuf *out, struct errmsg *e);
+/* daemon_import.c: import@tpm-agent */
+int ctl_import(struct agent *a, struct sshbuf *body, struct sshbuf *out, struct errmsg *e);
+/* seal without CTL_SEAL_NO_PIN takes the new PIN from a->op_pin (a PIN job). */
+
+/* Under a->lock: 1 if sealed object name has a PIN, 0 if not, -1 (e) if unreadable. */
+int seal_has_pin(struct agent *a, const char *name, struct errmsg *e);
+/* Under a->lock: unseals name into out (TPM_SEAL_MAX bytes, sodium memory) with pin
+ * (ignored for an object without a PIN; NULL refused for one with a PIN, nothing sent).
+ * sel (may be NULL) gets the object's PCR selection (mask 0: none). Returns 0,
+ * TPM_E_POLICY (PCRs changed), TPM_E_AUTH_FAIL (wrong PIN) or another TPM_E_* / -1. */
+struct tpm_pcr_sel;
+int seal_unseal(struct agent *a, const char *name, const uint8_t *pin, size_t pin_len,
+		uint8_t *out, size_t *out_len, struct tpm_pcr_sel *sel, struct errmsg *e);
 
 /* attest: string key name, string qualifying data (0..64 bytes) -> string attestation
  * file (text, see protocol/attestation.h). */

@@ -8,7 +8,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "../keystore/tpm_policy.h"
+#include "../keystore/tpm_seal.h"
 #include "../pinentry/pincache.h"
+#include "daemon_ops.h"
 #include "log.h"
 
 const char *const pin_env_names[PE_COUNT] = {
@@ -316,6 +319,7 @@ struct use_state {
 	struct dialog_ctx d;
 	char *pin; size_t pin_len;
 	int from_cache;
+	int from_sealed, tried_sealed; /* pin-from-sealed */
 	int prompts, confirmed;
 	char error[200];   /* SETERROR for the next prompt, "" for none */
 	unsigned ttl;
@@ -335,6 +339,58 @@ static void drop_pin(struct use_state *s)
 	s->pin = NULL;
 	s->pin_len = 0;
 	s->from_cache = 0;
+	s->from_sealed = 0;
+}
+
+/* Under the lock, once per use: the key's PIN from its pin-from-sealed object (a
+ * PCR-bound object without a PIN of its own). When that fails, s->error says why for
+ * the prompt that follows, and the log says it too. */
+static void use_sealed_pin(struct use_state *s)
+{
+	struct agent *a = s->u->a;
+	char sealed[STORE_NAME_MAX], sel[64];
+	struct tpm_pcr_sel ps = { 0 };
+	struct errmsg e = { "" };
+	uint8_t *buf;
+	size_t len = 0;
+	int r;
+
+	s->tried_sealed = 1;
+	if (!settings_pin_sealed(&a->settings, s->f.name, sealed, sizeof(sealed)))
+		return;
+	if ((buf = sodium_malloc(TPM_SEAL_MAX)) == NULL)
+		r = errmsg_set(&e, "out of memory");
+	else if ((r = seal_has_pin(a, sealed, &e)) == 1)
+		r = errmsg_set(&e, "sealed object '%s' has a PIN of its own (seal the key's PIN "
+			       "with --no-pin)", sealed);
+	else if (r == 0)
+		r = seal_unseal(a, sealed, NULL, 0, buf, &len, &ps, &e);
+	/* A PIN sealed from `echo PIN |` ends in a newline that is no part of it. */
+	if (r == 0 && len > 0 && buf[len - 1] == '\n')
+		len -= len > 1 && buf[len - 2] == '\r' ? 2 : 1;
+	if (r == 0 && (len == 0 || len > PIN_AUTH_MAX))
+		r = errmsg_set(&e, "sealed object '%s' holds %zu bytes, not a PIN of 1 to %d",
+			       sealed, len, PIN_AUTH_MAX);
+	if (r == 0) {
+		s->pin = (char *)buf;
+		s->pin_len = len;
+		s->from_sealed = 1;
+		log_info("key '%s' for pid %d: PIN taken from sealed object '%s'", s->f.name,
+			 (int)s->u->pid, sealed);
+		return;
+	}
+	if (buf != NULL)
+		sodium_free(buf);
+	if (r == TPM_E_POLICY && ps.mask != 0) {
+		tpm_pcr_format_mask(ps.mask, sel, sizeof(sel));
+		snprintf(s->error, sizeof(s->error), "%s %s changed; the PIN could not be taken "
+			 "from the sealed object", strchr(sel, ',') ? "PCRs" : "PCR", sel);
+	} else {
+		snprintf(s->error, sizeof(s->error), "The PIN could not be taken from the sealed "
+			 "object '%s'", sealed);
+	}
+	log_warn("key '%s' for pid %d: %s (%s); asking for the PIN instead", s->f.name,
+		 (int)s->u->pid, s->error, e.text);
 }
 
 /* Under the lock: the key's facts, a cached PIN, the dialog settings. */
@@ -352,6 +408,8 @@ static int use_prepare(struct use_state *s, struct errmsg *e)
 	if (!s->f.empty_auth && s->pin == NULL && s->error[0] == '\0' && !s->u->no_cache &&
 	    pincache_get(a->pins, s->f.name, mono_now(), &s->pin, &s->pin_len) == 1)
 		s->from_cache = 1;
+	if (!s->f.empty_auth && s->pin == NULL && !s->tried_sealed && !s->u->no_cache)
+		use_sealed_pin(s);
 	return 0;
 }
 
@@ -399,7 +457,7 @@ static int use_run(struct use_state *s, int *again, struct errmsg *e)
 	if (k == NULL)
 		return key_gone(e);
 	r = s->u->op(a, k, (const uint8_t *)s->pin, s->pin_len, s->u->arg, e);
-	if (r == 0 && s->pin != NULL && !s->from_cache && !s->u->no_cache)
+	if (r == 0 && s->pin != NULL && !s->from_cache && !s->from_sealed && !s->u->no_cache)
 		pincache_put(a->pins, s->f.name, s->pin, s->pin_len, s->ttl, mono_now());
 	if (r == TPM_E_LOCKOUT)
 		in_lockout(a, e);
@@ -408,7 +466,8 @@ static int use_run(struct use_state *s, int *again, struct errmsg *e)
 	pincache_drop(a->pins, s->f.name);
 	left = tries_left(a, s->error, sizeof(s->error));
 	log_warn("key '%s' for pid %d: %s%s", s->f.name, (int)s->u->pid, s->error,
-		 s->from_cache ? " (the cached PIN was rejected)" : "");
+		 s->from_cache ? " (the cached PIN was rejected)" :
+		 s->from_sealed ? " (the PIN from the sealed object was rejected)" : "");
 	*again = s->prompts < max && left != 0 && left != 1;
 	if (!*again)
 		errmsg_set(e, "%s%s", s->error, left == 1 ? "; not asking again in this request" : "");

@@ -15,13 +15,15 @@
 
 #include "../pinentry/pincache.h"
 #include "../protocol/agentmsg.h"
+#include "../keystore/tpm_seal.h"
 #include "client.h"
+#include "daemon_ops.h"
 #include "log.h"
 
 #define REPLY_MAX (AGENTMSG_MAX + 1024)
 #define STOP_WAIT_MS 3000
 
-enum job_kind { JOB_SIGN, JOB_GEN, JOB_PASSWD, JOB_INIT, JOB_OWNER };
+enum job_kind { JOB_SIGN, JOB_GEN, JOB_PASSWD, JOB_INIT, JOB_OWNER, JOB_SEAL, JOB_UNSEAL };
 
 struct pin_job {
 	struct agent *a;
@@ -540,6 +542,124 @@ static void job_owner(struct pin_job *j)
 	sodium_free(so_pin);
 }
 
+/* ---------------------------------------------------------------- seal / unseal */
+
+/* The seal payload up to its flags: string name, uint32 flags. */
+static int seal_peek(const struct sshbuf *body, char *name, size_t len, uint32_t *flags)
+{
+	struct sshbuf b = *body;
+
+	return sshbuf_get_cstring(&b, name, len) != 0 || sshbuf_get_u32(&b, flags) != 0 ? -1 : 0;
+}
+
+/* Asks the new PIN twice, then runs the ordinary seal handler with it (a->op_pin). */
+static void job_seal(struct pin_job *j)
+{
+	struct agent *a = j->a;
+	struct sshbuf body;
+	char name[128], obj[STORE_NAME_MAX], desc[512], *pin = NULL;
+	size_t pin_len = 0;
+	uint32_t flags;
+	struct errmsg e;
+
+	sshbuf_view(&body, j->msg + 1, j->len - 1);
+	if (agentmsg_parse_extension(&body, name, sizeof(name)) != 0 ||
+	    seal_peek(&body, obj, sizeof(obj), &flags) != 0) {
+		put_ext_failure(j->reply, "seal: malformed request");
+		return;
+	}
+	snprintf(desc, sizeof(desc), "Choose a PIN for the new sealed object \"%s\".\n"
+		 "The TPM locks out after a few wrong PINs, so a short PIN is fine.", obj);
+	if (pin_ask_new(a, j->env, desc, &pin, &pin_len, &e) != 0) {
+		errmsg_prefix(&e, "seal");
+		log_warn("%s (pid %d)", e.text, (int)j->client.pid);
+		put_ext_failure(j->reply, e.text);
+		return;
+	}
+	pthread_mutex_lock(&a->lock);
+	a->op_pin = pin;
+	a->op_pin_len = pin_len;
+	if (a->quit)
+		put_ext_failure(j->reply, "seal: the agent is shutting down");
+	else if (control_dispatch(a, &j->client, name, &body, j->reply) != 0)
+		put_ext_failure(j->reply, "seal: internal error");
+	a->op_pin = NULL;
+	a->op_pin_len = 0;
+	pthread_mutex_unlock(&a->lock);
+	sodium_free(pin);
+}
+
+/* pin_use_key wants a key: a stand-in for the sealed object (its name prefixed, so
+ * it never meets a key's cache entry; unseal is never cached anyway). */
+struct unseal_job {
+	struct ks_key k;
+	char name[STORE_NAME_MAX];
+	uint8_t *secret; size_t len;
+};
+
+static struct ks_key *unseal_find(struct agent *a, void *arg)
+{
+	(void)a;
+	return &((struct unseal_job *)arg)->k;
+}
+
+static int unseal_op(struct agent *a, struct ks_key *k, const uint8_t *pin, size_t pin_len,
+		     void *arg, struct errmsg *e)
+{
+	struct unseal_job *u = arg;
+
+	(void)k;
+	if (pin == NULL)
+		return errmsg_set(e, "no PIN");
+	return seal_unseal(a, u->name, pin, pin_len, u->secret, &u->len, NULL, e);
+}
+
+/* One prompt per request: a wrong PIN fails the command (and counts towards the DA
+ * lockout, as for keys). */
+static void job_unseal(struct pin_job *j)
+{
+	struct unseal_job *u = calloc(1, sizeof(*u));
+	struct pin_use use = { .a = j->a, .pid = j->client.pid, .env = j->env,
+			       .action = "unseal", .find = unseal_find, .op = unseal_op,
+			       .arg = u, .max_prompts = 1, .no_cache = 1, .no_confirm = 1 };
+	struct sshbuf body;
+	char name[128], desc[512];
+	struct errmsg e = { "" };
+	size_t start;
+	int r = -1;
+
+	sshbuf_view(&body, j->msg + 1, j->len - 1);
+	if (u == NULL || (u->secret = sodium_malloc(TPM_SEAL_MAX)) == NULL)
+		errmsg_set(&e, "out of memory");
+	else if (agentmsg_parse_extension(&body, name, sizeof(name)) != 0 ||
+		 sshbuf_get_cstring(&body, u->name, sizeof(u->name)) != 0)
+		errmsg_set(&e, "malformed request");
+	else {
+		snprintf(u->k.name, sizeof(u->k.name), "sealed:%.*s", (int)sizeof(u->k.name) - 8,
+			 u->name);
+		snprintf(desc, sizeof(desc), "Enter the PIN of the sealed object \"%s\" "
+			 "(tpm-key unseal, pid %d).", u->name, (int)j->client.pid);
+		use.desc = desc;
+		r = pin_use_key(&use, &e);
+	}
+	if (r == 0) {
+		start = sshbuf_len(j->reply);
+		if (agentmsg_begin(j->reply, SSH_AGENT_SUCCESS) != 0 ||
+		    sshbuf_put_string(j->reply, u->secret, u->len) != 0 ||
+		    agentmsg_end(j->reply, start) != 0) {
+			sshbuf_reset(j->reply);
+			put_ext_failure(j->reply, "unseal: reply too large");
+		}
+	} else {
+		errmsg_prefix(&e, "unseal");
+		log_warn("%s (pid %d)", e.text, (int)j->client.pid);
+		put_ext_failure(j->reply, e.text);
+	}
+	if (u != NULL && u->secret != NULL)
+		sodium_free(u->secret);
+	free(u);
+}
+
 static void run_job(struct pin_job *j)
 {
 	switch (j->kind) {
@@ -548,6 +668,8 @@ static void run_job(struct pin_job *j)
 	case JOB_PASSWD: job_passwd(j); break;
 	case JOB_INIT: job_init(j); break;
 	case JOB_OWNER: job_owner(j); break;
+	case JOB_SEAL: job_seal(j); break;
+	case JOB_UNSEAL: job_unseal(j); break;
 	}
 }
 
@@ -626,6 +748,37 @@ int pin_defer_owner_auth(struct agent *a, struct conn *c, struct sshbuf *out)
 }
 
 
+/* seal without --no-pin asks a new PIN, unseal of an object with a PIN asks it: both
+ * in jobs; the rest is control_dispatch's. */
+static int seal_dispatch(struct agent *a, struct conn *c, const char *name,
+			 struct sshbuf *body, struct sshbuf *out)
+{
+	char obj[STORE_NAME_MAX];
+	uint32_t flags;
+	struct errmsg e;
+	int r;
+
+	if (c->uid != geteuid() || a->worker == NULL)
+		return 1;
+	if (strcmp(name, CTL_SEAL) == 0) {
+		if (seal_peek(body, obj, sizeof(obj), &flags) != 0 || (flags & CTL_SEAL_NO_PIN))
+			return 1;
+		r = defer_control(a, c, JOB_SEAL, out);
+		/* The job has its own copy: wipe the secret in the connection's buffer. */
+		if (r == SSH_DISPATCH_DEFERRED)
+			sodium_memzero((void *)c->cur_msg, c->cur_len);
+		return r;
+	}
+	{
+		struct sshbuf b = *body;
+
+		if (sshbuf_get_cstring(&b, obj, sizeof(obj)) != 0 || !store_name_valid(obj) ||
+		    seal_has_pin(a, obj, &e) != 1)
+			return 1;
+	}
+	return defer_control(a, c, JOB_UNSEAL, out);
+}
+
 int pin_control_dispatch(struct agent *a, struct conn *c, const char *name,
 			 struct sshbuf *body, struct sshbuf *out)
 {
@@ -638,6 +791,8 @@ int pin_control_dispatch(struct agent *a, struct conn *c, const char *name,
 		/* A gen that needs a new PIN asks it in a job; the rest is control_dispatch's. */
 		return (c->uid == geteuid() && a->worker != NULL && gen_peek(body, &g) == 0 &&
 			!(g.flags & CTL_GEN_NO_PIN)) ? defer_control(a, c, JOB_GEN, out) : 1;
+	if (strcmp(name, CTL_SEAL) == 0 || strcmp(name, CTL_UNSEAL) == 0)
+		return seal_dispatch(a, c, name, body, out);
 	if (!ours)
 		return 1;
 	if (c->uid != geteuid())

@@ -12,6 +12,7 @@
 #include "../keystore/tpm_policy.h"
 #include "../keystore/tpm_seal.h"
 #include "client.h"
+#include "daemon_pin.h"
 #include "log.h"
 
 #define PCR_SPEC_MAX 128
@@ -31,8 +32,9 @@ static int parse_pcr_spec(const char *spec, struct tpm_pcr_sel *sel, struct errm
 	return tpm_pcr_parse(colon + 1, bank, sel, e);
 }
 
-/* A PolicyPCR over the PCRs' values now: the secret unseals only while they stay. */
-static int pcr_policy_now(struct agent *a, const char *spec, struct tpm_policy *p,
+/* A PolicyPCR over the PCRs' values now: the secret unseals only while they stay. With
+ * a PIN, PolicyAuthValue follows (both needed, as for keys). */
+static int pcr_policy_now(struct agent *a, const char *spec, int with_pin, struct tpm_policy *p,
 			  uint8_t digest[TPM_POLICY_DIGEST_LEN], struct errmsg *e)
 {
 	struct tpm_pcr_values v;
@@ -45,16 +47,18 @@ static int pcr_policy_now(struct agent *a, const char *spec, struct tpm_policy *
 		return -1;
 	if (tpm_pcr_digest(&v, p->steps[0].pcr.digest) != 0)
 		return errmsg_set(e, "cannot hash the PCR values");
+	if (with_pin)
+		p->steps[p->n_steps++].kind = TPM_STEP_AUTHVALUE;
 	return tpm_policy_digest(p, digest, e);
 }
 
 /* The key file of a new sealed object (no PIN: emptyAuth TRUE). */
 static int sealed_file(struct agent *a, const struct tpm_key *k, const struct tpm_policy *p,
-		       struct tss2key *f, struct errmsg *e)
+		       int with_pin, struct tss2key *f, struct errmsg *e)
 {
 	memset(f, 0, sizeof(*f));
 	f->type = TSS2KEY_SEALED;
-	f->empty_auth = 1;
+	f->empty_auth = !with_pin;
 	{
 		struct tpm_info info;
 		struct errmsg ignored;
@@ -69,8 +73,10 @@ static int sealed_file(struct agent *a, const struct tpm_key *k, const struct tp
 	return p != NULL && p->n_steps > 0 ? tpm_policy_to_tss2(p, f, e) : 0;
 }
 
+/* pin NULL: no PIN. */
 static int seal_and_store(struct agent *a, const char *name, const char *pcrs,
-			  const uint8_t *secret, size_t len, struct errmsg *e)
+			  const uint8_t *secret, size_t len, const uint8_t *pin, size_t pin_len,
+			  struct errmsg *e)
 {
 	struct tpm_policy *p = calloc(1, sizeof(*p));
 	struct tpm_key *k = calloc(1, sizeof(*k));
@@ -82,9 +88,10 @@ static int seal_and_store(struct agent *a, const char *name, const char *pcrs,
 		errmsg_set(e, "seal: out of memory");
 	else if (!store_name_valid(name))
 		errmsg_set(e, "invalid sealed object name '%s'", name);
-	else if ((!bound || pcr_policy_now(a, pcrs, p, digest, e) == 0) &&
-		 tpm_seal(a->tpm, secret, len, NULL, 0, bound ? digest : NULL, k, e) == 0 &&
-		 sealed_file(a, k, bound ? p : NULL, f, e) == 0)
+	else if ((!bound || pcr_policy_now(a, pcrs, pin != NULL, p, digest, e) == 0) &&
+		 tpm_seal(a->tpm, secret, len, pin, pin != NULL ? pin_len : 0,
+			  bound ? digest : NULL, k, e) == 0 &&
+		 sealed_file(a, k, bound ? p : NULL, pin != NULL, f, e) == 0)
 		r = sealstore_write(a->data_dir, name, f, e);
 	free(p);
 	free(k);
@@ -110,6 +117,12 @@ int ctl_seal(struct agent *a, struct sshbuf *body, struct sshbuf *out, struct er
 		sodium_memzero((void *)in, len);
 		return errmsg_set(e, "seal: a secret is 1 to %d bytes, not %zu", TPM_SEAL_MAX, len);
 	}
+	if (!(flags & CTL_SEAL_NO_PIN) && a->op_pin == NULL) {
+		/* The PIN job (daemon_pinjob.c) sets a->op_pin; without it there is none. */
+		sodium_memzero((void *)in, len);
+		return errmsg_set(e, "seal: a sealed object with a PIN needs a prompt, and this "
+				  "agent cannot prompt (use --no-pin)");
+	}
 	/* The request sits in the connection's own input buffer (a writable view): copy
 	 * the secret into locked memory and wipe it there at once. */
 	if ((secret = sodium_malloc(len)) == NULL) {
@@ -118,16 +131,22 @@ int ctl_seal(struct agent *a, struct sshbuf *body, struct sshbuf *out, struct er
 	}
 	memcpy(secret, in, len);
 	sodium_memzero((void *)in, len);
-	r = seal_and_store(a, name, pcrs, secret, len, e);
+	if (flags & CTL_SEAL_NO_PIN)
+		r = seal_and_store(a, name, pcrs, secret, len, NULL, 0, e);
+	else
+		r = seal_and_store(a, name, pcrs, secret, len, (const uint8_t *)a->op_pin,
+				   a->op_pin_len, e);
 	sodium_free(secret);
 	if (r == 0)
-		log_info("sealed %zu bytes as '%s'%s%s", len, name, pcrs[0] ? " bound to PCRs " : "",
-			 pcrs);
+		log_info("sealed %zu bytes as '%s'%s%s%s", len, name,
+			 (flags & CTL_SEAL_NO_PIN) ? "" : " with a PIN",
+			 pcrs[0] ? " bound to PCRs " : "", pcrs);
 	return r;
 }
 
 /* Loads f into k and unseals it, running its PCR policy first when it has one. */
 static int unseal_file(struct agent *a, const struct tss2key *f, struct tpm_key *k,
+		       const uint8_t *pin, size_t pin_len, struct tpm_pcr_sel *sel,
 		       uint8_t *out, size_t *out_len, struct errmsg *e)
 {
 	struct tpm_policy *p = calloc(1, sizeof(*p));
@@ -140,10 +159,13 @@ static int unseal_file(struct agent *a, const struct tss2key *f, struct tpm_key 
 	memcpy(k->priv, f->priv, f->priv_len);
 	k->priv_len = f->priv_len;
 	r = tpm_policy_from_tss2(f, p, e);
+	for (size_t i = 0; r == 0 && sel != NULL && i < p->n_steps; i++)
+		if (p->steps[i].kind == TPM_STEP_PCR)
+			*sel = p->steps[i].pcr.sel;
 	if (r == 0 && p->n_steps > 0)
 		r = tpm_policy_begin(a->tpm, k, p, e);
 	if (r == 0)
-		r = tpm_unseal(a->tpm, k, NULL, 0, out, TPM_SEAL_MAX, out_len, e);
+		r = tpm_unseal(a->tpm, k, pin, pin_len, out, TPM_SEAL_MAX, out_len, e);
 	if (p->n_steps > 0)
 		tpm_policy_end(a->tpm);
 	tpm_key_unload(a->tpm, k);
@@ -151,32 +173,69 @@ static int unseal_file(struct agent *a, const struct tss2key *f, struct tpm_key 
 	return r;
 }
 
+int seal_has_pin(struct agent *a, const char *name, struct errmsg *e)
+{
+	struct tss2key *f = calloc(1, sizeof(*f));
+	int r;
+
+	if (f == NULL)
+		return errmsg_set(e, "unseal: out of memory");
+	r = sealstore_read(a->data_dir, name, f, e) == 0 ? !f->empty_auth : -1;
+	free(f);
+	return r;
+}
+
+int seal_unseal(struct agent *a, const char *name, const uint8_t *pin, size_t pin_len,
+		uint8_t *out, size_t *out_len, struct tpm_pcr_sel *sel, struct errmsg *e)
+{
+	struct tss2key *f = calloc(1, sizeof(*f));
+	struct tpm_key *k = calloc(1, sizeof(*k));
+	int r = -1;
+
+	*out_len = 0;
+	if (sel != NULL)
+		memset(sel, 0, sizeof(*sel));
+	if (f == NULL || k == NULL)
+		errmsg_set(e, "unseal: out of memory");
+	else if (sealstore_read(a->data_dir, name, f, e) != 0)
+		r = -1;
+	else if (!f->empty_auth && pin == NULL)
+		/* Never send an empty PIN: it would count towards the DA lockout. */
+		errmsg_set(e, "sealed object '%s' has a PIN", name);
+	else {
+		r = unseal_file(a, f, k, f->empty_auth ? NULL : pin, f->empty_auth ? 0 : pin_len,
+				sel, out, out_len, e);
+		if (r == TPM_E_POLICY)
+			errmsg_prefix(e, "sealed object '%s' is bound to PCRs whose values changed "
+				      "since it was sealed", name);
+	}
+	if (r == 0)
+		log_info("unsealed '%s'", name);
+	free(f);
+	free(k);
+	return r;
+}
+
 int ctl_unseal(struct agent *a, struct sshbuf *body, struct sshbuf *out, struct errmsg *e)
 {
 	char name[STORE_NAME_MAX];
-	struct tss2key *f = calloc(1, sizeof(*f));
-	struct tpm_key *k = calloc(1, sizeof(*k));
 	uint8_t *secret = sodium_malloc(TPM_SEAL_MAX);
 	size_t len = 0;
 	int r = -1;
 
-	if (f == NULL || k == NULL || secret == NULL)
+	/* Objects with a PIN go through a PIN job (daemon_pinjob.c) instead. */
+	if (secret == NULL)
 		errmsg_set(e, "unseal: out of memory");
 	else if (sshbuf_get_cstring(body, name, sizeof(name)) != 0)
 		errmsg_set(e, "unseal: malformed request");
-	else if (sealstore_read(a->data_dir, name, f, e) == 0) {
-		r = unseal_file(a, f, k, secret, &len, e);
-		if (r == TPM_E_POLICY)
-			errmsg_prefix(e, "sealed object '%s' is bound to PCRs whose values changed "
-				      "since it was sealed", name);
-		else if (r == 0 && sshbuf_put_string(out, secret, len) != 0)
-			r = errmsg_set(e, "unseal: reply too large");
-	}
-	if (r == 0)
-		log_info("unsealed '%s'", name);
-	sodium_free(secret);
-	free(f);
-	free(k);
+	else if ((r = seal_has_pin(a, name, e)) == 1)
+		r = errmsg_set(e, "sealed object '%s' has a PIN and this agent cannot prompt",
+			       name);
+	else if (r == 0 && (r = seal_unseal(a, name, NULL, 0, secret, &len, NULL, e)) == 0 &&
+		 sshbuf_put_string(out, secret, len) != 0)
+		r = errmsg_set(e, "unseal: reply too large");
+	if (secret != NULL)
+		sodium_free(secret);
 	return r == 0 ? 0 : -1;
 }
 

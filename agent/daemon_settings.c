@@ -16,7 +16,7 @@
 #include "log.h"
 
 enum setting_kind { SET_STRING, SET_BOOL, SET_UINT, SET_HANDLE, SET_LOGLEVEL, SET_PCRS,
-		    SET_HIERARCHY };
+		    SET_HIERARCHY, SET_PINSEAL };
 
 struct setting_def {
 	const char *key;
@@ -52,6 +52,8 @@ static const struct setting_def defs[] = {
 	{ "pcr-selection", SET_PCRS, offsetof(struct settings, pcr_selection),
 	  sizeof(((struct settings *)0)->pcr_selection), 0, 0 },
 	{ "client-idle-timeout", UINT(client_idle_timeout, 0, 86400) },
+	{ "pin-from-sealed", SET_PINSEAL, offsetof(struct settings, pin_from_sealed),
+	  sizeof(((struct settings *)0)->pin_from_sealed), 0, 0 },
 };
 #define N_DEFS (sizeof(defs) / sizeof(defs[0]))
 
@@ -122,6 +124,59 @@ static int set_level(int *level, const char *value, struct errmsg *e)
 	return errmsg_set(e, "log-level: '%s' is not one of error, warning, info, debug", value);
 }
 
+/* One "KEY:SEALED" of a pin-from-sealed list [p, end) into key and sealed. */
+static int pin_sealed_pair(const char *p, const char *end, char key[STORE_NAME_MAX],
+			   char sealed[STORE_NAME_MAX])
+{
+	const char *colon = memchr(p, ':', (size_t)(end - p));
+
+	if (colon == NULL || colon - p >= STORE_NAME_MAX || end - colon - 1 >= STORE_NAME_MAX)
+		return -1;
+	snprintf(key, STORE_NAME_MAX, "%.*s", (int)(colon - p), p);
+	snprintf(sealed, STORE_NAME_MAX, "%.*s", (int)(end - colon - 1), colon + 1);
+	return store_name_valid(key) && store_name_valid(sealed) ? 0 : -1;
+}
+
+/* "" or "KEY:SEALED[,KEY:SEALED...]". */
+static int check_pin_sealed(const char *value, struct errmsg *e)
+{
+	char key[STORE_NAME_MAX], sealed[STORE_NAME_MAX];
+
+	for (const char *p = value; *value != '\0';) {
+		const char *end = strchr(p, ',');
+
+		if (end == NULL)
+			end = p + strlen(p);
+		if (pin_sealed_pair(p, end, key, sealed) != 0)
+			return errmsg_set(e, "'%.*s' is not KEYNAME:SEALNAME (a comma-separated list "
+					  "of them)", (int)(end - p), p);
+		if (*end == '\0')
+			break;
+		p = end + 1;
+	}
+	return 0;
+}
+
+int settings_pin_sealed(const struct settings *s, const char *key, char *sealed, size_t len)
+{
+	char k[STORE_NAME_MAX], v[STORE_NAME_MAX];
+
+	for (const char *p = s->pin_from_sealed; *p != '\0';) {
+		const char *end = strchr(p, ',');
+
+		if (end == NULL)
+			end = p + strlen(p);
+		if (pin_sealed_pair(p, end, k, v) == 0 && strcmp(k, key) == 0) {
+			snprintf(sealed, len, "%s", v);
+			return 1;
+		}
+		if (*end == '\0')
+			break;
+		p = end + 1;
+	}
+	return 0;
+}
+
 int settings_set(struct settings *s, const char *key, const char *value, struct errmsg *e)
 {
 	const struct setting_def *d = find_def(key);
@@ -160,6 +215,13 @@ int settings_set(struct settings *s, const char *key, const char *value, struct 
 				return 0;
 			}
 		return errmsg_set(e, "%s: '%s' is not one of owner, endorsement, null", key, value);
+	case SET_PINSEAL:
+		if (check_pin_sealed(value, e) != 0)
+			return errmsg_prefix(e, "%s", key);
+		if (strlen(value) >= d->size)
+			return errmsg_set(e, "%s: value longer than %zu bytes", key, d->size - 1);
+		memcpy(field, value, strlen(value) + 1);
+		return 0;
 	case SET_PCRS:
 		if (settings_pcr_sel(value, NULL, e) != 0)
 			return errmsg_prefix(e, "%s", key);
@@ -217,6 +279,7 @@ static void format_value(const struct settings *s, const struct setting_def *d, 
 	case SET_HANDLE: snprintf(out, len, "0x%08x", *(const uint32_t *)field); break;
 	case SET_LOGLEVEL: snprintf(out, len, "%s", level_names[*(const int *)field & 3]); break;
 	case SET_PCRS: snprintf(out, len, "%s", field); break;
+	case SET_PINSEAL: snprintf(out, len, "%s", field); break;
 	case SET_HIERARCHY:
 		snprintf(out, len, "%s", tpm_hierarchy_name(*(const int *)field)); break;
 	}

@@ -33,6 +33,7 @@ struct settings {
 	int platform_policy;            /* new keys bound to pcr_selection (tpm-key gen --pcr) */
 	char pcr_selection[96];         /* "0,1,2,3,7" or "sha256:0,1,2,3,7" */
 	unsigned client_idle_timeout;   /* seconds an ssh client may sit idle; 0 = forever */
+	char pin_from_sealed[512];      /* "KEY:SEALED[,KEY:SEALED...]" ("" = none) */
 };
 
 /* Defaults, with $TPM_AGENT_TCTI and $PINENTRY_PROGRAM applied. */
@@ -61,5 +62,9 @@ void settings_each(const struct settings *s, void (*fn)(void *arg, const char *k
  * to check only. */
 struct tpm_pcr_sel;
 int settings_pcr_sel(const char *value, struct tpm_pcr_sel *sel, struct errmsg *e);
+
+/* pin-from-sealed: the sealed object that holds key's PIN, copied into sealed (at least
+ * STORE_NAME_MAX bytes); 1 if there is one, 0 if not. */
+int settings_pin_sealed(const struct settings *s, const char *key, char *sealed, size_t len);
 
 #endif

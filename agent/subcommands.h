@@ -21,6 +21,7 @@ int cmd_passwd(int argc, char **argv);      /* cmd_passwd.c */
 int cmd_forget(int argc, char **argv);      /* cmd_forget.c */
 int cmd_update_env(int argc, char **argv);  /* cmd_update_env.c */
 int cmd_init(int argc, char **argv);        /* cmd_init.c */
+int cmd_import(int argc, char **argv);      /* cmd_import.c */
 
 /* cmd_env.c: appends this process's prompt environment (GPG_TTY or stdin's tty, TERM,
  * DISPLAY, ...) as uint32 n, n x (string name, string value). */

@@ -12,6 +12,7 @@ static const struct {
 	const char *help;
 } commands[] = {
 	{ "gen", cmd_gen, "make a key inside the TPM" },
+	{ "import", cmd_import, "make an existing OpenSSH/PEM private key a TPM key" },
 	{ "list", cmd_list, "list the keys in the store" },
 	{ "pub", cmd_pub, "print a key's OpenSSH public key" },
 	{ "rm", cmd_rm, "delete a key (file and agent)" },

@@ -398,6 +398,48 @@ int keystore_generate_auth(struct keystore *ks, enum sshkey_type type, unsigned 
 	return 0;
 }
 
+int keystore_import(struct keystore *ks, const struct tpm_import_in *in, const char *name,
+		    const char *comment, struct ks_key **out, struct errmsg *e)
+{
+	struct ks_key *k;
+	struct tpm_info info;
+	unsigned bits = in->type == SSHKEY_ECDSA_P256 ? 256 : in->type == SSHKEY_ECDSA_P384 ? 384 :
+			in->type == SSHKEY_ECDSA_P521 ? 521 : (unsigned)(in->n_len * 8);
+	int r;
+
+	if (ks->tpm == NULL)
+		return errmsg_set(e, "keystore: no TPM connection");
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return errmsg_set(e, "keystore: out of memory");
+	if (name != NULL && name[0] != '\0') {
+		if (!store_name_valid(name)) {
+			free(k);
+			return errmsg_set(e, "invalid key name '%s' (use letters, digits and . _ @ + -)", name);
+		}
+		if (store_key_exists(ks->dir, name) || keystore_find_name(ks, name) != NULL) {
+			free(k);
+			return errmsg_set(e, "a key named '%s' exists already (tpm-key rm %s first, or pick another -n)", name, name);
+		}
+		snprintf(k->name, sizeof(k->name), "%s", name);
+	} else if (ks_default_name(ks, in->type, bits, k->name, sizeof(k->name), e) != 0) {
+		free(k);
+		return -1;
+	}
+	snprintf(k->comment, sizeof(k->comment), "%s", comment ? comment : "");
+	k->empty_auth = 1;
+	r = tpm_import_key(ks->tpm, in, &k->tk, &k->pub, e);
+	if (r != 0 || tpm_get_info(ks->tpm, &info, e) != 0 || ks_key_derive(k, e) != 0 ||
+	    ks_write_key(ks, k, info.parent, e) != 0 || ks_append(ks, k, e) != 0) {
+		free(k);
+		return r != 0 ? r : -1;
+	}
+	log_info("imported key '%s' (%s, %s)", k->name, sshkey_family_name(in->type),
+		 k->fingerprint);
+	if (out != NULL)
+		*out = k;
+	return 0;
+}
+
 int keystore_delete(struct keystore *ks, const char *name, struct errmsg *e)
 {
 	struct ks_key *k = keystore_find_name(ks, name);

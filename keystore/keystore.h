@@ -49,6 +49,10 @@ struct ks_key *keystore_find_grip(struct keystore *ks, const char *grip_hex);
 int keystore_generate(struct keystore *ks, enum sshkey_type type, unsigned bits,
 		      const char *name, const char *comment, struct ks_key **out,
 		      struct errmsg *e);
+/* Makes a software private key a TPM key (tpm_import_key, no PIN) and writes it to the
+ * store; name as for keystore_generate. */
+int keystore_import(struct keystore *ks, const struct tpm_import_in *in, const char *name,
+		    const char *comment, struct ks_key **out, struct errmsg *e);
 /* Deletes the key's files and forgets it. */
 int keystore_delete(struct keystore *ks, const char *name, struct errmsg *e);
 /* Reads name from disk again (new or changed file) and un-hides it. */

@@ -1957,3 +1957,11 @@ int tpm_check_auth_len(size_t auth_len, struct errmsg *e)
 {
 	return check_auth_len(auth_len, e);
 }
+
+TSS2_RC tpm_run_srk_cmd(struct tpm *t, TPM2_CC cc, int secret_response)
+{
+	struct auth_cmd c = { .cc = cc, .name = t->srk_name.name, .name_len = t->srk_name.size,
+			      .secret_response = secret_response };
+
+	return run_auth(t, &c);
+}

@@ -208,4 +208,26 @@ int tpm_change_auth(struct tpm *t, struct tpm_key *k, const uint8_t *old_auth, s
 int tpm_srk_provision(struct tpm *t, uint32_t handle, const uint8_t *owner_auth,
 		      size_t owner_len, int *created, struct errmsg *e);
 
+/* ---- tpm_import.c: a software private key made a TPM key (TPM2_Import) ---- */
+
+/* The key material, big-endian unsigned, in the caller's sodium memory. ECDSA: the
+ * private scalar d and the public point x, y (each at most 66 bytes). RSA (2048 or
+ * 3072): the modulus n, exponent e and the first prime p. */
+struct tpm_import_in {
+	enum sshkey_type type;
+	uint8_t d[66]; size_t d_len;
+	uint8_t x[66]; size_t x_len;
+	uint8_t y[66]; size_t y_len;
+	uint8_t n[384]; size_t n_len;
+	uint32_t e;
+	uint8_t p[192]; size_t p_len;
+};
+
+/* Wraps the key for the SRK (a duplication blob with an ECDH/KDFe seed, Part 1 §23.3)
+ * and runs TPM2_Import under the SRK; fills k's blobs (a loadable key, empty auth,
+ * noDA, not fixedTPM: it was made outside) and pub. Needs the ECC P-256 SRK. Keys the
+ * TPM cannot hold (RSA 4096, other sizes) are TPM_E_UNSUPPORTED. */
+int tpm_import_key(struct tpm *t, const struct tpm_import_in *in, struct tpm_key *k,
+		   struct sshkey_pub *pub, struct errmsg *e);
+
 #endif

@@ -86,4 +86,9 @@ void srk_template(TPM2B_PUBLIC *p);
 TSS2_RC tpm_owner_session(struct tpm *t, TPMA_SESSION attrs, ESYS_TR *sess);
 void tpm_owner_session_end(struct tpm *t, ESYS_TR *sess);
 
+/* Runs the command just prepared with Tss2_Sys_<Cmd>_Prepare, authorised by the SRK
+ * (empty auth) in the session; secret_response: the first response parameter is
+ * encrypted by the TPM (tpm_import.c). */
+TSS2_RC tpm_run_srk_cmd(struct tpm *t, TPM2_CC cc, int secret_response);
+
 #endif

@@ -220,6 +220,14 @@ int tpmsession_ecc_salt(struct tpmsession *s, const uint8_t srk_x[TPMS_ECC_COORD
 			const uint8_t srk_y[TPMS_ECC_COORD], uint8_t salt[TPMS_DIGEST_LEN],
 			uint8_t eph_x[TPMS_ECC_COORD], uint8_t eph_y[TPMS_ECC_COORD])
 {
+	return tpmsession_ecc_seed(s, "SECRET", srk_x, srk_y, salt, eph_x, eph_y);
+}
+
+int tpmsession_ecc_seed(struct tpmsession *s, const char *label,
+			const uint8_t srk_x[TPMS_ECC_COORD],
+			const uint8_t srk_y[TPMS_ECC_COORD], uint8_t salt[TPMS_DIGEST_LEN],
+			uint8_t eph_x[TPMS_ECC_COORD], uint8_t eph_y[TPMS_ECC_COORD])
+{
 	EVP_PKEY *srk = p256_public(srk_x, srk_y), *eph = NULL;
 	uint8_t z[TPMS_ECC_COORD];
 	int r = TPMS_E_CRYPTO;
@@ -228,7 +236,7 @@ int tpmsession_ecc_salt(struct tpmsession *s, const uint8_t srk_x[TPMS_ECC_COORD
 		return TPMS_E_INPUT; /* not a point on P-256 */
 	eph = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	if (eph != NULL && point_of(eph, eph_x, eph_y) && ecdh_x(eph, srk, z))
-		r = tpmsession_kdfe(s, z, sizeof(z), "SECRET", eph_x, TPMS_ECC_COORD,
+		r = tpmsession_kdfe(s, z, sizeof(z), label, eph_x, TPMS_ECC_COORD,
 				    srk_x, TPMS_ECC_COORD, salt, TPMS_DIGEST_LEN);
 	OPENSSL_cleanse(z, sizeof(z));
 	EVP_PKEY_free(eph);

@@ -77,6 +77,13 @@ int tpmsession_ecc_salt(struct tpmsession *s, const uint8_t srk_x[TPMS_ECC_COORD
 			const uint8_t srk_y[TPMS_ECC_COORD], uint8_t salt[TPMS_DIGEST_LEN],
 			uint8_t eph_x[TPMS_ECC_COORD], uint8_t eph_y[TPMS_ECC_COORD]);
 
+/* The same with another KDFe label: "DUPLICATE" makes the seed of a duplication blob's
+ * outer wrapper (Part 1 §23.3, TPM2_Import's inSymSeed). */
+int tpmsession_ecc_seed(struct tpmsession *s, const char *label,
+			const uint8_t srk_x[TPMS_ECC_COORD],
+			const uint8_t srk_y[TPMS_ECC_COORD], uint8_t seed[TPMS_DIGEST_LEN],
+			uint8_t eph_x[TPMS_ECC_COORD], uint8_t eph_y[TPMS_ECC_COORD]);
+
 /* After StartAuthSession (bind = TPM_RH_NULL): sessionKey = KDFa(salt, "ATH",
  * nonceTPM, nonceCaller); records handle and nonces. */
 int tpmsession_start(struct tpmsession *s, uint32_t handle, const uint8_t *salt,

@@ -33,6 +33,7 @@ gpg-socket = /tmp/gpg.sock
 log-level = debug
 platform-policy = yes
 pcr-selection = sha384:0,7
+pin-from-sealed = host:host-pin,k2:k2pin
 CONF
 run_ok "$TPM_AGENT" --check-config
 FIRST=$OUT

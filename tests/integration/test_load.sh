@@ -72,7 +72,13 @@ n=0; while [ "$FDS1" -gt "$FDS0" ] && [ $n -lt 20 ]; do sleep 0.1; FDS1=$(fds); 
 echo "load: $signs signatures + $lists lists by $CLIENTS clients in $el_ms ms:" \
 	"$(( signs * 1000 / (el_ms > 0 ? el_ms : 1) )) signatures/s, $errors errors;" \
 	"RSS ${RSS0} kB -> ${RSS1} kB; fds $FDS0 -> $FDS1"
-[ "$RSS1" -le $((RSS0 + RSS_MARGIN_KB)) ] || fail "RSS grew: ${RSS0} kB -> ${RSS1} kB"
+if [ -n "${ASAN_OPTIONS:-}" ]; then
+	# AddressSanitizer keeps freed memory in quarantine: RSS grows by design there;
+	# leaks are LeakSanitizer's to find in that run, RSS is checked in the plain one.
+	echo "  - RSS not compared under AddressSanitizer"
+else
+	[ "$RSS1" -le $((RSS0 + RSS_MARGIN_KB)) ] || fail "RSS grew: ${RSS0} kB -> ${RSS1} kB"
+fi
 assert_eq "$FDS0" "$FDS1" "fd count back to baseline"
 run_ok ssh-add -l
 echo "PASS: $IT_NAME"

@@ -27,21 +27,21 @@ assert_eq "correct horse battery staple" "$OUT" "unsealed secret"
 step "binary secret of exactly 128 bytes with NULs and a trailing newline"
 { head -c 100 /dev/urandom; printf '\0\0\0x\0'; head -c 22 /dev/urandom; printf '\n'; } >bin.dat
 [ "$(stat -c %s bin.dat)" -eq 128 ] || fail "test data is not 128 bytes"
-tk_in bin.dat seal bin
+tk_in bin.dat seal bin --no-pin
 [ "$RC" -eq 0 ] || fail "seal of 128 binary bytes exited $RC: $ERR"
 timeout 60 "$TPM_KEY" unseal bin </dev/null >bin.out || fail "unseal bin"
 cmp -s bin.dat bin.out || fail "binary secret differs after unseal"
 
 step "129 bytes and empty input are refused; the name is not taken"
 head -c 129 /dev/urandom >big.dat
-tk_in big.dat seal big
+tk_in big.dat seal big --no-pin
 [ "$RC" -eq 1 ] || fail "seal of 129 bytes: exit $RC"
 assert_contains "$ERR" "at most 128 bytes"
 [ ! -e "$TPM_AGENT_HOME/sealed/big.tss" ] || fail "big.tss written"
 : >empty.dat
-tk_in empty.dat seal empty
+tk_in empty.dat seal empty --no-pin
 [ "$RC" -eq 1 ] || fail "seal of nothing: exit $RC"
-tk_in pw.txt seal pw
+tk_in pw.txt seal pw --no-pin
 [ "$RC" -eq 1 ] || fail "seal over an existing name: exit $RC"
 assert_contains "$ERR" "exists already"
 
@@ -57,7 +57,7 @@ assert_not_contains "$(tail -20 "$AGENT_LOG")" "skipping key"
 
 step "a PCR-bound seal unseals until PCR 16 is extended"
 printf 'bound secret' >b.txt
-tk_in b.txt seal bound --pcr 16
+tk_in b.txt seal bound --pcr 16 --no-pin
 [ "$RC" -eq 0 ] || fail "seal --pcr 16 exited $RC: $ERR"
 run_ok tk list
 assert_match "$OUT" "^bound +pcr sha256:16$"
