@@ -21,6 +21,21 @@ const char *client_socket_path(void)
 	return (p == NULL || p[0] == '\0') ? NULL : p;
 }
 
+int client_socket_alive(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd, alive;
+
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return 0;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	alive = fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	if (fd >= 0)
+		close(fd);
+	return alive;
+}
+
 int client_connect(const char *path, struct errmsg *e)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };

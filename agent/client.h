@@ -72,6 +72,8 @@
 
 /* $TPM_AGENT_SOCK, else $SSH_AUTH_SOCK, else NULL. */
 const char *client_socket_path(void);
+/* 1 if something accepts connections on the unix socket at path. */
+int client_socket_alive(const char *path);
 /* Connects to path; returns the fd or -1 with a message that says how to start the agent. */
 int client_connect(const char *path, struct errmsg *e);
 /* Sends one message (type byte + body, no length: the client frames it) and reads one

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "log.h"
 
 static struct {
@@ -154,25 +155,13 @@ int gpg_default_socket_path(char *out, size_t len, struct errmsg *e)
 
 /* ---------------------------------------------------------------- listening */
 
-static int socket_answers(const char *path)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), alive;
-
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	alive = fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
-	if (fd >= 0)
-		close(fd);
-	return alive;
-}
-
 int gpg_socket_check(const char *path, struct errmsg *e)
 {
 	struct sockaddr_un sun;
 
 	if (strlen(path) >= sizeof(sun.sun_path))
 		return errmsg_set(e, "gpg socket path too long: %s", path);
-	if (socket_answers(path))
+	if (client_socket_alive(path))
 		return errmsg_set(e, "a gpg-agent already answers on %s. Stop it first: "
 				  "`gpgconf --kill gpg-agent`; on Debian 12 systemd restarts it, so also "
 				  "`systemctl --user stop gpg-agent.socket gpg-agent-extra.socket "

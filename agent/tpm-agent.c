@@ -26,6 +26,7 @@
 #include "daemon_sdlisten.h"
 #include "daemon_settings.h"
 #include "daemon_softkeys.h"
+#include "client.h"
 #include "log.h"
 
 #define MAX_FLAG_SETTINGS 64
@@ -305,19 +306,6 @@ static int default_socket(struct agent *a, struct errmsg *e)
 	return 0;
 }
 
-/* 1 if something accepts connections on path. */
-static int socket_alive(const char *path)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), alive;
-
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	alive = fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
-	if (fd >= 0)
-		close(fd);
-	return alive;
-}
-
 static int listen_socket(const char *path, struct errmsg *e)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
@@ -326,7 +314,7 @@ static int listen_socket(const char *path, struct errmsg *e)
 
 	if (strlen(path) >= sizeof(sun.sun_path))
 		return errmsg_set(e, "socket path too long: %s", path);
-	if (socket_alive(path))
+	if (client_socket_alive(path))
 		return errmsg_set(e, "an agent already listens on %s (stop it, or use -a)", path);
 	unlink(path); /* a stale socket from an agent that died */
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
