@@ -353,6 +353,38 @@ int keystore_generate_flags(struct keystore *ks, enum sshkey_type type, unsigned
 	return keystore_generate_auth(ks, type, bits, name, comment, flags, NULL, 0, out, e);
 }
 
+/* A new, empty key with its name (given, checked and free; or the type's default) and
+ * comment set; NULL with e set. */
+static struct ks_key *ks_new_named(struct keystore *ks, enum sshkey_type type, unsigned bits,
+				   const char *name, const char *comment, struct errmsg *e)
+{
+	struct ks_key *k = calloc(1, sizeof(*k));
+
+	if (k == NULL) {
+		errmsg_set(e, "keystore: out of memory");
+		return NULL;
+	}
+	if (name != NULL && name[0] != '\0') {
+		if (!store_name_valid(name)) {
+			errmsg_set(e, "invalid key name '%s' (use letters, digits and . _ @ + -)", name);
+			goto fail;
+		}
+		if (store_key_exists(ks->dir, name) || keystore_find_name(ks, name) != NULL) {
+			errmsg_set(e, "a key named '%s' exists already (tpm-key rm %s first, or pick "
+				   "another -n)", name, name);
+			goto fail;
+		}
+		snprintf(k->name, sizeof(k->name), "%s", name);
+	} else if (ks_default_name(ks, type, bits, k->name, sizeof(k->name), e) != 0) {
+		goto fail;
+	}
+	snprintf(k->comment, sizeof(k->comment), "%s", comment ? comment : "");
+	return k;
+fail:
+	free(k);
+	return NULL;
+}
+
 int keystore_generate_auth(struct keystore *ks, enum sshkey_type type, unsigned bits,
 			   const char *name, const char *comment, unsigned flags,
 			   const uint8_t *pin, size_t pin_len, struct ks_key **out,
@@ -365,23 +397,8 @@ int keystore_generate_auth(struct keystore *ks, enum sshkey_type type, unsigned 
 		return TPM_E_UNSUPPORTED;
 	if (ks->tpm == NULL)
 		return errmsg_set(e, "keystore: no TPM connection");
-	if ((k = calloc(1, sizeof(*k))) == NULL)
-		return errmsg_set(e, "keystore: out of memory");
-	if (name != NULL && name[0] != '\0') {
-		if (!store_name_valid(name)) {
-			free(k);
-			return errmsg_set(e, "invalid key name '%s' (use letters, digits and . _ @ + -)", name);
-		}
-		if (store_key_exists(ks->dir, name) || keystore_find_name(ks, name) != NULL) {
-			free(k);
-			return errmsg_set(e, "a key named '%s' exists already (tpm-key rm %s first, or pick another -n)", name, name);
-		}
-		snprintf(k->name, sizeof(k->name), "%s", name);
-	} else if (ks_default_name(ks, type, bits, k->name, sizeof(k->name), e) != 0) {
-		free(k);
+	if ((k = ks_new_named(ks, type, bits, name, comment, e)) == NULL)
 		return -1;
-	}
-	snprintf(k->comment, sizeof(k->comment), "%s", comment ? comment : "");
 	k->empty_auth = pin_len == 0;
 	int r = ks_policy_create(ks, &ks->gen_policy, k, type, bits,
 				 (flags & KS_GEN_DECRYPT) ? TPM_KEY_DECRYPT : 0, pin, pin_len, e);
@@ -409,23 +426,8 @@ int keystore_import(struct keystore *ks, const struct tpm_import_in *in, const c
 
 	if (ks->tpm == NULL)
 		return errmsg_set(e, "keystore: no TPM connection");
-	if ((k = calloc(1, sizeof(*k))) == NULL)
-		return errmsg_set(e, "keystore: out of memory");
-	if (name != NULL && name[0] != '\0') {
-		if (!store_name_valid(name)) {
-			free(k);
-			return errmsg_set(e, "invalid key name '%s' (use letters, digits and . _ @ + -)", name);
-		}
-		if (store_key_exists(ks->dir, name) || keystore_find_name(ks, name) != NULL) {
-			free(k);
-			return errmsg_set(e, "a key named '%s' exists already (tpm-key rm %s first, or pick another -n)", name, name);
-		}
-		snprintf(k->name, sizeof(k->name), "%s", name);
-	} else if (ks_default_name(ks, in->type, bits, k->name, sizeof(k->name), e) != 0) {
-		free(k);
+	if ((k = ks_new_named(ks, in->type, bits, name, comment, e)) == NULL)
 		return -1;
-	}
-	snprintf(k->comment, sizeof(k->comment), "%s", comment ? comment : "");
 	k->empty_auth = 1;
 	r = tpm_import_key(ks->tpm, in, &k->tk, &k->pub, e);
 	if (r != 0 || tpm_get_info(ks->tpm, &info, e) != 0 || ks_key_derive(k, e) != 0 ||
