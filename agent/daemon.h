@@ -70,6 +70,11 @@ struct conn {
 	size_t n_bindings;
 };
 
+/* Binds and listens on a unix socket at path (mode 0600; a stale socket there is
+ * removed: callers check first that nothing answers). sock_flags: extra SOCK_* flags.
+ * The fd, or -1 with e set. */
+int server_listen_unix(const char *path, int sock_flags, struct errmsg *e);
+
 /* Serves listen_fd until a->quit is set. */
 int server_run(struct agent *a, int listen_fd);
 

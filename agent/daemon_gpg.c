@@ -173,25 +173,9 @@ int gpg_socket_check(const char *path, struct errmsg *e)
 
 static int gpg_listen(const char *path, struct errmsg *e)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	mode_t old_mask;
-	int fd, r;
-
 	if (gpg_socket_check(path, e) != 0)
 		return -1;
-	unlink(path); /* stale socket of an agent that died */
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return errmsg_set(e, "socket: %s", strerror(errno));
-	old_mask = umask(0177);
-	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
-	umask(old_mask);
-	if (r != 0 || listen(fd, 64) != 0) {
-		errmsg_set(e, "cannot listen on %s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return server_listen_unix(path, 0, e);
 }
 
 /* ---------------------------------------------------------------- one connection */

@@ -325,15 +325,44 @@ static int gen_peek(const struct sshbuf *body, struct gen_args *g)
 	return 0;
 }
 
+/* Asks a new PIN (twice) described by desc, then runs the ordinary control handler for
+ * name with it in a->op_pin; what names the command in messages. */
+static void run_with_new_pin(struct pin_job *j, const char *what, const char *name,
+			     struct sshbuf *body, const char *desc)
+{
+	struct agent *a = j->a;
+	char *pin = NULL;
+	size_t pin_len = 0;
+	struct errmsg e;
+
+	if (pin_ask_new(a, j->env, desc, &pin, &pin_len, &e) != 0) {
+		errmsg_prefix(&e, "%s", what);
+		log_warn("%s (pid %d)", e.text, (int)j->client.pid);
+		put_ext_failure(j->reply, e.text);
+		return;
+	}
+	pthread_mutex_lock(&a->lock);
+	a->op_pin = pin;
+	a->op_pin_len = pin_len;
+	if (a->quit) {
+		errmsg_set(&e, "%s: the agent is shutting down", what);
+		put_ext_failure(j->reply, e.text);
+	} else if (control_dispatch(a, &j->client, name, body, j->reply) != 0) {
+		errmsg_set(&e, "%s: internal error", what);
+		put_ext_failure(j->reply, e.text);
+	}
+	a->op_pin = NULL;
+	a->op_pin_len = 0;
+	pthread_mutex_unlock(&a->lock);
+	sodium_free(pin);
+}
+
 /* Asks the new PIN, then runs the ordinary gen handler with it (a->op_pin). */
 static void job_gen(struct pin_job *j)
 {
-	struct agent *a = j->a;
 	struct sshbuf body;
 	struct gen_args g;
-	char name[128], desc[512], *pin = NULL;
-	size_t pin_len = 0;
-	struct errmsg e;
+	char name[128], desc[512];
 
 	sshbuf_view(&body, j->msg + 1, j->len - 1);
 	if (agentmsg_parse_extension(&body, name, sizeof(name)) != 0 || gen_peek(&body, &g) != 0) {
@@ -344,23 +373,7 @@ static void job_gen(struct pin_job *j)
 		 "The TPM locks out after a few wrong PINs, so a short PIN is fine.",
 		 g.name[0] ? g.name : "(default name)", g.comment[0] ? " (" : "", g.comment,
 		 g.comment[0] ? ")" : "");
-	if (pin_ask_new(a, j->env, desc, &pin, &pin_len, &e) != 0) {
-		errmsg_prefix(&e, "gen");
-		log_warn("%s (pid %d)", e.text, (int)j->client.pid);
-		put_ext_failure(j->reply, e.text);
-		return;
-	}
-	pthread_mutex_lock(&a->lock);
-	a->op_pin = pin;
-	a->op_pin_len = pin_len;
-	if (a->quit)
-		put_ext_failure(j->reply, "gen: the agent is shutting down");
-	else if (control_dispatch(a, &j->client, name, &body, j->reply) != 0)
-		put_ext_failure(j->reply, "gen: internal error");
-	a->op_pin = NULL;
-	a->op_pin_len = 0;
-	pthread_mutex_unlock(&a->lock);
-	sodium_free(pin);
+	run_with_new_pin(j, "gen", name, &body, desc);
 }
 
 /* ---------------------------------------------------------------- passwd */
@@ -555,12 +568,9 @@ static int seal_peek(const struct sshbuf *body, char *name, size_t len, uint32_t
 /* Asks the new PIN twice, then runs the ordinary seal handler with it (a->op_pin). */
 static void job_seal(struct pin_job *j)
 {
-	struct agent *a = j->a;
 	struct sshbuf body;
-	char name[128], obj[STORE_NAME_MAX], desc[512], *pin = NULL;
-	size_t pin_len = 0;
+	char name[128], obj[STORE_NAME_MAX], desc[512];
 	uint32_t flags;
-	struct errmsg e;
 
 	sshbuf_view(&body, j->msg + 1, j->len - 1);
 	if (agentmsg_parse_extension(&body, name, sizeof(name)) != 0 ||
@@ -570,23 +580,7 @@ static void job_seal(struct pin_job *j)
 	}
 	snprintf(desc, sizeof(desc), "Choose a PIN for the new sealed object \"%s\".\n"
 		 "The TPM locks out after a few wrong PINs, so a short PIN is fine.", obj);
-	if (pin_ask_new(a, j->env, desc, &pin, &pin_len, &e) != 0) {
-		errmsg_prefix(&e, "seal");
-		log_warn("%s (pid %d)", e.text, (int)j->client.pid);
-		put_ext_failure(j->reply, e.text);
-		return;
-	}
-	pthread_mutex_lock(&a->lock);
-	a->op_pin = pin;
-	a->op_pin_len = pin_len;
-	if (a->quit)
-		put_ext_failure(j->reply, "seal: the agent is shutting down");
-	else if (control_dispatch(a, &j->client, name, &body, j->reply) != 0)
-		put_ext_failure(j->reply, "seal: internal error");
-	a->op_pin = NULL;
-	a->op_pin_len = 0;
-	pthread_mutex_unlock(&a->lock);
-	sodium_free(pin);
+	run_with_new_pin(j, "seal", name, &body, desc);
 }
 
 /* pin_use_key wants a key: a stand-in for the sealed object (its name prefixed, so

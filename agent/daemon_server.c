@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/stat.h>
+#include <stdio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -262,6 +265,29 @@ static void server_drop_idle(const struct agent *a)
 			 sshbuf_len(conns[i]->in));
 		server_drop(i);
 	}
+}
+
+int server_listen_unix(const char *path, int sock_flags, struct errmsg *e)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	mode_t old_mask;
+	int fd, r;
+
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return errmsg_set(e, "socket path too long: %s", path);
+	unlink(path); /* a stale socket from an agent that died */
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | sock_flags, 0)) < 0)
+		return errmsg_set(e, "socket: %s", strerror(errno));
+	old_mask = umask(0177); /* the socket is born 0600 */
+	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old_mask);
+	if (r != 0 || listen(fd, 64) != 0) {
+		errmsg_set(e, "cannot listen on %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 int server_run(struct agent *a, int listen_fd)

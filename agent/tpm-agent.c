@@ -308,27 +308,9 @@ static int default_socket(struct agent *a, struct errmsg *e)
 
 static int listen_socket(const char *path, struct errmsg *e)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	mode_t old_mask;
-	int fd, r;
-
-	if (strlen(path) >= sizeof(sun.sun_path))
-		return errmsg_set(e, "socket path too long: %s", path);
 	if (client_socket_alive(path))
 		return errmsg_set(e, "an agent already listens on %s (stop it, or use -a)", path);
-	unlink(path); /* a stale socket from an agent that died */
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
-		return errmsg_set(e, "socket: %s", strerror(errno));
-	old_mask = umask(0177);
-	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
-	umask(old_mask);
-	if (r != 0 || listen(fd, 64) != 0) {
-		errmsg_set(e, "cannot listen on %s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return server_listen_unix(path, SOCK_NONBLOCK, e);
 }
 
 static void on_signal(int sig)
