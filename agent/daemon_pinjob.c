@@ -18,6 +18,7 @@
 #include "../keystore/tpm_seal.h"
 #include "client.h"
 #include "daemon_ops.h"
+#include "daemon_srkpin.h"
 #include "log.h"
 
 #define REPLY_MAX (AGENTMSG_MAX + 1024)
@@ -480,25 +481,55 @@ static int init_srk(struct agent *a, uint32_t handle, const char *so_pin, size_t
 	return r;
 }
 
+/* tpm-key init --repin: a deliberate re-pin of the agent's SRK (after a TPM clear). */
+static void job_repin(struct pin_job *j, uint32_t handle)
+{
+	char note[1024];
+	struct errmsg e = { "" };
+	int r;
+
+	if (handle != j->a->srk_handle) {
+		put_ext_failure(j->reply, "init: --repin re-pins the agent's own SRK handle only");
+		return;
+	}
+	pthread_mutex_lock(&j->a->lock);
+	r = j->a->quit ? errmsg_set(&e, "the agent is shutting down") :
+		srkpin_repin(j->a, note, sizeof(note), &e);
+	pthread_mutex_unlock(&j->a->lock);
+	if (r != 0) {
+		errmsg_prefix(&e, "init --repin");
+		log_warn("%s (pid %d)", e.text, (int)j->client.pid);
+		put_ext_failure(j->reply, e.text);
+		return;
+	}
+	log_info("init --repin for pid %d", (int)j->client.pid);
+	ctl_reply(j->reply, 1, note);
+}
+
 /* The SO PIN is asked only when the owner hierarchy has one and the SRK is missing;
  * one try per command (a wrong one counts towards the lockout). */
 static void job_init(struct pin_job *j)
 {
 	struct sshbuf body;
-	char name[128], note[256], desc[512], *so_pin = NULL;
+	char name[128], note[1024], desc[512], proof[512], *so_pin = NULL;
 	size_t so_len = 0;
-	uint32_t handle;
+	uint32_t handle, flags = 0;
 	int created = 0, r;
 	struct errmsg e = { "" };
 
 	sshbuf_view(&body, j->msg + 1, j->len - 1);
 	if (agentmsg_parse_extension(&body, name, sizeof(name)) != 0 ||
-	    sshbuf_get_u32(&body, &handle) != 0) {
+	    sshbuf_get_u32(&body, &handle) != 0 ||
+	    (sshbuf_len(&body) > 0 && sshbuf_get_u32(&body, &flags) != 0)) {
 		put_ext_failure(j->reply, "init: malformed request");
 		return;
 	}
 	if (handle == 0)
 		handle = j->a->srk_handle;
+	if (flags & CTL_INIT_REPIN) {
+		job_repin(j, handle);
+		return;
+	}
 	r = init_srk(j->a, handle, NULL, 0, &created, &e);
 	if (r == TPM_E_OWNER_AUTH) {
 		snprintf(desc, sizeof(desc), "Creating the storage root key (SRK) at 0x%08x needs "
@@ -518,6 +549,15 @@ static void job_init(struct pin_job *j)
 	snprintf(note, sizeof(note), created ? "created the SRK (ECC P-256, TCG H-2 template) "
 		 "and made it persistent at 0x%08x" : "an SRK is already present at 0x%08x; "
 		 "nothing to do", handle);
+	proof[0] = '\0';
+	if (handle == j->a->srk_handle) {
+		pthread_mutex_lock(&j->a->lock);
+		if (!j->a->quit)
+			srkpin_prove(j->a, proof, sizeof(proof));
+		pthread_mutex_unlock(&j->a->lock);
+	}
+	if (proof[0] != '\0')
+		snprintf(note + strlen(note), sizeof(note) - strlen(note), "\n%s", proof);
 	log_info("init for pid %d: %s", (int)j->client.pid, note);
 	ctl_reply(j->reply, 1, note);
 }

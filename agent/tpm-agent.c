@@ -26,6 +26,7 @@
 #include "daemon_sdlisten.h"
 #include "daemon_settings.h"
 #include "daemon_softkeys.h"
+#include "daemon_srkpin.h"
 #include "client.h"
 #include "log.h"
 
@@ -346,6 +347,7 @@ static int open_tpm(const struct options *o, struct agent *a, struct errmsg *e)
 	struct tpm_options to = { .srk_handle = set->srk_handle,
 				  .plain_sessions = !set->encrypt_sessions,
 				  .hierarchy = set->hierarchy };
+	struct srkpins pins;
 	char dir[PATH_MAX];
 
 	(void)o;
@@ -368,7 +370,10 @@ static int open_tpm(const struct options *o, struct agent *a, struct errmsg *e)
 		log_warn("encrypted TPM sessions are off (--no-encrypt-sessions): PINs and "
 			 "signed digests cross the TPM bus in clear");
 	a->srk_handle = set->srk_handle;
-	return tpm_open(&to, &a->tpm, e);
+	if (srkpin_prepare(a, &pins, &to, e) != 0 || tpm_open(&to, &a->tpm, e) != 0)
+		return -1;
+	srkpin_opened(a, &pins); /* a refused SRK is logged; the agent runs to re-pin */
+	return 0;
 }
 
 /* Decides the data dir and socket path (before forking: the parent prints them). */

@@ -75,6 +75,10 @@ static TSS2_RC salted_session(struct tpm *t, ESYS_TR *sess)
 	TSS2_RC rc;
 
 	*sess = ESYS_TR_NONE;
+	/* ESAPI salts to the public area it holds for t->srk: tpm.c checked it against the
+	 * pin, and refuses while it does not match. */
+	if ((rc = tpm_srk_gate(t)) != TSS2_RC_SUCCESS)
+		return rc;
 	rc = Esys_StartAuthSession(t->esys, t->srk, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
 				   ESYS_TR_NONE, NULL, TPM2_SE_HMAC, &sym, TPM2_ALG_SHA256, sess);
 	if (rc == TSS2_RC_SUCCESS)
@@ -90,7 +94,7 @@ TSS2_RC tpm_owner_session(struct tpm *t, TPMA_SESSION attrs, ESYS_TR *sess)
 
 	*sess = ESYS_TR_PASSWORD;
 	if (t->plain)
-		return TSS2_RC_SUCCESS;
+		return tpm_srk_gate(t);
 	rc = salted_session(t, sess);
 	if (rc == TSS2_RC_SUCCESS)
 		rc = Esys_TRSess_SetAttributes(t->esys, *sess,
@@ -262,6 +266,8 @@ int tpm_srk_provision(struct tpm *t, uint32_t handle, const uint8_t *owner_auth,
 	TSS2_RC rc;
 
 	*created = 0;
+	if (tpm_srk_gate(t) != TSS2_RC_SUCCESS)
+		return tpm_err(e, tpm_srk_gate(t), NULL, "init");
 	if ((handle >> 24) != 0x81)
 		return errmsg_set(e, "tpm: 0x%08x is not a persistent handle (0x81xxxxxx)", handle);
 	if ((r = srk_present(t, handle, &present, e)) != 0 || present)

@@ -244,6 +244,57 @@ int tpmsession_ecc_seed(struct tpmsession *s, const char *label,
 	return r;
 }
 
+/* ---- the outer wrapper ---- */
+
+static int cfb_once(struct tpmsession_crypto *c, const uint8_t *key, const uint8_t *iv,
+		    int enc, uint8_t *buf, size_t len)
+{
+	int out_len = 0, ok;
+
+	ok = len <= TPMS_PARAM_MAX &&
+	     EVP_CipherInit_ex2(c->cipher, c->aes_cfb, key, iv, enc, NULL) == 1 &&
+	     (len == 0 || EVP_CipherUpdate(c->cipher, buf, &out_len, buf, (int)len) == 1);
+	/* The context holds the expanded key schedule until reset. */
+	EVP_CIPHER_CTX_reset(c->cipher);
+	return ok;
+}
+
+int tpmsession_outer_wrap(struct tpmsession *s, const uint8_t *seed, size_t seed_len,
+			  const uint8_t *name, size_t name_len, const uint8_t *in, size_t in_len,
+			  uint8_t *out, size_t cap, size_t *out_len)
+{
+	static const uint8_t iv[CFB_IV_LEN];
+	uint8_t sym[CFB_KEY_LEN], hkey[TPMS_DIGEST_LEN], *enc = out + 2 + TPMS_DIGEST_LEN;
+	size_t hlen = 0;
+	int ok;
+
+	if (in_len > TPMS_PARAM_MAX || cap < 2 + TPMS_DIGEST_LEN + in_len || name_len == 0 ||
+	    name_len > TPMS_NAME_MAX)
+		return TPMS_E_INPUT;
+	memmove(enc, in, in_len);
+	ok = tpmsession_kdfa(s, seed, seed_len, "STORAGE", name, name_len, NULL, 0, sym,
+			     sizeof(sym)) == TPMS_OK &&
+	     tpmsession_kdfa(s, seed, seed_len, "INTEGRITY", NULL, 0, NULL, 0, hkey,
+			     sizeof(hkey)) == TPMS_OK &&
+	     cfb_once(&s->c, sym, iv, 1, enc, in_len) &&
+	     EVP_MAC_init(s->c.mac, hkey, sizeof(hkey), NULL) == 1 &&
+	     EVP_MAC_update(s->c.mac, enc, in_len) == 1 &&
+	     EVP_MAC_update(s->c.mac, name, name_len) == 1 &&
+	     EVP_MAC_final(s->c.mac, out + 2, &hlen, TPMS_DIGEST_LEN) == 1 &&
+	     hlen == TPMS_DIGEST_LEN;
+	(void)EVP_MAC_init(s->c.mac, (const uint8_t *)"", 1, NULL); /* drop hkey's copy */
+	OPENSSL_cleanse(sym, sizeof(sym));
+	OPENSSL_cleanse(hkey, sizeof(hkey));
+	if (!ok) {
+		OPENSSL_cleanse(out, cap);
+		return TPMS_E_CRYPTO;
+	}
+	out[0] = 0;
+	out[1] = TPMS_DIGEST_LEN;
+	*out_len = 2 + TPMS_DIGEST_LEN + in_len;
+	return TPMS_OK;
+}
+
 /* ---- session state ---- */
 
 static int nonce_len_ok(size_t len)

@@ -84,6 +84,13 @@ int tpmsession_ecc_seed(struct tpmsession *s, const char *label,
 			const uint8_t srk_y[TPMS_ECC_COORD], uint8_t seed[TPMS_DIGEST_LEN],
 			uint8_t eph_x[TPMS_ECC_COORD], uint8_t eph_y[TPMS_ECC_COORD]);
 
+/* The outer wrapper of a duplication blob (Part 1 §23.3.2) or of a credential
+ * (TPM2_MakeCredential, Part 1 §24): enc = AES-128-CFB(KDFa(seed, "STORAGE", name),
+ * IV 0, in); out = TPM2B(HMAC(KDFa(seed, "INTEGRITY"), enc || name)) || enc. */
+int tpmsession_outer_wrap(struct tpmsession *s, const uint8_t *seed, size_t seed_len,
+			  const uint8_t *name, size_t name_len, const uint8_t *in, size_t in_len,
+			  uint8_t *out, size_t cap, size_t *out_len);
+
 /* After StartAuthSession (bind = TPM_RH_NULL): sessionKey = KDFa(salt, "ATH",
  * nonceTPM, nonceCaller); records handle and nonces. */
 int tpmsession_start(struct tpmsession *s, uint32_t handle, const uint8_t *salt,
