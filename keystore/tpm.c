@@ -850,8 +850,8 @@ static TSS2_RC exec_session(struct tpm *t, const struct auth_cmd *c)
 		return rc;
 	a->sessionHandle = t->sess.handle;
 	a->sessionAttributes = attrs;
-	a->nonce.size = (UINT16)t->sess.nonce_caller_len;
-	memcpy(a->nonce.buffer, t->sess.nonce_caller, t->sess.nonce_caller_len);
+	a->nonce.size = (UINT16)t->sess.sec->nonce_caller_len;
+	memcpy(a->nonce.buffer, t->sess.sec->nonce_caller, t->sess.sec->nonce_caller_len);
 	a->hmac.size = TPMS_DIGEST_LEN;
 	if (tpmsession_cp_hash(&t->sess, c->cc, &name, 1, cp, cp_len, cp_hash) != TPMS_OK ||
 	    tpmsession_cmd_hmac(&t->sess, c->auth, c->auth_len, cp_hash, attrs,

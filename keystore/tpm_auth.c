@@ -144,6 +144,18 @@ static TSS2_RC change_auth_cmd(struct tpm *t, ESYS_TR obj, const TPM2B_AUTH *old
 	return rc;
 }
 
+/* ESAPI leaves the command it sent in its SAPI context's buffer: with plain sessions
+ * the new PIN in clear (with a salted session ESAPI replaced it by its ciphertext).
+ * Preparing (not sending) a command with 1 KiB of zeros overwrites the whole of it;
+ * ESAPI is idle between our calls and prepares its next command afresh. */
+static void wipe_sapi_command(struct tpm *t)
+{
+	static const TPM2B_MAX_BUFFER zeros = { .size = sizeof(zeros.buffer) };
+
+	if (t->sys != NULL)
+		(void)Tss2_Sys_Hash_Prepare(t->sys, &zeros, TPM2_ALG_SHA256, TPM2_RH_NULL);
+}
+
 int tpm_change_auth(struct tpm *t, struct tpm_key *k, const uint8_t *old_auth, size_t old_len,
 		    const uint8_t *new_auth, size_t new_len, struct tpm_key *out,
 		    struct errmsg *e)
@@ -181,6 +193,7 @@ int tpm_change_auth(struct tpm *t, struct tpm_key *k, const uint8_t *old_auth, s
 		Esys_TR_SetAuth(t->esys, obj, &empty); /* no copy of the PIN stays in ESAPI */
 		Esys_TR_Close(t->esys, &obj);
 	}
+	wipe_sapi_command(t);
 	if (rc != TSS2_RC_SUCCESS)
 		return tpm_err(e, rc, NULL, "cannot change the key's PIN");
 	r = changed_key(k, priv, out, e);
