@@ -52,6 +52,7 @@ static const struct setting_def defs[] = {
 	{ "pcr-selection", SET_PCRS, offsetof(struct settings, pcr_selection),
 	  sizeof(((struct settings *)0)->pcr_selection), 0, 0 },
 	{ "client-idle-timeout", UINT(client_idle_timeout, 0, 86400) },
+	{ "tpm-timeout", UINT(tpm_timeout, 1, 3600) },
 	{ "pin-from-sealed", SET_PINSEAL, offsetof(struct settings, pin_from_sealed),
 	  sizeof(((struct settings *)0)->pin_from_sealed), 0, 0 },
 };
@@ -77,6 +78,7 @@ void settings_defaults(struct settings *s)
 	s->proxy_timeout = 5;
 	snprintf(s->pcr_selection, sizeof(s->pcr_selection), "0,1,2,3,7");
 	s->client_idle_timeout = 300;
+	s->tpm_timeout = 30;
 }
 
 static const struct setting_def *find_def(const char *key)

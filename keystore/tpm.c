@@ -179,6 +179,7 @@ static int connect_tpm(struct tpm *t, struct errmsg *e)
 	if (rc != TSS2_RC_SUCCESS)
 		return tpm_err(e, rc, device_remedy(t->info.tcti, why, sizeof(why)),
 			       "cannot open TCTI '%s'", t->info.tcti);
+	tpm_wait_wrap(t->tcti);
 	rc = Esys_Initialize(&t->esys, t->tcti, NULL);
 	if (rc == TSS2_RC_SUCCESS)
 		rc = Esys_GetSysContext(t->esys, &t->sys);
