@@ -212,6 +212,11 @@ static void status_add_setting(void *arg, const char *key, const char *value)
 	status_add(arg, label, "%s", value);
 }
 
+static void status_add_da(void *arg, const char *label, const char *value)
+{
+	status_add(arg, label, "%s", value);
+}
+
 static void status_tpm(struct agent *a, const struct tpm_info *info, struct status_reply *st)
 {
 	status_add(st, "tpm manufacturer", "%s", info->manufacturer);
@@ -259,6 +264,7 @@ static int ctl_status(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 		hidden += keystore_get(a->ks, i)->hidden;
 	st.r = sshbuf_put_u32(out, 0);
 	status_tpm(a, &info, &st);
+	pin_da_status(a, status_add_da, &st); /* counter, lockout, the last PIN failure */
 	status_add(&st, "keys", "%zu (%zu removed from the agent)", keystore_count(a->ks), hidden);
 	status_add(&st, "certificates", "%zu", certstore_count(a->certs));
 	status_nv(a, &st);

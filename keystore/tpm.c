@@ -1187,6 +1187,8 @@ void tpm_close(struct tpm *t)
 		session_close(t);
 		tpmsession_free(&t->sess);
 	}
+	if (t->orderly_shutdown && t->esys != NULL)
+		tpm_send_shutdown(t); /* last: any later command would undo it */
 	if (t->esys != NULL)
 		Esys_Finalize(&t->esys);
 	if (t->tcti != NULL)

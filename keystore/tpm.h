@@ -197,6 +197,16 @@ int tpm_change_auth(struct tpm *t, struct tpm_key *k, const uint8_t *old_auth, s
 		    const uint8_t *new_auth, size_t new_len, struct tpm_key *out,
 		    struct errmsg *e);
 
+/* 1 when tcti reaches the TPM itself, with no resource manager between (swtpm:,
+ * mssim:, device:/dev/tpm0): then nobody but us sends TPM2_Shutdown before the TPM
+ * stops, and a stop without it after PIN use counts as a dictionary attack. 0 for
+ * device:/dev/tpmrm0, tabrmd and anything unknown. */
+int tpm_tcti_owns_tpm(const char *tcti);
+/* Makes tpm_close send TPM2_Shutdown(TPM_SU_STATE) as its last command (after the
+ * flushes), so the next TPM2_Startup finds an orderly shutdown and the DA counter does
+ * not move. For a TPM we are about to stop (--simulator) or own without an RM. */
+void tpm_set_orderly_shutdown(struct tpm *t);
+
 #define TPM_E_OWNER_AUTH -31 /* the owner hierarchy has an authorization (SO PIN): ask it */
 
 /* Makes sure a storage key (SRK) is at the persistent handle: *created 0 when one was
