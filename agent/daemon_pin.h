@@ -71,6 +71,10 @@ int pin_defer_sign(struct agent *a, struct conn *c, struct sshbuf *out);
 /* Reruns c's control request (certificate NV operations) in a job that first asks the
  * SO PIN. SSH_DISPATCH_DEFERRED, or 0 with a failure reply in out. */
 int pin_defer_owner_auth(struct agent *a, struct conn *c, struct sshbuf *out);
+/* Reruns c's control request (attest, decrypt: the key named first in it has a PIN)
+ * in a job that asks that key's PIN through pin_use_key, then runs the handler with it
+ * (control_run_with_key_pin). SSH_DISPATCH_DEFERRED, or 0 with a failure reply. */
+int pin_defer_key_pin(struct agent *a, struct conn *c, struct sshbuf *out);
 /* Our control extensions, and the PIN step of gen@tpm-agent; 1 when name is not
  * handled here (control_dispatch goes on). */
 int pin_control_dispatch(struct agent *a, struct conn *c, const char *name,

@@ -234,10 +234,11 @@ struct tpm_import_in {
 };
 
 /* Wraps the key for the SRK (a duplication blob with an ECDH/KDFe seed, Part 1 §23.3)
- * and runs TPM2_Import under the SRK; fills k's blobs (a loadable key, empty auth,
- * noDA, not fixedTPM: it was made outside) and pub. Needs the ECC P-256 SRK. Keys the
- * TPM cannot hold (RSA 4096, other sizes) are TPM_E_UNSUPPORTED. */
-int tpm_import_key(struct tpm *t, const struct tpm_import_in *in, struct tpm_key *k,
-		   struct sshkey_pub *pub, struct errmsg *e);
+ * and runs TPM2_Import under the SRK; fills k's blobs (a loadable key with auth as its
+ * PIN, NULL/0 for none; DA-protected, not fixedTPM: it was made outside) and pub. Needs
+ * the ECC P-256 SRK. Keys the TPM cannot hold (RSA 4096, other sizes) and PINs over 32
+ * bytes are TPM_E_UNSUPPORTED. */
+int tpm_import_key(struct tpm *t, const struct tpm_import_in *in, const uint8_t *auth,
+		   size_t auth_len, struct tpm_key *k, struct sshkey_pub *pub, struct errmsg *e);
 
 #endif

@@ -8,34 +8,7 @@
 IT_NO_AGENT=1   # read by lib.sh: we start the agent with our pinentry
 . "$(dirname "$0")/lib.sh"
 
-FAKE="$IT_REPO/tests/pinentry/fake-pinentry"
-PE_CONF="$T/pe.conf"
-PE_LOG="$T/pe.log"
-PINS="$T/pins"
-# The agent runs this pinentry; it reads its script (pe.conf) anew for every dialog.
-cat >"$T/pinentry" <<EOF
-#!/bin/sh
-. "$PE_CONF"
-exec "$FAKE" "\$@"
-EOF
-chmod +x "$T/pinentry"
-
-# pe [VAR=VALUE...]: how the next dialogs answer (FAKE_PINENTRY_* without the prefix).
-pe() {
-	{
-		echo "export FAKE_PINENTRY_LOG='$PE_LOG'"
-		for kv in "$@"; do printf "export FAKE_PINENTRY_%s='%s'\n" "${kv%%=*}" "${kv#*=}"; done
-	} >"$PE_CONF"
-}
-# pe_pins PIN...: the Nth GETPIN answers the Nth PIN, then "cancelled".
-pe_pins() {
-	printf '%s\n' "$@" >"$PINS"
-	rm -f "$PINS.count"
-	pe PINS="$PINS" "${PE_EXTRA[@]}"
-}
-PE_EXTRA=()
-getpins() { grep -c '^GETPIN' "$PE_LOG" 2>/dev/null || true; }
-pe_reset() { : >"$PE_LOG"; }
+. "$IT_REPO/tests/lib/fake_pinentry.sh"
 
 start() { agent_start_fg --pinentry-program="$T/pinentry" "$@"; }
 
