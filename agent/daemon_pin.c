@@ -268,6 +268,9 @@ int pin_ask_secret(struct agent *a, const struct pin_env_store *env, const char 
 	struct dialog_ctx d;
 	int r;
 
+	/* The owner authorization (SO PIN) is DA-protected too. */
+	if ((r = pin_da_gate(a, env, "the SO PIN", e)) != 0)
+		return r;
 	pthread_mutex_lock(&a->lock);
 	dialog_ctx_take(a, env, &d);
 	pthread_mutex_unlock(&a->lock);
@@ -426,6 +429,33 @@ static void wrong_pin_text(struct agent *a, const struct pin_da *v, char *text, 
 			 v->left == 1 ? "try" : "tries");
 	}
 	(void)a;
+}
+
+int pin_da_gate(struct agent *a, const struct pin_env_store *env, const char *what,
+		struct errmsg *e)
+{
+	struct pin_da v;
+	char desc[512], when[48];
+	int r = 0;
+
+	pthread_mutex_lock(&a->lock);
+	if (in_lockout(a, &v, e))
+		r = TPM_E_LOCKOUT;
+	pthread_mutex_unlock(&a->lock);
+	if (r != 0 || !v.known || v.left != 1)
+		return r;
+	snprintf(desc, sizeof(desc), "The TPM has 1 try left: a wrong value now locks every "
+		 "PIN key of this TPM (dictionary-attack lockout) for about %u s.\n\nEnter %s "
+		 "anyway?", v.da.interval, what);
+	r = pin_confirm(a, env, desc, "Continue", "Cancel", e);
+	if (r == PIN_E_NOT_CONFIRMED || r == PIN_E_CANCELED) {
+		da_when(&v, when, sizeof(when));
+		errmsg_set(e, "the TPM has 1 try left before dictionary-attack lockout and the user "
+			   "declined the last try: nothing was sent (the TPM forgets one failure in "
+			   "%s)", when);
+		r = PIN_E_NOT_CONFIRMED;
+	}
+	return r;
 }
 
 void pin_note_failure(struct agent *a, const char *what, const char *why)

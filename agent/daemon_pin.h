@@ -119,7 +119,7 @@ struct pin_use {
  * tpm-key status. Returns 0, TPM_E_* or PIN_E_*. */
 int pin_use_key(struct pin_use *u, struct errmsg *e);
 
-/* Asks for one secret (the SO PIN); *pin in sodium memory. */
+/* Asks for one secret (the SO PIN) after pin_da_gate; *pin in sodium memory. */
 int pin_ask_secret(struct agent *a, const struct pin_env_store *env, const char *desc,
 		   const char *prompt, char **pin, size_t *pin_len, struct errmsg *e);
 
@@ -151,6 +151,11 @@ int pin_da_read(struct agent *a, struct pin_da *v, int after_failure);
 /* The command that clears the lockout here, TCTI included, with a note when the TPM
  * serves one client at a time (swtpm, --simulator). */
 void pin_da_clear_command(const struct agent *a, char *out, size_t len);
+/* NOT under a->lock: before a DA-protected secret (the SO PIN, a gpg passphrase) is
+ * asked: in lockout TPM_E_LOCKOUT (e says when it ends and how to clear it); with 1 try
+ * left a pinentry CONFIRM naming what, declined: PIN_E_NOT_CONFIRMED; else 0. */
+int pin_da_gate(struct agent *a, const struct pin_env_store *env, const char *what,
+		struct errmsg *e);
 /* Keeps "when: what: why" of a failed key use for tpm-key status, and logs it. */
 void pin_note_failure(struct agent *a, const char *what, const char *why);
 /* The DA lines of tpm-key status: counter, maximum, recovery time, lockout (with the
