@@ -345,7 +345,9 @@ static int open_tpm(const struct options *o, struct agent *a, struct errmsg *e)
 	const struct settings *set = &a->settings;
 	struct tpm_options to = { .srk_handle = set->srk_handle,
 				  .plain_sessions = !set->encrypt_sessions,
-				  .hierarchy = set->hierarchy };
+				  .hierarchy = set->hierarchy,
+				  .timeout_s = set->tpm_timeout,
+				  .create_timeout_s = set->tpm_create_timeout };
 	char dir[PATH_MAX];
 
 	(void)o;
@@ -446,8 +448,7 @@ static void agent_cleanup(struct agent *a, int listen_fd)
 	keystore_close(a->ks);
 	/* Without TPM2_Shutdown a TPM we stop (or own without a resource manager) counts
 	 * the next start as a dictionary attack once a PIN was used (REFERENCE §8). */
-	if (a->simulator || tpm_tcti_owns_tpm(a->tcti))
-		tpm_set_orderly_shutdown(a->tpm);
+	tpm_set_orderly_shutdown(a->tpm);
 	tpm_close(a->tpm);
 	if (a->simulator)
 		simulator_stop(&simulator);
