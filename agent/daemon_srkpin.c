@@ -26,7 +26,7 @@ int srkpin_prepare(struct agent *a, struct srkpins *pins, struct tpm_options *to
 	return 0;
 }
 
-/* Records the SRK name t holds for the agent's handle (under a->lock or before serving). */
+/* Records the SRK name t holds for the agent's handle (under agent_tpm_lock, or before serving). */
 static int record_pin(struct agent *a, struct errmsg *e)
 {
 	struct srkpins pins;

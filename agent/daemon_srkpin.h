@@ -17,12 +17,12 @@ int srkpin_prepare(struct agent *a, struct srkpins *pins, struct tpm_options *to
  * of an SRK seen for the first time (a failed write is logged: the next start pins). */
 void srkpin_opened(struct agent *a, struct srkpins *pins);
 
-/* tpm-key init --repin, under a->lock: adopts the SRK at the agent's handle (making it
+/* tpm-key init --repin, under agent_tpm_lock: adopts the SRK at the agent's handle (making it
  * when the TPM was cleared), records its name, then runs the EK proof. note gets a
  * one-line summary for the user. */
 int srkpin_repin(struct agent *a, char *note, size_t note_len, struct errmsg *e);
 
-/* The EK proof (tpm-key init), under a->lock: where the TPM has an EK certificate,
+/* The EK proof (tpm-key init), under agent_tpm_lock: where the TPM has an EK certificate,
  * proves that the pinned SRK lives in the TPM holding that EK and records the result
  * in <data dir>/srk-proof. note gets a one-line summary ("" when there is no EK). */
 void srkpin_prove(struct agent *a, char *note, size_t note_len);
