@@ -438,10 +438,10 @@ int pin_da_gate(struct agent *a, const struct pin_env_store *env, const char *wh
 	char desc[512], when[48];
 	int r = 0;
 
-	pthread_mutex_lock(&a->lock);
+	agent_tpm_lock(a); /* in_lockout asks the TPM */
 	if (in_lockout(a, &v, e))
 		r = TPM_E_LOCKOUT;
-	pthread_mutex_unlock(&a->lock);
+	agent_tpm_unlock(a);
 	if (r != 0 || !v.known || v.left != 1)
 		return r;
 	snprintf(desc, sizeof(desc), "The TPM has 1 try left: a wrong value now locks every "
@@ -747,9 +747,9 @@ int pin_use_key(struct pin_use *u, struct errmsg *e)
 	int r, again = 1;
 
 	while (again) {
-		pthread_mutex_lock(&u->a->lock);
+		agent_tpm_lock(u->a); /* in_lockout and use_sealed_pin ask the TPM */
 		r = u->a->quit ? key_gone(e) : use_prepare(&s, e);
-		pthread_mutex_unlock(&u->a->lock);
+		agent_tpm_unlock(u->a);
 		if (r == 0 && s.f.confirm && !u->no_confirm && !s.confirmed &&
 		    (r = use_confirm(&s, e)) == 0)
 			s.confirmed = 1;
@@ -768,9 +768,9 @@ int pin_use_key(struct pin_use *u, struct errmsg *e)
 			r = u->before_op(u->arg, e);
 		if (r != 0)
 			break;
-		pthread_mutex_lock(&u->a->lock);
+		agent_tpm_lock(u->a);
 		r = u->a->quit ? key_gone(e) : use_run(&s, &again, e);
-		pthread_mutex_unlock(&u->a->lock);
+		agent_tpm_unlock(u->a);
 		drop_pin(&s);
 	}
 	if (r != 0 && r != PIN_E_NO_KEY) {
