@@ -548,9 +548,9 @@ void pinjob_run(struct pin_job *j)
 	case JOB_OWNER: job_owner(j); break;
 	case JOB_SEAL: job_seal(j); break;
 	case JOB_UNSEAL: job_unseal(j); break;
+	case JOB_TPM: break; /* daemon_jobs.c runs those */
 	case JOB_KEY_PIN: job_key_pin(j); break;
 	case JOB_IMPORT: job_import(j); break;
-	case JOB_TPM: break; /* daemon_jobs.c runs those */
 	}
 }
 
