@@ -564,8 +564,12 @@ static void job_key_pin(struct pin_job *j)
 	struct errmsg e = { "" };
 
 	sshbuf_view(&kj.body, j->msg + 1, j->len - 1);
-	if (agentmsg_parse_extension(&kj.body, kj.cmd, sizeof(kj.cmd)) != 0 ||
-	    (peek = kj.body, sshbuf_get_cstring(&peek, kj.key, sizeof(kj.key))) != 0) {
+	if (agentmsg_parse_extension(&kj.body, kj.cmd, sizeof(kj.cmd)) != 0) {
+		put_ext_failure(j->reply, "malformed request");
+		return;
+	}
+	peek = kj.body; /* the key's name comes first; the handler reads it again */
+	if (sshbuf_get_cstring(&peek, kj.key, sizeof(kj.key)) != 0) {
 		put_ext_failure(j->reply, "malformed request");
 		return;
 	}
