@@ -27,6 +27,7 @@ void gpg_session_reset(struct gpg_session *s)
 	s->digest_len = 0;
 	free(s->keydesc);
 	s->keydesc = NULL;
+	gpg_import_reset(s);
 }
 
 /* ---------------------------------------------------------------- parsing helpers */
@@ -248,14 +249,47 @@ gpg_error_t gpg_send_string(assuan_context_t ctx, const char *s)
 	return assuan_send_data(ctx, s, strlen(s));
 }
 
+/* Major, minor, micro of "X.Y.Z..." into v; 0 when it does not parse. */
+static int parse_version(const char *s, int v[3])
+{
+	return sscanf(s, "%d.%d.%d", &v[0], &v[1], &v[2]) == 3;
+}
+
+static char agent_version[32] = GPG_AGENT_COMPAT_VERSION;
+
+/* gpg 2.2 and 2.4 alike (warn_version_mismatch, compare_version_strings) warn when the
+ * agent's version is below their own, so we report the installed gpg's version when it
+ * is above GPG_AGENT_COMPAT_VERSION: gpg gates no feature on the agent's version (only
+ * 2.4's migrate.c wants >= 2.1.0), it asks GETINFO cmd_has_option instead. */
+static void find_agent_version(void)
+{
+	FILE *f = popen("gpg --version 2>/dev/null", "r");
+	char line[128];
+	int have[3], min[3];
+	const char *p;
+
+	if (f == NULL)
+		return;
+	if (fgets(line, sizeof(line), f) != NULL && (p = strstr(line, ") ")) != NULL &&
+	    parse_version(p + 2, have) && parse_version(GPG_AGENT_COMPAT_VERSION, min) &&
+	    (have[0] > min[0] || (have[0] == min[0] && (have[1] > min[1] ||
+	     (have[1] == min[1] && have[2] > min[2])))))
+		snprintf(agent_version, sizeof(agent_version), "%d.%d.%d", have[0], have[1], have[2]);
+	pclose(f);
+}
+
 static gpg_error_t cmd_getinfo(assuan_context_t ctx, char *line)
 {
 	struct gpg_session *s = gpg_sess(ctx);
 	char pid[32];
 
 	line = (char *)gpg_skip_blanks(line);
-	if (strcmp(line, "version") == 0)
-		return gpg_send_string(ctx, GPG_AGENT_COMPAT_VERSION);
+	if (strcmp(line, "version") == 0) {
+		static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+		pthread_once(&once, find_agent_version);
+		return gpg_send_string(ctx, agent_version);
+	}
 	if (strcmp(line, "pid") == 0) {
 		snprintf(pid, sizeof(pid), "%d", (int)getpid());
 		return gpg_send_string(ctx, pid);
@@ -271,13 +305,23 @@ static gpg_error_t cmd_getinfo(assuan_context_t ctx, char *line)
 	return set_error(ctx, GPG_ERR_ASS_PARAMETER, "unknown value for WHAT");
 }
 
+/* gpgconf --kill gpg-agent / all. gpg-agent would exit; we must not, since gpg's
+ * autostart would then start /usr/bin/gpg-agent on our socket, without the TPM keys,
+ * and the ssh side would go too. So KILLAGENT does what a restart of gpg-agent means
+ * to the user (cached PINs forgotten, scdaemon stopped) and the agent goes on serving
+ * on the same socket. `tpm-agent -k` stops it. */
 static gpg_error_t cmd_killagent(assuan_context_t ctx, char *line)
 {
 	struct gpg_session *s = gpg_sess(ctx);
+	size_t forgotten;
 
 	(void)line;
-	log_info("gpg: KILLAGENT from pid %d: shutting down", (int)s->pid);
-	s->a->quit = 1; /* the main loop polls with a timeout and notices */
+	pthread_mutex_lock(&s->a->lock);
+	forgotten = pin_forget(s->a, NULL);
+	pthread_mutex_unlock(&s->a->lock);
+	gpg_scd_stop();
+	log_info("gpg: KILLAGENT from pid %d: %zu cached PIN(s) forgotten, scdaemon stopped; "
+		 "still serving (tpm-agent -k stops the agent)", (int)s->pid, forgotten);
 	assuan_set_flag(ctx, ASSUAN_FORCE_CLOSE, 1);
 	return 0;
 }
@@ -471,8 +515,12 @@ static gpg_error_t cmd_readkey(assuan_context_t ctx, char *line)
 	char grip[41];
 	gpg_error_t rc;
 
-	if (gpg_has_option(line, "--card", 0))
-		return set_error(ctx, GPG_ERR_NOT_SUPPORTED, "no smartcards here");
+	if (gpg_has_option(line, "--card", 0)) {
+		char cmd[256];
+
+		snprintf(cmd, sizeof(cmd), "READKEY %s", gpg_skip_options(line));
+		return gpg_scd_relay(ctx, cmd);
+	}
 	if (gpg_parse_grip(gpg_skip_options(line), grip) != 0)
 		return gpg_grip_error(ctx);
 	if ((rc = gpg_copy_public(ctx, grip, &pub)) != 0)
@@ -502,6 +550,12 @@ int gpg_register_commands(assuan_context_t ctx)
 		{ "PASSWD", gpg_cmd_passwd },
 		{ "KILLAGENT", cmd_killagent },
 		{ "RELOADAGENT", cmd_reloadagent },
+		{ "SCD", gpg_cmd_scd },
+		{ "LEARN", gpg_cmd_learn },
+		{ "DELETE_KEY", gpg_cmd_delete_key },
+		{ "EXPORT_KEY", gpg_cmd_export_key },
+		{ "KEYWRAP_KEY", gpg_cmd_keywrap_key },
+		{ "IMPORT_KEY", gpg_cmd_import_key },
 	};
 	gpg_error_t rc;
 

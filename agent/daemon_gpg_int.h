@@ -75,7 +75,12 @@ char *gpg_prompt_desc(const char *keydesc);
 /* Forgets the description (it is for one operation). */
 void gpg_drop_keydesc(struct gpg_session *s);
 
-/* ---- names (daemon_gpg_keys.c) ---- */
+/* ---- new PINs and names (daemon_gpg_keys.c) ---- */
+/* A new passphrase through pinentry, asked twice, with desc; at most 32 bytes (a TPM
+ * authValue). An empty one is confirmed as gpg-agent does when confirm_empty (then 0
+ * with *pin NULL: no protection), else returned as is (*pin NULL). 0 or PIN_E_*. */
+int gpg_ask_new_pin(struct gpg_session *s, const char *desc, int confirm_empty, char **pin,
+		    size_t *pin_len, struct errmsg *e);
 /* The key name for a key gpg makes or imports: the mail address (or name) of the user
  * ID in the session's SETKEYDESC, then "-sign", "-encr" or "-key" for its use; "" when
  * SETKEYDESC names no user ID (the keystore then picks the type's default). */
@@ -83,6 +88,11 @@ void gpg_key_name(const struct gpg_session *s, const char *use, char *out, size_
 /* The comment of keys gpg makes: "gpg" or "gpg: <user ID>". Such keys are offered to
  * ssh only when sshcontrol lists them. */
 void gpg_key_comment(const struct gpg_session *s, char *out, size_t len);
+/* Under a->lock: a gpg-made key still under its default name, used with a SETKEYDESC
+ * that names a user ID, is renamed gpg_key_name(use) (with "-2", "-3"... if taken). */
+void gpg_name_key(struct gpg_session *s, struct ks_key *k, const char *use);
+/* 1 for keys gpg made or imported (their comment is "gpg" or "gpg: <user ID>"). */
+int gpg_key_made_by_gpg(const struct ks_key *k);
 
 /* ---- handlers in the other files ---- */
 gpg_error_t gpg_cmd_sigkey(assuan_context_t ctx, char *line);
@@ -98,6 +108,10 @@ gpg_error_t gpg_cmd_keywrap_key(assuan_context_t ctx, char *line);
 gpg_error_t gpg_cmd_import_key(assuan_context_t ctx, char *line);
 gpg_error_t gpg_cmd_scd(assuan_context_t ctx, char *line);
 gpg_error_t gpg_cmd_learn(assuan_context_t ctx, char *line);
+/* Wipes the session's import state (RESET, end of connection). */
+void gpg_import_reset(struct gpg_session *s);
+/* Relays line to scdaemon (READKEY --card). */
+gpg_error_t gpg_scd_relay(assuan_context_t ctx, const char *line);
 /* KILLAGENT stops the scdaemon we started (daemon_gpg_scd.c); also at shutdown. */
 void gpg_scd_stop(void);
 

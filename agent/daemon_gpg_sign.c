@@ -274,6 +274,20 @@ static int gpg_sign_op(struct gpg_key_use *g, struct ks_key *k, const uint8_t *p
 	return r;
 }
 
+/* A gpg-made key gets its name at its first use with a user ID in SETKEYDESC: gpg
+ * sends none at GENKEY, and the first self-signature says "[User ID not found]". */
+static void name_after_use(struct gpg_session *s, const char *use)
+{
+	struct ks_key *k;
+
+	if (s->keydesc == NULL)
+		return;
+	pthread_mutex_lock(&s->a->lock);
+	if ((k = gpg_usable_key(s->a, s->grip)) != NULL)
+		gpg_name_key(s, k, use);
+	pthread_mutex_unlock(&s->a->lock);
+}
+
 /* Signs (asking the key's PIN if it has one); the signature and the key's shape come
  * back in sig / pub. */
 static gpg_error_t sign_locked(assuan_context_t ctx, struct gpg_session *s,
@@ -310,6 +324,7 @@ gpg_error_t gpg_cmd_pksign(assuan_context_t ctx, char *line)
 		return set_error(ctx, GPG_ERR_NO_DATA, "no digest (SETHASH) given");
 	if ((rc = sign_locked(ctx, s, &sig, &pub)) != 0)
 		goto done;
+	name_after_use(s, "sign");
 	if ((out = sshbuf_new(REPLY_MAX)) == NULL) {
 		rc = GPG_AGENT_ERR(GPG_ERR_ENOMEM);
 		goto done;
@@ -321,8 +336,7 @@ gpg_error_t gpg_cmd_pksign(assuan_context_t ctx, char *line)
 	rc = r != 0 ? GPG_AGENT_ERR(GPG_ERR_INTERNAL) : gpg_send_reply(ctx, out);
 	sshbuf_free(out);
 done:
-	free(s->keydesc); /* a description is for one operation */
-	s->keydesc = NULL;
+	gpg_drop_keydesc(s); /* a description is for one operation */
 	return rc;
 }
 
@@ -408,6 +422,7 @@ gpg_error_t gpg_cmd_pkdecrypt(assuan_context_t ctx, char *line)
 	}
 	if ((rc = decrypt_locked(ctx, s, t, plain, &plain_len, &is_rsa)) != 0)
 		goto done;
+	name_after_use(s, "encr");
 	/* RSA: the TPM removed the PKCS#1 padding; tell gpg not to look for it. */
 	if (is_rsa && (rc = assuan_write_status(ctx, "PADDING", "0")) != 0)
 		goto done;
@@ -418,8 +433,7 @@ done:
 	sshbuf_free(out);
 	free(t);
 	assuan_free(ctx, ct);
-	free(s->keydesc);
-	s->keydesc = NULL;
+	gpg_drop_keydesc(s);
 	return rc;
 }
 

@@ -513,3 +513,42 @@ int pin_use_key(struct pin_use *u, struct errmsg *e)
 	sodium_memzero(s.error, sizeof(s.error));
 	return r;
 }
+
+/* ---------------------------------------------------------------- gpg's dialogs */
+
+int pin_dialog_new(struct agent *a, const struct pin_env_store *env,
+		   const struct pinentry_prompt *p, char **pin, size_t *pin_len,
+		   struct errmsg *e)
+{
+	struct dialog_ctx d;
+	int r;
+
+	pthread_mutex_lock(&a->lock);
+	dialog_ctx_take(a, env, &d);
+	pthread_mutex_unlock(&a->lock);
+	r = dialog_getpin(&d, p, 1, pin, pin_len, e);
+	pin_env_free(d.env);
+	return r;
+}
+
+int pin_dialog_confirm(struct agent *a, const struct pin_env_store *env,
+		       const struct pinentry_prompt *p, struct errmsg *e)
+{
+	struct pinentry_env view;
+	struct dialog_ctx d;
+	int rc;
+
+	pthread_mutex_lock(&a->lock);
+	dialog_ctx_take(a, env, &d);
+	pthread_mutex_unlock(&a->lock);
+	pin_env_view(d.env, &view);
+	pthread_mutex_lock(&dialog_lock);
+	rc = pinentry_confirm(d.program, &view, p, e);
+	pthread_mutex_unlock(&dialog_lock);
+	pin_env_free(d.env);
+	if (rc == PINENTRY_E_NOT_CONFIRMED)
+		errmsg_set(e, "not confirmed");
+	else if (rc != PINENTRY_OK)
+		errmsg_prefix(e, "pinentry (%s)", d.program);
+	return pinentry_result(rc);
+}

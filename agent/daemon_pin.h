@@ -120,4 +120,13 @@ int pin_ask_secret(struct agent *a, const struct pin_env_store *env, const char 
 int pin_ask_new(struct agent *a, const struct pin_env_store *env, const char *desc,
 		char **pin, size_t *pin_len, struct errmsg *e);
 
+/* gpg-agent's own dialogs, with gpg's texts: a new passphrase asked twice, where an
+ * empty one is an answer (GENKEY: the caller then asks to confirm no protection), and
+ * a yes/no question (DELETE_KEY). 0, PIN_E_CANCELED, PIN_E_NOT_CONFIRMED, PIN_E_PINENTRY. */
+int pin_dialog_new(struct agent *a, const struct pin_env_store *env,
+		   const struct pinentry_prompt *p, char **pin, size_t *pin_len,
+		   struct errmsg *e);
+int pin_dialog_confirm(struct agent *a, const struct pin_env_store *env,
+		       const struct pinentry_prompt *p, struct errmsg *e);
+
 #endif

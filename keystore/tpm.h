@@ -221,11 +221,13 @@ struct tpm_import_in {
 	uint8_t n[384]; size_t n_len;
 	uint32_t e;
 	uint8_t p[192]; size_t p_len;
+	uint8_t auth[32]; size_t auth_len; /* the key's PIN (authValue); 0: none */
+	unsigned flags;                    /* TPM_KEY_DECRYPT: an ECC key also does ECDH */
 };
 
 /* Wraps the key for the SRK (a duplication blob with an ECDH/KDFe seed, Part 1 §23.3)
- * and runs TPM2_Import under the SRK; fills k's blobs (a loadable key, empty auth,
- * noDA, not fixedTPM: it was made outside) and pub. Needs the ECC P-256 SRK. Keys the
+ * and runs TPM2_Import under the SRK; fills k's blobs (a loadable key, not fixedTPM: it
+ * was made outside; noDA only without a PIN, so that wrong PINs count) and pub. Needs the ECC P-256 SRK. Keys the
  * TPM cannot hold (RSA 4096, other sizes) are TPM_E_UNSUPPORTED. */
 int tpm_import_key(struct tpm *t, const struct tpm_import_in *in, struct tpm_key *k,
 		   struct sshkey_pub *pub, struct errmsg *e);

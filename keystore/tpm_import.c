@@ -17,7 +17,7 @@
 #include "tpmsession.h"
 
 /* Made outside the TPM: neither fixedTPM nor fixedParent nor sensitiveDataOrigin. */
-#define IMPORT_ATTRS (TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_NODA)
+#define IMPORT_ATTRS (TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_SIGN_ENCRYPT)
 #define SYM_KEY_LEN 16 /* AES-128 */
 
 static int refuse(struct errmsg *e, const char *what)
@@ -234,6 +234,14 @@ int tpm_import_key(struct tpm *t, const struct tpm_import_in *in, struct tpm_key
 	memset(&sens, 0, sizeof(sens));
 	p.publicArea.nameAlg = TPM2_ALG_SHA256;
 	p.publicArea.objectAttributes = IMPORT_ATTRS;
+	if (in->auth_len == 0)
+		p.publicArea.objectAttributes |= TPMA_OBJECT_NODA; /* no PIN to guess */
+	if ((in->flags & TPM_KEY_DECRYPT) && in->type != SSHKEY_RSA)
+		p.publicArea.objectAttributes |= TPMA_OBJECT_DECRYPT;
+	if (in->auth_len > sizeof(sens.sensitiveArea.authValue.buffer))
+		return refuse(e, "a TPM key's PIN has at most 32 bytes");
+	memcpy(sens.sensitiveArea.authValue.buffer, in->auth, in->auth_len);
+	sens.sensitiveArea.authValue.size = (UINT16)in->auth_len;
 	switch (in->type) {
 	case SSHKEY_ECDSA_P256:
 	case SSHKEY_ECDSA_P384:
