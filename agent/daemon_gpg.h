@@ -45,11 +45,11 @@ struct gpg_session {
 	char ttyname[GPG_OPT_LEN], ttytype[GPG_OPT_LEN], display[GPG_OPT_LEN];
 	char lc_ctype[GPG_OPT_LEN], lc_messages[GPG_OPT_LEN];
 	enum gpg_pinentry_mode pinentry_mode;
-	/* secret-key import (daemon_gpg_import.c), all in sodium memory, NULL when unset:
-	 * the KEYWRAP_KEY --import key, and the passphrase and new PIN of the last import,
-	 * which gpg's CACHE_NONCE lets the next subkey of the same key reuse */
+	/* In sodium memory, NULL when unset: the KEYWRAP_KEY --import key, and the old and
+	 * new passphrase of the last IMPORT_KEY or PASSWD, which gpg's CACHE_NONCE and
+	 * PASSWD_NONCE let the next subkey of the same key reuse (daemon_gpg_int.h). */
 	unsigned char *import_kek;
-	struct gpg_import_cache *import_cache;
+	struct gpg_nonces *nonces;
 };
 
 /* Fails, saying how to stop it, when a gpg-agent (or anything) answers on path. */

@@ -11,6 +11,7 @@
 
 #include "../keystore/store.h"
 #include "../protocol/sexp.h"
+#include "daemon_sshcontrol.h"
 #include "log.h"
 
 struct gpg_session *gpg_sess(assuan_context_t ctx)
@@ -70,6 +71,24 @@ const char *gpg_skip_options(const char *line)
 			break;
 	}
 	return p;
+}
+
+void gpg_option_value(const char *line, const char *name, char *out, size_t len)
+{
+	size_t n = strlen(name);
+
+	out[0] = '\0';
+	for (const char *p = gpg_skip_blanks(line); p[0] == '-' && p[1] == '-'; ) {
+		size_t w = strcspn(p, " \t");
+
+		if (w > n && p[n] == '=' && strncmp(p, name, n) == 0) {
+			snprintf(out, len, "%.*s", (int)(w - n - 1), p + n + 1);
+			return;
+		}
+		if (w == 2)
+			break;
+		p = gpg_skip_blanks(p + w);
+	}
 }
 
 /* A keygrip: exactly 40 hex digits, then the end or a blank. Upper-cased into out. */
@@ -448,13 +467,16 @@ static gpg_error_t cmd_keyinfo(assuan_context_t ctx, char *line)
 	struct agent *a = gpg_sess(ctx)->a;
 	int list = gpg_has_option(line, "--list", 0), data = gpg_has_option(line, "--data", 0);
 	int fpr = gpg_has_option(line, "--ssh-fpr", 1), r = 0;
+	int ssh_list = gpg_has_option(line, "--ssh-list", 0);
 	struct sshbuf *lines;
 	gpg_error_t rc = 0;
 	char grip[41];
 	struct ks_key *k;
 
-	if (gpg_has_option(line, "--ssh-list", 0))
-		return 0; /* no sshcontrol file: every key is offered to ssh anyway */
+	if (ssh_list) {
+		list = 1; /* the keys ssh sees: tpm-key's, and gpg's listed in sshcontrol */
+		sshcontrol_refresh();
+	}
 	if (!list && gpg_parse_grip(gpg_skip_options(line), grip) != 0)
 		return gpg_grip_error(ctx);
 	if ((lines = sshbuf_new(SSHBUF_SIZE_MAX)) == NULL)
@@ -464,7 +486,7 @@ static gpg_error_t cmd_keyinfo(assuan_context_t ctx, char *line)
 	pthread_mutex_lock(&a->lock);
 	if (list) {
 		for (size_t i = 0; r == 0 && a->lock_hash == NULL && i < keystore_count(a->ks); i++)
-			if (!(k = keystore_get(a->ks, i))->hidden)
+			if (!(k = keystore_get(a->ks, i))->hidden && (!ssh_list || sshcontrol_offers(k)))
 				r = keyinfo_line(k, fpr, lines);
 	} else if ((k = gpg_usable_key(a, grip)) != NULL) {
 		r = keyinfo_line(k, fpr, lines);

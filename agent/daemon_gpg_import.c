@@ -19,23 +19,35 @@
 #include "log.h"
 
 #define KEK_LEN 16 /* AES-128, as gpg-agent's KEYWRAP_KEYSIZE */
-#define NONCE_HEX 24
-
-/* What the subkeys of one `gpg --import` reuse (gpg passes back our CACHE_NONCE). */
-struct gpg_import_cache {
-	char nonce[NONCE_HEX + 1];
-	char pass[MAXLEN_PASSPHRASE + 1]; size_t pass_len;
-	char pin[PIN_AUTH_MAX + 1]; size_t pin_len;
-};
-
 void gpg_import_reset(struct gpg_session *s)
 {
 	if (s->import_kek != NULL)
 		sodium_free(s->import_kek);
-	if (s->import_cache != NULL)
-		sodium_free(s->import_cache);
+	if (s->nonces != NULL)
+		sodium_free(s->nonces);
 	s->import_kek = NULL;
-	s->import_cache = NULL;
+	s->nonces = NULL;
+}
+
+struct gpg_nonces *gpg_nonces_get(struct gpg_session *s)
+{
+	if (s->nonces == NULL && (s->nonces = sodium_malloc(sizeof(*s->nonces))) != NULL)
+		memset(s->nonces, 0, sizeof(*s->nonces));
+	return s->nonces;
+}
+
+void gpg_nonce_issue(assuan_context_t ctx, const char *keyword, const char *given,
+		     char nonce[GPG_NONCE_HEX + 1])
+{
+	uint8_t raw[GPG_NONCE_HEX / 2];
+
+	if (given[0] && strlen(given) <= GPG_NONCE_HEX) {
+		snprintf(nonce, GPG_NONCE_HEX + 1, "%s", given);
+	} else {
+		randombytes_buf(raw, sizeof(raw));
+		sodium_bin2hex(nonce, GPG_NONCE_HEX + 1, raw, sizeof(raw));
+	}
+	assuan_write_status(ctx, keyword, nonce);
 }
 
 /* KEYWRAP_KEY [--clear] --import|--export */
@@ -143,7 +155,7 @@ static gpg_error_t read_keydata(assuan_context_t ctx, struct import_job *j, size
 static gpg_error_t unprotect(assuan_context_t ctx, struct import_job *j, const char *nonce)
 {
 	struct gpg_session *s = gpg_sess(ctx);
-	struct gpg_import_cache *c = s->import_cache;
+	struct gpg_nonces *c = s->nonces;
 	struct pin_env_store *env = NULL;
 	char *desc = NULL, text[1024], *pw = NULL;
 	const char *msg = NULL;
@@ -154,9 +166,9 @@ static gpg_error_t unprotect(assuan_context_t ctx, struct import_job *j, const c
 
 	if (!pgpkey_is_protected(&j->key))
 		return (r = pgpkey_unprotect(&j->key, "", 0, &msg)) == 0 ? 0 : pgp_error(ctx, r, msg);
-	if (c != NULL && nonce[0] && strcmp(c->nonce, nonce) == 0 &&
-	    (r = pgpkey_unprotect(&j->key, c->pass, c->pass_len, &msg)) == 0) {
-		memcpy(j->pass, c->pass, j->pass_len = c->pass_len);
+	if (c != NULL && nonce[0] && strcmp(c->cache_nonce, nonce) == 0 &&
+	    (r = pgpkey_unprotect(&j->key, c->old, c->old_len, &msg)) == 0) {
+		memcpy(j->pass, c->old, j->pass_len = c->old_len);
 		return 0;
 	}
 	if (s->pinentry_mode != PINENTRY_ASK && s->pinentry_mode != PINENTRY_LOOPBACK)
@@ -198,14 +210,14 @@ static gpg_error_t unprotect(assuan_context_t ctx, struct import_job *j, const c
 static gpg_error_t choose_pin(assuan_context_t ctx, struct import_job *j, const char *nonce)
 {
 	struct gpg_session *s = gpg_sess(ctx);
-	struct gpg_import_cache *c = s->import_cache;
+	struct gpg_nonces *c = s->nonces;
 	char *pin = NULL, desc[512];
 	size_t len = 0;
 	struct errmsg e = { "" };
 	int r;
 
-	if (c != NULL && nonce[0] && strcmp(c->nonce, nonce) == 0) {
-		memcpy(j->in.auth, c->pin, j->in.auth_len = c->pin_len);
+	if (c != NULL && nonce[0] && strcmp(c->cache_nonce, nonce) == 0) {
+		memcpy(j->in.auth, c->new, j->in.auth_len = c->new_len);
 		return 0;
 	}
 	if (s->pinentry_mode != PINENTRY_ASK) {
@@ -300,23 +312,13 @@ static gpg_error_t check_key(assuan_context_t ctx, struct import_job *j, int for
 /* Remembers passphrase and PIN for the next subkey and tells gpg the nonce. */
 static void remember(assuan_context_t ctx, struct import_job *j, const char *nonce)
 {
-	struct gpg_session *s = gpg_sess(ctx);
-	struct gpg_import_cache *c = s->import_cache;
-	uint8_t raw[NONCE_HEX / 2];
+	struct gpg_nonces *c;
 
-	if (j->pass_len == 0)
+	if (j->pass_len == 0 || (c = gpg_nonces_get(gpg_sess(ctx))) == NULL)
 		return;
-	if (c == NULL && (c = s->import_cache = sodium_malloc(sizeof(*c))) == NULL)
-		return;
-	if (nonce[0] && strlen(nonce) < sizeof(c->nonce)) {
-		snprintf(c->nonce, sizeof(c->nonce), "%s", nonce);
-	} else {
-		randombytes_buf(raw, sizeof(raw));
-		sodium_bin2hex(c->nonce, sizeof(c->nonce), raw, sizeof(raw));
-	}
-	memcpy(c->pass, j->pass, c->pass_len = j->pass_len);
-	memcpy(c->pin, j->in.auth, c->pin_len = j->in.auth_len);
-	assuan_write_status(ctx, "CACHE_NONCE", c->nonce);
+	memcpy(c->old, j->pass, c->old_len = j->pass_len);
+	memcpy(c->new, j->in.auth, c->new_len = j->in.auth_len);
+	gpg_nonce_issue(ctx, "CACHE_NONCE", nonce, c->cache_nonce);
 }
 
 static gpg_error_t store_key(assuan_context_t ctx, struct import_job *j, int force,
@@ -363,7 +365,7 @@ gpg_error_t gpg_cmd_import_key(assuan_context_t ctx, char *line)
 	struct gpg_session *s = gpg_sess(ctx);
 	int force = gpg_has_option(line, "--force", 0);
 	const char *rest = gpg_skip_options(line);
-	char nonce[64], grip[KEYGRIP_HEX_LEN];
+	char nonce[GPG_NONCE_HEX + 2], grip[KEYGRIP_HEX_LEN];
 	struct import_job *j = NULL;
 	size_t len = 0;
 	const char *msg = NULL;

@@ -18,6 +18,25 @@
 
 struct gpg_session *gpg_sess(assuan_context_t ctx);
 
+#define GPG_NONCE_HEX 24
+
+/* What gpg's nonces stand for (gpg-agent keeps them in its cache for a minute; we keep
+ * them for the connection, which is how long gpg uses them). */
+struct gpg_nonces {
+	char cache_nonce[GPG_NONCE_HEX + 1];   /* -> old: the passphrase that unlocked */
+	char passwd_nonce[GPG_NONCE_HEX + 1];  /* -> new: the PIN a key was given */
+	char old[MAXLEN_PASSPHRASE + 1]; size_t old_len;
+	char new[PIN_AUTH_MAX + 1]; size_t new_len;
+};
+/* s->nonces, made (zeroed) when missing; NULL when out of secure memory. */
+struct gpg_nonces *gpg_nonces_get(struct gpg_session *s);
+/* Sets *nonce to given (when it fits) or to a fresh random one, and sends it as status
+ * keyword (CACHE_NONCE, PASSWD_NONCE). */
+void gpg_nonce_issue(assuan_context_t ctx, const char *keyword, const char *given,
+		     char nonce[GPG_NONCE_HEX + 1]);
+/* The value of option name ("--cache-nonce") into out, "" when absent. */
+void gpg_option_value(const char *line, const char *name, char *out, size_t len);
+
 /* ---- line parsing ---- */
 const char *gpg_skip_blanks(const char *p);
 /* 1 if the line holds the option word opt ("--list" matches "--list" and "--list=5"
@@ -91,8 +110,6 @@ void gpg_key_comment(const struct gpg_session *s, char *out, size_t len);
 /* Under a->lock: a gpg-made key still under its default name, used with a SETKEYDESC
  * that names a user ID, is renamed gpg_key_name(use) (with "-2", "-3"... if taken). */
 void gpg_name_key(struct gpg_session *s, struct ks_key *k, const char *use);
-/* 1 for keys gpg made or imported (their comment is "gpg" or "gpg: <user ID>"). */
-int gpg_key_made_by_gpg(const struct ks_key *k);
 
 /* ---- handlers in the other files ---- */
 gpg_error_t gpg_cmd_sigkey(assuan_context_t ctx, char *line);

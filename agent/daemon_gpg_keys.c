@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../protocol/sexp.h"
+#include "daemon_sshcontrol.h"
 #include "log.h"
 
 /* Generation flags for GENKEY. gpg's key parameters do not say whether a key will sign
@@ -195,6 +196,7 @@ static gpg_error_t genkey_make(assuan_context_t ctx, enum sshkey_type type, unsi
 				   (const uint8_t *)pin, pin_len, &k, &e);
 	if (r == 0) {
 		*pub = k->pub;
+		pin_cache_new_key(s->a, k->name, pin, pin_len);
 		log_info("gpg: GENKEY for pid %d made key '%s' (keygrip %s, %s)", (int)s->pid,
 			 k->name, k->keygrip, pin_len ? "with a PIN" : "no PIN");
 	} else {
@@ -235,20 +237,48 @@ gpg_error_t gpg_cmd_genkey(assuan_context_t ctx, char *line)
 /* ---------------------------------------------------------------- PASSWD */
 
 struct passwd_state {
+	char cache_nonce[GPG_NONCE_HEX + 2], passwd_nonce[GPG_NONCE_HEX + 2];
 	char *new_pin; size_t new_len;
+	char *old_pin; size_t old_len;    /* the PIN that worked, for the next subkey */
 	int asked;
 };
 
-/* After the old PIN: the new one (NEW_PASSPHRASE in loopback, else pinentry twice). */
+/* The old PIN of the previous key (gpg's --cache-nonce), else pinentry or loopback. */
+static int passwd_old_pin(void *arg, const char *error, char **pin, size_t *pin_len,
+			  struct errmsg *e)
+{
+	struct gpg_key_use *g = arg;
+	struct passwd_state *p = g->arg;
+	struct gpg_nonces *c = g->s->nonces;
+
+	(void)error;
+	if (c == NULL || (*pin = sodium_malloc(c->old_len + 1)) == NULL)
+		return errmsg_set(e, "out of secure memory");
+	memcpy(*pin, c->old, c->old_len);
+	(*pin)[c->old_len] = '\0';
+	*pin_len = c->old_len;
+	p->cache_nonce[0] = '\0'; /* once */
+	return 0;
+}
+
+/* After the old PIN: the new one (gpg's --passwd-nonce, NEW_PASSPHRASE in loopback,
+ * else pinentry twice). */
 static int passwd_new_pin(void *arg, struct errmsg *e)
 {
 	struct gpg_key_use *g = arg;
 	struct passwd_state *p = g->arg;
+	struct gpg_nonces *c = g->s->nonces;
 	gpg_error_t rc;
 
 	if (p->asked)
 		return 0;
 	p->asked = 1;
+	if (c != NULL && p->passwd_nonce[0] && strcmp(c->passwd_nonce, p->passwd_nonce) == 0) {
+		if ((p->new_pin = sodium_malloc(c->new_len + 1)) == NULL)
+			return errmsg_set(e, "out of secure memory");
+		memcpy(p->new_pin, c->new, p->new_len = c->new_len);
+		return 0;
+	}
 	if (g->s->pinentry_mode == PINENTRY_LOOPBACK) {
 		if ((rc = gpg_inquire_secret(g->ctx, "NEW_PASSPHRASE", &p->new_pin, &p->new_len)) != 0)
 			return errmsg_set(e, "no new passphrase from the client (%s)", gpg_strerror(rc));
@@ -269,10 +299,28 @@ static int passwd_op(struct gpg_key_use *g, struct ks_key *k, const uint8_t *pin
 				     p->new_len, e);
 
 	pin_forget(g->s->a, k->name);
-	if (r == 0)
+	if (r == 0) {
 		log_info("gpg: PASSWD for pid %d: key '%s' has %s", (int)g->s->pid, k->name,
 			 p->new_len ? "a new PIN" : "no PIN any more");
+		if (pin_len > 0 && (p->old_pin = sodium_malloc(pin_len + 1)) != NULL)
+			memcpy(p->old_pin, pin, p->old_len = pin_len);
+	}
 	return r;
+}
+
+/* Lets the next PASSWD of the same gpg command (the subkeys) reuse both PINs. */
+static void passwd_remember(assuan_context_t ctx, struct passwd_state *p)
+{
+	struct gpg_nonces *c = gpg_nonces_get(gpg_sess(ctx));
+
+	if (c == NULL || p->new_len > PIN_AUTH_MAX || p->old_len > MAXLEN_PASSPHRASE)
+		return;
+	if (p->old_pin != NULL) {
+		memcpy(c->old, p->old_pin, c->old_len = p->old_len);
+		gpg_nonce_issue(ctx, "CACHE_NONCE", "", c->cache_nonce);
+	}
+	memcpy(c->new, p->new_pin ? p->new_pin : "", c->new_len = p->new_len);
+	gpg_nonce_issue(ctx, "PASSWD_NONCE", p->passwd_nonce, c->passwd_nonce);
 }
 
 /* PASSWD [--verify] [--preset] [--cache-nonce=..] [--passwd-nonce=..] <grip>: --verify
@@ -281,7 +329,7 @@ static int passwd_op(struct gpg_key_use *g, struct ks_key *k, const uint8_t *pin
 gpg_error_t gpg_cmd_passwd(assuan_context_t ctx, char *line)
 {
 	struct gpg_session *s = gpg_sess(ctx);
-	struct passwd_state p = { 0 };
+	struct passwd_state p = { .asked = 0 };
 	struct gpg_key_use g = { ctx, s, passwd_op, &p };
 	struct pin_use u = { .action = "change the PIN of", .before_op = passwd_new_pin,
 			     .max_prompts = 1, .no_cache = 1, .no_confirm = 1 };
@@ -292,10 +340,19 @@ gpg_error_t gpg_cmd_passwd(assuan_context_t ctx, char *line)
 		return gpg_grip_error(ctx);
 	if (gpg_has_option(line, "--verify", 0))
 		return gpg_copy_public(ctx, s->grip, &pub);
+	gpg_option_value(line, "--cache-nonce", p.cache_nonce, sizeof(p.cache_nonce));
+	gpg_option_value(line, "--passwd-nonce", p.passwd_nonce, sizeof(p.passwd_nonce));
+	if (s->nonces != NULL && p.cache_nonce[0] &&
+	    strcmp(s->nonces->cache_nonce, p.cache_nonce) == 0)
+		u.ask = passwd_old_pin;
 	s->have_grip = 1;
 	rc = gpg_use_key(&g, &u, "changing the PIN");
+	if (rc == 0)
+		passwd_remember(ctx, &p);
 	if (p.new_pin != NULL)
 		sodium_free(p.new_pin);
+	if (p.old_pin != NULL)
+		sodium_free(p.old_pin);
 	gpg_drop_keydesc(s);
 	return rc;
 }
@@ -447,17 +504,12 @@ static int default_name(const char *name)
 	return 0;
 }
 
-int gpg_key_made_by_gpg(const struct ks_key *k)
-{
-	return strcmp(k->comment, "gpg") == 0 || strncmp(k->comment, "gpg: ", 5) == 0;
-}
-
 void gpg_name_key(struct gpg_session *s, struct ks_key *k, const char *use)
 {
 	char base[STORE_NAME_MAX], name[STORE_NAME_MAX], comment[TSS2KEY_DESC_MAX];
 	struct errmsg e;
 
-	if (!gpg_key_made_by_gpg(k) || !default_name(k->name))
+	if (!ks_key_from_gpg(k) || !default_name(k->name))
 		return;
 	gpg_key_name(s, use, base, sizeof(base));
 	if (base[0] == '\0')

@@ -217,6 +217,8 @@ char *gpg_prompt_desc(const char *keydesc)
 void gpg_pin_use_mode(struct gpg_key_use *g, struct pin_use *u)
 {
 	u->ask_arg = g;
+	if (u->ask != NULL)
+		return; /* the caller's own (a PIN gpg's nonce names) */
 	if (g->s->pinentry_mode == PINENTRY_LOOPBACK) {
 		u->ask = gpg_ask_loopback;
 		u->max_prompts = 1;

@@ -552,3 +552,9 @@ int pin_dialog_confirm(struct agent *a, const struct pin_env_store *env,
 		errmsg_prefix(e, "pinentry (%s)", d.program);
 	return pinentry_result(rc);
 }
+
+void pin_cache_new_key(struct agent *a, const char *name, const char *pin, size_t pin_len)
+{
+	if (a->pins != NULL && pin != NULL && pin_len > 0 && a->settings.pin_cache_ttl > 0)
+		pincache_put(a->pins, name, pin, pin_len, a->settings.pin_cache_ttl, mono_now());
+}

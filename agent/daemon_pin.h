@@ -128,5 +128,8 @@ int pin_dialog_new(struct agent *a, const struct pin_env_store *env,
 		   struct errmsg *e);
 int pin_dialog_confirm(struct agent *a, const struct pin_env_store *env,
 		       const struct pinentry_prompt *p, struct errmsg *e);
+/* Under a->lock: caches the PIN a key was just made with (gpg GENKEY: its self-signature
+ * follows at once, as gpg-agent's cache nonce allows), for the cache's usual TTL. */
+void pin_cache_new_key(struct agent *a, const char *name, const char *pin, size_t pin_len);
 
 #endif

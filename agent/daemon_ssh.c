@@ -11,6 +11,7 @@
 #include "../protocol/agentmsg.h"
 #include "daemon_pin.h"
 #include "daemon_softkeys.h"
+#include "daemon_sshcontrol.h"
 #include "log.h"
 
 typedef int (*ssh_handler)(struct agent *a, struct conn *c, struct sshbuf *body,
@@ -26,13 +27,19 @@ static int reply_success(struct sshbuf *out)
 	return agentmsg_put_simple(out, SSH_AGENT_SUCCESS);
 }
 
+/* Keys gpg made are ssh's only when sshcontrol lists them (daemon_sshcontrol.h). */
+static int ssh_offered(const struct ks_key *k)
+{
+	return !k->hidden && sshcontrol_offers(k);
+}
+
 /* A certificate is offered beside its key while the key is offered, the certificate
  * certifies that key, and it is valid now. */
 static int cert_offered(struct agent *a, struct cert_entry *c, uint64_t now)
 {
 	struct ks_key *k = keystore_find_name(a->ks, c->key_name);
 
-	if (c->hidden || k == NULL || k->hidden || !sshkey_pub_equal(&k->pub, &c->cert.key))
+	if (c->hidden || k == NULL || !ssh_offered(k) || !sshkey_pub_equal(&k->pub, &c->cert.key))
 		return 0;
 	if (!sshcert_valid_at(&c->cert, now)) {
 		if (!c->warned_expired)
@@ -75,9 +82,10 @@ static int handle_request_identities(struct agent *a, struct conn *c, struct ssh
 	(void)c;
 	(void)body;
 	certstore_refresh(a->certs);
+	sshcontrol_refresh();
 	if (a->lock_hash == NULL) {
 		for (size_t i = 0; i < n; i++)
-			shown += !keystore_get(a->ks, i)->hidden;
+			shown += ssh_offered(keystore_get(a->ks, i));
 		for (size_t i = 0; i < certstore_count(a->certs); i++)
 			shown += cert_offered(a, certstore_get(a->certs, i), now);
 	}
@@ -86,7 +94,7 @@ static int handle_request_identities(struct agent *a, struct conn *c, struct ssh
 	for (size_t i = 0; shown > 0 && i < n; i++) {
 		struct ks_key *k = keystore_get(a->ks, i);
 
-		if (!k->hidden && (r = put_key_identities(a, k, now, out)) != 0)
+		if (ssh_offered(k) && (r = put_key_identities(a, k, now, out)) != 0)
 			return r;
 	}
 	if (n_extra > 0 && (r = sshbuf_put(out, sshbuf_ptr(extra), sshbuf_len(extra))) != 0)
@@ -100,8 +108,9 @@ struct ks_key *ssh_signing_key(struct agent *a, const uint8_t *blob, size_t len)
 	struct ks_key *k = keystore_find_blob(a->ks, blob, len);
 	struct cert_entry *c;
 
+	sshcontrol_refresh();
 	if (k != NULL)
-		return k->hidden ? NULL : k;
+		return ssh_offered(k) ? k : NULL;
 	if ((c = certstore_find_blob(a->certs, blob, len)) == NULL ||
 	    !cert_offered(a, c, (uint64_t)time(NULL)))
 		return NULL;
