@@ -317,6 +317,8 @@ static gpg_error_t cmd_getinfo(assuan_context_t ctx, char *line)
 		return gpg_send_string(ctx, gpg_server_socket());
 	if (strcmp(line, "ssh_socket_name") == 0)
 		return gpg_send_string(ctx, s->a->socket_path);
+	if (strcmp(line, "scd_running") == 0)
+		return gpg_scd_running() ? 0 : GPG_AGENT_ERR(GPG_ERR_FALSE);
 	if (strcmp(line, "restricted") == 0)
 		return GPG_AGENT_ERR(GPG_ERR_FALSE);
 	if (strncmp(line, "cmd_has_option", 14) == 0)

@@ -131,5 +131,7 @@ void gpg_import_reset(struct gpg_session *s);
 gpg_error_t gpg_scd_relay(assuan_context_t ctx, const char *line);
 /* KILLAGENT stops the scdaemon we started (daemon_gpg_scd.c); also at shutdown. */
 void gpg_scd_stop(void);
+/* 1 while we run an scdaemon (GETINFO scd_running, as gpgconf --kill scdaemon asks). */
+int gpg_scd_running(void);
 
 #endif

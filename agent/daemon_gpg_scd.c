@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -92,6 +93,16 @@ static gpg_error_t scd_start(void)
 	}
 	log_info("gpg: started %s for a smartcard request", program);
 	return 0;
+}
+
+int gpg_scd_running(void)
+{
+	int r;
+
+	pthread_mutex_lock(&scd.mu);
+	r = scd.ctx != NULL;
+	pthread_mutex_unlock(&scd.mu);
+	return r;
 }
 
 void gpg_scd_stop(void)
@@ -213,6 +224,10 @@ gpg_error_t gpg_cmd_scd(assuan_context_t ctx, char *line)
 	line = (char *)gpg_skip_blanks(line);
 	if (*line == '\0')
 		return set_error(ctx, GPG_ERR_ASS_PARAMETER, "SCD needs a command for scdaemon");
+	if (strncasecmp(line, "KILLSCD", 7) == 0 && (line[7] == '\0' || line[7] == ' ')) {
+		gpg_scd_stop(); /* gpgconf --kill scdaemon / all; the next request starts one */
+		return 0;
+	}
 	return gpg_scd_relay(ctx, line);
 }
 
