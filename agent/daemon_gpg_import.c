@@ -110,6 +110,7 @@ struct import_job {
 	struct pgpkey key;
 	struct tpm_import_in in;
 	char pass[MAXLEN_PASSPHRASE + 1]; size_t pass_len;
+	uint8_t pin[PIN_AUTH_MAX]; size_t pin_len;  /* the new TPM key's */
 	unsigned char plain[MAXLEN_KEYDATA];
 };
 
@@ -205,7 +206,7 @@ static gpg_error_t unprotect(assuan_context_t ctx, struct import_job *j, const c
 	return rc;
 }
 
-/* The new TPM key's PIN into j->in.auth: the same as the last subkey's, the passphrase
+/* The new TPM key's PIN into j->pin: the same as the last subkey's, the passphrase
  * in loopback mode, else asked (empty = keep the OpenPGP passphrase). */
 static gpg_error_t choose_pin(assuan_context_t ctx, struct import_job *j, const char *nonce)
 {
@@ -217,7 +218,7 @@ static gpg_error_t choose_pin(assuan_context_t ctx, struct import_job *j, const 
 	int r;
 
 	if (c != NULL && nonce[0] && strcmp(c->cache_nonce, nonce) == 0) {
-		memcpy(j->in.auth, c->new, j->in.auth_len = c->new_len);
+		memcpy(j->pin, c->new, j->pin_len = c->new_len);
 		return 0;
 	}
 	if (s->pinentry_mode != PINENTRY_ASK) {
@@ -225,7 +226,7 @@ static gpg_error_t choose_pin(assuan_context_t ctx, struct import_job *j, const 
 			return set_error(ctx, GPG_ERR_TOO_LARGE, "the passphrase is longer than the 32 "
 					 "bytes a TPM key's PIN can have; import with pinentry to "
 					 "choose a shorter PIN");
-		memcpy(j->in.auth, j->pass, j->in.auth_len = j->pass_len);
+		memcpy(j->pin, j->pass, j->pin_len = j->pass_len);
 		return 0;
 	}
 	snprintf(desc, sizeof(desc), "The key goes into the TPM. Choose the PIN (passphrase) "
@@ -244,9 +245,9 @@ static gpg_error_t choose_pin(assuan_context_t ctx, struct import_job *j, const 
 			 "PIN can have: choose a shorter PIN.", PIN_AUTH_MAX);
 	}
 	if (len > 0)
-		memcpy(j->in.auth, pin, j->in.auth_len = len);
+		memcpy(j->pin, pin, j->pin_len = len);
 	else
-		memcpy(j->in.auth, j->pass, j->in.auth_len = j->pass_len);
+		memcpy(j->pin, j->pass, j->pin_len = j->pass_len);
 	if (pin != NULL)
 		sodium_free(pin);
 	return 0;
@@ -317,7 +318,7 @@ static void remember(assuan_context_t ctx, struct import_job *j, const char *non
 	if (j->pass_len == 0 || (c = gpg_nonces_get(gpg_sess(ctx))) == NULL)
 		return;
 	memcpy(c->old, j->pass, c->old_len = j->pass_len);
-	memcpy(c->new, j->in.auth, c->new_len = j->in.auth_len);
+	memcpy(c->new, j->pin, c->new_len = j->pin_len);
 	gpg_nonce_issue(ctx, "CACHE_NONCE", nonce, c->cache_nonce);
 }
 
@@ -337,7 +338,7 @@ static gpg_error_t store_key(assuan_context_t ctx, struct import_job *j, int for
 		base[0] = '\0';
 	gpg_key_comment(s, comment, sizeof(comment));
 	snprintf(name, sizeof(name), "%s", base);
-	pthread_mutex_lock(&s->a->lock);
+	agent_tpm_lock(s->a);
 	for (unsigned i = 2; base[0] && i < 100 && keystore_find_name(s->a->ks, name) != NULL; i++)
 		snprintf(name, sizeof(name), "%.*s-%u", (int)sizeof(base) - 5, base, i);
 	if (force && (old = keystore_find_grip(s->a->ks, grip)) != NULL) {
@@ -345,13 +346,13 @@ static gpg_error_t store_key(assuan_context_t ctx, struct import_job *j, int for
 		if (keystore_delete(s->a->ks, old->name, &e) != 0)
 			log_warn("gpg: IMPORT_KEY --force: %s", e.text);
 	}
-	r = keystore_import(s->a->ks, &j->in, name, comment, &k, &e);
+	r = keystore_import(s->a->ks, &j->in, name, comment, j->pin, j->pin_len, &k, &e);
 	if (r == 0)
 		log_info("gpg: IMPORT_KEY for pid %d made TPM key '%s' (keygrip %s, %s)",
-			 (int)s->pid, k->name, k->keygrip, j->in.auth_len ? "with a PIN" : "no PIN");
+			 (int)s->pid, k->name, k->keygrip, j->pin_len ? "with a PIN" : "no PIN");
 	else
 		log_warn("gpg: IMPORT_KEY for pid %d failed: %s", (int)s->pid, e.text);
-	pthread_mutex_unlock(&s->a->lock);
+	agent_tpm_unlock(s->a);
 	if (r != 0)
 		rc = gpg_key_op_error(ctx, r, &e);
 	return rc;

@@ -116,9 +116,6 @@ int gpg_ask_new_pin(struct gpg_session *s, const char *desc, int confirm_empty, 
 	struct pin_env_store *env = gpg_prompt_env(s);
 	struct pinentry_prompt p = { .title = "tpm-agent", .desc = desc, .prompt = "Passphrase:",
 				     .repeat_prompt = "Repeat:" };
-	struct pinentry_prompt q = { .title = "tpm-agent", .desc = no_passphrase_text,
-				     .ok = "Yes, protection is not needed",
-				     .notok = "Enter new passphrase" };
 	int r;
 
 	*pin = NULL;
@@ -137,7 +134,8 @@ int gpg_ask_new_pin(struct gpg_session *s, const char *desc, int confirm_empty, 
 			break;
 		sodium_free(*pin);
 		*pin = NULL;
-		r = pin_dialog_confirm(s->a, env, &q, e);
+		r = pin_confirm(s->a, env, no_passphrase_text, "Yes, protection is not needed",
+				"Enter new passphrase", e);
 		if (r != PIN_E_NOT_CONFIRMED)
 			break; /* 0: no protection, as the user confirmed */
 		p.error = NULL;
@@ -191,7 +189,7 @@ static gpg_error_t genkey_make(assuan_context_t ctx, enum sshkey_type type, unsi
 	int r;
 
 	gpg_key_comment(s, comment, sizeof(comment));
-	pthread_mutex_lock(&s->a->lock);
+	agent_tpm_lock(s->a);
 	r = keystore_generate_auth(s->a->ks, type, bits, NULL, comment, GENKEY_FLAGS,
 				   (const uint8_t *)pin, pin_len, &k, &e);
 	if (r == 0) {
@@ -203,7 +201,7 @@ static gpg_error_t genkey_make(assuan_context_t ctx, enum sshkey_type type, unsi
 		log_warn("gpg: GENKEY for pid %d failed: %s", (int)s->pid, e.text);
 		rc = gpg_key_op_error(ctx, r, &e);
 	}
-	pthread_mutex_unlock(&s->a->lock);
+	agent_tpm_unlock(s->a);
 	return rc;
 }
 
@@ -367,7 +365,6 @@ gpg_error_t gpg_cmd_delete_key(assuan_context_t ctx, char *line)
 	int force = gpg_has_option(line, "--force", 0);
 	struct pin_env_store *env = NULL;
 	char grip[41], name[STORE_NAME_MAX], *desc = NULL, text[512];
-	struct pinentry_prompt q = { .title = "tpm-agent", .ok = "Delete key", .notok = "No" };
 	struct errmsg e = { "" };
 	struct ks_key *k;
 	gpg_error_t rc = 0;
@@ -393,13 +390,12 @@ gpg_error_t gpg_cmd_delete_key(assuan_context_t ctx, char *line)
 				 "by keygrip\n  %s\n  (TPM key \"%s\")\n?", grip, name);
 		else
 			snprintf(text, sizeof(text), "%s\n(TPM key \"%s\")", desc, name);
-		q.desc = text;
 		env = gpg_prompt_env(s);
-		if ((r = pin_dialog_confirm(s->a, env, &q, &e)) != 0)
+		if ((r = pin_confirm(s->a, env, text, "Delete key", "No", &e)) != 0)
 			rc = gpg_key_op_error(ctx, r, &e);
 	}
 	if (rc == 0) {
-		pthread_mutex_lock(&s->a->lock);
+		agent_tpm_lock(s->a); /* the key leaves the keystore (and its TPM slot) */
 		/* looked up again: the key may have gone while the dialog was open */
 		if ((k = gpg_usable_key(s->a, grip)) == NULL || strcmp(k->name, name) != 0)
 			rc = gpg_no_key(ctx, s->a);
@@ -408,7 +404,7 @@ gpg_error_t gpg_cmd_delete_key(assuan_context_t ctx, char *line)
 		else
 			log_info("gpg: DELETE_KEY for pid %d deleted key '%s' (keygrip %s)",
 				 (int)s->pid, name, grip);
-		pthread_mutex_unlock(&s->a->lock);
+		agent_tpm_unlock(s->a);
 	}
 	pin_env_free(env);
 	free(desc);

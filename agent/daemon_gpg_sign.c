@@ -284,10 +284,10 @@ static void name_after_use(struct gpg_session *s, const char *use)
 
 	if (s->keydesc == NULL)
 		return;
-	pthread_mutex_lock(&s->a->lock);
+	agent_tpm_lock(s->a); /* a rename rewrites the key file */
 	if ((k = gpg_usable_key(s->a, s->grip)) != NULL)
 		gpg_name_key(s, k, use);
-	pthread_mutex_unlock(&s->a->lock);
+	agent_tpm_unlock(s->a);
 }
 
 /* Signs (asking the key's PIN if it has one); the signature and the key's shape come

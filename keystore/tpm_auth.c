@@ -9,6 +9,7 @@
 #include <tss2/tss2_mu.h>
 
 #include "tpm_internal.h"
+#include "../agent/log.h"
 
 #define AUTH_NEW_MAX 32 /* the TPM caps authValue at the nameAlg (SHA-256) size */
 
@@ -33,8 +34,11 @@ int tpm_da_state(struct tpm *t, struct tpm_da *da, struct errmsg *e)
 	TPMS_CAPABILITY_DATA *cap = NULL;
 	TPMI_YES_NO more;
 	TSS2_RC rc;
+	int r;
 
 	memset(da, 0, sizeof(*da));
+	if ((r = tpm_ready(t, e)) != 0)
+		return r;
 	/* TPM2_PT_PERMANENT .. TPM2_PT_LOCKOUT_RECOVERY are one run of variable properties. */
 	rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
 				TPM2_CAP_TPM_PROPERTIES, TPM2_PT_PERMANENT,
@@ -62,6 +66,28 @@ int tpm_da_status(struct tpm *t, uint32_t *counter, uint32_t *max, uint32_t *int
 	*interval = da.interval;
 	*recovery = da.recovery;
 	return 0;
+}
+
+/* ---- orderly shutdown ---- */
+
+void tpm_set_orderly_shutdown(struct tpm *t)
+{
+	if (t != NULL)
+		t->orderly_shutdown = 1;
+}
+
+void tpm_send_shutdown(struct tpm *t)
+{
+	TSS2_RC rc = Esys_Shutdown(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+				   TPM2_SU_STATE);
+
+	if (rc == TSS2_RC_SUCCESS)
+		log_info("sent TPM2_Shutdown(STATE): the next start is orderly and the "
+			 "dictionary-attack counter stays as it is");
+	else
+		log_warn("TPM2_Shutdown(STATE) failed (0x%08x): the TPM may count this stop as "
+			 "a dictionary attack after PIN use (tpm2_getcap properties-variable shows "
+			 "TPM2_PT_LOCKOUT_COUNTER)", rc);
 }
 
 /* ---- TPM2_ObjectChangeAuth ---- */
@@ -264,6 +290,8 @@ int tpm_srk_provision(struct tpm *t, uint32_t handle, const uint8_t *owner_auth,
 	*created = 0;
 	if ((handle >> 24) != 0x81)
 		return errmsg_set(e, "tpm: 0x%08x is not a persistent handle (0x81xxxxxx)", handle);
+	if ((r = tpm_ready(t, e)) != 0)
+		return r;
 	if ((r = srk_present(t, handle, &present, e)) != 0 || present)
 		return r;
 	if (owner_auth == NULL && (r = tpm_da_state(t, &da, e)) != 0)

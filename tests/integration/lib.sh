@@ -411,25 +411,3 @@ hold_stop() {
 	HOLD_PID=
 }
 
-# fake_pinentry_setup: $T/pinentry, the scripted tests/pinentry/fake-pinentry reading its
-# settings from $PE_CONF; `pe NAME=VALUE...` sets FAKE_PINENTRY_NAME=VALUE for the next
-# dialogs (and empties the log $PE_LOG and the PIN-file counter of $T/pins).
-fake_pinentry_setup() {
-	PE_CONF="$T/pe.conf"
-	PE_LOG="$T/pe.log"
-	cat >"$T/pinentry" <<EOPE
-#!/bin/sh
-. "$PE_CONF"
-exec "$IT_REPO/tests/pinentry/fake-pinentry" "\$@"
-EOPE
-	chmod +x "$T/pinentry"
-	pe
-}
-pe() {
-	: >"$PE_LOG"
-	rm -f "$T/pins.count"
-	{
-		echo "export FAKE_PINENTRY_LOG='$PE_LOG'"
-		for kv in "$@"; do printf "export FAKE_PINENTRY_%s='%s'\n" "${kv%%=*}" "${kv#*=}"; done
-	} >"$PE_CONF"
-}

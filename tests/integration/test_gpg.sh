@@ -76,7 +76,9 @@ GRIPS=$(printf '%s\n' "$OUT" | awk -F: '$1=="grp"{print $10}')
 [ "$(printf '%s\n' "$GRIPS" | wc -l)" -eq 2 ] || fail "expected 2 keygrips, got: $GRIPS"
 run_ok tk list
 for grip in $GRIPS; do assert_contains "$OUT" "$grip" "tpm-key list shows $grip"; done
-[ "$(agent_fps | wc -l)" -eq 2 ] || fail "ssh-add -l should list the 2 gpg keys: $(ssh-add -l)"
+assert_contains "$(ssh-add -l)" "no identities" "gpg keys are not offered to ssh without sshcontrol"
+printf '%s 0\n' $GRIPS >"$GNUPGHOME/sshcontrol"
+[ "$(agent_fps | wc -l)" -eq 2 ] || fail "ssh-add -l should list the 2 gpg keys in sshcontrol: $(ssh-add -l)"
 P256_GRIP=$(printf '%s\n' "$GRIPS" | head -1)
 
 step "detach-sign and verify with both keys (and other hashes)"

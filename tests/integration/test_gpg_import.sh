@@ -36,7 +36,8 @@ for who in rsa ec ed; do
 done
 grep -q "PRIVATE KEY BLOCK" rsa.sec || fail "no secret key exported"
 
-fake_pinentry_setup
+. "$IT_REPO/tests/lib/fake_pinentry.sh"
+pe_reset
 pe PIN=unused
 agent_start_fg --gpg --pinentry-program="$T/pinentry"
 GSOCK=$(gpgconf --list-dirs agent-socket)
@@ -69,8 +70,9 @@ assert_contains "$OUT" "rsa@example.org-sign" "the primary named after its use"
 assert_contains "$OUT" "rsa@example.org-encr" "the subkey named after its use"
 
 step "ECDSA key and ECDH subkey imported through pinentry: passphrase, then a new PIN"
-printf '%s\n' stockpw ecpin1 ecpin1 >"$T/pins"
-pe PINS="$T/pins"
+pe_reset
+PE_EXTRA=()
+pe_pins stockpw ecpin1 ecpin1
 run_ok g --import ec.sec
 assert_contains "$ERR" "secret keys imported: 1" "gpg import summary"
 assert_eq 2 "$(grep -c '^GETPIN' "$PE_LOG")" "dialogs: passphrase, new PIN (the subkey reuses both)"
@@ -99,8 +101,9 @@ assert_contains "$(cat "$AGENT_LOG")" "Ed25519/Cv25519 keys cannot live in a TPM
 
 step "a wrong passphrase imports nothing"
 run_ok g --yes --delete-secret-keys "$EC_FPR"
-printf '%s\n' wrong1 wrong2 wrong3 >"$T/pins"
-pe PINS="$T/pins"
+pe_reset
+PE_EXTRA=()
+pe_pins wrong1 wrong2 wrong3
 run_fail g --import ec.sec
 [ "$(grep -c '^GETPIN' "$PE_LOG")" -ge 3 ] || fail "three tries for the primary key: $(cat "$PE_LOG")"
 assert_contains "$(cat "$PE_LOG")" "Bad passphrase, try again" "retry text"

@@ -15,14 +15,15 @@ GSOCK="$GNUPGHOME/S.gpg-agent"
 gca() { timeout 30 gpg-connect-agent --no-autostart -S "$GSOCK" "$@" /bye; }
 grips_of() { g -K --with-keygrip --with-colons "$1" | awk -F: '$1=="grp"{print $10}'; }
 
-fake_pinentry_setup
+. "$IT_REPO/tests/lib/fake_pinentry.sh"
 agent_start_fg --gpg --pinentry-program="$T/pinentry"
 it_wait_socket "$GSOCK" 100 || fail "no gpg socket"
 gen_key plain ecdsa 256
 
 step "GENKEY without loopback asks the new passphrase through pinentry, twice"
-printf '%s\n' alicepin alicepin >"$T/pins"
-pe PINS="$T/pins"
+pe_reset
+PE_EXTRA=()
+pe_pins alicepin alicepin
 run_ok g --quick-gen-key 'Alice <alice@example.org>' nistp256 sign,cert never
 assert_eq 1 "$(grep -c '^SETREPEAT' "$PE_LOG")" "repeat asked"
 assert_contains "$(cat "$PE_LOG")" "protect your new key" "gpg-agent's text"
@@ -31,16 +32,18 @@ run_ok gca "KEYINFO $ALICE"
 assert_contains "$OUT" "S KEYINFO $ALICE D - - - P" "KEYINFO: protected"
 
 step "an empty passphrase asks for confirmation; declining asks again"
-printf '%s\n' '' '' bobpin bobpin >"$T/pins"
-pe PINS="$T/pins" CONFIRM=no
+pe_reset
+PE_EXTRA=(CONFIRM=no)
+pe_pins '' '' bobpin bobpin
 run_ok g --quick-gen-key 'Bob <bob@example.org>' nistp256 sign,cert never
 assert_contains "$(cat "$PE_LOG")" "SETDESC You have not entered a passphrase" "confirmation text"
 assert_eq 1 "$(grep -c '^CONFIRM' "$PE_LOG")" "one confirmation"
 BOB=$(grips_of bob@example.org | head -1)
 run_ok gca "KEYINFO $BOB"
 assert_contains "$OUT" "S KEYINFO $BOB D - - - P" "declined empty passphrase: protected"
-printf '%s\n' '' '' >"$T/pins"
-pe PINS="$T/pins" CONFIRM=yes
+pe_reset
+PE_EXTRA=(CONFIRM=yes)
+pe_pins '' ''
 run_ok g --quick-gen-key 'Carol <carol@example.org>' nistp256 sign,cert never
 CAROL=$(grips_of carol@example.org | head -1)
 run_ok gca "KEYINFO $CAROL"
@@ -48,15 +51,18 @@ assert_contains "$OUT" "S KEYINFO $CAROL D - - - C" "confirmed empty passphrase:
 
 step "keys get their name from the user ID at their first use"
 echo "note" >msg
+pe_reset
 pe PIN=alicepin
 run_ok g --yes -u alice@example.org --detach-sign -o msg.sig msg
 run_ok g --verify msg.sig msg
 run_ok tk list
 assert_contains "$OUT" "alice@example.org-sign" "signing key named"
+pe_reset
 pe PIN=alicepin
 run_ok g --quick-add-key "$(g --with-colons -K alice@example.org | awk -F: '$1=="fpr"{print $10; exit}')" nistp256 encr never
 run_ok g --yes --trust-model always -r alice@example.org --encrypt -o msg.gpg msg
 run_ok tk forget
+pe_reset
 pe PIN=alicepin
 run_ok g --yes --decrypt -o msg.out msg.gpg
 assert_eq note "$(cat msg.out)" "decrypted"
@@ -72,8 +78,9 @@ run_ok tk load -c "$CAROL"
 
 step "gpg --passwd changes the TPM key's PIN through pinentry"
 run_ok tk forget
-printf '%s\n' alicepin newalice newalice >"$T/pins"
-pe PINS="$T/pins"
+pe_reset
+PE_EXTRA=()
+pe_pins alicepin newalice newalice
 run_ok g --passwd alice@example.org
 grep -q "^SETDESC .*new passphrase" "$PE_LOG" || fail "no new-passphrase dialog: $(cat "$PE_LOG")"
 assert_eq 2 "$(grep -c '^GETPIN' "$PE_LOG")" "old PIN, new PIN: the subkey reuses both (gpg's nonces)"
@@ -99,12 +106,14 @@ run_ok g --export-ssh-key "$(g --with-colons -K alice@example.org | awk -F: '$1=
 assert_match "$OUT" "^ecdsa-sha2-nistp256 " "gpg --export-ssh-key"
 
 step "DELETE_KEY asks a confirmation; declining keeps the key"
+pe_reset
 pe CONFIRM=no
 run_ok gca "DELETE_KEY $CAROL"
 assert_contains "$OUT" "ERR" "declined"
 assert_contains "$(cat "$PE_LOG")" "SETOK Delete key" "gpg-agent's button"
 run_ok tk list
 assert_contains "$OUT" "carol@example.org-sign" "key kept"
+pe_reset
 pe CONFIRM=yes
 run_ok gca "DELETE_KEY $CAROL"
 assert_not_contains "$OUT" "ERR" "confirmed"

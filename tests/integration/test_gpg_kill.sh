@@ -44,7 +44,7 @@ WANT_NOSCD=$(card_status "$STOCK")
 stock_stop
 assert_contains "$WANT_NOSCD" "No SmartCard daemon" "the control's answer without scdaemon"
 
-fake_pinentry_setup
+. "$IT_REPO/tests/lib/fake_pinentry.sh"
 agent_start_fg --gpg --pinentry-program="$T/pinentry"
 GSOCK=$(gpgconf --list-dirs agent-socket)
 it_wait_socket "$GSOCK" 100 || fail "no gpg socket"
@@ -60,6 +60,7 @@ rm "$GNUPGHOME/gpg-agent.conf"
 
 step "gpgconf --kill gpg-agent: ssh and gpg still reach tpm-agent"
 gen_key sshkey ecdsa 256
+pe_reset
 pe PIN=kpin
 run_ok g --pinentry-mode loopback --passphrase kpin --quick-gen-key 'K <k@example.org>' nistp256 sign,cert never
 echo data >msg
