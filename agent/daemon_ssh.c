@@ -12,6 +12,7 @@
 #include "daemon_pin.h"
 #include "daemon_restrict.h"
 #include "daemon_softkeys.h"
+#include "daemon_sshcontrol.h"
 #include "log.h"
 
 typedef int (*ssh_handler)(struct agent *a, struct conn *c, struct sshbuf *body,
@@ -27,13 +28,19 @@ static int reply_success(struct sshbuf *out)
 	return agentmsg_put_simple(out, SSH_AGENT_SUCCESS);
 }
 
+/* Keys gpg made are ssh's only when sshcontrol lists them (daemon_sshcontrol.h). */
+static int ssh_offered(const struct ks_key *k)
+{
+	return !k->hidden && sshcontrol_offers(k);
+}
+
 /* A certificate is offered beside its key while the key is offered, the certificate
  * certifies that key, and it is valid now. */
 static int cert_offered(struct agent *a, struct cert_entry *c, uint64_t now)
 {
 	struct ks_key *k = keystore_find_name(a->ks, c->key_name);
 
-	if (c->hidden || k == NULL || k->hidden || !sshkey_pub_equal(&k->pub, &c->cert.key))
+	if (c->hidden || k == NULL || !ssh_offered(k) || !sshkey_pub_equal(&k->pub, &c->cert.key))
 		return 0;
 	if (!sshcert_valid_at(&c->cert, now)) {
 		if (!c->warned_expired)
@@ -52,7 +59,7 @@ static int key_shown(struct agent *a, struct conn *c, struct ks_key *k, uint64_t
 		     uint32_t *n)
 {
 	*n = 0;
-	if (k->hidden || !restrict_may_list(c, restrict_tpm_get(k->name)))
+	if (!ssh_offered(k) || !restrict_may_list(c, restrict_tpm_get(k->name)))
 		return 0;
 	*n = 1;
 	for (size_t i = 0; i < certstore_count(a->certs); i++) {
@@ -91,6 +98,7 @@ static int handle_request_identities(struct agent *a, struct conn *c, struct ssh
 
 	(void)body;
 	certstore_refresh(a->certs);
+	sshcontrol_refresh();
 	for (size_t i = 0; i < n; i++) {
 		key_shown(a, c, keystore_get(a->ks, i), now, &n_key);
 		shown += n_key;
@@ -114,8 +122,9 @@ struct ks_key *ssh_signing_key(struct agent *a, const uint8_t *blob, size_t len)
 	struct ks_key *k = keystore_find_blob(a->ks, blob, len);
 	struct cert_entry *c;
 
+	sshcontrol_refresh();
 	if (k != NULL)
-		return k->hidden ? NULL : k;
+		return ssh_offered(k) ? k : NULL;
 	if ((c = certstore_find_blob(a->certs, blob, len)) == NULL ||
 	    !cert_offered(a, c, (uint64_t)time(NULL)))
 		return NULL;

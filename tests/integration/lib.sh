@@ -418,3 +418,4 @@ hold_stop() {
 	wait "$HOLD_PID" 2>/dev/null
 	HOLD_PID=
 }
+
