@@ -3,6 +3,7 @@
 #include "daemon_softkeys.h"
 
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -41,6 +42,7 @@ static struct soft_entry soft[SOFTKEYS_MAX];
 static size_t n_soft;
 static uint32_t last_id;
 static struct sshbuf *extra;
+static int fp_md5; /* -E md5: log MD5 fingerprints (refreshed from the settings) */
 
 static uint64_t now_monotonic(void)
 {
@@ -55,12 +57,31 @@ static int expired(const struct soft_entry *s, uint64_t now)
 	return s->expires != 0 && now >= s->expires;
 }
 
+/* "MD5:aa:bb:..." of the listed blob, as ssh-keygen -E md5 -l prints it. */
+static void fingerprint_md5(const struct softkey *k, char *out, size_t len)
+{
+	uint8_t d[16];
+	size_t blen, n;
+	const uint8_t *blob = softkey_blob(k, &blen);
+
+	if (!EVP_Digest(blob, blen, d, NULL, EVP_md5(), NULL)) {
+		snprintf(out, len, "?");
+		return;
+	}
+	n = (size_t)snprintf(out, len, "MD5");
+	for (size_t i = 0; i < sizeof(d) && n + 3 < len; i++)
+		n += (size_t)snprintf(out + n, len - n, ":%02x", d[i]);
+}
+
 /* "TYPE SHA256:... (comment)" for log lines and the confirm dialog. */
 static void describe_key(const struct softkey *k, char *out, size_t len)
 {
 	char fp[SSHKEY_FP_MAX] = "?";
 
-	softkey_fingerprint(k, fp);
+	if (fp_md5)
+		fingerprint_md5(k, fp, sizeof(fp));
+	else
+		softkey_fingerprint(k, fp);
 	snprintf(out, len, "%s %s (%s)", softkey_type_name(k), fp,
 		 softkey_comment(k)[0] ? softkey_comment(k) : "no comment");
 }
@@ -198,8 +219,11 @@ int softkeys_handle_add(struct agent *a, struct conn *c, struct sshbuf *body,
 		log_warn("pid %d tried to add a software key: refused: %s", (int)c->pid, why);
 		return agentmsg_put_simple(out, SSH_AGENT_FAILURE);
 	}
-	if ((r = softkey_parse(body, &k, &e)) == 0 &&
-	    (r = parse_constraints(body, &con, &e)) == 0 && (r = store_key(k, &con, &e)) != 0)
+	fp_md5 = strcmp(a->settings.fingerprint_hash, "md5") == 0;
+	if ((r = softkey_parse(body, &k, &e)) == 0 && (r = parse_constraints(body, &con, &e)) == 0 &&
+	    con.lifetime == 0) /* ssh-agent -t: the default for keys added without one */
+		con.lifetime = a->settings.key_lifetime;
+	if (r == 0 && (r = store_key(k, &con, &e)) != 0)
 		r = SOFTKEY_E_REFUSED;
 	if (r != 0) {
 		softkey_free(k);
@@ -356,7 +380,8 @@ static int soft_sign(struct agent *a, struct conn *c, const struct agentmsg_sign
 		return agentmsg_put_simple(out, SSH_AGENT_FAILURE);
 	if ((sig = sshbuf_new(SSHKEY_BLOB_MAX)) == NULL)
 		return agentmsg_put_simple(out, SSH_AGENT_FAILURE);
-	if (softkey_sign(soft[i].key, req->data, req->data_len, req->flags, sig, &e) != 0) {
+	if (softkey_sign(soft[i].key, req->data, req->data_len, ssh_sign_flags(a, c, req), sig,
+			 &e) != 0) {
 		log_warn("sign with a software key for pid %d failed: %s", (int)c->pid, e.text);
 		sshbuf_free(sig);
 		return agentmsg_put_simple(out, SSH_AGENT_FAILURE);
@@ -365,6 +390,29 @@ static int soft_sign(struct agent *a, struct conn *c, const struct agentmsg_sign
 	r = agentmsg_put_sign_response(out, sshbuf_ptr(sig), sshbuf_len(sig));
 	sshbuf_free(sig);
 	return r;
+}
+
+/* An RSA key blob (plain or certificate). */
+static int blob_is_rsa(const uint8_t *blob, size_t len)
+{
+	struct sshbuf b;
+	char type[64];
+
+	sshbuf_view(&b, blob, len);
+	return sshbuf_get_cstring(&b, type, sizeof(type)) == 0 &&
+	       (strcmp(type, "ssh-rsa") == 0 || strcmp(type, "ssh-rsa-cert-v01@openssh.com") == 0);
+}
+
+uint32_t ssh_sign_flags(const struct agent *a, const struct conn *c,
+			const struct agentmsg_sign_request *req)
+{
+	if (!a->settings.legacy_rsa_sha1 || (req->flags & 0x06) != 0 ||
+	    !blob_is_rsa(req->key_blob, req->key_blob_len))
+		return req->flags;
+	log_warn("making a legacy ssh-rsa (SHA-1) signature for pid %d (legacy-rsa-sha1 = yes): "
+		 "SHA-1 signatures can be forged; upgrade the server and turn the setting off",
+		 (int)c->pid);
+	return req->flags | SSHKEY_SIGN_LEGACY_SHA1;
 }
 
 int extra_sign(struct agent *a, struct conn *c, const struct agentmsg_sign_request *req,

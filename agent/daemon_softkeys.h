@@ -28,6 +28,12 @@ const struct sshbuf *extra_identities(struct agent *a, uint32_t *count);
 int extra_sign(struct agent *a, struct conn *c, const struct agentmsg_sign_request *req,
 	       struct sshbuf *out);
 
+/* The flags a signature is made with: the client's, plus SSHKEY_SIGN_LEGACY_SHA1 (with
+ * a warning in the log) when an RSA key is asked for no rsa-sha2 hash and the
+ * legacy-rsa-sha1 setting allows ssh-rsa (SHA-1) signatures. */
+uint32_t ssh_sign_flags(const struct agent *a, const struct conn *c,
+			const struct agentmsg_sign_request *req);
+
 /* 1 if blob is a software key we offer now. */
 int softkeys_has_blob(const uint8_t *blob, size_t len);
 /* ssh-add -d: 0 when a software key was removed, 1 when blob is none of ours. */

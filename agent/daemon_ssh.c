@@ -139,7 +139,8 @@ static int handle_sign_request(struct agent *a, struct conn *c, struct sshbuf *b
 		return pin_defer_sign(a, c, out);
 	if ((sig = sshbuf_new(SSHKEY_BLOB_MAX)) == NULL)
 		return reply_failure(out);
-	if (keystore_sign_ssh(a->ks, k, req.data, req.data_len, req.flags, sig, &e) != 0) {
+	if (keystore_sign_ssh(a->ks, k, req.data, req.data_len, ssh_sign_flags(a, c, &req), sig,
+			      &e) != 0) {
 		log_warn("sign with key '%s' for pid %d failed: %s", k->name, (int)c->pid, e.text);
 		sshbuf_free(sig);
 		return reply_failure(out);

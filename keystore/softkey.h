@@ -1,6 +1,6 @@
 /* softkey: software SSH private keys as ssh-add sends them (SSH_AGENTC_ADD_IDENTITY,
  * draft-miller-ssh-agent 4.2 / OpenSSH PROTOCOL.agent): Ed25519, ECDSA P-256/384/521
- * and RSA. Parsing, checking and signing only: no I/O, no TPM, nothing written
+ * and RSA, with or without their OpenSSH certificate (PROTOCOL.certkeys). Parsing, checking and signing only: no I/O, no TPM, nothing written
  * anywhere. The private parts live in sodium_malloc memory (guarded, locked, wiped on
  * free, no access while idle); OpenSSL sees them only for the length of one signature. */
 #ifndef TPM_AGENT_SOFTKEY_H
@@ -41,6 +41,9 @@ enum softkey_kind softkey_kind(const struct softkey *k);
 /* The SSH public key blob, as listed in IDENTITIES_ANSWER. */
 const uint8_t *softkey_blob(const struct softkey *k, size_t *len);
 const char *softkey_comment(const struct softkey *k);
+/* 1 if k was added with its certificate (a *-cert-v01@openssh.com type): then
+ * softkey_blob is the certificate blob and softkey_type_name the certificate type. */
+int softkey_is_cert(const struct softkey *k);
 /* "ssh-ed25519", "ecdsa-sha2-nistp256", ..., "ssh-rsa". */
 const char *softkey_type_name(const struct softkey *k);
 /* "SHA256:..." of the public key blob, as ssh-keygen -l prints it. */
@@ -48,7 +51,8 @@ int softkey_fingerprint(const struct softkey *k, char out[SSHKEY_FP_MAX]);
 
 /* Signs data for the ssh-agent protocol and appends the signature blob to sig.
  * flags are the SIGN_REQUEST flags: RSA needs rsa-sha2-256 (2) or rsa-sha2-512 (4);
- * SHA-1 ssh-rsa signatures are refused, as for TPM keys. */
+ * SHA-1 ssh-rsa signatures are refused, as for TPM keys, unless flags has
+ * SSHKEY_SIGN_LEGACY_SHA1. */
 int softkey_sign(const struct softkey *k, const uint8_t *data, size_t len, uint32_t flags,
 		 struct sshbuf *sig, struct errmsg *e);
 
