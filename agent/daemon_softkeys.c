@@ -3,6 +3,7 @@
 #include "daemon_softkeys.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "../keystore/softkey.h"
 #include "../pinentry/pinentry.h"
 #include "client.h"
+#include "daemon_fido.h"
 #include "daemon_pin.h"
 #include "daemon_proxy.h"
 #include "log.h"
@@ -31,11 +33,13 @@ struct soft_entry {
 	uint32_t id;          /* "software-<id>" in tpm-key list */
 	uint64_t expires;     /* CLOCK_MONOTONIC second; 0 = never */
 	int confirm;
+	char provider[PATH_MAX]; /* FIDO keys: canonical middleware path or "internal" */
 };
 
 struct constraints {
 	uint32_t lifetime;
 	int confirm;
+	char provider[PATH_MAX]; /* sk-provider@openssh.com; "" = none given */
 };
 
 static struct soft_entry soft[SOFTKEYS_MAX];
@@ -159,6 +163,14 @@ static int parse_constraints(struct sshbuf *b, struct constraints *con, struct e
 				return refuse_constraint(e, "unknown constraint extension");
 			if (r != 0)
 				return r;
+			if (strcmp(ext, "sk-provider@openssh.com") == 0 && con->provider[0] == '\0') {
+				r = sshbuf_get_cstring(b, con->provider, sizeof(con->provider));
+				if (r == SSHBUF_E_TOOBIG || (r == 0 && con->provider[0] == '\0'))
+					return refuse_constraint(e, "bad FIDO provider name");
+				if (r != 0)
+					return r;
+				break;
+			}
 			errmsg_set(e, "constraint extension '%s' not supported", ext);
 			return SOFTKEY_E_REFUSED;
 		default:
@@ -201,7 +213,32 @@ static int store_key(struct softkey *k, const struct constraints *con, struct er
 	}
 	s->key = k;
 	s->confirm = con->confirm;
+	snprintf(s->provider, sizeof(s->provider), "%s", con->provider);
 	s->expires = con->lifetime ? now_monotonic() + con->lifetime : 0;
+	return 0;
+}
+
+/* FIDO keys name their middleware (ssh-add sends "internal" or SSH_SK_PROVIDER): it
+ * must be on the allow-list, and come from this machine unless allowed otherwise. */
+static int check_provider(const struct agent *a, const struct conn *c, struct softkey *k,
+			  struct constraints *con, struct errmsg *e)
+{
+	char canon[PATH_MAX];
+
+	if (softkey_kind(k) != SOFTKEY_SK) {
+		if (con->provider[0] != '\0')
+			return refuse_constraint(e, "a FIDO provider given for a key that is no FIDO key");
+		return 0;
+	}
+	if (con->provider[0] == '\0')
+		snprintf(con->provider, sizeof(con->provider), "internal");
+	if (strcasecmp(con->provider, "internal") != 0 && c->n_bindings != 0 &&
+	    !a->settings.allow_remote_pkcs11)
+		return refuse_constraint(e, "FIDO providers cannot be added through a forwarded "
+					 "agent (allow-remote-pkcs11, tpm-agent -O)");
+	if (fido_provider_check(a, con->provider, canon, sizeof(canon), e) != 0)
+		return SOFTKEY_E_REFUSED;
+	snprintf(con->provider, sizeof(con->provider), "%s", canon);
 	return 0;
 }
 
@@ -223,6 +260,8 @@ int softkeys_handle_add(struct agent *a, struct conn *c, struct sshbuf *body,
 	if ((r = softkey_parse(body, &k, &e)) == 0 && (r = parse_constraints(body, &con, &e)) == 0 &&
 	    con.lifetime == 0) /* ssh-agent -t: the default for keys added without one */
 		con.lifetime = a->settings.key_lifetime;
+	if (r == 0)
+		r = check_provider(a, c, k, &con, &e);
 	if (r == 0 && (r = store_key(k, &con, &e)) != 0)
 		r = SOFTKEY_E_REFUSED;
 	if (r != 0) {
@@ -364,6 +403,23 @@ static int confirm_use(struct agent *a, struct conn *c, const struct soft_entry 
 	return -1;
 }
 
+/* A FIDO key: web-safe data only (unless its application is "ssh:..." or
+ * restrict-websafe is off), then the helper. */
+static int sk_sign(struct agent *a, const struct soft_entry *s,
+		   const struct agentmsg_sign_request *req, struct sshbuf *sig, struct errmsg *e)
+{
+	const char *app = softkey_sk_application(s->key);
+	char provider[PATH_MAX];
+
+	if (a->settings.restrict_websafe && strncmp(app, "ssh:", 4) != 0 &&
+	    !fido_data_websafe(req->data, req->data_len))
+		return errmsg_set(e, "FIDO key for application '%s' asked to sign data that is "
+				  "no SSH authentication or signature (restrict-websafe)", app);
+	/* the entry may be replaced while the helper runs unlocked: keep the provider */
+	snprintf(provider, sizeof(provider), "%s", s->provider);
+	return fido_sign(a, s->key, provider, req->data, req->data_len, sig, e);
+}
+
 static int soft_sign(struct agent *a, struct conn *c, const struct agentmsg_sign_request *req,
 		     struct sshbuf *out)
 {
@@ -380,8 +436,13 @@ static int soft_sign(struct agent *a, struct conn *c, const struct agentmsg_sign
 		return agentmsg_put_simple(out, SSH_AGENT_FAILURE);
 	if ((sig = sshbuf_new(SSHKEY_BLOB_MAX)) == NULL)
 		return agentmsg_put_simple(out, SSH_AGENT_FAILURE);
-	if (softkey_sign(soft[i].key, req->data, req->data_len, ssh_sign_flags(a, c, req), sig,
-			 &e) != 0) {
+	if (softkey_kind(soft[i].key) == SOFTKEY_SK) {
+		r = sk_sign(a, &soft[i], req, sig, &e);
+	} else {
+		r = softkey_sign(soft[i].key, req->data, req->data_len,
+				 ssh_sign_flags(a, c, req), sig, &e);
+	}
+	if (r != 0) {
 		log_warn("sign with a software key for pid %d failed: %s", (int)c->pid, e.text);
 		sshbuf_free(sig);
 		return agentmsg_put_simple(out, SSH_AGENT_FAILURE);

@@ -20,6 +20,7 @@
 #define ED25519_SIG_LEN  64
 #define RSA_MAX_BYTES    (SOFTKEY_RSA_MAX_BITS / 8)
 #define EC_SCALAR_MAX    66   /* P-521 */
+#define CERT_SUFFIX      "-cert-v01@openssh.com"
 
 /* One big-endian magnitude of a private RSA part. */
 struct secret_num {
@@ -41,6 +42,12 @@ struct softkey {
 	uint8_t *cert;                /* certificate blob (listed instead of blob); or NULL */
 	size_t cert_len;
 	char cert_type[64];
+	/* FIDO (sk-*) keys: the private serialization as ssh-add sent it (key handle, no
+	 * secret: the authenticator holds that), handed to ssh-sk-helper for each signature */
+	uint8_t *sk_raw;
+	size_t sk_raw_len;
+	char sk_application[SOFTKEY_SK_APP_MAX];
+	uint8_t sk_flags;
 	struct sshkey_pub pub;        /* ECDSA: type and Q; RSA: n and e */
 	uint8_t ed_pub[ED25519_PUB_LEN];
 	uint8_t blob[SSHKEY_BLOB_MAX];
@@ -341,10 +348,99 @@ static int parse_comment(struct sshbuf *b, struct softkey *k)
 	return 0;
 }
 
+/* ---- FIDO keys (PROTOCOL.u2f): the key's public fields, then string application,
+ * byte flags, string key handle, string reserved. The certificate forms carry the
+ * certificate blob first; sk-ssh-ed25519 certificates repeat the public key. ---- */
+
+#define SK_ECDSA "sk-ecdsa-sha2-nistp256@openssh.com"
+#define SK_ED25519 "sk-ssh-ed25519@openssh.com"
+#define SK_ECDSA_CERT "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com"
+#define SK_ED25519_CERT "sk-ssh-ed25519-cert-v01@openssh.com"
+
+static int is_sk_type(const char *type)
+{
+	return strcmp(type, SK_ECDSA) == 0 || strcmp(type, SK_ED25519) == 0 ||
+	       strcmp(type, SK_ECDSA_CERT) == 0 || strcmp(type, SK_ED25519_CERT) == 0;
+}
+
+/* Public blob of a plain sk key: type, its public fields, string application. */
+static int sk_build_blob(struct softkey *k, const char *type, const uint8_t *pub, size_t pub_len)
+{
+	struct sshbuf *b = sshbuf_new(SSHKEY_BLOB_MAX);
+	int r = b == NULL ? SSHBUF_E_NOMEM : 0;
+
+	if (r == 0 && (r = sshbuf_put_cstring(b, type)) == 0 &&
+	    strcmp(type, SK_ECDSA) == 0 && (r = sshbuf_put_cstring(b, "nistp256")) == 0)
+		r = sshbuf_put_string(b, pub, pub_len);
+	else if (r == 0)
+		r = sshbuf_put_string(b, pub, pub_len);
+	if (r == 0)
+		r = sshbuf_put_cstring(b, k->sk_application);
+	if (r == 0) {
+		memcpy(k->blob, sshbuf_ptr(b), sshbuf_len(b));
+		k->blob_len = sshbuf_len(b);
+	}
+	sshbuf_free(b);
+	return r;
+}
+
+static int parse_sk(struct sshbuf *b, const char *type, size_t start, struct softkey *k,
+		    struct errmsg *e)
+{
+	int ecdsa = strncmp(type, "sk-ecdsa", 8) == 0, cert = strstr(type, CERT_SUFFIX) != NULL;
+	const uint8_t *pub = NULL, *blob, *handle, *reserved;
+	size_t pub_len = 0, blen, handle_len, reserved_len;
+	char curve[16];
+	int r;
+
+	if (cert) {
+		if ((r = sshbuf_get_string(b, &blob, &blen)) != 0)
+			return r;
+		if (blen == 0 || blen > SSHCERT_BLOB_MAX || (k->cert = malloc(blen)) == NULL)
+			return refuse(e, "%s certificate of a bad size", type);
+		memcpy(k->cert, blob, blen);
+		k->cert_len = blen;
+		snprintf(k->cert_type, sizeof(k->cert_type), "%s", type);
+	}
+	if (ecdsa && !cert) {
+		r = sshbuf_get_cstring(b, curve, sizeof(curve));
+		if (r == SSHBUF_E_TOOBIG || (r == 0 && strcmp(curve, "nistp256") != 0))
+			return refuse(e, "%s key with a wrong curve", type);
+		if (r != 0 || (r = sshbuf_get_string(b, &pub, &pub_len)) != 0)
+			return r;
+		if (pub_len != 65 || pub[0] != 0x04)
+			return refuse(e, "%s key with a malformed point", type);
+	} else if (!ecdsa) {
+		if ((r = sshbuf_get_string(b, &pub, &pub_len)) != 0)
+			return r;
+		if (pub_len != ED25519_PUB_LEN)
+			return refuse(e, "%s key with a malformed public key", type);
+	}
+	r = sshbuf_get_cstring(b, k->sk_application, sizeof(k->sk_application));
+	if (r == SSHBUF_E_TOOBIG)
+		return refuse(e, "%s key with too long an application", type);
+	if (r != 0 || (r = sshbuf_get_u8(b, &k->sk_flags)) != 0 ||
+	    (r = sshbuf_get_string(b, &handle, &handle_len)) != 0 ||
+	    (r = sshbuf_get_string(b, &reserved, &reserved_len)) != 0)
+		return r;
+	(void)handle;
+	(void)reserved;
+	if (handle_len == 0)
+		return refuse(e, "%s key without a key handle", type);
+	k->sk_raw_len = b->off - start;
+	if ((k->sk_raw = malloc(k->sk_raw_len)) == NULL)
+		return refuse(e, "out of memory%s", "");
+	memcpy(k->sk_raw, b->d + start, k->sk_raw_len);
+	k->kind = SOFTKEY_SK;
+	if (!cert && sk_build_blob(k, type, pub, pub_len) != 0)
+		return refuse(e, "%s: cannot encode the public key", type);
+	if (!cert)
+		snprintf(k->cert_type, sizeof(k->cert_type), "%s", type);
+	return 0;
+}
+
 /* ---- certificates (PROTOCOL.certkeys): string cert blob, then the key's private
  * fields without those the certificate carries ---- */
-
-#define CERT_SUFFIX "-cert-v01@openssh.com"
 
 /* The public fields inside a cert blob: string type, string nonce, then the key's own
  * public fields (Ed25519: string pk; ECDSA: string curve, string Q; RSA: mpint e,
@@ -463,11 +559,13 @@ static int parse_cert_fields(struct sshbuf *b, const char *type, struct softkey 
 	return t == SSHKEY_RSA ? parse_cert_rsa(b, k, e) : parse_cert_ecdsa(b, k, e);
 }
 
-static int parse_key_fields(struct sshbuf *b, const char *type, struct softkey *k,
-			    struct errmsg *e)
+static int parse_key_fields(struct sshbuf *b, const char *type, size_t start,
+			    struct softkey *k, struct errmsg *e)
 {
 	size_t len = strlen(type);
 
+	if (is_sk_type(type))
+		return parse_sk(b, type, start, k, e);
 	if (len > strlen(CERT_SUFFIX) && strcmp(type + len - strlen(CERT_SUFFIX), CERT_SUFFIX) == 0)
 		return parse_cert_fields(b, type, k, e);
 	enum sshkey_type t = sshkey_type_from_name(type);
@@ -501,10 +599,10 @@ int softkey_parse(struct sshbuf *body, struct softkey **out, struct errmsg *e)
 		return refuse(e, "out of secure memory%s", "");
 	}
 	memset(k->sec, 0, sizeof(*k->sec));
-	if ((r = parse_key_fields(&tmp, type, k, e)) == 0 &&
-	    (r = parse_comment(&tmp, k)) == 0 && (r = build_blob(k)) != 0)
+	if ((r = parse_key_fields(&tmp, type, body->off, k, e)) == 0 &&
+	    (r = parse_comment(&tmp, k)) == 0 && k->kind != SOFTKEY_SK && (r = build_blob(k)) != 0)
 		r = refuse(e, "cannot encode the public key%s", "");
-	if (r == 0 && k->kind != SOFTKEY_ED25519 && !openssl_pair_ok(k))
+	if (r == 0 && (k->kind == SOFTKEY_ECDSA || k->kind == SOFTKEY_RSA) && !openssl_pair_ok(k))
 		r = refuse(e, "%s private key does not match its public key (or is invalid)",
 			   softkey_type_name(k));
 	if (r != 0) {
@@ -523,6 +621,9 @@ void softkey_free(struct softkey *k)
 		return;
 	sodium_free(k->sec); /* makes it writable, wipes, unmaps */
 	free(k->cert);
+	if (k->sk_raw != NULL)
+		OPENSSL_cleanse(k->sk_raw, k->sk_raw_len);
+	free(k->sk_raw);
 	OPENSSL_cleanse(k, sizeof(*k));
 	free(k);
 }
@@ -538,6 +639,17 @@ const uint8_t *softkey_blob(const struct softkey *k, size_t *len)
 	return k->cert != NULL ? k->cert : k->blob;
 }
 
+const uint8_t *softkey_sk_private(const struct softkey *k, size_t *len)
+{
+	*len = k->sk_raw_len;
+	return k->kind == SOFTKEY_SK ? k->sk_raw : NULL;
+}
+
+const char *softkey_sk_application(const struct softkey *k)
+{
+	return k->kind == SOFTKEY_SK ? k->sk_application : NULL;
+}
+
 int softkey_is_cert(const struct softkey *k)
 {
 	return k->cert != NULL;
@@ -550,7 +662,7 @@ const char *softkey_comment(const struct softkey *k)
 
 const char *softkey_type_name(const struct softkey *k)
 {
-	if (k->cert != NULL)
+	if (k->cert != NULL || k->kind == SOFTKEY_SK)
 		return k->cert_type;
 	return k->kind == SOFTKEY_ED25519 ? "ssh-ed25519" : sshkey_type_name(k->pub.type);
 }
@@ -665,6 +777,8 @@ static int sign_by_kind(const struct softkey *k, const uint8_t *data, size_t len
 	case SOFTKEY_ECDSA:
 		return sign_ecdsa(k, data, len, sig) == 0 ? 0 :
 		       errmsg_set(e, "ECDSA signature failed");
+	case SOFTKEY_SK:
+		return errmsg_set(e, "a FIDO key signs through its authenticator (ssh-sk-helper)");
 	case SOFTKEY_RSA:
 		if ((h = sshkey_sign_hash(SSHKEY_RSA, flags)) == SSHKEY_HASH_NONE)
 			return errmsg_set(e, "ssh-rsa (SHA-1) signatures are refused: the client "

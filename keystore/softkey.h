@@ -21,7 +21,10 @@ enum softkey_kind {
 	SOFTKEY_ED25519 = 1,
 	SOFTKEY_ECDSA,
 	SOFTKEY_RSA,
+	SOFTKEY_SK,     /* FIDO: sk-ecdsa-sha2-nistp256 / sk-ssh-ed25519 (and certificates) */
 };
+
+#define SOFTKEY_SK_APP_MAX 256 /* longest FIDO application string ("ssh:..."), with NUL */
 
 struct softkey;
 
@@ -41,6 +44,12 @@ enum softkey_kind softkey_kind(const struct softkey *k);
 /* The SSH public key blob, as listed in IDENTITIES_ANSWER. */
 const uint8_t *softkey_blob(const struct softkey *k, size_t *len);
 const char *softkey_comment(const struct softkey *k);
+/* A FIDO key's private serialization (type, public fields or certificate, application,
+ * flags, key handle, reserved), as ssh-sk-helper's SIGN request wants it; NULL for
+ * other kinds. softkey_sign refuses FIDO keys: the agent asks the helper. */
+const uint8_t *softkey_sk_private(const struct softkey *k, size_t *len);
+/* A FIDO key's application ("ssh:" for SSH keys), else NULL. */
+const char *softkey_sk_application(const struct softkey *k);
 /* 1 if k was added with its certificate (a *-cert-v01@openssh.com type): then
  * softkey_blob is the certificate blob and softkey_type_name the certificate type. */
 int softkey_is_cert(const struct softkey *k);
