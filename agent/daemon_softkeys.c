@@ -2,8 +2,10 @@
  * their constraints, listing, signing (with confirm), removing and expiring them. */
 #include "daemon_softkeys.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +16,8 @@
 #include "../pinentry/pinentry.h"
 #include "client.h"
 #include "daemon_fido.h"
+#include "daemon_helper.h"
+#include "daemon_pkcs11.h"
 #include "daemon_pin.h"
 #include "daemon_proxy.h"
 #include "log.h"
@@ -277,6 +281,125 @@ int softkeys_handle_add(struct agent *a, struct conn *c, struct sshbuf *body,
 	return agentmsg_put_simple(out, SSH_AGENT_SUCCESS);
 }
 
+/* ---- PKCS#11 tokens (ssh-add -s / -e) ---- */
+
+/* The provider path ssh-add names, canonical, allowed and (unless allowed) local. */
+static int token_provider(const struct agent *a, const struct conn *c, const char *provider,
+			  char canon[PATH_MAX], struct errmsg *e)
+{
+	if (c->n_bindings != 0 && !a->settings.allow_remote_pkcs11)
+		return errmsg_set(e, "PKCS#11 providers cannot be added through a forwarded agent "
+				  "(allow-remote-pkcs11, tpm-agent -O)");
+	if (realpath(provider, canon) == NULL)
+		return errmsg_set(e, "PKCS#11 provider %s: %s", provider, strerror(errno));
+	if (!helper_provider_allowed(canon, a->settings.allowed_providers))
+		return errmsg_set(e, "PKCS#11 provider %s is not allowed (allowed-providers = %s; "
+				  "tpm-agent -P)", canon, a->settings.allowed_providers);
+	return 0;
+}
+
+/* The helper's list (uint32 n, n × (blob, label)) into the key list. */
+static int store_token_keys(struct sshbuf *ids, const struct constraints *con, size_t *added,
+			    struct errmsg *e)
+{
+	const uint8_t *blob;
+	size_t len;
+	char label[SOFTKEY_COMMENT_MAX];
+	uint32_t n;
+	int r;
+
+	if ((r = sshbuf_get_u32(ids, &n)) != 0)
+		return errmsg_set(e, "malformed answer from ssh-pkcs11-helper");
+	for (uint32_t i = 0; i < n; i++) {
+		struct softkey *k;
+
+		if (sshbuf_get_string(ids, &blob, &len) != 0 ||
+		    sshbuf_get_cstring(ids, label, sizeof(label)) != 0)
+			return errmsg_set(e, "malformed answer from ssh-pkcs11-helper");
+		if (softkey_new_token(blob, len, label, &k, e) != 0) {
+			log_warn("PKCS#11 key '%s' skipped: %s", label, e->text);
+			continue;
+		}
+		if (store_key(k, con, e) != 0) {
+			softkey_free(k);
+			return -1;
+		}
+		(*added)++;
+	}
+	return 0;
+}
+
+/* string provider, string PIN: what ADD and REMOVE_SMARTCARD_KEY begin with. */
+static int parse_provider_pin(struct sshbuf *body, char provider[PATH_MAX],
+			      const uint8_t **pin, size_t *pin_len)
+{
+	int r = sshbuf_get_cstring(body, provider, PATH_MAX);
+
+	if (r == SSHBUF_E_TOOBIG)
+		return SOFTKEY_E_REFUSED;
+	return r != 0 ? r : sshbuf_get_string(body, pin, pin_len);
+}
+
+int softkeys_handle_smartcard_add(struct agent *a, struct conn *c, struct sshbuf *body,
+				  struct sshbuf *out)
+{
+	const char *why = adding_refused(a);
+	char provider[PATH_MAX], canon[PATH_MAX];
+	const uint8_t *pin;
+	size_t pin_len, added = 0;
+	struct constraints con;
+	struct sshbuf *ids = NULL;
+	struct errmsg e;
+	int r;
+
+	if ((r = parse_provider_pin(body, provider, &pin, &pin_len)) != 0)
+		return r == SOFTKEY_E_REFUSED ? agentmsg_put_simple(out, SSH_AGENT_FAILURE) : r;
+	if ((r = parse_constraints(body, &con, &e)) < 0 && r != SOFTKEY_E_REFUSED)
+		return r;
+	if (why != NULL)
+		errmsg_set(&e, "%s", why);
+	if (why == NULL && r == 0 && con.lifetime == 0)
+		con.lifetime = a->settings.key_lifetime;
+	if (why == NULL && r == 0 && token_provider(a, c, provider, canon, &e) == 0 &&
+	    (ids = sshbuf_new(HELPER_FRAME_MAX)) != NULL &&
+	    pkcs11_load(canon, pin, pin_len, ids, &e) == 0) {
+		snprintf(con.provider, sizeof(con.provider), "%s", canon);
+		if (store_token_keys(ids, &con, &added, &e) == 0 && added == 0)
+			errmsg_set(&e, "the token offers no usable key");
+	}
+	sshbuf_free(ids);
+	if (added == 0) {
+		log_warn("pid %d: PKCS#11 provider %s refused: %s", (int)c->pid, provider, e.text);
+		return agentmsg_put_simple(out, SSH_AGENT_FAILURE);
+	}
+	log_info("%zu PKCS#11 key(s) of %s added by pid %d", added, canon, (int)c->pid);
+	return agentmsg_put_simple(out, SSH_AGENT_SUCCESS);
+}
+
+int softkeys_handle_smartcard_remove(struct agent *a, struct conn *c, struct sshbuf *body,
+				     struct sshbuf *out)
+{
+	char provider[PATH_MAX], canon[PATH_MAX];
+	const uint8_t *pin;
+	size_t pin_len;
+	struct errmsg e;
+	int r;
+
+	if ((r = parse_provider_pin(body, provider, &pin, &pin_len)) != 0)
+		return r == SOFTKEY_E_REFUSED ? agentmsg_put_simple(out, SSH_AGENT_FAILURE) : r;
+	if (a->lock_hash != NULL || realpath(provider, canon) == NULL)
+		return agentmsg_put_simple(out, SSH_AGENT_FAILURE);
+	for (size_t i = n_soft; i-- > 0;)
+		if (softkey_kind(soft[i].key) == SOFTKEY_TOKEN && strcmp(soft[i].provider, canon) == 0)
+			drop_at(i, "removed with its PKCS#11 provider");
+	if (pkcs11_unload(canon, &e) != 0) {
+		log_warn("pid %d: removing PKCS#11 provider %s: %s", (int)c->pid, canon, e.text);
+		return agentmsg_put_simple(out, SSH_AGENT_FAILURE);
+	}
+	log_info("PKCS#11 provider %s removed by pid %d", canon, (int)c->pid);
+	return agentmsg_put_simple(out, SSH_AGENT_SUCCESS);
+}
+
 /* ---- listing ---- */
 
 static int put_soft_identities(const struct agent *a, struct sshbuf *b, uint32_t *count)
@@ -438,6 +561,9 @@ static int soft_sign(struct agent *a, struct conn *c, const struct agentmsg_sign
 		return agentmsg_put_simple(out, SSH_AGENT_FAILURE);
 	if (softkey_kind(soft[i].key) == SOFTKEY_SK) {
 		r = sk_sign(a, &soft[i], req, sig, &e);
+	} else if (softkey_kind(soft[i].key) == SOFTKEY_TOKEN) {
+		r = pkcs11_sign(soft[i].key, req->data, req->data_len, ssh_sign_flags(a, c, req),
+				sig, &e);
 	} else {
 		r = softkey_sign(soft[i].key, req->data, req->data_len,
 				 ssh_sign_flags(a, c, req), sig, &e);
@@ -467,9 +593,15 @@ static int blob_is_rsa(const uint8_t *blob, size_t len)
 uint32_t ssh_sign_flags(const struct agent *a, const struct conn *c,
 			const struct agentmsg_sign_request *req)
 {
-	if (!a->settings.legacy_rsa_sha1 || (req->flags & 0x06) != 0 ||
-	    !blob_is_rsa(req->key_blob, req->key_blob_len))
+	if ((req->flags & 0x06) != 0 || !blob_is_rsa(req->key_blob, req->key_blob_len))
 		return req->flags;
+	if (!a->settings.legacy_rsa_sha1) {
+		/* No SHA-1: rsa-sha2-512 instead. A client that asked for ssh-rsa sees the
+		 * other type and fails; one that named no algorithm (ssh-add -T) verifies it. */
+		log_info("pid %d asked an RSA key for no rsa-sha2 hash: signing rsa-sha2-512, "
+			 "not ssh-rsa (SHA-1 needs legacy-rsa-sha1 = yes)", (int)c->pid);
+		return req->flags | 0x04;
+	}
 	log_warn("making a legacy ssh-rsa (SHA-1) signature for pid %d (legacy-rsa-sha1 = yes): "
 		 "SHA-1 signatures can be forged; upgrade the server and turn the setting off",
 		 (int)c->pid);
@@ -519,4 +651,5 @@ void softkeys_clear(void)
 	}
 	sshbuf_free(extra);
 	extra = NULL;
+	pkcs11_stop();
 }

@@ -248,15 +248,6 @@ static int handle_unlock(struct agent *a, struct conn *c, struct sshbuf *body,
 	return reply_success(out);
 }
 
-static int handle_smartcard(struct agent *a, struct conn *c, struct sshbuf *body,
-			    struct sshbuf *out)
-{
-	(void)a;
-	(void)body;
-	log_warn("pid %d asked for a PKCS#11 provider: not supported by tpm-agent", (int)c->pid);
-	return reply_failure(out);
-}
-
 static int ext_session_bind(struct conn *c, struct sshbuf *body, struct sshbuf *out)
 {
 	struct agentmsg_session_bind sb;
@@ -321,9 +312,9 @@ static const struct {
 	{ SSH_AGENTC_ADD_ID_CONSTRAINED, softkeys_handle_add },
 	{ SSH_AGENTC_REMOVE_IDENTITY, handle_remove_identity },
 	{ SSH_AGENTC_REMOVE_ALL_IDENTITIES, handle_remove_all },
-	{ SSH_AGENTC_ADD_SMARTCARD_KEY, handle_smartcard },
-	{ SSH_AGENTC_ADD_SMARTCARD_KEY_CONSTRAINED, handle_smartcard },
-	{ SSH_AGENTC_REMOVE_SMARTCARD_KEY, handle_smartcard },
+	{ SSH_AGENTC_ADD_SMARTCARD_KEY, softkeys_handle_smartcard_add },
+	{ SSH_AGENTC_ADD_SMARTCARD_KEY_CONSTRAINED, softkeys_handle_smartcard_add },
+	{ SSH_AGENTC_REMOVE_SMARTCARD_KEY, softkeys_handle_smartcard_remove },
 	{ SSH_AGENTC_LOCK, handle_lock },
 	{ SSH_AGENTC_UNLOCK, handle_unlock },
 	{ SSH_AGENTC_EXTENSION, handle_extension },

@@ -615,6 +615,34 @@ int softkey_parse(struct sshbuf *body, struct softkey **out, struct errmsg *e)
 	return 0;
 }
 
+int softkey_new_token(const uint8_t *blob, size_t len, const char *comment,
+		      struct softkey **out, struct errmsg *e)
+{
+	struct softkey *k;
+
+	*out = NULL;
+	if (len > sizeof(k->blob))
+		return refuse(e, "token key blob too large%s", "");
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return refuse(e, "out of memory%s", "");
+	if (sshkey_pub_from_blob(blob, len, &k->pub) != 0) {
+		free(k);
+		return refuse(e, "the token offers a key of a type we cannot use (RSA and ECDSA "
+			      "are)%s", "");
+	}
+	memcpy(k->blob, blob, len);
+	k->blob_len = len;
+	snprintf(k->comment, sizeof(k->comment), "%s", comment);
+	k->kind = SOFTKEY_TOKEN;
+	*out = k;
+	return 0;
+}
+
+const struct sshkey_pub *softkey_pub(const struct softkey *k)
+{
+	return &k->pub;
+}
+
 void softkey_free(struct softkey *k)
 {
 	if (k == NULL)
@@ -664,6 +692,8 @@ const char *softkey_type_name(const struct softkey *k)
 {
 	if (k->cert != NULL || k->kind == SOFTKEY_SK)
 		return k->cert_type;
+	if (k->kind == SOFTKEY_TOKEN)
+		return sshkey_type_name(k->pub.type);
 	return k->kind == SOFTKEY_ED25519 ? "ssh-ed25519" : sshkey_type_name(k->pub.type);
 }
 
@@ -779,6 +809,8 @@ static int sign_by_kind(const struct softkey *k, const uint8_t *data, size_t len
 		       errmsg_set(e, "ECDSA signature failed");
 	case SOFTKEY_SK:
 		return errmsg_set(e, "a FIDO key signs through its authenticator (ssh-sk-helper)");
+	case SOFTKEY_TOKEN:
+		return errmsg_set(e, "a PKCS#11 key signs through its token (ssh-pkcs11-helper)");
 	case SOFTKEY_RSA:
 		if ((h = sshkey_sign_hash(SSHKEY_RSA, flags)) == SSHKEY_HASH_NONE)
 			return errmsg_set(e, "ssh-rsa (SHA-1) signatures are refused: the client "

@@ -22,6 +22,7 @@ enum softkey_kind {
 	SOFTKEY_ECDSA,
 	SOFTKEY_RSA,
 	SOFTKEY_SK,     /* FIDO: sk-ecdsa-sha2-nistp256 / sk-ssh-ed25519 (and certificates) */
+	SOFTKEY_TOKEN,  /* PKCS#11: public key only, the token signs (ssh-add -s) */
 };
 
 #define SOFTKEY_SK_APP_MAX 256 /* longest FIDO application string ("ssh:..."), with NUL */
@@ -37,6 +38,12 @@ struct softkey;
  * type, bad size, mismatched halves). */
 #define SOFTKEY_E_REFUSED -50
 int softkey_parse(struct sshbuf *body, struct softkey **out, struct errmsg *e);
+/* A PKCS#11 token's key: the public blob (RSA or ECDSA) and its label; no private
+ * part here (the token holds it). Returns 0 or SOFTKEY_E_REFUSED with e. */
+int softkey_new_token(const uint8_t *blob, size_t len, const char *comment,
+		      struct softkey **out, struct errmsg *e);
+/* The public key of an ECDSA, RSA or token key. */
+const struct sshkey_pub *softkey_pub(const struct softkey *k);
 /* Wipes and frees k (NULL ok). */
 void softkey_free(struct softkey *k);
 

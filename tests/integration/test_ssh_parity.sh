@@ -118,6 +118,8 @@ ssh_login -o IdentitiesOnly=yes -o IdentityFile="$T/work/pubs/rsa.pub" \
 	-o PubkeyAcceptedAlgorithms=ssh-rsa
 assert_ne 0 "$RC" "SHA-1 login refused by default"
 assert_contains "$(cat "$AGENT_LOG")" "legacy-rsa-sha1" "refusal names the setting"
+assert_not_contains "$(cat "$AGENT_LOG")" "making a legacy" "no SHA-1 signature made"
+run_ok ssh-add -T pubs/rsa.pub   # names no algorithm: gets rsa-sha2-512, verifies it
 agent_stop
 agent_start_fg --legacy-rsa-sha1=yes
 run_ok ssh-add keys/rsa
