@@ -50,8 +50,8 @@ int fido_data_websafe(const uint8_t *data, size_t len)
 	       sshbuf_get_u8(&b, &type) == 0 && type == USERAUTH_REQUEST;
 }
 
-static int sign_request(const struct softkey *k, const char *provider, const uint8_t *data,
-			size_t len, struct sshbuf *req)
+static int sign_request(const struct softkey *k, const char *provider, const char *pin,
+			const uint8_t *data, size_t len, struct sshbuf *req)
 {
 	size_t raw_len;
 	const uint8_t *raw = softkey_sk_private(k, &raw_len);
@@ -68,7 +68,7 @@ static int sign_request(const struct softkey *k, const char *provider, const uin
 	    (r = sshbuf_put_string(req, data, len)) != 0 ||
 	    (r = sshbuf_put_cstring(req, "")) != 0 ||    /* algorithm: the key's */
 	    (r = sshbuf_put_u32(req, 0)) != 0 ||         /* compat */
-	    (r = sshbuf_put_cstring(req, "")) != 0)      /* no PIN */
+	    (r = sshbuf_put_cstring(req, pin != NULL ? pin : "")) != 0)
 		return r;
 	return 0;
 }
@@ -95,13 +95,14 @@ static int parse_answer(struct sshbuf *resp, struct sshbuf *sig, struct errmsg *
 }
 
 int fido_sign(struct agent *a, const struct softkey *k, const char *provider,
-	      const uint8_t *data, size_t len, struct sshbuf *sig, struct errmsg *e)
+	      const char *pin, const uint8_t *data, size_t len, struct sshbuf *sig,
+	      struct errmsg *e)
 {
 	struct sshbuf *req = sshbuf_new(HELPER_FRAME_MAX), *resp = sshbuf_new(HELPER_FRAME_MAX);
 	struct helper h = { -1, -1 };
 	int r = -1;
 
-	if (req == NULL || resp == NULL || sign_request(k, provider, data, len, req) != 0) {
+	if (req == NULL || resp == NULL || sign_request(k, provider, pin, data, len, req) != 0) {
 		errmsg_set(e, "cannot build the ssh-sk-helper request");
 		goto out;
 	}
@@ -116,7 +117,7 @@ int fido_sign(struct agent *a, const struct softkey *k, const char *provider,
 	helper_stop(&h);
 	pthread_mutex_lock(&a->lock);
 out:
-	sshbuf_free(req);
+	sshbuf_free(req); /* wipes the PIN */
 	sshbuf_free(resp);
 	return r;
 }

@@ -15,6 +15,7 @@
 
 #define FIDO_HELPER_DEFAULT "/usr/lib/openssh/ssh-sk-helper"
 #define FIDO_TOUCH_TIMEOUT_MS 60000 /* as long as a person may take to touch the key */
+#define SK_USER_VERIFICATION_REQD 0x04 /* key flag: the authenticator wants its PIN */
 
 /* Checks the provider an ssh-add names (sk-provider@openssh.com) against the
  * allowed-providers setting, after realpath; "internal" always passes. The canonical
@@ -27,9 +28,11 @@ int fido_provider_check(const struct agent *a, const char *provider, char *out, 
  * so that a web origin's FIDO challenge cannot be signed through the agent. */
 int fido_data_websafe(const uint8_t *data, size_t len);
 
-/* Signs data with k through ssh-sk-helper and provider; the signature blob is
- * appended to sig. Releases a->lock while the authenticator waits for a touch. */
+/* Signs data with k through ssh-sk-helper and provider (pin: the authenticator's PIN,
+ * or NULL); the signature blob is appended to sig. Releases a->lock while the
+ * authenticator waits for a touch. */
 int fido_sign(struct agent *a, const struct softkey *k, const char *provider,
-	      const uint8_t *data, size_t len, struct sshbuf *sig, struct errmsg *e);
+	      const char *pin, const uint8_t *data, size_t len, struct sshbuf *sig,
+	      struct errmsg *e);
 
 #endif

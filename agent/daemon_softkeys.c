@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <openssl/evp.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -497,14 +498,16 @@ static void process_name(pid_t pid, char *out, size_t len)
  * There is no PIN, so no PIN job: the prompt runs here, blocking the ssh event loop
  * up to the pinentry deadline; a->lock is released meanwhile so gpg clients and PIN
  * jobs go on. The key list is only touched on this thread, so it cannot change. */
-static int confirm_use(struct agent *a, struct conn *c, const struct soft_entry *s)
+/* Runs one pinentry dialog about s for c: CONFIRM, or GETPIN when pin is not NULL
+ * (then *pin is sodium memory the caller frees). Returns the PINENTRY_* code. */
+static int ask_user(struct agent *a, struct conn *c, const struct soft_entry *s,
+		    const char *action, char **pin, size_t *pin_len, struct errmsg *e)
 {
 	char desc[1024], what[SSHKEY_FP_MAX + SOFTKEY_COMMENT_MAX + 64], comm[64];
 	struct pin_env_store *env = pin_env_dup(c->env != NULL ? c->env : a->ssh_env);
 	struct pinentry_prompt p = { .title = "tpm-agent", .desc = desc, .ok = "Allow",
-				     .notok = "Deny" };
+				     .notok = "Deny", .prompt = "PIN:" };
 	struct pinentry_env view;
-	struct errmsg e;
 	int rc;
 
 	describe(s, what, sizeof(what));
@@ -512,27 +515,40 @@ static int confirm_use(struct agent *a, struct conn *c, const struct soft_entry 
 	for (char *q = what; *q; q++)
 		if ((unsigned char)*q < 0x20)
 			*q = '?';
-	snprintf(desc, sizeof(desc), "Allow a signature with the software key\n%s\n"
-		 "Requested by process %d (%s)", what, (int)c->pid, comm);
+	snprintf(desc, sizeof(desc), "%s\n%s\nRequested by process %d (%s)", action, what,
+		 (int)c->pid, comm);
 	pin_env_view(env, &view);
 	pthread_mutex_unlock(&a->lock);
-	rc = pinentry_confirm(a->settings.pinentry_program, &view, &p, &e);
+	rc = pin != NULL ? pinentry_getpin(a->settings.pinentry_program, &view, &p, pin,
+					   pin_len, e) :
+			   pinentry_confirm(a->settings.pinentry_program, &view, &p, e);
 	pthread_mutex_lock(&a->lock);
 	pin_env_free(env);
+	return rc;
+}
+
+static int confirm_use(struct agent *a, struct conn *c, const struct soft_entry *s)
+{
+	struct errmsg e;
+	int rc = ask_user(a, c, s, "Allow a signature with the software key", NULL, NULL, &e);
+
 	if (rc == PINENTRY_OK)
 		return 0;
-	log_warn("signature with software key %s for pid %d refused: %s", what, (int)c->pid,
+	log_warn("signature with a software key for pid %d refused: %s", (int)c->pid,
 		 rc == PINENTRY_E_NOT_CONFIRMED ? "the user denied it" : e.text);
 	return -1;
 }
 
 /* A FIDO key: web-safe data only (unless its application is "ssh:..." or
- * restrict-websafe is off), then the helper. */
-static int sk_sign(struct agent *a, const struct soft_entry *s,
+ * restrict-websafe is off), its PIN through pinentry when it was made with
+ * verify-required (ssh-keygen -O verify-required), then the helper. */
+static int sk_sign(struct agent *a, struct conn *c, const struct soft_entry *s,
 		   const struct agentmsg_sign_request *req, struct sshbuf *sig, struct errmsg *e)
 {
 	const char *app = softkey_sk_application(s->key);
-	char provider[PATH_MAX];
+	char provider[PATH_MAX], *pin = NULL;
+	size_t pin_len = 0;
+	int r;
 
 	if (a->settings.restrict_websafe && strncmp(app, "ssh:", 4) != 0 &&
 	    !fido_data_websafe(req->data, req->data_len))
@@ -540,7 +556,13 @@ static int sk_sign(struct agent *a, const struct soft_entry *s,
 				  "no SSH authentication or signature (restrict-websafe)", app);
 	/* the entry may be replaced while the helper runs unlocked: keep the provider */
 	snprintf(provider, sizeof(provider), "%s", s->provider);
-	return fido_sign(a, s->key, provider, req->data, req->data_len, sig, e);
+	if ((softkey_sk_flags(s->key) & SK_USER_VERIFICATION_REQD) &&
+	    (r = ask_user(a, c, s, "Enter the PIN of the security key to sign with", &pin,
+			  &pin_len, e)) != PINENTRY_OK)
+		return -1;
+	r = fido_sign(a, s->key, provider, pin, req->data, req->data_len, sig, e);
+	sodium_free(pin);
+	return r;
 }
 
 static int soft_sign(struct agent *a, struct conn *c, const struct agentmsg_sign_request *req,
@@ -560,7 +582,7 @@ static int soft_sign(struct agent *a, struct conn *c, const struct agentmsg_sign
 	if ((sig = sshbuf_new(SSHKEY_BLOB_MAX)) == NULL)
 		return agentmsg_put_simple(out, SSH_AGENT_FAILURE);
 	if (softkey_kind(soft[i].key) == SOFTKEY_SK) {
-		r = sk_sign(a, &soft[i], req, sig, &e);
+		r = sk_sign(a, c, &soft[i], req, sig, &e);
 	} else if (softkey_kind(soft[i].key) == SOFTKEY_TOKEN) {
 		r = pkcs11_sign(soft[i].key, req->data, req->data_len, ssh_sign_flags(a, c, req),
 				sig, &e);

@@ -673,6 +673,11 @@ const uint8_t *softkey_sk_private(const struct softkey *k, size_t *len)
 	return k->kind == SOFTKEY_SK ? k->sk_raw : NULL;
 }
 
+uint8_t softkey_sk_flags(const struct softkey *k)
+{
+	return k->kind == SOFTKEY_SK ? k->sk_flags : 0;
+}
+
 const char *softkey_sk_application(const struct softkey *k)
 {
 	return k->kind == SOFTKEY_SK ? k->sk_application : NULL;

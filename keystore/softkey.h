@@ -55,6 +55,8 @@ const char *softkey_comment(const struct softkey *k);
  * flags, key handle, reserved), as ssh-sk-helper's SIGN request wants it; NULL for
  * other kinds. softkey_sign refuses FIDO keys: the agent asks the helper. */
 const uint8_t *softkey_sk_private(const struct softkey *k, size_t *len);
+/* A FIDO key's flags (PROTOCOL.u2f: 0x01 user presence, 0x04 user verification). */
+uint8_t softkey_sk_flags(const struct softkey *k);
 /* A FIDO key's application ("ssh:" for SSH keys), else NULL. */
 const char *softkey_sk_application(const struct softkey *k);
 /* 1 if k was added with its certificate (a *-cert-v01@openssh.com type): then
