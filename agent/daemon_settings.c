@@ -61,6 +61,8 @@ static const struct setting_def defs[] = {
 	{ "allow-remote-pkcs11", BOOL(allow_remote_pkcs11) },
 	{ "restrict-websafe", BOOL(restrict_websafe) },
 	{ "legacy-rsa-sha1", BOOL(legacy_rsa_sha1) },
+	{ "tpm-timeout", UINT(tpm_timeout, 1, 3600) },
+	{ "tpm-create-timeout", UINT(tpm_create_timeout, 1, 3600) },
 };
 #define N_DEFS (sizeof(defs) / sizeof(defs[0]))
 
@@ -90,6 +92,8 @@ void settings_defaults(struct settings *s)
 	snprintf(s->allowed_providers, sizeof(s->allowed_providers), "%s",
 		 SETTINGS_PROVIDERS_DEFAULT);
 	s->restrict_websafe = 1;
+	s->tpm_timeout = 30;
+	s->tpm_create_timeout = 300;
 	settings_env_simulator(s);
 }
 
@@ -294,7 +298,9 @@ int settings_load_file(struct settings *s, const char *path, int optional, struc
 
 	if (optional && access(path, F_OK) != 0 && errno == ENOENT)
 		return 0;
-	if (store_read_file(path, CONFIG_FILE_MAX, &text, &len, e) != 0)
+	/* Settings such as pinentry-program run code: the file and its directory must be
+	 * the user's (or root's) and not writable by others, as keys are. */
+	if (store_read_private(path, CONFIG_FILE_MAX, 1, &text, &len, e) != 0)
 		return errmsg_prefix(e, "config");
 	r = config_parse(text, len, apply_setting, s, e);
 	free(text);

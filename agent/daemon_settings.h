@@ -34,6 +34,8 @@ struct settings {
 	char pcr_selection[96];         /* "0,1,2,3,7" or "sha256:0,1,2,3,7" */
 	unsigned client_idle_timeout;   /* seconds an ssh client may sit idle; 0 = forever */
 	char pin_from_sealed[512];      /* "KEY:SEALED[,KEY:SEALED...]" ("" = none) */
+	unsigned tpm_timeout;           /* seconds one TPM command may take */
+	unsigned tpm_create_timeout;    /* seconds one key creation may take */
 	/* ssh-agent parity (ssh-agent -t, -E, -P, -O; daemon_softkeys.c, daemon_helper.c) */
 	unsigned key_lifetime;          /* default lifetime of added keys, s; 0 = forever */
 	char fingerprint_hash[8];       /* "sha256" or "md5", for log lines */
