@@ -16,8 +16,10 @@
 #include "tpm_internal.h"
 #include "tpmsession.h"
 
-/* Made outside the TPM: neither fixedTPM nor fixedParent nor sensitiveDataOrigin. */
-#define IMPORT_ATTRS (TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_NODA)
+/* Made outside the TPM: neither fixedTPM nor fixedParent nor sensitiveDataOrigin. No
+ * noDA, as for keys made in the TPM: a wrong PIN counts towards the lockout, so a
+ * short PIN cannot be guessed by brute force. */
+#define IMPORT_ATTRS (TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_SIGN_ENCRYPT)
 #define SYM_KEY_LEN 16 /* AES-128 */
 
 static int refuse(struct errmsg *e, const char *what)
@@ -217,8 +219,8 @@ static TSS2_RC import_op(struct tpm *t, void *arg)
 	return rc;
 }
 
-int tpm_import_key(struct tpm *t, const struct tpm_import_in *in, struct tpm_key *k,
-		   struct sshkey_pub *pub, struct errmsg *e)
+int tpm_import_key(struct tpm *t, const struct tpm_import_in *in, const uint8_t *auth,
+		   size_t auth_len, struct tpm_key *k, struct sshkey_pub *pub, struct errmsg *e)
 {
 	TPM2B_PUBLIC p;
 	TPM2B_SENSITIVE sens;
@@ -240,6 +242,12 @@ int tpm_import_key(struct tpm *t, const struct tpm_import_in *in, struct tpm_key
 	case SSHKEY_ECDSA_P521: r = ecc_objects(in, &p, &sens, e); break;
 	case SSHKEY_RSA: r = rsa_objects(in, &p, &sens, e); break;
 	default: r = refuse(e, "the TPM holds ECDSA P-256/384/521 and RSA 2048/3072 keys only");
+	}
+	if (r == 0 && auth_len > sizeof(sens.sensitiveArea.authValue.buffer))
+		r = refuse(e, "a PIN longer than the TPM's 32 bytes");
+	if (r == 0 && auth_len > 0) { /* the PIN travels inside the wrapped sensitive area */
+		memcpy(sens.sensitiveArea.authValue.buffer, auth, auth_len);
+		sens.sensitiveArea.authValue.size = (UINT16)auth_len;
 	}
 	if (r == 0)
 		r = wrap(t, &p, &sens, &dup, &seed, e);
