@@ -13,6 +13,7 @@ openssh-client openssh-server git gnupg scdaemon procps socat coreutils tmux pin
 systemd mandoc
 clang libclang-rt-14-dev valgrind
 python3 util-linux openssl
+dpkg-dev zlib1g-dev softhsm2 sudo gdb
 "
 
 missing=

@@ -538,7 +538,8 @@ int keystore_sign_ssh_auth(struct keystore *ks, struct ks_key *k, const uint8_t 
 
 	if (h == SSHKEY_HASH_NONE)
 		return errmsg_set(e, "key '%s': SHA-1 ssh-rsa signatures are not made; the client "
-				  "must ask for rsa-sha2-256 or rsa-sha2-512", k->name);
+				  "must ask for rsa-sha2-256 or rsa-sha2-512 (or set legacy-rsa-sha1 = yes "
+				  "for an old server)", k->name);
 	if (ks->tpm == NULL)
 		return errmsg_set(e, "keystore: no TPM connection");
 	if ((r = ks_need_pin(k, pin, e)) != 0)
