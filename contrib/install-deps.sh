@@ -13,6 +13,7 @@ openssh-client openssh-server git gnupg procps socat coreutils tmux pinentry-cur
 systemd mandoc
 clang libclang-rt-14-dev valgrind
 python3 util-linux openssl
+tpm2-abrmd libtss2-tcti-tabrmd0 dbus-daemon
 "
 
 missing=
