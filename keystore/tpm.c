@@ -273,8 +273,13 @@ static int connect_tpm(struct tpm *t, struct errmsg *e)
 	/* Simulators may come up unstarted; a started TPM answers INITIALIZE. */
 	rc = Esys_Startup(t->esys, TPM2_SU_CLEAR);
 	if (rc != TSS2_RC_SUCCESS && rc_base(rc) != TPM2_RC_INITIALIZE) {
-		/* Nothing half-open stays behind: the next use starts from the TCTI again. */
-		r = tpm_err(e, rc, NULL, "TPM2_Startup on '%s' failed", t->info.tcti);
+		/* Nothing half-open stays behind: the next use starts from the TCTI again.
+		 * The swtpm TCTI connects at the first command: this is where it fails. */
+		if (rc_is_conn(rc))
+			r = tpm_err(e, rc, device_remedy(t->info.tcti, why, sizeof(why)),
+				    "cannot open TCTI '%s'", t->info.tcti);
+		else
+			r = tpm_err(e, rc, NULL, "TPM2_Startup on '%s' failed", t->info.tcti);
 		drop_connection(t);
 		return r;
 	}
@@ -1378,6 +1383,8 @@ void tpm_close(struct tpm *t)
 {
 	if (t == NULL)
 		return;
+	/* Shutting down must not wait a full tpm-timeout per flush on a stuck TPM. */
+	tcti_guard_set_deadlines(t->guard, 2, 2);
 	/* Flush only over a connection in a known state; otherwise (aborted, timed out,
 	 * garbled) the TPM is swept at the next start when it has no resource manager. */
 	if (t->sys == NULL || tcti_guard_dirty(t->guard) || tcti_guard_aborted(t->guard)) {
