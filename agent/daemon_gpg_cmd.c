@@ -278,7 +278,7 @@ static gpg_error_t cmd_reloadagent(assuan_context_t ctx, char *line)
 	(void)line;
 	if (names == NULL)
 		return GPG_AGENT_ERR(GPG_ERR_ENOMEM);
-	pthread_mutex_lock(&a->lock);
+	agent_tpm_lock(a); /* keys join the keystore only under both locks */
 	if (store_list_keys(keystore_dir(a->ks), names, STORE_MAX_KEYS, &count, &e) != 0)
 		log_warn("gpg: RELOADAGENT: %s", e.text);
 	for (size_t i = 0; i < count; i++) {
@@ -289,7 +289,7 @@ static gpg_error_t cmd_reloadagent(assuan_context_t ctx, char *line)
 		else
 			added++;
 	}
-	pthread_mutex_unlock(&a->lock);
+	agent_tpm_unlock(a);
 	free(names);
 	log_info("gpg: RELOADAGENT: %zu new key(s)", added);
 	return 0;
@@ -1010,7 +1010,7 @@ static gpg_error_t genkey_make(assuan_context_t ctx, enum sshkey_type type, unsi
 	gpg_error_t rc = 0;
 	int r;
 
-	pthread_mutex_lock(&s->a->lock);
+	agent_tpm_lock(s->a);
 	r = keystore_generate_auth(s->a->ks, type, bits, NULL, "gpg", GENKEY_FLAGS,
 				   (const uint8_t *)pin, pin_len, &k, &e);
 	if (r == 0) {
@@ -1021,7 +1021,7 @@ static gpg_error_t genkey_make(assuan_context_t ctx, enum sshkey_type type, unsi
 		log_warn("gpg: GENKEY for pid %d failed: %s", (int)s->pid, e.text);
 		rc = key_op_error(ctx, r, &e);
 	}
-	pthread_mutex_unlock(&s->a->lock);
+	agent_tpm_unlock(s->a);
 	return rc;
 }
 
@@ -1068,6 +1068,27 @@ static gpg_error_t cmd_passwd(assuan_context_t ctx, char *line)
 
 /* ---------------------------------------------------------------- table */
 
+/* A locked agent (ssh-add -x) serves gpg nothing but the handshake and questions that
+ * already answer "no key": one check before every command, so commands added later
+ * are covered too. */
+static gpg_error_t locked_gate(assuan_context_t ctx, const char *cmd)
+{
+	static const char *const open_when_locked[] = { "GETINFO", "HAVEKEY", "KEYINFO", "NOP",
+							"BYE", "RESET", "OPTION", "END",
+							"CANCEL", "KILLAGENT" };
+	struct agent *a = session(ctx)->a;
+	int locked;
+
+	pthread_mutex_lock(&a->lock);
+	locked = a->lock_hash != NULL;
+	pthread_mutex_unlock(&a->lock);
+	for (size_t i = 0; locked && i < sizeof(open_when_locked) / sizeof(open_when_locked[0]); i++)
+		if (strcasecmp(cmd, open_when_locked[i]) == 0)
+			return 0;
+	return locked ? set_error(ctx, GPG_ERR_LOCKED, "the agent is locked (ssh-add -X unlocks it)")
+		      : 0;
+}
+
 int gpg_register_commands(assuan_context_t ctx)
 {
 	static const struct {
@@ -1094,7 +1115,8 @@ int gpg_register_commands(assuan_context_t ctx)
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
 		if ((rc = assuan_register_command(ctx, table[i].name, table[i].handler, NULL)) != 0)
 			return (int)rc;
-	if ((rc = assuan_register_option_handler(ctx, option_handler)) != 0 ||
+	if ((rc = assuan_register_pre_cmd_notify(ctx, locked_gate)) != 0 ||
+	    (rc = assuan_register_option_handler(ctx, option_handler)) != 0 ||
 	    (rc = assuan_register_reset_notify(ctx, reset_notify)) != 0)
 		return (int)rc;
 	return 0;

@@ -264,7 +264,9 @@ int settings_load_file(struct settings *s, const char *path, int optional, struc
 
 	if (optional && access(path, F_OK) != 0 && errno == ENOENT)
 		return 0;
-	if (store_read_file(path, CONFIG_FILE_MAX, &text, &len, e) != 0)
+	/* Settings such as pinentry-program run code: the file and its directory must be
+	 * the user's (or root's) and not writable by others, as keys are. */
+	if (store_read_private(path, CONFIG_FILE_MAX, 1, &text, &len, e) != 0)
 		return errmsg_prefix(e, "config");
 	r = config_parse(text, len, apply_setting, s, e);
 	free(text);

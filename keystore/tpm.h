@@ -252,4 +252,13 @@ struct tpm_import_in {
 int tpm_import_key(struct tpm *t, const struct tpm_import_in *in, struct tpm_key *k,
 		   struct sshkey_pub *pub, struct errmsg *e);
 
+/* ---- tpm_wait.c: while a thread waits for the TPM ---- */
+
+/* enter runs in the thread that sends a TPM command just before it blocks on the TPM
+ * (transmit, then receive), leave just after; both with arg. The agent releases its
+ * state lock meanwhile, so clients that need no TPM are served. Process-wide; NULL
+ * hooks: none. Set them before the TPM is used from more than one thread. */
+typedef void (*tpm_wait_fn)(void *arg);
+void tpm_set_wait_hooks(tpm_wait_fn enter, tpm_wait_fn leave, void *arg);
+
 #endif

@@ -86,6 +86,9 @@ int tpm_check_auth_len(size_t auth_len, struct errmsg *e);
 int tpm_err(struct errmsg *e, TSS2_RC rc, const char *remedy, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* tpm_wait.c: routes ctx's transmit and receive through the wait hooks (tpm.h). */
+void tpm_wait_wrap(TSS2_TCTI_CONTEXT *ctx);
+
 /* The TCG "H-2" ECC P-256 storage primary template of the SRK (REFERENCE.md §2). */
 void srk_template(TPM2B_PUBLIC *p);
 
