@@ -472,8 +472,17 @@ static int nv_store_image(struct certstore *cs, const char *key, const uint8_t *
 				  "a file", len, index_max);
 	if ((r = nv_pick_index(cs, key, index, e)) != 0)
 		return r;
-	if ((r = tpm_nv_define(cs->tpm, *index, len, cs->owner_auth, cs->owner_len, e)) != 0)
+	if ((r = tpm_nv_define(cs->tpm, *index, len, cs->owner_auth, cs->owner_len, e)) != 0) {
+		int written;
+		struct errmsg ue;
+
+		/* A response lost or refused after the TPM defined it: do not leave it. */
+		if (r != TPM_E_NV_DEFINED && tpm_nv_ours(cs->tpm, *index, &written, &ue) == 1 &&
+		    !written &&
+		    tpm_nv_undefine(cs->tpm, *index, cs->owner_auth, cs->owner_len, &ue) != 0)
+			log_error("NV index 0x%08x left defined: %s", *index, ue.text);
 		return r;
+	}
 	if ((r = tpm_nv_write(cs->tpm, *index, img, len, cs->owner_auth, cs->owner_len, e)) != 0) {
 		struct errmsg ue;
 
