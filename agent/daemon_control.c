@@ -271,6 +271,8 @@ static void status_nv(struct agent *a, struct status_reply *st)
 	status_add(st, "nv space", "indices up to %u bytes; %u NV indices defined in the TPM; "
 		   "room for about %u more persistent objects (the TPM's own estimate)",
 		   u.index_max, u.tpm_indices_defined, u.tpm_avail_hint);
+	status_add(st, "nv leftovers", "%u indices without a certificate reclaimed at start, "
+		   "%u left (they need the SO PIN)", u.orphans_reclaimed, u.orphans_left);
 }
 
 static int ctl_status(struct agent *a, struct sshbuf *body, struct sshbuf *out,
