@@ -169,7 +169,7 @@ static int ctl_load(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 	/* Constraints are those of the latest load (ssh-add -c / -t habits). */
 	k->confirm = (flags & CTL_LOAD_CONFIRM) != 0;
 	k->lifetime_end = lifetime ? pincache_now() + lifetime : 0;
-	certstore_refresh(a->certs);
+	agent_certs_refresh(a);
 	if ((c = certstore_find_key(a->certs, name)) != NULL)
 		c->hidden = 0;
 	hostkeys_apply(a); /* a host key is only for tpm-agent --host, and vice versa */
@@ -328,7 +328,7 @@ static int ctl_cert_list(struct agent *a, struct sshbuf *body, struct sshbuf *ou
 	int r;
 
 	(void)body;
-	certstore_refresh(a->certs);
+	agent_certs_refresh(a);
 	n = certstore_count(a->certs);
 	r = sshbuf_put_u32(out, (uint32_t)n);
 	for (size_t i = 0; r == 0 && i < n; i++) {

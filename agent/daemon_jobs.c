@@ -77,6 +77,16 @@ static void tpm_wait_leave(void *arg)
 		pthread_mutex_lock(&a->lock);
 }
 
+void agent_certs_refresh(struct agent *a)
+{
+	if (tpm_holder == a) {
+		certstore_refresh(a->certs);
+	} else if (pthread_mutex_trylock(&a->tpm_lock) == 0) { /* never waits: see daemon.h */
+		certstore_refresh(a->certs);
+		pthread_mutex_unlock(&a->tpm_lock);
+	}
+}
+
 /* ---------------------------------------------------------------- jobs and replies */
 
 static int64_t mono_ms(void)

@@ -74,7 +74,7 @@ static int handle_request_identities(struct agent *a, struct conn *c, struct ssh
 
 	(void)c;
 	(void)body;
-	certstore_refresh(a->certs);
+	agent_certs_refresh(a);
 	if (a->lock_hash == NULL) {
 		for (size_t i = 0; i < n; i++)
 			shown += !keystore_get(a->ks, i)->hidden;

@@ -9,15 +9,6 @@ GSOCK="$T/S.gpg-agent"
 gca() { timeout 10 gpg-connect-agent --no-autostart -S "$GSOCK" "$@" /bye; }
 # ms: milliseconds since the epoch.
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
-# wait_log TEXT [TENTHS]: waits for TEXT in the agent log.
-wait_log() {
-	local n=0
-	until grep -qF -- "$1" "$AGENT_LOG"; do
-		[ $n -ge "${2:-100}" ] && return 1
-		sleep 0.1; n=$((n + 1))
-	done
-}
-
 agent_stop
 : >"$AGENT_LOG"
 agent_start_fg --tpm-timeout=3 --gpg-socket "$GSOCK"
@@ -54,7 +45,7 @@ it_on_exit "kill -CONT $SWTPM_PID"
 sign_start=$(ms)
 ( ssh-keygen -Y sign -f k1.pub -n test data >"$T/sign.out" 2>&1; echo $? >"$T/sign.rc" ) &
 SIGNER=$!
-wait_log "TPM worker: request of pid" 100 || fail "the sign request never reached the TPM worker"
+it_wait_log "TPM worker: request of pid" 100 || fail "the sign request never reached the TPM worker"
 
 step "while it hangs: ssh-add -l, tpm-key list and gpg KEYINFO --list answer at once"
 t0=$(ms)
