@@ -250,7 +250,7 @@ static int ctl_status(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 {
 	struct status_reply st = { .out = out, .count_pos = out->size };
 	struct tpm_info info;
-	size_t hidden = 0;
+	size_t hidden = 0, orphans, rewritten;
 
 	(void)body;
 	if (tpm_get_info(a->tpm, &info, e) != 0)
@@ -261,6 +261,9 @@ static int ctl_status(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 	status_tpm(a, &info, &st);
 	status_add(&st, "keys", "%zu (%zu removed from the agent)", keystore_count(a->ks), hidden);
 	status_add(&st, "certificates", "%zu", certstore_count(a->certs));
+	keystore_repairs(a->ks, &orphans, &rewritten);
+	status_add(&st, "store repairs at start", "%zu .pub without .tss removed, %zu missing "
+		   ".pub written", orphans, rewritten);
 	status_nv(a, &st);
 	status_add(&st, "data dir", "%s", a->data_dir);
 	status_add(&st, "agent pid", "%d", (int)a->pid);

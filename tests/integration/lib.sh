@@ -188,6 +188,15 @@ agent_start_fg() {
 	if ! it_wait_socket "$SSH_AUTH_SOCK" 150; then
 		fail "tpm-agent -D did not create $SSH_AUTH_SOCK: $(tail -5 "$AGENT_LOG")"
 	fi
+	# The socket is bound before the keys are read: wait until the agent answers.
+	it_wait_until 150 agent_answers ||
+		fail "tpm-agent -D does not answer on $SSH_AUTH_SOCK: $(tail -5 "$AGENT_LOG")"
+}
+# agent_answers: ssh-add -l got an answer (keys or none), or the agent is gone.
+agent_answers() {
+	local rc=0
+	timeout 20 ssh-add -l >/dev/null 2>&1 || rc=$?
+	[ "$rc" -ne 2 ] || ! it_pid_alive "$SSH_AGENT_PID"
 }
 
 # agent_stop: bin/tpm-agent -k (kills $SSH_AGENT_PID) and waits until the process is
@@ -321,6 +330,12 @@ it_cleanup() {
 	trap - EXIT INT TERM HUP
 	set +e
 	if [ -n "$IT_EXIT_HOOKS" ]; then eval "$IT_EXIT_HOOKS" >/dev/null 2>&1; fi
+	# The agent's check that every TPM command runs under the TPM lock (daemon_jobs.h).
+	if grep -q "internal error: a TPM command" "$AGENT_LOG" 2>/dev/null; then
+		echo "FAIL: $IT_NAME: the agent used the TPM outside the TPM lock:" >&2
+		grep "internal error: a TPM command" "$AGENT_LOG" | head -3 >&2
+		[ "$rc" -ne 0 ] || rc=1
+	fi
 	if [ "$rc" -ne 0 ] || [ "$IT_FAILED" -ne 0 ]; then
 		if [ -s "$AGENT_LOG" ]; then
 			echo "--- $IT_NAME: agent log (last 30 lines)" >&2

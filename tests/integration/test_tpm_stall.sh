@@ -2,7 +2,8 @@
 # test_tpm_stall: a TPM that stops answering (swtpm stopped with SIGSTOP) never freezes
 # the agent: listing, tpm-key list and gpg KEYINFO answer at once, a signature fails
 # after tpm-timeout, SIGTERM ends the agent quickly, and a fresh agent signs once the TPM
-# is back. Also: one agent per data dir, and one name taken once by concurrent gens.
+# is back. Also: one agent per data dir, one name taken once by concurrent gens, and
+# the store repaired at start (a .pub without its .tss, a .tss without its .pub).
 . "$(dirname "$0")/lib.sh"
 
 GSOCK="$T/S.gpg-agent"
@@ -55,7 +56,7 @@ assert_contains "$OUT" "$FP" "ssh-add -l lists the key"
 echo "    ssh-add -l answered in $((t1 - t0)) ms"
 run_ok timeout 3 "$TPM_KEY" list
 assert_contains "$OUT" "k1" "tpm-key list"
-run_ok timeout 3 gpg-connect-agent --no-autostart -S "$GSOCK" 'KEYINFO --list' 'HAVEKEY --list' /bye
+run_ok timeout 3 gpg-connect-agent --no-autostart -S "$GSOCK" 'KEYINFO --list' /bye
 assert_contains "$OUT" "S KEYINFO" "gpg KEYINFO --list"
 
 step "the signature fails within tpm-timeout + 2 s"
@@ -81,9 +82,16 @@ it_wait_gone "$AGENT1" 20 || fail "the agent still runs 2 s after SIGTERM"
 wait "$AGENT1" 2>/dev/null
 [ ! -e "$AGENT_SOCK" ] || fail "the agent left its socket behind"
 
-step "after SIGCONT a fresh agent signs"
+step "after SIGCONT a fresh agent signs; it repairs what a crash left in the store"
 kill -CONT "$SWTPM_PID"
+KEYS="$TPM_AGENT_HOME/keys"
+cp "$KEYS/k1.pub" "$KEYS/gone.pub"   # a .pub whose .tss never came
+rm "$KEYS/dup.pub"                   # a .tss whose .pub never came
 agent_start_fg --tpm-timeout=3
+[ ! -e "$KEYS/gone.pub" ] || fail "the .pub without its .tss is still there"
+[ -s "$KEYS/dup.pub" ] || fail "the missing dup.pub was not written again"
+run_ok tk status
+assert_contains "$OUT" "1 .pub without .tss removed, 1 missing .pub written" "status repairs"
 run_ok ssh-keygen -Y sign -f k1.pub -n test data
 printf 'alice %s\n' "$(cat k1.pub)" >signers
 run_ok ssh-keygen -Y verify -f signers -I alice -n test -s data.sig <data
