@@ -335,9 +335,8 @@ static struct pin_job *job_new(struct agent *a, struct conn *c, enum job_kind ki
 static int job_queue_tpm(struct agent *a, struct conn *c, struct pin_job *j, struct errmsg *e)
 {
 	struct pin_worker *w = a->worker;
-	unsigned mult = c->tpm_slow ? 4 : 1; /* key creation takes longer */
-
-	j->timeout_s = a->settings.tpm_timeout * mult;
+	/* Key creation has its own, longer deadline (tpm-create-timeout). */
+	j->timeout_s = c->tpm_slow ? a->settings.tpm_create_timeout : a->settings.tpm_timeout;
 	j->deadline_ms = mono_ms() + (int64_t)(j->timeout_s + DEADLINE_MARGIN_S) * 1000;
 	pthread_mutex_lock(&w->mu);
 	if (tpm_stuck_locked(w)) {
@@ -472,6 +471,12 @@ int pin_stop(struct agent *a)
 		wait_until(w, &w->idle, prompts_done);
 		if (w->tpm_thread_started)
 			wait_until(w, &w->tpm_idle, tpm_worker_done);
+		if (w->tpm_thread_started && !w->tpm_thread_done && a->tpm != NULL) {
+			/* Stuck in a TPM command: make it fail now (tpm.h), then the worker
+			 * ends and the TPM is closed without sending anything more. */
+			tpm_abort(a->tpm);
+			wait_until(w, &w->tpm_idle, tpm_worker_done);
+		}
 		busy = w->running;
 		tpm_busy = w->tpm_thread_started && !w->tpm_thread_done;
 		while (w->queue != NULL) {

@@ -52,9 +52,10 @@ static const struct setting_def defs[] = {
 	{ "pcr-selection", SET_PCRS, offsetof(struct settings, pcr_selection),
 	  sizeof(((struct settings *)0)->pcr_selection), 0, 0 },
 	{ "client-idle-timeout", UINT(client_idle_timeout, 0, 86400) },
-	{ "tpm-timeout", UINT(tpm_timeout, 1, 3600) },
 	{ "pin-from-sealed", SET_PINSEAL, offsetof(struct settings, pin_from_sealed),
 	  sizeof(((struct settings *)0)->pin_from_sealed), 0, 0 },
+	{ "tpm-timeout", UINT(tpm_timeout, 1, 3600) },
+	{ "tpm-create-timeout", UINT(tpm_create_timeout, 1, 3600) },
 };
 #define N_DEFS (sizeof(defs) / sizeof(defs[0]))
 
@@ -79,6 +80,7 @@ void settings_defaults(struct settings *s)
 	snprintf(s->pcr_selection, sizeof(s->pcr_selection), "0,1,2,3,7");
 	s->client_idle_timeout = 300;
 	s->tpm_timeout = 30;
+	s->tpm_create_timeout = 300;
 }
 
 static const struct setting_def *find_def(const char *key)
@@ -262,7 +264,9 @@ int settings_load_file(struct settings *s, const char *path, int optional, struc
 
 	if (optional && access(path, F_OK) != 0 && errno == ENOENT)
 		return 0;
-	if (store_read_file(path, CONFIG_FILE_MAX, &text, &len, e) != 0)
+	/* Settings such as pinentry-program run code: the file and its directory must be
+	 * the user's (or root's) and not writable by others, as keys are. */
+	if (store_read_private(path, CONFIG_FILE_MAX, 1, &text, &len, e) != 0)
 		return errmsg_prefix(e, "config");
 	r = config_parse(text, len, apply_setting, s, e);
 	free(text);

@@ -33,8 +33,9 @@ struct settings {
 	int platform_policy;            /* new keys bound to pcr_selection (tpm-key gen --pcr) */
 	char pcr_selection[96];         /* "0,1,2,3,7" or "sha256:0,1,2,3,7" */
 	unsigned client_idle_timeout;   /* seconds an ssh client may sit idle; 0 = forever */
-	unsigned tpm_timeout;           /* seconds one TPM request may take (key creation: 4x) */
 	char pin_from_sealed[512];      /* "KEY:SEALED[,KEY:SEALED...]" ("" = none) */
+	unsigned tpm_timeout;           /* seconds one TPM command may take */
+	unsigned tpm_create_timeout;    /* seconds one key creation may take */
 };
 
 /* Defaults, with $TPM_AGENT_TCTI and $PINENTRY_PROGRAM applied. */

@@ -124,7 +124,7 @@ static int ks_read_key(struct keystore *ks, const char *name, struct ks_key **ou
 		goto done;
 	}
 	if (store_key_path(ks->dir, name, ".tss", path, sizeof(path), e) != 0 ||
-	    store_read_file(path, TSS2KEY_FILE_MAX, &pem, &len, e) != 0)
+	    store_read_private(path, TSS2KEY_FILE_MAX, 0, &pem, &len, e) != 0)
 		goto done;
 	if (tss2key_from_pem(pem, len, f, e) != 0 || ks_key_from_tss2(f, name, k, e) != 0 ||
 	    ks_policy_load(ks->dir, k, f, e) != 0) {

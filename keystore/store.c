@@ -132,6 +132,36 @@ static int check_private_dir(const char *dir, struct errmsg *e)
 	return 0;
 }
 
+/* The owner and mode rules for one file or directory: owned by us (or by root when
+ * root_ok), not writable by group or others. */
+static int check_owner_mode(const char *path, const struct stat *st, int root_ok,
+			    struct errmsg *e)
+{
+	if (st->st_uid != geteuid() && !(root_ok && st->st_uid == 0))
+		return errmsg_set(e, "store: %s belongs to uid %u, not to you (uid %u); refusing "
+				  "to use it (remove it, or make it yours and check its contents)",
+				  path, (unsigned)st->st_uid, (unsigned)geteuid());
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return errmsg_set(e, "store: %s is writable by group or others (mode %03o); "
+				  "refusing to use it; check its contents, then run: chmod go-w %s",
+				  path, (unsigned)(st->st_mode & 0777), path);
+	return 0;
+}
+
+int store_check_dir(const char *dir, int root_ok, struct errmsg *e)
+{
+	struct stat st;
+
+	if (lstat(dir, &st) < 0)
+		return errmsg_set(e, "store: cannot stat %s: %s", dir, strerror(errno));
+	if (S_ISLNK(st.st_mode))
+		return errmsg_set(e, "store: %s is a symbolic link; refusing to follow it (make "
+				  "it a directory)", dir);
+	if (!S_ISDIR(st.st_mode))
+		return errmsg_set(e, "store: %s is not a directory", dir);
+	return check_owner_mode(dir, &st, root_ok, e);
+}
+
 int store_prepare(const char *dir, struct errmsg *e)
 {
 	char keys[STORE_PATH_MAX];
@@ -367,15 +397,14 @@ static int open_regular(const char *path, size_t max, size_t *size, struct errms
 	return fd;
 }
 
-int store_read_file(const char *path, size_t max, char **data, size_t *len, struct errmsg *e)
+/* Reads the size bytes of the open fd (closed here) into *data. */
+static int read_opened(int fd, size_t size, const char *path, char **data, size_t *len,
+		       struct errmsg *e)
 {
-	size_t size = 0, got;
+	size_t got;
 	char *buf;
-	int fd, rc, err;
+	int rc, err;
 
-	*data = NULL;
-	if ((fd = open_regular(path, max, &size, e)) < 0)
-		return -1;
 	/* One byte more than stat said, to notice a file that grew meanwhile. */
 	if ((buf = malloc(size + 2)) == NULL) {
 		close(fd);
@@ -394,6 +423,39 @@ int store_read_file(const char *path, size_t max, char **data, size_t *len, stru
 	*data = buf;
 	*len = size;
 	return 0;
+}
+
+int store_read_file(const char *path, size_t max, char **data, size_t *len, struct errmsg *e)
+{
+	size_t size = 0;
+	int fd;
+
+	*data = NULL;
+	if ((fd = open_regular(path, max, &size, e)) < 0)
+		return -1;
+	return read_opened(fd, size, path, data, len, e);
+}
+
+int store_read_private(const char *path, size_t max, int root_ok, char **data, size_t *len,
+		       struct errmsg *e)
+{
+	char dir[STORE_PATH_MAX];
+	struct stat st;
+	size_t size;
+	int fd;
+
+	*data = NULL;
+	if (dir_of(path, dir, sizeof(dir), e) != 0 || store_check_dir(dir, root_ok, e) != 0)
+		return -1;
+	/* The file itself: checked on the open descriptor, so what is read is what passed. */
+	if ((fd = open_regular(path, max, &size, e)) < 0)
+		return -1;
+	if (fstat(fd, &st) != 0)
+		errmsg_set(e, "store: cannot stat %s: %s", path, strerror(errno));
+	else if (check_owner_mode(path, &st, root_ok, e) == 0)
+		return read_opened(fd, size, path, data, len, e);
+	close(fd);
+	return -1;
 }
 
 /* ---- listing, existence, removal ---- */

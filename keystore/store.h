@@ -34,6 +34,15 @@ int store_write_new(const char *path, const void *data, size_t len, int mode,
 /* Reads a whole regular file of at most max bytes into *data (malloc'd, NUL-terminated). */
 int store_read_file(const char *path, size_t max, char **data, size_t *len, struct errmsg *e);
 
+/* The rules keys/ follows, for any file or directory the agent trusts (keys, certs/,
+ * sealed/, the config): a directory that is no symbolic link, owned by you (or by
+ * root when root_ok) and not writable by group or others. A refusal names the path. */
+int store_check_dir(const char *dir, int root_ok, struct errmsg *e);
+/* store_read_file for a trusted file: its directory passes store_check_dir, and the
+ * file is a regular file (no symbolic link) with the same owner and mode rules. */
+int store_read_private(const char *path, size_t max, int root_ok, char **data, size_t *len,
+		       struct errmsg *e);
+
 /* Names of the keys in dir/keys (files *.tss with valid names), sorted. */
 int store_list_keys(const char *dir, char (*names)[STORE_NAME_MAX], size_t max,
 		    size_t *count, struct errmsg *e);

@@ -12,7 +12,7 @@ gca() { timeout 10 gpg-connect-agent --no-autostart -S "$GSOCK" "$@" /bye; }
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 agent_stop
 : >"$AGENT_LOG"
-agent_start_fg --tpm-timeout=3 --gpg-socket "$GSOCK"
+agent_start_fg --tpm-timeout=3 --tpm-create-timeout=3 --gpg-socket "$GSOCK"
 AGENT1=$SSH_AGENT_PID
 
 step "a second agent on the same data dir is refused, naming the running one"
@@ -72,15 +72,28 @@ assert_ne 0 "$(cat "$T/sign.rc")" "exit status of the signer"
 wait "$SIGNER" 2>/dev/null
 grep -q "no answer in 3 s" "$AGENT_LOG" || fail "no log line for the TPM timeout"
 
-step "tpm-key commands that need the TPM fail at once, saying why"
-run_fail timeout 5 "$TPM_KEY" status
-assert_contains "$ERR" "tpm: no answer in 3 s" "tpm-key status while the TPM hangs"
+step "a tpm-key command that needs the TPM fails within its deadline, saying why"
+t0=$(ms)
+run_fail timeout 15 "$TPM_KEY" gen --no-pin -t ecdsa -n stalled
+gen_ms=$(( $(ms) - t0 ))
+assert_contains "$ERR" "tpm: " "tpm-key gen while the TPM hangs"
+echo "    tpm-key gen failed after $gen_ms ms: $ERR"
+[ "$gen_ms" -le 5000 ] || fail "tpm-key gen failed only after $gen_ms ms"
+[ ! -e "$TPM_AGENT_HOME/keys/stalled.tss" ] || fail "a key file from the failed gen"
 
-step "SIGTERM ends the agent within 2 s, the TPM still stopped"
+step "SIGTERM ends the agent within 2 s, the TPM still stopped and a signature in flight"
+started=$(grep -c "TPM worker: request of pid" "$AGENT_LOG")
+( ssh-keygen -Y sign -f k1.pub -n test data >"$T/sign2.out" 2>&1; echo $? >"$T/sign2.rc" ) &
+SIGNER=$!
+it_wait_until 100 eval '[ "$(grep -c "TPM worker: request of pid" "$AGENT_LOG")" -gt "$started" ]' ||
+	fail "the second sign request never reached the TPM worker"
 kill -TERM "$AGENT1"
 it_wait_gone "$AGENT1" 20 || fail "the agent still runs 2 s after SIGTERM"
 wait "$AGENT1" 2>/dev/null
 [ ! -e "$AGENT_SOCK" ] || fail "the agent left its socket behind"
+it_wait_until 50 test -s "$T/sign2.rc" || fail "the signer in flight was left hanging"
+wait "$SIGNER" 2>/dev/null
+assert_ne 0 "$(cat "$T/sign2.rc")" "exit status of the signer in flight at SIGTERM"
 
 step "after SIGCONT a fresh agent signs; it repairs what a crash left in the store"
 kill -CONT "$SWTPM_PID"
