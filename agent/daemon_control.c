@@ -186,7 +186,7 @@ static int ctl_load(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 	/* Constraints are those of the latest load (ssh-add -c / -t habits). */
 	k->confirm = (flags & CTL_LOAD_CONFIRM) != 0;
 	k->lifetime_end = lifetime ? pincache_now() + lifetime : 0;
-	certstore_refresh(a->certs);
+	agent_certs_refresh(a);
 	if ((c = certstore_find_key(a->certs, name)) != NULL)
 		c->hidden = 0;
 	hostkeys_apply(a); /* a host key is only for tpm-agent --host, and vice versa */
@@ -271,6 +271,8 @@ static void status_nv(struct agent *a, struct status_reply *st)
 	status_add(st, "nv space", "indices up to %u bytes; %u NV indices defined in the TPM; "
 		   "room for about %u more persistent objects (the TPM's own estimate)",
 		   u.index_max, u.tpm_indices_defined, u.tpm_avail_hint);
+	status_add(st, "nv leftovers", "%u indices without a certificate reclaimed at start, "
+		   "%u left (they need the SO PIN)", u.orphans_reclaimed, u.orphans_left);
 }
 
 static int ctl_status(struct agent *a, struct sshbuf *body, struct sshbuf *out,
@@ -278,7 +280,7 @@ static int ctl_status(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 {
 	struct status_reply st = { .out = out, .count_pos = out->size };
 	struct tpm_info info;
-	size_t hidden = 0;
+	size_t hidden = 0, orphans, rewritten;
 
 	(void)body;
 	if (tpm_get_info(a->tpm, &info, e) != 0)
@@ -290,6 +292,9 @@ static int ctl_status(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 	pin_da_status(a, status_add_pair, &st); /* counter, lockout, the last PIN failure */
 	status_add(&st, "keys", "%zu (%zu removed from the agent)", keystore_count(a->ks), hidden);
 	status_add(&st, "certificates", "%zu", certstore_count(a->certs));
+	keystore_repairs(a->ks, &orphans, &rewritten);
+	status_add(&st, "store repairs at start", "%zu .pub without .tss removed, %zu missing "
+		   ".pub written", orphans, rewritten);
 	status_nv(a, &st);
 	srkpin_status(a, status_add_pair, &st);
 	status_add(&st, "data dir", "%s", a->data_dir);
@@ -358,7 +363,7 @@ static int ctl_cert_list(struct agent *a, struct sshbuf *body, struct sshbuf *ou
 	int r;
 
 	(void)body;
-	certstore_refresh(a->certs);
+	agent_certs_refresh(a);
 	n = certstore_count(a->certs);
 	r = sshbuf_put_u32(out, (uint32_t)n);
 	for (size_t i = 0; r == 0 && i < n; i++) {

@@ -15,6 +15,7 @@
 #include "client.h"
 #include "daemon_jobs.h"
 #include "daemon_ops.h"
+#include "daemon_softkeys.h"
 #include "daemon_srkpin.h"
 #include "log.h"
 
@@ -53,6 +54,7 @@ int pin_defer_sign(struct agent *a, struct conn *c, struct sshbuf *out)
 
 struct sign_job {
 	struct agentmsg_sign_request req;
+	uint32_t flags; /* ssh_sign_flags: the client's, maybe with legacy SHA-1 allowed */
 	struct sshbuf *sig;
 };
 
@@ -72,7 +74,7 @@ static int sign_op(struct agent *a, struct ks_key *k, const uint8_t *pin, size_t
 
 	sshbuf_reset(s->sig);
 	return keystore_sign_ssh_auth(a->ks, k, pin, pin_len, s->req.data, s->req.data_len,
-				      s->req.flags, s->sig, e);
+				      s->flags, s->sig, e);
 }
 
 static void job_sign(struct pin_job *j)
@@ -87,8 +89,10 @@ static void job_sign(struct pin_job *j)
 	sshbuf_view(&body, j->msg + 1, j->len - 1);
 	if (s.sig == NULL || agentmsg_parse_sign_request(&body, &s.req) != 0)
 		errmsg_set(&e, "cannot parse the request again");
-	else
+	else {
+		s.flags = ssh_sign_flags(j->a, &j->client, &s.req);
 		r = pin_use_key(&u, &e);
+	}
 	if (r == 0) {
 		log_debug("signed for pid %d after a PIN prompt or confirmation", (int)j->client.pid);
 		agentmsg_put_sign_response(j->reply, sshbuf_ptr(s.sig), sshbuf_len(s.sig));
@@ -564,8 +568,12 @@ static void job_key_pin(struct pin_job *j)
 	struct errmsg e = { "" };
 
 	sshbuf_view(&kj.body, j->msg + 1, j->len - 1);
-	if (agentmsg_parse_extension(&kj.body, kj.cmd, sizeof(kj.cmd)) != 0 ||
-	    (peek = kj.body, sshbuf_get_cstring(&peek, kj.key, sizeof(kj.key))) != 0) {
+	if (agentmsg_parse_extension(&kj.body, kj.cmd, sizeof(kj.cmd)) != 0) {
+		put_ext_failure(j->reply, "malformed request");
+		return;
+	}
+	peek = kj.body; /* the key's name comes first; the handler reads it again */
+	if (sshbuf_get_cstring(&peek, kj.key, sizeof(kj.key)) != 0) {
 		put_ext_failure(j->reply, "malformed request");
 		return;
 	}

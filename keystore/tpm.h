@@ -273,6 +273,7 @@ struct tpm_import_in {
 	uint8_t n[384]; size_t n_len;
 	uint32_t e;
 	uint8_t p[192]; size_t p_len;
+	unsigned flags;                    /* TPM_KEY_DECRYPT: an ECC key also does ECDH */
 };
 
 /* Wraps the key for the SRK (a duplication blob with an ECDH/KDFe seed, Part 1 §23.3)

@@ -198,6 +198,8 @@ int tpm_import_key(struct tpm *t, const struct tpm_import_in *in, const uint8_t 
 	memset(&sens, 0, sizeof(sens));
 	p.publicArea.nameAlg = TPM2_ALG_SHA256;
 	p.publicArea.objectAttributes = IMPORT_ATTRS;
+	if ((in->flags & TPM_KEY_DECRYPT) && in->type != SSHKEY_RSA)
+		p.publicArea.objectAttributes |= TPMA_OBJECT_DECRYPT; /* ECDH (gpg encryption) */
 	switch (in->type) {
 	case SSHKEY_ECDSA_P256:
 	case SSHKEY_ECDSA_P384:
