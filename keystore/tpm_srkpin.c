@@ -146,3 +146,8 @@ int tpm_srk_name(const struct tpm *t, uint8_t *name, size_t cap, size_t *len)
 	*len = t->srk_pin_len;
 	return 0;
 }
+
+int tpm_srk_distrust(struct tpm *t, const char *why, struct errmsg *e)
+{
+	return srk_refuse(t, e, "tpm: refusing this TPM: %s", why);
+}

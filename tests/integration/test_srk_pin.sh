@@ -13,7 +13,7 @@ IT_NO_TPM=1
 . "$(dirname "$0")/lib.sh"
 
 CC_STARTAUTH=0x176; CC_CREATE=0x153; CC_LOAD=0x157; CC_SIGN=0x15d; CC_UNSEAL=0x15e
-CC_READPUBLIC=0x173; CC_GETCAP=0x17a
+CC_READPUBLIC=0x173
 
 step "an swtpm with an RSA EK certificate (swtpm_setup --create-ek-cert, private local CA)"
 EKD="$T/ek"
@@ -210,6 +210,12 @@ assert_contains "$(cat "$PROOF")" "CN=not-this-tpm"
 run_ok tk status
 assert_match "$OUT" "srk ek proof +FAILED" "status shows the failed proof"
 assert_match "$OUT" "srk pin +matches: name $PIN2" "the pin stands"
+step "a re-pin whose EK proof fails is refused, and the agent then refuses the TPM"
+run_fail tk init --repin
+assert_contains "$ERR" "failed the EK proof; not re-pinned"
+assert_eq "$PIN2" "$(pinned_name)" "the pin file after a refused re-pin"
+run_fail tk gen --no-pin -t ecdsa -n k3
+assert_contains "$ERR" "failed the EK proof"
 agent_stop
 
 step "a pin file others may write is refused by name"
