@@ -27,6 +27,7 @@
 #include "daemon_policy.h"
 #include "daemon_restrict.h"
 #include "daemon_softkeys.h"
+#include "daemon_srkpin.h"
 #include "log.h"
 
 typedef int (*control_handler)(struct agent *a, struct sshbuf *body, struct sshbuf *out,
@@ -54,6 +55,7 @@ static int ctl_list(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 		struct ks_key *k = keystore_get(a->ks, i);
 		uint32_t flags = (k->hidden ? CTL_KEY_HIDDEN : 0) |
 				 (k->empty_auth ? CTL_KEY_EMPTY_AUTH : 0) |
+				 (k->policy != NULL ? CTL_KEY_PCR : 0) |
 				 (hostkey_is_host(a, k->name) ? CTL_KEY_HOST : 0);
 
 		if ((r = sshbuf_put_cstring(out, k->name)) == 0 &&
@@ -130,6 +132,21 @@ static int ctl_gen(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 	return put_key(out, k) == 0 ? 0 : errmsg_set(e, "gen: reply too large");
 }
 
+int ctl_gen_name(struct agent *a, const char *type, uint32_t bits, const char *name,
+		 char *out, size_t len, struct errmsg *e)
+{
+	unsigned b = bits;
+	enum sshkey_type t;
+
+	if (gen_type(type, &b, &t, e) != 0)
+		return -1;
+	if (name[0] != '\0') {
+		snprintf(out, len, "%s", name);
+		return 0;
+	}
+	return keystore_default_name(a->ks, t, b, out, len, e);
+}
+
 static int ctl_name_arg(struct sshbuf *body, char name[STORE_NAME_MAX], struct errmsg *e)
 {
 	int r = sshbuf_get_cstring(body, name, STORE_NAME_MAX);
@@ -180,7 +197,7 @@ static int ctl_load(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 	/* Constraints are those of the latest load (ssh-add -c / -t habits). */
 	k->confirm = (flags & CTL_LOAD_CONFIRM) != 0;
 	k->lifetime_end = lifetime ? pincache_now() + lifetime : 0;
-	certstore_refresh(a->certs);
+	agent_certs_refresh(a);
 	if ((c = certstore_find_key(a->certs, name)) != NULL)
 		c->hidden = 0;
 	hostkeys_apply(a); /* a host key is only for tpm-agent --host, and vice versa */
@@ -224,6 +241,11 @@ static void status_add_setting(void *arg, const char *key, const char *value)
 	status_add(arg, label, "%s", value);
 }
 
+static void status_add_pair(void *arg, const char *label, const char *value)
+{
+	status_add(arg, label, "%s", value);
+}
+
 static void status_tpm(struct agent *a, const struct tpm_info *info, struct status_reply *st)
 {
 	status_add(st, "tpm manufacturer", "%s", info->manufacturer);
@@ -240,6 +262,12 @@ static void status_tpm(struct agent *a, const struct tpm_info *info, struct stat
 	else
 		status_add(st, "tpm sessions", "plain password sessions (--no-encrypt-sessions): "
 			   "PINs cross the TPM bus in clear");
+	status_add(st, "tpm deadlines", "%u s per command, %u s per key creation; %u reconnects",
+		   info->timeout_s, info->create_timeout_s, info->reconnects);
+	if (info->raw_tpm)
+		status_add(st, "tpm leftovers", "%u sessions, %u transient objects flushed (no "
+			   "resource manager: the agent owns this TPM)", info->leftover_sessions,
+			   info->leftover_objects);
 }
 
 static void status_nv(struct agent *a, struct status_reply *st)
@@ -255,6 +283,8 @@ static void status_nv(struct agent *a, struct status_reply *st)
 	status_add(st, "nv space", "indices up to %u bytes; %u NV indices defined in the TPM; "
 		   "room for about %u more persistent objects (the TPM's own estimate)",
 		   u.index_max, u.tpm_indices_defined, u.tpm_avail_hint);
+	status_add(st, "nv leftovers", "%u indices without a certificate reclaimed at start, "
+		   "%u left (they need the SO PIN)", u.orphans_reclaimed, u.orphans_left);
 }
 
 static int ctl_status(struct agent *a, struct sshbuf *body, struct sshbuf *out,
@@ -262,7 +292,7 @@ static int ctl_status(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 {
 	struct status_reply st = { .out = out, .count_pos = out->size };
 	struct tpm_info info;
-	size_t hidden = 0;
+	size_t hidden = 0, orphans, rewritten;
 
 	(void)body;
 	if (tpm_get_info(a->tpm, &info, e) != 0)
@@ -271,9 +301,14 @@ static int ctl_status(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 		hidden += keystore_get(a->ks, i)->hidden;
 	st.r = sshbuf_put_u32(out, 0);
 	status_tpm(a, &info, &st);
+	pin_da_status(a, status_add_pair, &st); /* counter, lockout, the last PIN failure */
 	status_add(&st, "keys", "%zu (%zu removed from the agent)", keystore_count(a->ks), hidden);
 	status_add(&st, "certificates", "%zu", certstore_count(a->certs));
+	keystore_repairs(a->ks, &orphans, &rewritten);
+	status_add(&st, "store repairs at start", "%zu .pub without .tss removed, %zu missing "
+		   ".pub written", orphans, rewritten);
 	status_nv(a, &st);
+	srkpin_status(a, status_add_pair, &st);
 	status_add(&st, "data dir", "%s", a->data_dir);
 	status_add(&st, "agent pid", "%d", (int)a->pid);
 	status_add(&st, "agent socket", "%s", a->socket_path);
@@ -340,7 +375,7 @@ static int ctl_cert_list(struct agent *a, struct sshbuf *body, struct sshbuf *ou
 	int r;
 
 	(void)body;
-	certstore_refresh(a->certs);
+	agent_certs_refresh(a);
 	n = certstore_count(a->certs);
 	r = sshbuf_put_u32(out, (uint32_t)n);
 	for (size_t i = 0; r == 0 && i < n; i++) {
@@ -375,26 +410,29 @@ static int ctl_cert_rm(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 	return 0;
 }
 
+/* tpm: 0 the command needs no TPM (answered on the event loop, also while the TPM is
+ * busy), 1 it does (run on the TPM worker), 2 it creates a key (a longer deadline). */
 static const struct {
 	const char *name;
 	control_handler handler;
+	int tpm;
 } control_handlers[] = {
-	{ CTL_LIST, ctl_list },
-	{ CTL_GEN, ctl_gen },
-	{ CTL_PCR_SEAL, ctl_pcr_seal },
-	{ CTL_RM, ctl_rm },
-	{ CTL_LOAD, ctl_load },
-	{ CTL_STATUS, ctl_status },
-	{ CTL_CERT_ADD, ctl_cert_add },
-	{ CTL_CERT_LIST, ctl_cert_list },
-	{ CTL_CERT_RM, ctl_cert_rm },
-	{ CTL_DECRYPT, ctl_decrypt },
-	{ CTL_SEAL, ctl_seal },
-	{ CTL_UNSEAL, ctl_unseal },
-	{ CTL_SEAL_LIST, ctl_seal_list },
-	{ CTL_SEAL_RM, ctl_seal_rm },
-	{ CTL_ATTEST, ctl_attest },
-	{ CTL_IMPORT, ctl_import },
+	{ CTL_LIST, ctl_list, 0 },
+	{ CTL_GEN, ctl_gen, 2 },
+	{ CTL_PCR_SEAL, ctl_pcr_seal, 1 },
+	{ CTL_RM, ctl_rm, 1 },
+	{ CTL_LOAD, ctl_load, 1 },
+	{ CTL_STATUS, ctl_status, 1 },
+	{ CTL_CERT_ADD, ctl_cert_add, 1 },
+	{ CTL_CERT_LIST, ctl_cert_list, 0 },
+	{ CTL_CERT_RM, ctl_cert_rm, 1 },
+	{ CTL_DECRYPT, ctl_decrypt, 1 },
+	{ CTL_SEAL, ctl_seal, 1 },
+	{ CTL_UNSEAL, ctl_unseal, 1 },
+	{ CTL_SEAL_LIST, ctl_seal_list, 0 },
+	{ CTL_SEAL_RM, ctl_seal_rm, 0 },
+	{ CTL_ATTEST, ctl_attest, 2 },
+	{ CTL_IMPORT, ctl_import, 2 },
 };
 
 int control_put_names(struct sshbuf *out)
@@ -432,6 +470,9 @@ int control_dispatch(struct agent *a, struct conn *c, const char *name,
 			errmsg_set(&e, "control commands are for the agent's own user only");
 			return control_fail(out, start, &e);
 		}
+		if (control_handlers[i].tpm &&
+		    (r = tpm_defer(a, c, 1, control_handlers[i].tpm == 2, out)) != 1)
+			return r;
 		if ((r = agentmsg_begin(out, SSH_AGENT_SUCCESS)) != 0)
 			return r;
 		if ((r = control_handlers[i].handler(a, body, out, &e)) != 0) {
@@ -441,11 +482,58 @@ int control_dispatch(struct agent *a, struct conn *c, const char *name,
 				out->size = out->off + start;
 				return pin_defer_owner_auth(a, c, out);
 			}
+			if (r == CTL_E_KEY_PIN) { /* likewise the key's PIN */
+				out->size = out->off + start;
+				return pin_defer_key_pin(a, c, out);
+			}
 			return control_fail(out, start, &e);
 		}
 		return agentmsg_end(out, start);
 	}
 	return 1;
+}
+
+int ctl_key_pin(struct agent *a, const struct ks_key *k, const uint8_t **pin, size_t *len,
+		struct errmsg *e)
+{
+	*pin = NULL;
+	*len = 0;
+	if (k->empty_auth)
+		return 0;
+	if (a->op_pin == NULL) {
+		errmsg_set(e, "key '%s' has a PIN: it is asked through pinentry", k->name);
+		return CTL_E_KEY_PIN;
+	}
+	*pin = (const uint8_t *)a->op_pin;
+	*len = a->op_pin_len;
+	return 0;
+}
+
+int control_run_with_key_pin(struct agent *a, const char *name, const struct sshbuf *body,
+			     const uint8_t *pin, size_t len, struct sshbuf *out, struct errmsg *e)
+{
+	size_t start = sshbuf_len(out);
+	struct sshbuf b = *body; /* the handler consumes its copy: a retry starts afresh */
+	int r;
+
+	for (size_t i = 0; i < sizeof(control_handlers) / sizeof(control_handlers[0]); i++) {
+		if (strcmp(control_handlers[i].name, name) != 0)
+			continue;
+		if ((r = agentmsg_begin(out, SSH_AGENT_SUCCESS)) != 0)
+			return errmsg_set(e, "%s: %s", name, sshbuf_strerror(r));
+		a->op_pin = (const char *)pin;
+		a->op_pin_len = len;
+		r = control_handlers[i].handler(a, &b, out, e);
+		a->op_pin = NULL;
+		a->op_pin_len = 0;
+		if (r == CTL_E_KEY_PIN) /* asked again without a PIN: never loop */
+			r = -1;
+		if (r == 0 && agentmsg_end(out, start) == 0)
+			return 0;
+		out->size = out->off + start;
+		return r != 0 ? r : errmsg_set(e, "%s: reply too large", name);
+	}
+	return errmsg_set(e, "%s: not a control command", name);
 }
 
 int control_run_with_owner_auth(struct agent *a, const char *name, struct sshbuf *body,

@@ -1,47 +1,23 @@
-/* daemon_pinjob: ssh requests that need a prompt run as jobs on their own threads, so
- * the event loop keeps serving other clients; a finished job's reply frame goes back
- * to the loop through a queue and an eventfd. Also our PIN control extensions. */
+/* daemon_pinjob: ssh requests that need a prompt run as jobs on their own threads
+ * (daemon_jobs.c), so the event loop keeps serving other clients. Also our PIN control
+ * extensions. */
 #include "daemon_pin.h"
 
-#include <errno.h>
-#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../pinentry/pincache.h"
 #include "../protocol/agentmsg.h"
 #include "../keystore/tpm_seal.h"
 #include "client.h"
+#include "daemon_jobs.h"
 #include "daemon_ops.h"
+#include "daemon_softkeys.h"
+#include "daemon_srkpin.h"
 #include "log.h"
-
-#define REPLY_MAX (AGENTMSG_MAX + 1024)
-#define STOP_WAIT_MS 3000
-
-enum job_kind { JOB_SIGN, JOB_GEN, JOB_PASSWD, JOB_INIT, JOB_OWNER, JOB_SEAL, JOB_UNSEAL };
-
-struct pin_job {
-	struct agent *a;
-	enum job_kind kind;
-	struct conn client;          /* uid, pid and id of the requester (fd unused) */
-	uint8_t *msg; size_t len;    /* the request: type byte + body */
-	struct pin_env_store *env;   /* the requester's prompt environment, or NULL */
-	struct sshbuf *reply;
-	struct pin_job *next;
-};
-
-struct pin_worker {
-	pthread_mutex_t mu;
-	pthread_cond_t idle;
-	int efd;
-	int running;                 /* jobs started and not yet posted */
-	struct pin_job *done, **done_tail;
-};
 
 /* ---------------------------------------------------------------- replies */
 
@@ -51,178 +27,6 @@ static int put_ext_failure(struct sshbuf *out, const char *text)
 }
 
 static int ctl_reply(struct sshbuf *out, int ok, const char *note);
-
-/* ---------------------------------------------------------------- the worker pool */
-
-int pin_start(struct agent *a, struct errmsg *e)
-{
-	struct pin_worker *w = calloc(1, sizeof(*w));
-
-	if ((a->pins = pincache_new()) == NULL || w == NULL) {
-		free(w);
-		return errmsg_set(e, "cannot set up the PIN cache (secure memory)");
-	}
-	if ((w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
-		free(w);
-		return errmsg_set(e, "eventfd: %s", strerror(errno));
-	}
-	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->idle, NULL);
-	w->done_tail = &w->done;
-	a->worker = w;
-	return 0;
-}
-
-static void job_free(struct pin_job *j)
-{
-	if (j == NULL)
-		return;
-	if (j->msg != NULL)
-		sodium_memzero(j->msg, j->len);
-	free(j->msg);
-	pin_env_free(j->env);
-	sshbuf_free(j->reply);
-	free(j);
-}
-
-/* Jobs still open after the wait keep the worker (leaked on purpose): they find a->quit
- * set, touch nothing, and post into a queue nobody reads. */
-void pin_stop(struct agent *a)
-{
-	struct pin_worker *w = a->worker;
-	struct timespec until;
-	int busy;
-
-	if (w != NULL) {
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += STOP_WAIT_MS / 1000;
-		pthread_mutex_lock(&w->mu);
-		while (w->running > 0 && pthread_cond_timedwait(&w->idle, &w->mu, &until) == 0)
-			;
-		busy = w->running;
-		while (w->done != NULL) {
-			struct pin_job *j = w->done;
-
-			w->done = j->next;
-			job_free(j);
-		}
-		w->done_tail = &w->done;
-		pthread_mutex_unlock(&w->mu);
-		if (busy == 0) {
-			close(w->efd);
-			pthread_mutex_destroy(&w->mu);
-			pthread_cond_destroy(&w->idle);
-			free(w);
-		} else {
-			log_warn("%d PIN prompt(s) still open at shutdown", busy);
-		}
-	}
-	a->worker = NULL;
-	pincache_free(a->pins);
-	a->pins = NULL;
-	pin_env_free(a->ssh_env);
-	a->ssh_env = NULL;
-}
-
-int pin_event_fd(const struct agent *a)
-{
-	return a->worker != NULL ? a->worker->efd : -1;
-}
-
-int pin_next_reply(struct agent *a, uint64_t *conn_id, struct sshbuf **reply)
-{
-	struct pin_worker *w = a->worker;
-	struct pin_job *j;
-	uint64_t n;
-
-	if (w == NULL)
-		return 0;
-	if (read(w->efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		log_debug("eventfd read: %s", strerror(errno));
-	pthread_mutex_lock(&w->mu);
-	if ((j = w->done) != NULL) {
-		w->done = j->next;
-		if (w->done == NULL)
-			w->done_tail = &w->done;
-	}
-	pthread_mutex_unlock(&w->mu);
-	if (j == NULL)
-		return 0;
-	*conn_id = j->client.id;
-	*reply = j->reply;
-	j->reply = NULL;
-	job_free(j);
-	return 1;
-}
-
-static void job_post(struct pin_job *j)
-{
-	struct pin_worker *w = j->a->worker;
-	uint64_t one = 1;
-
-	pthread_mutex_lock(&w->mu);
-	j->next = NULL;
-	*w->done_tail = j;
-	w->done_tail = &j->next;
-	if (write(w->efd, &one, sizeof(one)) < 0)
-		log_warn("cannot wake the event loop: %s", strerror(errno));
-	w->running--;
-	pthread_cond_broadcast(&w->idle);
-	pthread_mutex_unlock(&w->mu);
-}
-
-static void run_job(struct pin_job *j);
-
-static void *job_thread(void *arg)
-{
-	struct pin_job *j = arg;
-	sigset_t set;
-
-	/* Signals are the event loop's business. */
-	sigfillset(&set);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	run_job(j);
-	job_post(j);
-	return NULL;
-}
-
-/* Under a->lock (the event loop): copies the request and starts its thread. */
-static int job_start(struct agent *a, struct conn *c, enum job_kind kind, struct errmsg *e)
-{
-	struct pin_job *j = calloc(1, sizeof(*j));
-	pthread_attr_t attr;
-	pthread_t tid;
-	int r;
-
-	if (j == NULL || (j->msg = malloc(c->cur_len ? c->cur_len : 1)) == NULL ||
-	    (j->reply = sshbuf_new(REPLY_MAX)) == NULL) {
-		job_free(j);
-		return errmsg_set(e, "out of memory");
-	}
-	j->a = a;
-	j->kind = kind;
-	j->client.id = c->id;
-	j->client.uid = c->uid;
-	j->client.pid = c->pid;
-	j->client.fd = -1;
-	memcpy(j->msg, c->cur_msg, c->cur_len);
-	j->len = c->cur_len;
-	j->env = pin_env_dup(c->env);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_mutex_lock(&a->worker->mu);
-	a->worker->running++;
-	r = pthread_create(&tid, &attr, job_thread, j);
-	if (r != 0)
-		a->worker->running--;
-	pthread_mutex_unlock(&a->worker->mu);
-	pthread_attr_destroy(&attr);
-	if (r != 0) {
-		job_free(j);
-		return errmsg_set(e, "cannot start a thread for the prompt: %s", strerror(r));
-	}
-	return 0;
-}
 
 /* ---------------------------------------------------------------- ssh sign */
 
@@ -250,6 +54,7 @@ int pin_defer_sign(struct agent *a, struct conn *c, struct sshbuf *out)
 
 struct sign_job {
 	struct agentmsg_sign_request req;
+	uint32_t flags; /* ssh_sign_flags: the client's, maybe with legacy SHA-1 allowed */
 	struct sshbuf *sig;
 };
 
@@ -269,7 +74,7 @@ static int sign_op(struct agent *a, struct ks_key *k, const uint8_t *pin, size_t
 
 	sshbuf_reset(s->sig);
 	return keystore_sign_ssh_auth(a->ks, k, pin, pin_len, s->req.data, s->req.data_len,
-				      s->req.flags, s->sig, e);
+				      s->flags, s->sig, e);
 }
 
 static void job_sign(struct pin_job *j)
@@ -284,8 +89,10 @@ static void job_sign(struct pin_job *j)
 	sshbuf_view(&body, j->msg + 1, j->len - 1);
 	if (s.sig == NULL || agentmsg_parse_sign_request(&body, &s.req) != 0)
 		errmsg_set(&e, "cannot parse the request again");
-	else
+	else {
+		s.flags = ssh_sign_flags(j->a, &j->client, &s.req);
 		r = pin_use_key(&u, &e);
+	}
 	if (r == 0) {
 		log_debug("signed for pid %d after a PIN prompt or confirmation", (int)j->client.pid);
 		agentmsg_put_sign_response(j->reply, sshbuf_ptr(s.sig), sshbuf_len(s.sig));
@@ -335,7 +142,8 @@ static void run_with_new_pin(struct pin_job *j, const char *what, const char *na
 		put_ext_failure(j->reply, e.text);
 		return;
 	}
-	pthread_mutex_lock(&a->lock);
+	agent_tpm_lock(a);
+	j->client.tpm_ok = 1;
 	a->op_pin = pin;
 	a->op_pin_len = pin_len;
 	if (a->quit) {
@@ -347,8 +155,28 @@ static void run_with_new_pin(struct pin_job *j, const char *what, const char *na
 	}
 	a->op_pin = NULL;
 	a->op_pin_len = 0;
-	pthread_mutex_unlock(&a->lock);
+	agent_tpm_unlock(a);
 	sodium_free(pin);
+}
+
+/* The request checked and the key's name known before anyone types a PIN. */
+static int new_key_name(struct pin_job *j, const char *what, struct gen_args *g,
+			const struct sshbuf *body, char *name, size_t len)
+{
+	struct errmsg e;
+	uint32_t flags;
+	int r;
+
+	pthread_mutex_lock(&j->a->lock);
+	r = j->a->quit ? errmsg_set(&e, "the agent is shutting down") :
+	    g != NULL ? ctl_gen_name(j->a, g->type, g->bits, g->name, name, len, &e) :
+	    ctl_import_peek(j->a, body, name, len, &flags, &e);
+	pthread_mutex_unlock(&j->a->lock);
+	if (r != 0) {
+		errmsg_prefix(&e, "%s", what);
+		put_ext_failure(j->reply, e.text);
+	}
+	return r;
 }
 
 /* Asks the new PIN, then runs the ordinary gen handler with it (a->op_pin). */
@@ -356,18 +184,37 @@ static void job_gen(struct pin_job *j)
 {
 	struct sshbuf body;
 	struct gen_args g;
-	char name[128], desc[512];
+	char name[128], key[STORE_NAME_MAX], desc[512];
 
 	sshbuf_view(&body, j->msg + 1, j->len - 1);
 	if (agentmsg_parse_extension(&body, name, sizeof(name)) != 0 || gen_peek(&body, &g) != 0) {
 		put_ext_failure(j->reply, "gen: malformed request");
 		return;
 	}
+	if (new_key_name(j, "gen", &g, &body, key, sizeof(key)) != 0)
+		return;
 	snprintf(desc, sizeof(desc), "Choose a PIN for the new TPM key \"%s\"%s%s%s.\n"
 		 "The TPM locks out after a few wrong PINs, so a short PIN is fine.",
-		 g.name[0] ? g.name : "(default name)", g.comment[0] ? " (" : "", g.comment,
-		 g.comment[0] ? ")" : "");
+		 key, g.comment[0] ? " (" : "", g.comment, g.comment[0] ? ")" : "");
 	run_with_new_pin(j, "gen", name, &body, desc);
+}
+
+/* Likewise for import: the software key becomes a TPM key with the new PIN. */
+static void job_import(struct pin_job *j)
+{
+	struct sshbuf body;
+	char name[128], key[STORE_NAME_MAX], desc[512];
+
+	sshbuf_view(&body, j->msg + 1, j->len - 1);
+	if (agentmsg_parse_extension(&body, name, sizeof(name)) != 0) {
+		put_ext_failure(j->reply, "import: malformed request");
+		return;
+	}
+	if (new_key_name(j, "import", NULL, &body, key, sizeof(key)) != 0)
+		return;
+	snprintf(desc, sizeof(desc), "Choose a PIN for the imported TPM key \"%s\".\n"
+		 "The TPM locks out after a few wrong PINs, so a short PIN is fine.", key);
+	run_with_new_pin(j, "import", name, &body, desc);
 }
 
 /* ---------------------------------------------------------------- passwd */
@@ -467,11 +314,36 @@ static int init_srk(struct agent *a, uint32_t handle, const char *so_pin, size_t
 {
 	int r;
 
-	pthread_mutex_lock(&a->lock);
+	agent_tpm_lock(a);
 	r = a->quit ? errmsg_set(e, "the agent is shutting down") :
 		tpm_srk_provision(a->tpm, handle, (const uint8_t *)so_pin, so_len, created, e);
-	pthread_mutex_unlock(&a->lock);
+	agent_tpm_unlock(a);
 	return r;
+}
+
+/* tpm-key init --repin: a deliberate re-pin of the agent's SRK (after a TPM clear). */
+static void job_repin(struct pin_job *j, uint32_t handle)
+{
+	char note[1024];
+	struct errmsg e = { "" };
+	int r;
+
+	if (handle != j->a->srk_handle) {
+		put_ext_failure(j->reply, "init: --repin re-pins the agent's own SRK handle only");
+		return;
+	}
+	agent_tpm_lock(j->a);
+	r = j->a->quit ? errmsg_set(&e, "the agent is shutting down") :
+		srkpin_repin(j->a, note, sizeof(note), &e);
+	agent_tpm_unlock(j->a);
+	if (r != 0) {
+		errmsg_prefix(&e, "init --repin");
+		log_warn("%s (pid %d)", e.text, (int)j->client.pid);
+		put_ext_failure(j->reply, e.text);
+		return;
+	}
+	log_info("init --repin for pid %d", (int)j->client.pid);
+	ctl_reply(j->reply, 1, note);
 }
 
 /* The SO PIN is asked only when the owner hierarchy has one and the SRK is missing;
@@ -479,20 +351,25 @@ static int init_srk(struct agent *a, uint32_t handle, const char *so_pin, size_t
 static void job_init(struct pin_job *j)
 {
 	struct sshbuf body;
-	char name[128], note[256], desc[512], *so_pin = NULL;
+	char name[128], note[1024], desc[512], proof[512], *so_pin = NULL;
 	size_t so_len = 0;
-	uint32_t handle;
+	uint32_t handle, flags = 0;
 	int created = 0, r;
 	struct errmsg e = { "" };
 
 	sshbuf_view(&body, j->msg + 1, j->len - 1);
 	if (agentmsg_parse_extension(&body, name, sizeof(name)) != 0 ||
-	    sshbuf_get_u32(&body, &handle) != 0) {
+	    sshbuf_get_u32(&body, &handle) != 0 ||
+	    (sshbuf_len(&body) > 0 && sshbuf_get_u32(&body, &flags) != 0)) {
 		put_ext_failure(j->reply, "init: malformed request");
 		return;
 	}
 	if (handle == 0)
 		handle = j->a->srk_handle;
+	if (flags & CTL_INIT_REPIN) {
+		job_repin(j, handle);
+		return;
+	}
 	r = init_srk(j->a, handle, NULL, 0, &created, &e);
 	if (r == TPM_E_OWNER_AUTH) {
 		snprintf(desc, sizeof(desc), "Creating the storage root key (SRK) at 0x%08x needs "
@@ -512,6 +389,15 @@ static void job_init(struct pin_job *j)
 	snprintf(note, sizeof(note), created ? "created the SRK (ECC P-256, TCG H-2 template) "
 		 "and made it persistent at 0x%08x" : "an SRK is already present at 0x%08x; "
 		 "nothing to do", handle);
+	proof[0] = '\0';
+	if (handle == j->a->srk_handle) {
+		agent_tpm_lock(j->a);
+		if (!j->a->quit)
+			srkpin_prove(j->a, proof, sizeof(proof));
+		agent_tpm_unlock(j->a);
+	}
+	if (proof[0] != '\0')
+		snprintf(note + strlen(note), sizeof(note) - strlen(note), "\n%s", proof);
 	log_info("init for pid %d: %s", (int)j->client.pid, note);
 	ctl_reply(j->reply, 1, note);
 }
@@ -539,13 +425,13 @@ static void job_owner(struct pin_job *j)
 		put_ext_failure(j->reply, e.text);
 		return;
 	}
-	pthread_mutex_lock(&j->a->lock);
+	agent_tpm_lock(j->a);
 	if (j->a->quit)
 		put_ext_failure(j->reply, "the agent is shutting down");
 	else
 		control_run_with_owner_auth(j->a, name, &body, (const uint8_t *)so_pin, so_len,
 					    j->reply);
-	pthread_mutex_unlock(&j->a->lock);
+	agent_tpm_unlock(j->a);
 	sodium_free(so_pin);
 }
 
@@ -648,7 +534,59 @@ static void job_unseal(struct pin_job *j)
 	free(u);
 }
 
-static void run_job(struct pin_job *j)
+/* ---------------------------------------------------------------- a key's PIN for a control command */
+
+/* attest, decrypt: a control command on the key named first in its request. */
+struct key_pin_job {
+	char cmd[128], key[STORE_NAME_MAX];
+	struct sshbuf body;      /* the request after the command name */
+	struct sshbuf *reply;
+};
+
+static struct ks_key *key_pin_find(struct agent *a, void *arg)
+{
+	return keystore_find_name(a->ks, ((struct key_pin_job *)arg)->key);
+}
+
+static int key_pin_op(struct agent *a, struct ks_key *k, const uint8_t *pin, size_t pin_len,
+		      void *arg, struct errmsg *e)
+{
+	struct key_pin_job *kj = arg;
+
+	(void)k;
+	return control_run_with_key_pin(a, kj->cmd, &kj->body, pin, pin_len, kj->reply, e);
+}
+
+/* The key's PIN through the counting dialogue (pin_use_key), then the command with it. */
+static void job_key_pin(struct pin_job *j)
+{
+	struct key_pin_job kj = { .reply = j->reply };
+	char action[160];
+	struct pin_use u = { .a = j->a, .pid = j->client.pid, .env = j->env, .action = action,
+			     .find = key_pin_find, .op = key_pin_op, .arg = &kj, .no_confirm = 1 };
+	struct sshbuf peek;
+	struct errmsg e = { "" };
+
+	sshbuf_view(&kj.body, j->msg + 1, j->len - 1);
+	if (agentmsg_parse_extension(&kj.body, kj.cmd, sizeof(kj.cmd)) != 0) {
+		put_ext_failure(j->reply, "malformed request");
+		return;
+	}
+	peek = kj.body; /* the key's name comes first; the handler reads it again */
+	if (sshbuf_get_cstring(&peek, kj.key, sizeof(kj.key)) != 0) {
+		put_ext_failure(j->reply, "malformed request");
+		return;
+	}
+	snprintf(action, sizeof(action), "%.*s with", (int)strcspn(kj.cmd, "@"), kj.cmd);
+	if (pin_use_key(&u, &e) == 0)
+		return; /* the handler's success frame is in the reply */
+	errmsg_prefix(&e, "%.*s", (int)strcspn(kj.cmd, "@"), kj.cmd);
+	log_warn("%s (pid %d)", e.text, (int)j->client.pid);
+	sshbuf_reset(j->reply);
+	put_ext_failure(j->reply, e.text);
+}
+
+void pinjob_run(struct pin_job *j)
 {
 	switch (j->kind) {
 	case JOB_SIGN: job_sign(j); break;
@@ -658,6 +596,9 @@ static void run_job(struct pin_job *j)
 	case JOB_OWNER: job_owner(j); break;
 	case JOB_SEAL: job_seal(j); break;
 	case JOB_UNSEAL: job_unseal(j); break;
+	case JOB_TPM: break; /* daemon_jobs.c runs those */
+	case JOB_KEY_PIN: job_key_pin(j); break;
+	case JOB_IMPORT: job_import(j); break;
 	}
 }
 
@@ -735,6 +676,11 @@ int pin_defer_owner_auth(struct agent *a, struct conn *c, struct sshbuf *out)
 	return defer_control(a, c, JOB_OWNER, out);
 }
 
+int pin_defer_key_pin(struct agent *a, struct conn *c, struct sshbuf *out)
+{
+	return defer_control(a, c, JOB_KEY_PIN, out);
+}
+
 
 /* seal without --no-pin asks a new PIN, unseal of an object with a PIN asks it: both
  * in jobs; the rest is control_dispatch's. */
@@ -767,6 +713,27 @@ static int seal_dispatch(struct agent *a, struct conn *c, const char *name,
 	return defer_control(a, c, JOB_UNSEAL, out);
 }
 
+/* An import with a PIN (the default) asks it in a job; --no-pin is control_dispatch's. */
+static int import_dispatch(struct agent *a, struct conn *c, struct sshbuf *body,
+			   struct sshbuf *out)
+{
+	struct sshbuf b = *body;
+	char skip[TSS2KEY_DESC_MAX];
+	uint32_t flags;
+	int r;
+
+	if (c->uid != geteuid() || a->worker == NULL ||
+	    sshbuf_get_cstring(&b, skip, sizeof(skip)) != 0 ||
+	    sshbuf_get_cstring(&b, skip, sizeof(skip)) != 0 || sshbuf_get_u32(&b, &flags) != 0 ||
+	    (flags & CTL_IMPORT_NO_PIN))
+		return 1;
+	r = defer_control(a, c, JOB_IMPORT, out);
+	/* The job has its own copy: wipe the key material in the connection's buffer. */
+	if (r == SSH_DISPATCH_DEFERRED)
+		sodium_memzero((void *)c->cur_msg, c->cur_len);
+	return r;
+}
+
 int pin_control_dispatch(struct agent *a, struct conn *c, const char *name,
 			 struct sshbuf *body, struct sshbuf *out)
 {
@@ -781,6 +748,8 @@ int pin_control_dispatch(struct agent *a, struct conn *c, const char *name,
 			!(g.flags & CTL_GEN_NO_PIN)) ? defer_control(a, c, JOB_GEN, out) : 1;
 	if (strcmp(name, CTL_SEAL) == 0 || strcmp(name, CTL_UNSEAL) == 0)
 		return seal_dispatch(a, c, name, body, out);
+	if (strcmp(name, CTL_IMPORT) == 0)
+		return import_dispatch(a, c, body, out);
 	if (!ours)
 		return 1;
 	if (c->uid != geteuid())

@@ -11,18 +11,28 @@
 
 #define TPM_LOADED_MAX 16      /* keys kept loaded at most, whatever the TPM reports */
 
+struct tcti_guard;
+
 struct tpm {
-	TSS2_TCTI_CONTEXT *tcti;
+	struct tcti_guard *guard; /* deadlines, abort, transport state (tcti_guard.h) */
+	TSS2_TCTI_CONTEXT *tcti;  /* the guard's TCTI context */
 	ESYS_CONTEXT *esys;
 	TSS2_SYS_CONTEXT *sys; /* ESAPI's own SAPI context: ESAPI is idle between our calls */
 	ESYS_TR srk;
 	TPM2_HANDLE srk_tpm;   /* the SRK's TPM handle (transient 0x80xxxxxx with hierarchy null) */
 	TPM2B_NAME srk_name;   /* for cpHash of commands authorised by the SRK */
 	int srk_p256;          /* 1: srk_x/srk_y hold its P-256 point (salting needs it) */
+	/* The pinned SRK name (tpm_options.srk_pin, or the SRK adopted at open); while
+	 * srk_refused nothing but reads of public data is sent (srk_refusal says why). */
+	uint8_t srk_pin[TPM_KEY_NAME_MAX]; uint16_t srk_pin_len;
+	int srk_refused;
+	char srk_refusal[ERRMSG_MAX];
 	uint8_t srk_x[TPMS_ECC_COORD], srk_y[TPMS_ECC_COORD];
 	int plain;             /* password sessions (tpm_options.plain_sessions) */
 	struct tpmsession sess;
 	int sess_ready;        /* sess holds fetched OpenSSL objects */
+	int sess_unsure;       /* a command went out in sess and no verified response came
+				* back: the nonces are unknown, so the session must restart */
 	struct tpm_info info;
 	size_t slots;                            /* how many of our keys may be loaded */
 	struct tpm_key *loaded[TPM_LOADED_MAX];  /* the keys currently in the TPM */
@@ -32,6 +42,7 @@ struct tpm {
 	 * the authPolicy (SHA-256) of the next key tpm_create_key_ex makes. */
 	struct tpm_policy_run *prun;
 	const uint8_t *create_policy;
+	int orderly_shutdown;  /* tpm_close sends TPM2_Shutdown(STATE) last (tpm_auth.c) */
 };
 
 /* A policy session tpm_policy_begin ran for the key named name; run_auth sends that
@@ -43,6 +54,15 @@ struct tpm_policy_run {
 	int auth_value;
 };
 
+/* Our code for "refused: the SRK is not the pinned one" (tpm_err words it): a layer
+ * of our own, so that no TPM, TCTI or ESAPI code can be mistaken for it. */
+#define TPM_RC_SRK_REFUSED ((TSS2_RC)((20u << TSS2_RC_LAYER_SHIFT) | 1u))
+/* TPM_RC_SRK_REFUSED when t refuses the TPM (checked before any salted session or
+ * command that uses the SRK), else TSS2_RC_SUCCESS. */
+TSS2_RC tpm_srk_gate(const struct tpm *t);
+/* tpm_auth.c: TPM2_Shutdown(STATE), the last command tpm_close sends when asked. */
+void tpm_send_shutdown(struct tpm *t);
+
 /* A TPM response code with the handle/session/parameter number masked off, so it
  * compares equal to the TPM2_RC_* constants; other layers' codes are returned as is. */
 TSS2_RC rc_base(TSS2_RC rc);
@@ -50,6 +70,11 @@ TSS2_RC rc_base(TSS2_RC rc);
 int rc_is_retry(TSS2_RC rc);
 /* Evicts the least recently used of our keys; 0 when none is loaded. */
 int tpm_evict_one(struct tpm *t);
+
+/* Makes the connection usable before an ESAPI command: reconnects when the transport
+ * or ESAPI's state is unknown after a failure, restarts a session whose nonces are
+ * unknown; fails fast after tpm_abort. tpm_run_recovering does it itself. */
+int tpm_ready(struct tpm *t, struct errmsg *e);
 
 /* tpm.c's machinery for tpm_seal.c and tpm_attest.c. tpm_run_recovering: runs op,
  * regaining a lost session, objects or connection once (op must be safe to rerun).
@@ -75,6 +100,9 @@ int tpm_check_auth_len(size_t auth_len, struct errmsg *e);
  * class of rc. remedy NULL picks one from the class, if any. */
 int tpm_err(struct errmsg *e, TSS2_RC rc, const char *remedy, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/* tpm_wait.c: routes ctx's transmit and receive through the wait hooks (tpm.h). */
+void tpm_wait_wrap(TSS2_TCTI_CONTEXT *ctx);
 
 /* The TCG "H-2" ECC P-256 storage primary template of the SRK (REFERENCE.md §2). */
 void srk_template(TPM2B_PUBLIC *p);
