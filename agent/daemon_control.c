@@ -26,6 +26,7 @@
 #include "daemon_pin.h"
 #include "daemon_policy.h"
 #include "daemon_softkeys.h"
+#include "daemon_srkpin.h"
 #include "log.h"
 
 typedef int (*control_handler)(struct agent *a, struct sshbuf *body, struct sshbuf *out,
@@ -228,7 +229,7 @@ static void status_add_setting(void *arg, const char *key, const char *value)
 	status_add(arg, label, "%s", value);
 }
 
-static void status_add_da(void *arg, const char *label, const char *value)
+static void status_add_pair(void *arg, const char *label, const char *value)
 {
 	status_add(arg, label, "%s", value);
 }
@@ -286,10 +287,11 @@ static int ctl_status(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 		hidden += keystore_get(a->ks, i)->hidden;
 	st.r = sshbuf_put_u32(out, 0);
 	status_tpm(a, &info, &st);
-	pin_da_status(a, status_add_da, &st); /* counter, lockout, the last PIN failure */
+	pin_da_status(a, status_add_pair, &st); /* counter, lockout, the last PIN failure */
 	status_add(&st, "keys", "%zu (%zu removed from the agent)", keystore_count(a->ks), hidden);
 	status_add(&st, "certificates", "%zu", certstore_count(a->certs));
 	status_nv(a, &st);
+	srkpin_status(a, status_add_pair, &st);
 	status_add(&st, "data dir", "%s", a->data_dir);
 	status_add(&st, "agent pid", "%d", (int)a->pid);
 	status_add(&st, "agent socket", "%s", a->socket_path);

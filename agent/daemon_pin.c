@@ -783,3 +783,26 @@ int pin_use_key(struct pin_use *u, struct errmsg *e)
 	sodium_memzero(s.error, sizeof(s.error));
 	return r;
 }
+
+/* ---------------------------------------------------------------- gpg's dialogs */
+
+int pin_dialog_new(struct agent *a, const struct pin_env_store *env,
+		   const struct pinentry_prompt *p, char **pin, size_t *pin_len,
+		   struct errmsg *e)
+{
+	struct dialog_ctx d;
+	int r;
+
+	pthread_mutex_lock(&a->lock);
+	dialog_ctx_take(a, env, &d);
+	pthread_mutex_unlock(&a->lock);
+	r = dialog_getpin(&d, p, 1, pin, pin_len, e);
+	pin_env_free(d.env);
+	return r;
+}
+
+void pin_cache_new_key(struct agent *a, const char *name, const char *pin, size_t pin_len)
+{
+	if (a->pins != NULL && pin != NULL && pin_len > 0 && a->settings.pin_cache_ttl > 0)
+		pincache_put(a->pins, name, pin, pin_len, a->settings.pin_cache_ttl, mono_now());
+}

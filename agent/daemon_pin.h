@@ -170,4 +170,14 @@ void pin_note_failure(struct agent *a, const char *what, const char *why);
 void pin_da_status(struct agent *a, void (*add)(void *arg, const char *label,
 						const char *value), void *arg);
 
+/* gpg-agent's new-passphrase dialog, with gpg's texts (p): asked twice, and an empty
+ * one is an answer (GENKEY then asks to confirm no protection). 0, PIN_E_CANCELED,
+ * PIN_E_PINENTRY. */
+int pin_dialog_new(struct agent *a, const struct pin_env_store *env,
+		   const struct pinentry_prompt *p, char **pin, size_t *pin_len,
+		   struct errmsg *e);
+/* Under a->lock: caches the PIN a key was just made with (gpg GENKEY: its self-signature
+ * follows at once, as gpg-agent's cache nonce allows), for the cache's usual TTL. */
+void pin_cache_new_key(struct agent *a, const char *name, const char *pin, size_t pin_len);
+
 #endif

@@ -230,6 +230,9 @@ struct ks_key *keystore_find_name(struct keystore *ks, const char *name)
 	for (size_t i = 0; i < ks->n; i++)
 		if (strcmp(ks->keys[i]->name, name) == 0)
 			return ks->keys[i];
+	/* gpg users know their keys by keygrip: 40 hex digits name the key with that grip */
+	if (strlen(name) == 40 && strspn(name, "0123456789abcdefABCDEF") == 40)
+		return keystore_find_grip(ks, name);
 	return NULL;
 }
 
@@ -443,10 +446,12 @@ int keystore_import(struct keystore *ks, const struct tpm_import_in *in, const c
 	return 0;
 }
 
-int keystore_delete(struct keystore *ks, const char *name, struct errmsg *e)
+int keystore_delete(struct keystore *ks, const char *name_or_grip, struct errmsg *e)
 {
-	struct ks_key *k = keystore_find_name(ks, name);
+	struct ks_key *k = keystore_find_name(ks, name_or_grip);
+	char name[STORE_NAME_MAX];
 
+	snprintf(name, sizeof(name), "%s", k != NULL ? k->name : name_or_grip);
 	if (!store_name_valid(name))
 		return errmsg_set(e, "invalid key name '%s'", name);
 	if (k == NULL && !store_key_exists(ks->dir, name))
@@ -462,7 +467,10 @@ int keystore_delete(struct keystore *ks, const char *name, struct errmsg *e)
 int keystore_load(struct keystore *ks, const char *name, struct ks_key **out,
 		  struct errmsg *e)
 {
-	struct ks_key *fresh = NULL, *old;
+	struct ks_key *fresh = NULL, *old = keystore_find_name(ks, name);
+
+	if (old != NULL && strcmp(old->name, name) != 0)
+		name = old->name; /* a keygrip */
 
 	if (!store_name_valid(name))
 		return errmsg_set(e, "invalid key name '%s'", name);
@@ -530,7 +538,8 @@ int keystore_sign_ssh_auth(struct keystore *ks, struct ks_key *k, const uint8_t 
 
 	if (h == SSHKEY_HASH_NONE)
 		return errmsg_set(e, "key '%s': SHA-1 ssh-rsa signatures are not made; the client "
-				  "must ask for rsa-sha2-256 or rsa-sha2-512", k->name);
+				  "must ask for rsa-sha2-256 or rsa-sha2-512 (or set legacy-rsa-sha1 = yes "
+				  "for an old server)", k->name);
 	if (ks->tpm == NULL)
 		return errmsg_set(e, "keystore: no TPM connection");
 	if ((r = ks_need_pin(k, pin, e)) != 0)
@@ -717,4 +726,31 @@ int keystore_rewrite_key(struct keystore *ks, struct ks_key *k, struct errmsg *e
 	if (ks->tpm == NULL || tpm_get_info(ks->tpm, &info, e) != 0)
 		return errmsg_set(e, "keystore: no TPM connection");
 	return ks_write_key(ks, k, info.parent, e);
+}
+
+int keystore_rename(struct keystore *ks, struct ks_key *k, const char *name,
+		    const char *comment, struct errmsg *e)
+{
+	char old_name[STORE_NAME_MAX], old_comment[TSS2KEY_DESC_MAX];
+	struct errmsg ignored;
+
+	if (!store_name_valid(name))
+		return errmsg_set(e, "invalid key name '%s'", name);
+	if (store_key_exists(ks->dir, name) || keystore_find_name(ks, name) != NULL)
+		return errmsg_set(e, "a key named '%s' exists already", name);
+	snprintf(old_name, sizeof(old_name), "%s", k->name);
+	snprintf(old_comment, sizeof(old_comment), "%s", k->comment);
+	snprintf(k->name, sizeof(k->name), "%s", name);
+	snprintf(k->comment, sizeof(k->comment), "%s", comment);
+	if (keystore_rewrite_key(ks, k, e) != 0) {
+		snprintf(k->name, sizeof(k->name), "%s", old_name);
+		snprintf(k->comment, sizeof(k->comment), "%s", old_comment);
+		return -1;
+	}
+	/* the key exists twice for a moment, never not at all */
+	if (store_remove_key(ks->dir, old_name, &ignored) != 0)
+		log_warn("keystore: key '%s' renamed '%s' but the old files stay: %s", old_name,
+			 name, ignored.text);
+	log_info("renamed key '%s' to '%s'", old_name, name);
+	return 0;
 }

@@ -41,6 +41,8 @@ const char *keystore_dir(const struct keystore *ks);
 size_t keystore_count(const struct keystore *ks);
 struct ks_key *keystore_get(struct keystore *ks, size_t i);
 struct ks_key *keystore_find_blob(struct keystore *ks, const uint8_t *blob, size_t len);
+/* The key called name; 40 hex digits that name no key name the key with that keygrip
+ * (every tpm-key command takes a keygrip in place of a name). */
 struct ks_key *keystore_find_name(struct keystore *ks, const char *name);
 struct ks_key *keystore_find_grip(struct keystore *ks, const char *grip_hex);
 
@@ -58,7 +60,11 @@ int keystore_import(struct keystore *ks, const struct tpm_import_in *in, const c
  * then "-2", "-3" ...), as keystore_generate and keystore_import choose it now. */
 int keystore_default_name(struct keystore *ks, enum sshkey_type type, unsigned bits,
 			  char *out, size_t len, struct errmsg *e);
-/* Deletes the key's files and forgets it. */
+/* Gives k a new name and comment: its files are written under the new name, then the
+ * old ones removed. The name must be valid and free. */
+int keystore_rename(struct keystore *ks, struct ks_key *k, const char *name,
+		    const char *comment, struct errmsg *e);
+/* Deletes the key's files and forgets it (a keygrip names its key too). */
 int keystore_delete(struct keystore *ks, const char *name, struct errmsg *e);
 /* Reads name from disk again (new or changed file) and un-hides it. */
 int keystore_load(struct keystore *ks, const char *name, struct ks_key **out,

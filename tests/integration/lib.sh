@@ -181,6 +181,14 @@ agent_start_fg() {
 	if ! it_wait_socket "$SSH_AUTH_SOCK" 150; then
 		fail "tpm-agent -D did not create $SSH_AUTH_SOCK: $(tail -5 "$AGENT_LOG")"
 	fi
+	# The socket listens before the TPM and the keys are set up; the first answer
+	# comes once they are (ssh-add -l: 0 keys listed, 1 none, 2 no agent).
+	local rc=2 n=0
+	while [ $n -lt 150 ] && it_pid_alive "$SSH_AGENT_PID"; do
+		rc=0; timeout 30 ssh-add -l >/dev/null 2>&1 || rc=$?
+		[ "$rc" -le 1 ] && break
+		sleep 0.1; n=$((n + 1))
+	done
 }
 
 # agent_stop: bin/tpm-agent -k (kills $SSH_AGENT_PID) and waits until the process is
@@ -410,3 +418,4 @@ hold_stop() {
 	wait "$HOLD_PID" 2>/dev/null
 	HOLD_PID=
 }
+
