@@ -97,7 +97,7 @@ static int handle_request_identities(struct agent *a, struct conn *c, struct ssh
 	int r;
 
 	(void)body;
-	certstore_refresh(a->certs);
+	agent_certs_refresh(a);
 	sshcontrol_refresh();
 	for (size_t i = 0; i < n; i++) {
 		key_shown(a, c, keystore_get(a->ks, i), now, &n_key);

@@ -283,8 +283,13 @@ static int connect_tpm(struct tpm *t, struct errmsg *e)
 	/* Simulators may come up unstarted; a started TPM answers INITIALIZE. */
 	rc = Esys_Startup(t->esys, TPM2_SU_CLEAR);
 	if (rc != TSS2_RC_SUCCESS && rc_base(rc) != TPM2_RC_INITIALIZE) {
-		/* Nothing half-open stays behind: the next use starts from the TCTI again. */
-		r = tpm_err(e, rc, NULL, "TPM2_Startup on '%s' failed", t->info.tcti);
+		/* Nothing half-open stays behind: the next use starts from the TCTI again.
+		 * The swtpm TCTI connects at the first command: this is where it fails. */
+		if (rc_is_conn(rc))
+			r = tpm_err(e, rc, device_remedy(t->info.tcti, why, sizeof(why)),
+				    "cannot open TCTI '%s'", t->info.tcti);
+		else
+			r = tpm_err(e, rc, NULL, "TPM2_Startup on '%s' failed", t->info.tcti);
 		drop_connection(t);
 		return r;
 	}
@@ -1112,6 +1117,8 @@ static int recover(struct tpm *t, enum lost what, struct errmsg *e)
 int tpm_ready(struct tpm *t, struct errmsg *e)
 {
 	enum lost what = LOST_NONE;
+	unsigned missed_s;
+	int r, stuck;
 
 	if (tcti_guard_aborted(t->guard))
 		return errmsg_set(e, "tpm: the agent is stopping"), TPM_E_NO_ANSWER;
@@ -1121,9 +1128,21 @@ int tpm_ready(struct tpm *t, struct errmsg *e)
 		what = LOST_SESSION;
 	if (what == LOST_NONE || (what == LOST_SESSION && t->plain))
 		return 0;
-	if (recover(t, what, e) != 0)
-		return t->sys == NULL ? TPM_E_CONN : TPM_E_FAIL;
-	return 0;
+	/* After a missed deadline, a short probe: a TPM still stuck fails this request
+	 * at once instead of costing it another full tpm-timeout. */
+	stuck = tcti_guard_missed(t->guard, &missed_s);
+	tcti_guard_probe(t->guard, stuck);
+	r = recover(t, what, e);
+	tcti_guard_probe(t->guard, 0);
+	if (r == 0)
+		return 0;
+	if (tcti_guard_missed(t->guard, &missed_s)) {
+		drop_connection(t);
+		errmsg_set(e, "tpm: no answer in %u s to an earlier request, and still none; the "
+			   "agent tries again at the next request (tpm-timeout)", missed_s);
+		return TPM_E_NO_ANSWER;
+	}
+	return t->sys == NULL ? TPM_E_CONN : TPM_E_FAIL;
 }
 
 /* After op failed with rc: back to a clean connection and session. Returns 1 when op
@@ -1185,7 +1204,8 @@ static TSS2_RC with_recovery(struct tpm *t, TSS2_RC (*op)(struct tpm *, void *),
 	/* An earlier reconnect failed (the TPM was still away), or the last failure left
 	 * the connection or the session in doubt: regain them first. */
 	if ((r = tpm_ready(t, &ignored)) != 0)
-		return r == TPM_E_NO_ANSWER ? GUARD_RC_ABORTED : TSS2_TCTI_RC_NO_CONNECTION;
+		return tcti_guard_aborted(t->guard) ? GUARD_RC_ABORTED :
+		       r == TPM_E_NO_ANSWER ? GUARD_RC_NO_ANSWER : TSS2_TCTI_RC_NO_CONNECTION;
 	sent = tcti_guard_sent(t->guard);
 	rc = op_retried(t, op, arg);
 	if (rc != TSS2_RC_SUCCESS && after_failure(t, rc, sent)) {
@@ -1563,6 +1583,8 @@ void tpm_close(struct tpm *t)
 {
 	if (t == NULL)
 		return;
+	/* Shutting down must not wait a full tpm-timeout per flush on a stuck TPM. */
+	tcti_guard_set_deadlines(t->guard, 2, 2);
 	/* Flush only over a connection in a known state; otherwise (aborted, timed out,
 	 * garbled) the TPM is swept at the next start when it has no resource manager. */
 	if (t->sys == NULL || tcti_guard_dirty(t->guard) || tcti_guard_aborted(t->guard)) {
