@@ -78,15 +78,12 @@ int cmd_attest(int argc, char **argv)
 				return cli_fail("attest: --nonce takes up to %d bytes in hex",
 						ATT_NONCE_MAX);
 			break;
-		case 'h':
-			printf("usage: tpm-key attest NAME -o FILE [--nonce HEX]\n");
-			return 0;
-		default:
-			return cli_fail("usage: tpm-key attest NAME -o FILE [--nonce HEX]");
+		case 'h': cli_usage("attest", stdout); return 0;
+		default: return cli_usage_fail("attest");
 		}
 	}
 	if (optind + 1 != argc || out == NULL)
-		return cli_fail("usage: tpm-key attest NAME -o FILE [--nonce HEX]");
+		return cli_usage_fail("attest");
 	return attest_request(argv[optind], nonce, nonce_len, out);
 }
 
@@ -126,8 +123,6 @@ int cmd_verify_attestation(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *usage = "usage: tpm-key verify-attestation FILE --key NAME.pub "
-			    "[--ek-ca CA.pem] [--nonce HEX]";
 	struct att_verify_opts o = { 0 };
 	struct sshkey_pub key;
 	uint8_t nonce[ATT_NONCE_MAX];
@@ -156,12 +151,12 @@ int cmd_verify_attestation(int argc, char **argv)
 				return cli_fail("verify-attestation: bad --nonce");
 			o.nonce = nonce;
 			break;
-		case 'h': printf("%s\n", usage); return 0;
-		default: return cli_fail("%s", usage);
+		case 'h': cli_usage("verify-attestation", stdout); return 0;
+		default: return cli_usage_fail("verify-attestation");
 		}
 	}
 	if (optind + 1 != argc || o.key == NULL)
-		return cli_fail("%s", usage);
+		return cli_usage_fail("verify-attestation");
 	rc = verify_file(argv[optind], &o);
 	return rc;
 }

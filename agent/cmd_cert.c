@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "../keystore/store.h"
+#include "../protocol/json.h"
 #include "../protocol/sshcert.h"
 #include "client.h"
 #include "subcommands.h"
@@ -52,10 +53,10 @@ static int cert_add(int argc, char **argv)
 		else if (file == NULL)
 			file = argv[i];
 		else
-			return cli_fail("usage: tpm-key cert add NAME FILE [--nv|--file|--auto]");
+			return cli_usage_fail("cert");
 	}
 	if (name == NULL || file == NULL)
-		return cli_fail("usage: tpm-key cert add NAME FILE [--nv|--file|--auto]");
+		return cli_usage_fail("cert");
 	if (store_read_file(file, SSHCERT_BLOB_MAX * 2, &text, &len, &e) != 0) {
 		rc = cli_fail("cert add: %s", e.text);
 		goto done;
@@ -145,6 +146,52 @@ static int print_cert_row(const char *key, const struct sshcert *c, const char *
 	return 0;
 }
 
+/* cli_cert_json: one certificate of the key named in *arg as a JSON object. */
+struct json_arg {
+	const char *name;
+	int n;
+};
+
+static int print_cert_json(const char *key, const struct sshcert *c, const char *comment,
+			   uint32_t where, uint32_t nv_index, void *arg)
+{
+	struct json_arg *j = arg;
+	char from[32], to[32], q[2 * SSHCERT_BLOB_MAX];
+	uint64_t now = (uint64_t)time(NULL);
+
+	(void)comment;
+	if (strcmp(key, j->name) != 0)
+		return 0;
+	format_time(c->valid_after, from, sizeof(from));
+	format_time(c->valid_before, to, sizeof(to));
+	printf("%s{\"serial\": %llu, \"type\": \"%s\", ", j->n++ ? ", " : "",
+	       (unsigned long long)c->serial, c->cert_type == SSHCERT_TYPE_HOST ? "host" : "user");
+	printf("\"key_id\": %s, \"principals\": [",
+	       json_quote(c->key_id, q, sizeof(q)) < 0 ? "\"\"" : q);
+	for (size_t i = 0; i < c->n_principals; i++)
+		printf("%s%s", i ? ", " : "",
+		       json_quote(c->principals[i], q, sizeof(q)) < 0 ? "\"\"" : q);
+	printf("], \"valid_after\": \"%s\", \"valid_before\": \"%s\", \"state\": \"%s\", ",
+	       from, to, sshcert_valid_at(c, now) ? "valid" :
+	       (now < c->valid_after ? "not-yet-valid" : "expired"));
+	if (where == CTL_CERT_NV)
+		printf("\"stored\": \"nv\", \"nv_index\": \"0x%08x\"}", nv_index);
+	else
+		printf("\"stored\": \"file\"}");
+	return 0;
+}
+
+int cli_cert_json(const char *name)
+{
+	struct json_arg j = { name, 0 };
+	int rc;
+
+	printf("[");
+	rc = cert_each(print_cert_json, &j);
+	printf("]");
+	return rc;
+}
+
 struct show_arg {
 	const char *name;
 	int found;
@@ -188,7 +235,7 @@ static int cert_rm(int argc, char **argv)
 	int rc = 0;
 
 	if (argc < 2 || argc > 3)
-		rc = cli_fail("usage: tpm-key cert rm NAME [SERIAL]");
+		rc = cli_usage_fail("cert");
 	else if (argc == 3 && ((serial = strtoull(argv[2], &end, 10)) == 0 || *end != '\0'))
 		rc = cli_fail("cert rm: '%s' is not a serial number", argv[2]);
 	else if (args == NULL || reply == NULL || sshbuf_put_cstring(args, argv[1]) != 0 ||
@@ -219,6 +266,5 @@ int cmd_cert(int argc, char **argv)
 			return cli_fail("cert show: key '%s' has no certificate", argv[2]);
 		return rc;
 	}
-	return cli_fail("usage: tpm-key cert add NAME FILE [--nv|--file|--auto] | list | "
-			"rm NAME [SERIAL] | show NAME");
+	return cli_usage_fail("cert");
 }

@@ -12,15 +12,28 @@
 #include "../protocol/keygrip.h"
 #include "subcommands.h"
 
+/* "A: B...: rest" where B begins with A (the agent already named the command: "gen:
+ * gen: ...", "init: init --repin: ...") loses its outer "A: ". */
+static const char *one_prefix(const char *msg)
+{
+	const char *colon = strstr(msg, ": ");
+	size_t n = colon ? (size_t)(colon - msg) : 0;
+
+	if (n > 0 && n < 40 && memchr(msg, ' ', n) == NULL && strncmp(colon + 2, msg, n) == 0 &&
+	    (colon[2 + n] == ':' || colon[2 + n] == ' '))
+		return colon + 2;
+	return msg;
+}
+
 int cli_fail(const char *fmt, ...)
 {
+	char msg[2048];
 	va_list ap;
 
-	fputs("tpm-key: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "tpm-key: %s\n", one_prefix(msg));
 	return 1;
 }
 

@@ -25,12 +25,7 @@ struct crypt_opts {
 
 static void crypt_usage(FILE *f, const char *cmd)
 {
-	fprintf(f, "usage: tpm-key %s NAME [--oaep[=HASH] | --pkcs1] < input > output\n"
-		"  --oaep[=HASH]  RSAES-OAEP, HASH for the label hash and MGF1: sha1, sha256\n"
-		"                 (default), sha384, sha512 (default padding)\n"
-		"  --pkcs1        RSAES-PKCS1-v1_5 (legacy)\n"
-		"NAME is an RSA key made with tpm-key gen -t rsa --decrypt%s.\n", cmd,
-		strcmp(cmd, "encrypt") == 0 ? "; encrypt also takes an OpenSSH .pub file" : "");
+	cli_usage(cmd, f); /* the text: tpm-key.c */
 }
 
 /* 0: parsed; 1: help shown; -1: bad usage (message printed). */

@@ -13,9 +13,7 @@ int cmd_forget(int argc, char **argv)
 	int rc = 1;
 
 	if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
-		fprintf(argc == 2 && argv[1][1] == 'h' ? stdout : stderr,
-			"usage: tpm-key forget [NAME]\n  Forgets the cached PIN of key NAME (of "
-			"every key without NAME).\n");
+		cli_usage("forget", argc == 2 && argv[1][1] == 'h' ? stdout : stderr);
 		rc = argc == 2 && argv[1][1] == 'h' ? 0 : 1;
 	} else if (args == NULL || reply == NULL ||
 		   sshbuf_put_cstring(args, argc == 2 ? argv[1] : "") != 0) {

@@ -10,25 +10,7 @@
 
 static void gen_usage(FILE *f)
 {
-	fprintf(f, "usage: tpm-key gen [-t ecdsa|rsa] [-b BITS] [-n NAME] [-C COMMENT] [--decrypt]\n"
-		"                    [--no-pin]\n"
-		"  -t TYPE     ecdsa (default) or rsa\n"
-		"  -b BITS     ecdsa: 256 (default), 384, 521; rsa: 2048, 3072 (default)\n"
-		"  -n NAME     the key's name in the store (default from the type, e.g. ecdsa-p256)\n"
-		"  -C COMMENT  comment shown by ssh-add -l and in the public key\n"
-		"  --decrypt   the key can also decrypt (RSA) or do ECDH (ECC), e.g. for gpg\n"
-		"  --host      a host key for sshd (no PIN): only tpm-agent --host offers it\n"
-		"              (sshd_config: HostKey <data dir>/keys/NAME.pub, HostKeyAgent SOCKET)\n"
-		"  --no-pin    no PIN: anyone who reaches the agent can use the key (default:\n"
-		"              the agent asks a new PIN twice through pinentry, on this terminal)\n"
-		"  --pcr LIST  bind the key to the current values of these PCRs, e.g. 0,1,2,3,7\n"
-		"              (config: platform-policy, pcr-selection); it then works only in\n"
-		"              this platform state (with a PIN: both are needed)\n"
-		"  --pcr-bank BANK       sha256 (default), sha1, sha384, sha512\n"
-		"  --pcr-authorized      PolicyAuthorize by a signing key of yours instead, so that\n"
-		"              `tpm-key pcr-seal NAME` can approve a new state after an update\n"
-		"  --signer NAME         that signing key (default: a new NAME-policy-signer)\n"
-		"  --no-pcr    not bound, whatever the platform-policy setting says\n");
+	cli_usage("gen", f); /* the text: tpm-key.c */
 }
 
 /* The PCR part of the request (CTL_GEN_PCR): "[BANK:]LIST", then the signer. */

@@ -24,16 +24,7 @@
 
 static void import_usage(FILE *f)
 {
-	fprintf(f, "usage: tpm-key import [-n NAME] [-C COMMENT] [--no-pin] FILE\n"
-		"  FILE        an OpenSSH or PEM (PKCS#1, PKCS#8, SEC1) private key: ECDSA\n"
-		"              P-256/384/521 or RSA 2048/3072 (a passphrase-protected PEM file\n"
-		"              asks the passphrase through pinentry; encrypted OpenSSH-format\n"
-		"              files are refused)\n"
-		"  -n NAME     the key's name in the store (default from the type, e.g. ecdsa-p256)\n"
-		"  -C COMMENT  comment (default: the file's comment, or its name)\n"
-		"  --no-pin    no PIN: anyone who reaches the agent can use the key (default:\n"
-		"              the agent asks a new PIN twice through pinentry, as gen does)\n"
-		"The file is not touched: delete it afterwards so that only the TPM copy remains.\n");
+	cli_usage("import", f); /* the text: tpm-key.c */
 }
 
 /* Reads the whole file into sodium memory. */

@@ -11,14 +11,7 @@
 
 static void init_usage(FILE *f)
 {
-	fprintf(f, "usage: tpm-key init [--srk-handle HANDLE] [--repin]\n"
-		"  Provisions the SRK (ECC P-256, TCG H-2 template) at HANDLE (default: the\n"
-		"  agent's, 0x81000001) unless one is there. tpm-agent never sets or changes the\n"
-		"  owner authorization; when the TPM has one, the agent asks it (SO PIN).\n"
-		"  Where the TPM has an EK certificate, proves that the agent's SRK lives in\n"
-		"  that TPM (tpm-key status shows the proof).\n"
-		"  --repin  after a deliberate TPM clear: trust the SRK the TPM has now (make\n"
-		"           one if it has none) and pin its name in place of the old one\n");
+	cli_usage("init", f); /* the text: tpm-key.c */
 }
 
 int cmd_init(int argc, char **argv)

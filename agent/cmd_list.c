@@ -6,6 +6,7 @@
 
 #include <openssl/evp.h>
 
+#include "../protocol/json.h"
 #include "../protocol/keygrip.h"
 #include "../protocol/sshkey.h"
 #include "client.h"
@@ -34,12 +35,12 @@ static const char *protection(uint32_t flags)
 
 #define LIST_FMT "%-16s %-11s %-51s %-40s %-7s %s%s\n"
 
-/* Ed25519 software keys, which sshkey (TPM key types only) does not parse: the type
- * word from the blob and the fingerprint of the blob itself. */
-static int print_other_key(const struct cli_key *k, const char *tags)
+/* Ed25519 software keys, which sshkey (TPM key types only) does not parse: the
+ * fingerprint of the blob itself. 0, or -1 if the blob is no Ed25519 key. */
+static int other_key_fp(const struct cli_key *k, char fp[SSHKEY_FP_MAX])
 {
 	struct sshbuf blob;
-	char word[32], fp[SSHKEY_FP_MAX];
+	char word[32];
 	unsigned char digest[32], b64[48];
 	int n;
 
@@ -50,7 +51,16 @@ static int print_other_key(const struct cli_key *k, const char *tags)
 	n = EVP_EncodeBlock(b64, digest, sizeof(digest));
 	while (n > 0 && b64[n - 1] == '=')
 		n--;
-	snprintf(fp, sizeof(fp), "SHA256:%.*s", n, (const char *)b64);
+	snprintf(fp, SSHKEY_FP_MAX, "SHA256:%.*s", n, (const char *)b64);
+	return 0;
+}
+
+static int print_other_key(const struct cli_key *k, const char *tags)
+{
+	char fp[SSHKEY_FP_MAX];
+
+	if (other_key_fp(k, fp) != 0)
+		return -1;
 	printf(LIST_FMT, k->name, "ED25519/256", fp, "-", protection(k->flags), k->comment, tags);
 	return 0;
 }
@@ -71,17 +81,71 @@ static void print_key(const struct cli_key *k)
 	printf(LIST_FMT, k->name, type, fp, grip, protection(k->flags), k->comment, tags);
 }
 
+/* One key as a JSON object (schema in tpm-key(1), JSON OUTPUT). */
+static void print_key_json(const struct cli_key *k, int first)
+{
+	struct sshkey_pub pub;
+	char fp[SSHKEY_FP_MAX], grip[KEYGRIP_HEX_LEN], qn[200], qc[800];
+	const char *family = "unknown";
+	unsigned bits = 0;
+	int have = sshkey_pub_from_blob(k->blob, k->blob_len, &pub) == 0 &&
+		   sshkey_fingerprint_sha256(&pub, fp) == 0 && keygrip_hex(&pub, grip) == 0;
+
+	if (have) {
+		family = sshkey_family_name(pub.type);
+		bits = sshkey_bits(&pub);
+	} else if (other_key_fp(k, fp) == 0) {
+		family = "ED25519";
+		bits = 256;
+	} else {
+		fp[0] = '\0';
+	}
+	if (json_quote(k->name, qn, sizeof(qn)) < 0 || json_quote(k->comment, qc, sizeof(qc)) < 0)
+		snprintf(qc, sizeof(qc), "\"\"");
+	printf("%s\n    {\"name\": %s, \"type\": \"%s\", \"bits\": %u, \"fingerprint\": \"%s\", ",
+	       first ? "" : ",", qn, family, bits, fp);
+	printf(have ? "\"keygrip\": \"%s\", " : "\"keygrip\": null, ", grip);
+	printf("\"comment\": %s, \"protection\": \"%s\", \"pin\": %s, \"pcr\": %s, ", qc,
+	       protection(k->flags),
+	       !(k->flags & (CTL_KEY_EMPTY_AUTH | CTL_KEY_SOFTWARE)) ? "true" : "false",
+	       (k->flags & CTL_KEY_PCR) ? "true" : "false");
+	printf("\"software\": %s, \"host\": %s, \"in_agent\": %s, \"certificates\": ",
+	       (k->flags & CTL_KEY_SOFTWARE) ? "true" : "false",
+	       (k->flags & CTL_KEY_HOST) ? "true" : "false",
+	       (k->flags & CTL_KEY_HIDDEN) ? "false" : "true");
+	cli_cert_json(k->name);
+	printf("}");
+}
+
+static int list_json(const struct cli_key *keys, size_t n)
+{
+	int rc;
+
+	printf("{\"version\": 1,\n  \"keys\": [");
+	for (size_t i = 0; i < n; i++)
+		print_key_json(&keys[i], i == 0);
+	printf("%s],\n  \"sealed\": ", n ? "\n  " : "");
+	rc = cli_list_sealed(1);
+	printf("\n}\n");
+	return rc;
+}
+
 int cmd_list(int argc, char **argv)
 {
 	struct cli_key *keys;
 	size_t n;
 	struct errmsg e;
+	int json = argc == 2 && strcmp(argv[1], "--json") == 0, rc;
 
-	(void)argv;
-	if (argc > 1)
-		return cli_fail("list: takes no arguments");
+	if (argc > 1 && !json)
+		return cli_usage_fail("list");
 	if (cli_list_keys(&keys, &n, &e) != 0)
 		return cli_fail("list: %s", e.text);
+	if (json) {
+		rc = list_json(keys, n);
+		free(keys);
+		return rc;
+	}
 	if (n == 0)
 		fprintf(stderr, "tpm-key: no keys (make one with: tpm-key gen)\n");
 	else
@@ -89,5 +153,5 @@ int cmd_list(int argc, char **argv)
 	for (size_t i = 0; i < n; i++)
 		print_key(&keys[i]);
 	free(keys);
-	return cli_list_sealed(); /* cmd_seal.c: sealed objects, in their own table */
+	return cli_list_sealed(0); /* cmd_seal.c: sealed objects, in their own table */
 }

@@ -19,13 +19,7 @@
 
 static void load_usage(FILE *f)
 {
-	fprintf(f, "usage: tpm-key load [-c] [-t SECONDS] [-H FILE] [-h DEST]... NAME...\n"
-		"  -c          confirm each use: the agent asks (pinentry) before every signature\n"
-		"  -t SECONDS  remove the key from the agent after SECONDS\n"
-		"  -h DEST     use the key only for DEST: [user@]host or host>[user@]host, as\n"
-		"              ssh-add -h (repeatable; host keys come from known_hosts)\n"
-		"  -H FILE     known_hosts file for -h (repeatable; default ~/.ssh/known_hosts,\n"
-		"              ~/.ssh/known_hosts2, /etc/ssh/ssh_known_hosts{,2})\n");
+	cli_usage("load", f); /* the text: tpm-key.c */
 }
 
 struct hop_keys {

@@ -8,10 +8,7 @@
 
 static void passwd_usage(FILE *f)
 {
-	fprintf(f, "usage: tpm-key passwd [--no-pin] NAME\n"
-		"  Changes the PIN of key NAME: the agent asks the current PIN (if any) and the\n"
-		"  new one twice through pinentry, on this terminal or display.\n"
-		"  --no-pin   remove the PIN (the key is then usable by anyone who reaches the agent)\n");
+	cli_usage("passwd", f); /* the text: tpm-key.c */
 }
 
 int cmd_passwd(int argc, char **argv)

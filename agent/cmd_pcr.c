@@ -9,11 +9,7 @@
 
 static void pcr_seal_usage(FILE *f)
 {
-	fprintf(f, "usage: tpm-key pcr-seal NAME\n"
-		"  approves the current values of the PCRs key NAME (made with --pcr-authorized)\n"
-		"  is bound to: its policy signer signs a policy for them, which goes first in the\n"
-		"  key file's list of signed policies (the 4 newest are kept). Run it only once\n"
-		"  you trust the state the machine booted in.\n");
+	cli_usage("pcr-seal", f); /* the text: tpm-key.c */
 }
 
 int cmd_pcr_seal(int argc, char **argv)

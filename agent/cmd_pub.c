@@ -13,7 +13,7 @@ int cmd_pub(int argc, char **argv)
 	int rc = -1;
 
 	if (argc != 2 || argv[1][0] == '-')
-		return cli_fail("usage: tpm-key pub NAME");
+		return cli_usage_fail("pub");
 	if (cli_list_keys(&keys, &n, &e) != 0)
 		return cli_fail("pub: %s", e.text);
 	for (size_t i = 0; i < n && rc < 0; i++)

@@ -6,6 +6,7 @@
 
 #include <sodium.h>
 
+#include "../protocol/json.h"
 #include "client.h"
 #include "subcommands.h"
 
@@ -13,14 +14,7 @@
 
 static void seal_usage(FILE *f)
 {
-	fprintf(f, "usage: tpm-key seal NAME [--pcr [BANK:]LIST] [--no-pin] < secret\n"
-		"       tpm-key seal --rm NAME\n"
-		"  --pcr LIST  bind to the current values of these PCRs, e.g. 0,2,7 or\n"
-		"              sha256:0-7 (unseal fails once any of them changes)\n"
-		"  --no-pin    no PIN (without it the agent asks a new PIN twice through\n"
-		"              pinentry; unseal then asks it)\n"
-		"  --rm        delete the sealed object\n"
-		"The secret is 1 to %d bytes, read from stdin as is (binary safe).\n", SEAL_MAX);
+	cli_usage("seal", f); /* the text: tpm-key.c */
 }
 
 static int seal_rm(const char *name)
@@ -115,7 +109,7 @@ int cmd_unseal(int argc, char **argv)
 	int rc = 1;
 
 	if (argc != 2 || argv[1][0] == '-')
-		rc = cli_fail("usage: tpm-key unseal NAME > secret");
+		rc = cli_usage_fail("unseal");
 	else if (args == NULL || reply == NULL || sshbuf_put_cstring(args, argv[1]) != 0)
 		rc = cli_fail("unseal: bad name '%s'", argv[1]);
 	else if (cli_control_env(CTL_UNSEAL, args, reply, &e) != 0)
@@ -131,10 +125,10 @@ int cmd_unseal(int argc, char **argv)
 	return rc;
 }
 
-int cli_list_sealed(void)
+int cli_list_sealed(int json)
 {
 	struct sshbuf *reply = sshbuf_new(256 * 1024);
-	char name[64], info[128];
+	char name[64], info[128], qn[400], qi[800];
 	uint32_t n = 0;
 	struct errmsg e;
 	int rc = 0;
@@ -143,15 +137,22 @@ int cli_list_sealed(void)
 		rc = cli_fail("list: sealed objects: %s", reply ? e.text : "out of memory");
 	else if (sshbuf_get_u32(reply, &n) != 0 || n > 100000)
 		rc = cli_fail("list: the agent sent a malformed list of sealed objects");
-	if (rc == 0 && n > 0)
+	if (rc == 0 && n > 0 && !json)
 		printf("\n%-16s %s\n", "SEALED", "POLICY");
+	if (json)
+		printf("[");
 	for (uint32_t i = 0; rc == 0 && i < n; i++) {
 		if (sshbuf_get_cstring(reply, name, sizeof(name)) != 0 ||
 		    sshbuf_get_cstring(reply, info, sizeof(info)) != 0)
 			rc = cli_fail("list: the agent sent a malformed list of sealed objects");
-		else
+		else if (json && json_quote(name, qn, sizeof(qn)) > 0 &&
+			 json_quote(info, qi, sizeof(qi)) > 0)
+			printf("%s{\"name\": %s, \"policy\": %s}", i ? ", " : "", qn, qi);
+		else if (!json)
 			printf("%-16s %s\n", name, info[0] ? info : "-");
 	}
+	if (json)
+		printf("]");
 	sshbuf_free(reply);
 	return rc;
 }

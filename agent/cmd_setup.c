@@ -32,11 +32,7 @@ static const char *const gpg_unit_paths[] = {
 
 static void setup_usage(FILE *f)
 {
-	fprintf(f, "usage: tpm-key setup [--gpg] [--yes] [--dry-run]\n"
-		"  --gpg       also serve gpg: enable tpm-agent-gpg.socket, after masking\n"
-		"              gpg-agent's user sockets (that takes --yes)\n"
-		"  --yes       run the gpg-agent masking command instead of only printing it\n"
-		"  --dry-run   print the commands without running any\n");
+	cli_usage("setup", f); /* the text: tpm-key.c */
 }
 
 static void print_cmd(FILE *f, const char *prefix, const char *const *argv)

@@ -14,9 +14,7 @@ int cmd_update_env(int argc, char **argv)
 	int rc = 1;
 
 	if (argc != 1) {
-		fprintf(argv[1][0] == '-' && argv[1][1] == 'h' ? stdout : stderr,
-			"usage: tpm-key update-env\n  PIN prompts for ssh clients appear on this "
-			"terminal (GPG_TTY or stdin's tty) and display from now on.\n");
+		cli_usage("update-env", argv[1][0] == '-' && argv[1][1] == 'h' ? stdout : stderr);
 		rc = argv[1][0] == '-' && argv[1][1] == 'h' ? 0 : 1;
 	} else if (args == NULL || reply == NULL || cli_put_env(args) != 0) {
 		rc = cli_fail("update-env: environment too large");

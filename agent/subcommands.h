@@ -4,6 +4,7 @@
 #define TPM_AGENT_SUBCOMMANDS_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "../protocol/errmsg.h"
@@ -42,8 +43,17 @@ int cmd_setup(int argc, char **argv);    /* cmd_setup.c */
  * sodium_malloc'd *out the caller sodium_frees; writes all of data to stdout. */
 int cli_read_stdin(size_t max, uint8_t **out, size_t *len, struct errmsg *e);
 int cli_write_stdout(const uint8_t *data, size_t len, struct errmsg *e);
-/* cmd_seal.c: prints the sealed objects (for tpm-key list); 0 or 1. */
-int cli_list_sealed(void);
+/* cmd_seal.c: prints the sealed objects (for tpm-key list): a table, or with json
+ * the JSON array of {"name", "policy"}; 0 or 1. */
+int cli_list_sealed(int json);
+/* cmd_cert.c: prints the JSON array of key name's certificates (schema: tpm-key(1));
+ * 0 or 1. */
+int cli_cert_json(const char *name);
+
+/* tpm-key.c: prints command cmd's usage text (from the command table) to f. */
+void cli_usage(const char *cmd, FILE *f);
+/* The usage to stderr; returns 1 (for a bad command line). */
+int cli_usage_fail(const char *cmd);
 
 /* Prints "tpm-key: <message>" to stderr and returns 1. */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

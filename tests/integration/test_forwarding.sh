@@ -27,7 +27,7 @@ cat >far.sh <<EOF
 cd "$PWD" || exit 1
 run() { n=\$1; shift; "\$@" >\$n.out 2>&1 </dev/null; echo \$? >\$n.rc; }
 echo "\$SSH_AUTH_SOCK" >far.sock
-run rm "$TPM_KEY" rm fwd-key
+run rm "$TPM_KEY" rm -f fwd-key
 run unseal "$TPM_KEY" unseal fwd-secret
 "$TPM_KEY" decrypt fwd-dec <ct.bin >decrypt.out 2>&1; echo \$? >decrypt.rc
 run gen "$TPM_KEY" gen --no-pin -t ecdsa -n fwd-new

@@ -77,7 +77,7 @@ step "tpm-key rm drops the marker: a new key of that name is no host key"
 stop_sshd
 agent_stop
 agent_start
-run_ok tk rm sshd-host
+run_ok tk rm -f sshd-host
 [ ! -e "$TPM_AGENT_HOME/keys/sshd-host.host" ] || fail "the marker outlived the key"
 gen_key sshd-host ecdsa 256
 assert_contains "$(agent_fps)" "$FP" "a plain key of the old name is offered"

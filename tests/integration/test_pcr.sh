@@ -177,7 +177,7 @@ assert_not_contains "$log" "Wrong PIN" "PIN + PCR refusal is no PIN failure"
 assert_not_contains "$(cat "$T/pe.log")" "GETPIN" "no PIN asked in the wrong platform state"
 
 step "rm removes the .pcr file too"
-run_ok tk rm bound
+run_ok tk rm -f bound
 [ ! -f "$KEYS/bound.pcr" ] || fail "tpm-key rm left $KEYS/bound.pcr"
 
 echo "PASS: $IT_NAME"

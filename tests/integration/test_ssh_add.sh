@@ -95,7 +95,7 @@ run_ok tk load work
 assert_eq "$(printf '%s\n' "$FP_E" "$FP_W" | sort)" "$(agent_fps | sort)" "keys after loading two"
 
 step "tpm-key rm deletes the files and unloads the key"
-run_ok tk rm work
+run_ok tk rm -f work
 [ ! -e "$KEYS/work.tss" ] || fail "work.tss still there after rm"
 [ ! -e "$KEYS/work.pub" ] || fail "work.pub still there after rm"
 assert_not_contains "$(agent_fps)" "$FP_W" "ssh-add -l after rm"
