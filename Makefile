@@ -139,20 +139,22 @@ valgrind-check: deps
 	@sh tests/sanitizers/valgrind-check.sh $(VALGRIND_TESTS)
 
 # ---------------------------------------------------------------- install
-# make install [PREFIX=/usr/local] [DESTDIR=] [BINDIR= MANDIR= SYSTEMDUSERUNITDIR= BASHCOMPDIR=]
+# make install [PREFIX=/usr/local] [DESTDIR=] [BINDIR= MANDIR= SYSTEMDUSERUNITDIR= BASHCOMPDIR=
+# ZSHCOMPDIR=]
 # The units' ExecStart names $(BINDIR) (without DESTDIR: where the binary will live).
 PREFIX             ?= /usr/local
 BINDIR             ?= $(PREFIX)/bin
 MANDIR             ?= $(PREFIX)/share/man
 SYSTEMDUSERUNITDIR ?= $(PREFIX)/lib/systemd/user
 BASHCOMPDIR        ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR         ?= $(PREFIX)/share/zsh/vendor-completions
 INSTALL            ?= install
 UNITS              := tpm-agent.socket tpm-agent-gpg.socket tpm-agent.service
 
 .PHONY: install uninstall lint
 install: all
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
-		$(DESTDIR)$(SYSTEMDUSERUNITDIR) $(DESTDIR)$(BASHCOMPDIR)
+		$(DESTDIR)$(SYSTEMDUSERUNITDIR) $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
 	$(INSTALL) -m 0755 $(BIN)/tpm-agent $(BIN)/tpm-key $(DESTDIR)$(BINDIR)/
 	$(INSTALL) -m 0644 man/tpm-agent.1 man/tpm-key.1 $(DESTDIR)$(MANDIR)/man1/
 	$(INSTALL) -m 0644 man/tpm-agent.conf.5 $(DESTDIR)$(MANDIR)/man5/
@@ -162,11 +164,13 @@ install: all
 		mv $(DESTDIR)$(SYSTEMDUSERUNITDIR)/$$u.tmp $(DESTDIR)$(SYSTEMDUSERUNITDIR)/$$u || exit 1; \
 	done
 	$(INSTALL) -m 0644 contrib/completion/tpm-key.bash $(DESTDIR)$(BASHCOMPDIR)/tpm-key
+	$(INSTALL) -m 0644 contrib/completion/_tpm-key $(DESTDIR)$(ZSHCOMPDIR)/_tpm-key
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/tpm-agent $(DESTDIR)$(BINDIR)/tpm-key
 	rm -f $(DESTDIR)$(MANDIR)/man1/tpm-agent.1 $(DESTDIR)$(MANDIR)/man1/tpm-key.1
 	rm -f $(DESTDIR)$(MANDIR)/man5/tpm-agent.conf.5 $(DESTDIR)$(BASHCOMPDIR)/tpm-key
+	rm -f $(DESTDIR)$(ZSHCOMPDIR)/_tpm-key
 	for u in $(UNITS); do rm -f $(DESTDIR)$(SYSTEMDUSERUNITDIR)/$$u; done
 
 # conformance: OpenSSH's own agent regression tests (regress/ of the installed version's

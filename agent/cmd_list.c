@@ -125,7 +125,7 @@ static int list_json(const struct cli_key *keys, size_t n)
 	for (size_t i = 0; i < n; i++)
 		print_key_json(&keys[i], i == 0);
 	printf("%s],\n  \"sealed\": ", n ? "\n  " : "");
-	rc = cli_list_sealed(1);
+	rc = cli_list_sealed(SEALED_JSON);
 	printf("\n}\n");
 	return rc;
 }
@@ -153,5 +153,5 @@ int cmd_list(int argc, char **argv)
 	for (size_t i = 0; i < n; i++)
 		print_key(&keys[i]);
 	free(keys);
-	return cli_list_sealed(0); /* cmd_seal.c: sealed objects, in their own table */
+	return cli_list_sealed(SEALED_TABLE); /* cmd_seal.c: sealed objects, in their own table */
 }

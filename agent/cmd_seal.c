@@ -137,21 +137,23 @@ int cli_list_sealed(int json)
 		rc = cli_fail("list: sealed objects: %s", reply ? e.text : "out of memory");
 	else if (sshbuf_get_u32(reply, &n) != 0 || n > 100000)
 		rc = cli_fail("list: the agent sent a malformed list of sealed objects");
-	if (rc == 0 && n > 0 && !json)
+	if (rc == 0 && n > 0 && json == SEALED_TABLE)
 		printf("\n%-16s %s\n", "SEALED", "POLICY");
-	if (json)
+	if (json == SEALED_JSON)
 		printf("[");
 	for (uint32_t i = 0; rc == 0 && i < n; i++) {
 		if (sshbuf_get_cstring(reply, name, sizeof(name)) != 0 ||
 		    sshbuf_get_cstring(reply, info, sizeof(info)) != 0)
 			rc = cli_fail("list: the agent sent a malformed list of sealed objects");
-		else if (json && json_quote(name, qn, sizeof(qn)) > 0 &&
+		else if (json == SEALED_JSON && json_quote(name, qn, sizeof(qn)) > 0 &&
 			 json_quote(info, qi, sizeof(qi)) > 0)
 			printf("%s{\"name\": %s, \"policy\": %s}", i ? ", " : "", qn, qi);
+		else if (json == SEALED_NAMES)
+			printf("%s\n", name);
 		else if (!json)
 			printf("%-16s %s\n", name, info[0] ? info : "-");
 	}
-	if (json)
+	if (json == SEALED_JSON)
 		printf("]");
 	sshbuf_free(reply);
 	return rc;

@@ -43,9 +43,10 @@ int cmd_setup(int argc, char **argv);    /* cmd_setup.c */
  * sodium_malloc'd *out the caller sodium_frees; writes all of data to stdout. */
 int cli_read_stdin(size_t max, uint8_t **out, size_t *len, struct errmsg *e);
 int cli_write_stdout(const uint8_t *data, size_t len, struct errmsg *e);
-/* cmd_seal.c: prints the sealed objects (for tpm-key list): a table, or with json
- * the JSON array of {"name", "policy"}; 0 or 1. */
-int cli_list_sealed(int json);
+/* cmd_seal.c: prints the sealed objects (for tpm-key list): a table, the JSON array
+ * of {"name", "policy"}, or only their names, one a line (for completion); 0 or 1. */
+enum { SEALED_TABLE, SEALED_JSON, SEALED_NAMES };
+int cli_list_sealed(int how);
 /* cmd_cert.c: prints the JSON array of key name's certificates (schema: tpm-key(1));
  * 0 or 1. */
 int cli_cert_json(const char *name);

@@ -5,6 +5,7 @@
  * completions (--complete-data) all read it. */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "daemon.h"
@@ -252,14 +253,36 @@ static void print_options(const char *usage)
 }
 
 /* The table for the shell completions (contrib/completion/): one line per command,
- * "cmd NAME<TAB>ARGS<TAB>OPTIONS<TAB>OPTARGS". */
-static void complete_data(void)
+ * "cmd NAME<TAB>ARGS<TAB>OPTIONS<TAB>OPTARGS" (ARGS "none" for no arguments). */
+static int complete_data(void)
 {
 	for (size_t i = 0; i < NCOMMANDS; i++) {
-		printf("cmd %s\t%s\t", commands[i].name, commands[i].args);
+		printf("cmd %s\t%s\t", commands[i].name, /* never empty: read(1) would drop it */
+		       commands[i].args[0] ? commands[i].args : "none");
 		print_options(commands[i].usage);
 		printf("\t%s\n", commands[i].optargs);
 	}
+	return 0;
+}
+
+/* --complete-data keys|sealed: the names the agent has, one a line, nothing (and
+ * exit 1) without an agent. Sealed objects are no keys and keys no sealed objects. */
+static int complete_names(const char *what)
+{
+	struct cli_key *keys;
+	struct errmsg e;
+	size_t n;
+
+	if (strcmp(what, "sealed") == 0) {
+		fclose(stderr);
+		return cli_list_sealed(SEALED_NAMES);
+	}
+	if (strcmp(what, "keys") != 0 || cli_list_keys(&keys, &n, &e) != 0)
+		return 1;
+	for (size_t i = 0; i < n; i++)
+		printf("%s\n", keys[i].name);
+	free(keys);
+	return 0;
 }
 
 /* tpm-key CMD -h (alone) or CMD --help: the usage, whatever CMD's own parsing does
@@ -293,10 +316,8 @@ int main(int argc, char **argv)
 		printf("tpm-key %s\n", TPM_AGENT_VERSION);
 		return 0;
 	}
-	if (strcmp(argv[1], "--complete-data") == 0) {
-		complete_data();
-		return 0;
-	}
+	if (strcmp(argv[1], "--complete-data") == 0)
+		return argc == 2 ? complete_data() : complete_names(argv[2]);
 	if ((c = find(argv[1])) == NULL)
 		return cli_fail("unknown command '%s' (see tpm-key --help)", argv[1]);
 	if (wants_help(argc, argv)) {

@@ -10,7 +10,7 @@ gcc make pkg-config
 libtss2-dev libssl-dev libsodium-dev libassuan-dev libgpg-error-dev libcmocka-dev
 swtpm swtpm-tools tpm2-tools tpm2-openssl
 openssh-client openssh-server git gnupg scdaemon procps socat coreutils tmux pinentry-curses
-systemd mandoc
+systemd mandoc zsh
 clang libclang-rt-14-dev valgrind
 python3 util-linux openssl
 dpkg-dev zlib1g-dev softhsm2 sudo gdb

@@ -1,66 +1,70 @@
 # bash completion for tpm-key (installed as <prefix>/share/bash-completion/completions/tpm-key).
-# Subcommands and each subcommand's options are read from `tpm-key --help` and
-# `tpm-key CMD -h`, so new ones complete without editing this file; key names come
-# from `tpm-key list` (the running agent).
+# Everything comes from tpm-key's own command table (`tpm-key --complete-data`: one
+# line per command with its argument kind, options and option values), the same table
+# its -h and help print, so the completion cannot drift from the program. Key names and
+# sealed names come from the running agent (`tpm-key --complete-data keys|sealed`).
 
-_tpm_key_commands() {
-	"${1:-tpm-key}" --help 2>/dev/null | awk '/^Commands:/ { f = 1; next } f && /^  [a-z]/ { print $1 }'
-}
-
-_tpm_key_options() {
-	"$1" "$2" -h 2>&1 </dev/null |
-		grep -oE '(^|[][ ,|(])(--[a-z][a-z0-9-]*|-[A-Za-z])' | sed -E 's/^[][ ,|(]//' | sort -u
-}
-
-_tpm_key_names() {
-	"$1" list 2>/dev/null </dev/null | awk 'NR > 1 && $1 != "" { print $1 }'
+_tpm_key_names() {   # _tpm_key_names PROG keys|sealed
+	"$1" --complete-data "$2" 2>/dev/null </dev/null
 }
 
 _tpm_key() {
-	local cur prev cmd i prog=${COMP_WORDS[0]}
+	local cur prev prog=${COMP_WORDS[0]} cmd line head args opts optargs spec words
 	COMPREPLY=()
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD - 1]}
 
 	if [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W "$(_tpm_key_commands "$prog") --help --version" -- "$cur"))
+		words=$("$prog" --complete-data 2>/dev/null | awk -F'\t' '/^cmd / { print substr($1, 5) }')
+		COMPREPLY=($(compgen -W "$words help --help --version" -- "$cur"))
 		return 0
 	fi
 	cmd=${COMP_WORDS[1]}
+	if [ "$cmd" = help ]; then
+		[ "$COMP_CWORD" -eq 2 ] && COMPREPLY=($(compgen -W "$("$prog" --complete-data 2>/dev/null |
+			awk -F'\t' '/^cmd / { print substr($1, 5) }')" -- "$cur"))
+		return 0
+	fi
+	line=$("$prog" --complete-data 2>/dev/null | awk -F'\t' -v c="cmd $cmd" '$1 == c')
+	[ -n "$line" ] || return 0
+	IFS=$'\t' read -r head args opts optargs <<<"$line"
 
-	# Option arguments.
-	case "$cmd:$prev" in
-	gen:-t) COMPREPLY=($(compgen -W "ecdsa rsa" -- "$cur")); return 0 ;;
-	gen:-b) COMPREPLY=($(compgen -W "256 384 521 2048 3072" -- "$cur")); return 0 ;;
-	gen:--pcr-bank) COMPREPLY=($(compgen -W "sha256 sha1 sha384 sha512" -- "$cur")); return 0 ;;
-	gen:--signer) COMPREPLY=($(compgen -W "$(_tpm_key_names "$prog")" -- "$cur")); return 0 ;;
-	gen:-n|gen:-C|gen:--pcr|*:-t|*:--nonce|*:--srk-handle|seal:--pcr) return 0 ;;
-	attest:-o|*:--key|*:--ek-ca) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
-	esac
+	# The value of an option that takes one.
+	local IFS_save=$IFS
+	IFS=';'
+	for spec in $optargs; do
+		if [ "${spec%%=*}" = "$prev" ]; then
+			IFS=$IFS_save
+			case "${spec#*=}" in
+			@key) COMPREPLY=($(compgen -W "$(_tpm_key_names "$prog" keys)" -- "$cur")) ;;
+			@file) COMPREPLY=($(compgen -f -- "$cur")) ;;
+			*) COMPREPLY=($(compgen -W "${spec#*=}" -- "$cur")) ;;
+			esac
+			return 0
+		fi
+	done
+	IFS=$IFS_save
 
 	case "$cur" in
-	-*)
-		COMPREPLY=($(compgen -W "$(_tpm_key_options "$prog" "$cmd")" -- "$cur"))
-		return 0
-		;;
+	-*) COMPREPLY=($(compgen -W "$opts" -- "$cur")); return 0 ;;
 	esac
 
-	case "$cmd" in
+	case "$args" in
+	key|keys) COMPREPLY=($(compgen -W "$(_tpm_key_names "$prog" keys)" -- "$cur")) ;;
+	sealed) COMPREPLY=($(compgen -W "$(_tpm_key_names "$prog" sealed)" -- "$cur")) ;;
+	key-or-pub)
+		COMPREPLY=($(compgen -W "$(_tpm_key_names "$prog" keys)" -- "$cur"))
+		COMPREPLY+=($(compgen -f -X '!*.pub' -- "$cur"))
+		;;
+	file) COMPREPLY=($(compgen -f -- "$cur")) ;;
 	cert)
 		if [ "$COMP_CWORD" -eq 2 ]; then
 			COMPREPLY=($(compgen -W "add list rm show" -- "$cur"))
-		elif [ "$COMP_CWORD" -eq 3 ]; then
-			COMPREPLY=($(compgen -W "$(_tpm_key_names "$prog")" -- "$cur"))
-		else
+		elif [ "$COMP_CWORD" -eq 3 ] && [ "${COMP_WORDS[2]}" != list ]; then
+			COMPREPLY=($(compgen -W "$(_tpm_key_names "$prog" keys)" -- "$cur"))
+		elif [ "$COMP_CWORD" -eq 4 ] && [ "${COMP_WORDS[2]}" = add ]; then
 			COMPREPLY=($(compgen -f -- "$cur"))
 		fi
-		;;
-	pub|rm|load|passwd|forget|pcr-seal|decrypt|encrypt|unseal|attest|seal)
-		COMPREPLY=($(compgen -W "$(_tpm_key_names "$prog")" -- "$cur"))
-		[ "$cmd" = encrypt ] && COMPREPLY+=($(compgen -f -X '!*.pub' -- "$cur"))
-		;;
-	verify-attestation)
-		COMPREPLY=($(compgen -f -- "$cur"))
 		;;
 	esac
 	return 0

@@ -15,7 +15,7 @@ done
 for f in usr/share/man/man1/tpm-agent.1 usr/share/man/man1/tpm-key.1 \
 	 usr/share/man/man5/tpm-agent.conf.5 usr/lib/systemd/user/tpm-agent.socket \
 	 usr/lib/systemd/user/tpm-agent-gpg.socket usr/lib/systemd/user/tpm-agent.service \
-	 usr/share/bash-completion/completions/tpm-key; do
+	 usr/share/bash-completion/completions/tpm-key usr/share/zsh/vendor-completions/_tpm-key; do
 	[ -f "$R/$f" ] || fail "$f not installed"
 	assert_mode "$R/$f" 644
 done
@@ -64,6 +64,64 @@ out=$(PATH="$R/usr/bin:$PATH" complete_words tpm-key pub "")
 assert_eq "inst" "$out" "completion of key names for pub"
 out=$(PATH="$R/usr/bin:$PATH" complete_words tpm-key gen -t "")
 assert_eq "$(printf 'ecdsa\nrsa')" "$out" "completion of gen -t"
+
+step "bash completion follows the command table: each command's options are those of its -h"
+printf 's' | timeout 60 "$TPM_KEY" seal sealedthing --no-pin || fail "seal"
+DATA=$("$TPM_KEY" --complete-data)
+sorted() { tr ' ' '\n' | grep . | sort; }
+while IFS=$'\t' read -r head args opts optargs; do
+	c=${head#cmd }
+	help=$("$TPM_KEY" "$c" -h) || fail "tpm-key $c -h"
+	offered=$(complete_words tpm-key "$c" - | sort)
+	assert_eq "$(printf '%s\n' "$opts" | sorted)" "$offered" "options completed for $c"
+	for o in $offered; do
+		case "$o" in -h|--help) continue ;; esac
+		has_word=$(printf '%s\n' "$help" | grep -cE -- "(^|[][ ,|(])$(re "$o")([^A-Za-z0-9-]|\$)")
+		[ "$has_word" -gt 0 ] || fail "completion offers $o for $c; tpm-key $c -h does not name it"
+	done
+done <<<"$DATA"
+out=$(complete_words tpm-key gen -)
+assert_not_contains "$out" "-l" "gen offers no -l"
+out=$(complete_words tpm-key pub "")
+assert_eq "inst" "$out" "pub: key names only, no SEALED header, no sealed objects"
+out=$(complete_words tpm-key unseal "")
+assert_eq "sealedthing" "$out" "unseal completes sealed names"
+out=$(complete_words tpm-key help ge)
+assert_eq "gen" "$out" "help completes commands"
+out=$(complete_words tpm-key cert "")
+assert_eq "$(printf 'add\nlist\nrm\nshow')" "$out" "cert subcommands"
+
+if command -v zsh >/dev/null; then
+	step "zsh completion follows the same table"
+	# A minimal completion context: compadd and _files record what they would offer.
+	zcomplete() {
+		zsh -fc '
+			compadd() { local arr=0 a; for a in "$@"; do case $a in -a) arr=1 ;; --) ;;
+				*) if (( arr )); then print -rl -- ${(P)a}; else print -r -- $a; fi ;; esac; done; }
+			_files() { print -r -- "<files>"; }
+			_call_program() { shift; "$@"; }
+			source "$1"; shift
+			words=("$@"); CURRENT=$#; PREFIX=${words[CURRENT]}
+			_tpm-key' _ "$R/usr/share/zsh/vendor-completions/_tpm-key" "$@" 2>&1
+	}
+	out=$(zcomplete tpm-key "")
+	for c in gen list pub rm unseal setup; do
+		printf '%s\n' "$out" | grep -qx "$c" || fail "zsh: commands lack $c: $out"
+	done
+	out=$(zcomplete tpm-key gen -t "")
+	assert_eq "$(printf 'ecdsa\nrsa')" "$out" "zsh: gen -t"
+	out=$(zcomplete tpm-key unseal "")
+	assert_eq "sealedthing" "$out" "zsh: unseal completes sealed names"
+	out=$(zcomplete tpm-key pub "")
+	assert_eq "inst" "$out" "zsh: pub completes key names"
+	while IFS=$'\t' read -r head args opts optargs; do
+		c=${head#cmd }
+		out=$(zcomplete tpm-key "$c" - | grep '^-' | sort)
+		assert_eq "$(printf '%s\n' "$opts" | sorted)" "$out" "zsh: options completed for $c"
+	done <<<"$DATA"
+else
+	step "(zsh not installed: zsh completion not exercised)"
+fi
 
 step "make uninstall removes every installed file"
 agent_stop
