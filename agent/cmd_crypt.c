@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
@@ -115,7 +116,10 @@ static int encrypt_pubkey(const char *name, struct sshkey_pub *pub, struct errms
 	size_t n, len;
 	int r = -1;
 
-	if (strchr(name, '/') != NULL || !store_name_valid(name)) {
+	/* a path, or a name that is no key's but a .pub file here ("backup.pub") */
+	if (strchr(name, '/') != NULL || !store_name_valid(name) ||
+	    (strlen(name) > 4 && strcmp(name + strlen(name) - 4, ".pub") == 0 &&
+	     access(name, R_OK) == 0)) {
 		if (store_read_file(name, 16384, &line, &len, e) != 0)
 			return -1;
 		r = sshkey_pub_from_line(line, pub, NULL, 0) == 0 ? 0 :

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../protocol/agentmsg.h"
@@ -325,11 +326,32 @@ static enum cert_mode cert_mode_of(uint32_t where)
 	       where == CTL_CERT_AUTO ? CERT_MODE_AUTO : CERT_MODE_FILE;
 }
 
+/* Appends to note a warning when cert is not valid now: ssh would not use it. */
+static void cert_validity_warning(const struct sshcert *cert, char *note, size_t size)
+{
+	uint64_t now = (uint64_t)time(NULL);
+	size_t used = strlen(note);
+	char when[32];
+	time_t t;
+	struct tm tm;
+
+	if (sshcert_valid_at(cert, now) || used >= size)
+		return;
+	t = (time_t)(now < cert->valid_after ? cert->valid_after : cert->valid_before);
+	if (gmtime_r(&t, &tm) == NULL || strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(when, sizeof(when), "?");
+	snprintf(note + used, size - used, now < cert->valid_after ?
+		 "; WARNING: it is not valid before %s, servers refuse it until then" :
+		 "; WARNING: it expired at %s, servers refuse it (ask your CA for a new one)",
+		 when);
+	log_warn("%s", note);
+}
+
 /* cert-add: string key name, string certificate line, uint32 where -> string note */
 static int ctl_cert_add(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 			struct errmsg *e)
 {
-	char name[STORE_NAME_MAX], *line = calloc(1, SSHCERT_BLOB_MAX * 2 + 1), note[256];
+	char name[STORE_NAME_MAX], *line = calloc(1, SSHCERT_BLOB_MAX * 2 + 1), note[512];
 	uint32_t where;
 	struct ks_key *k;
 	struct cert_entry *c = NULL;
@@ -360,6 +382,8 @@ static int ctl_cert_add(struct agent *a, struct sshbuf *body, struct sshbuf *out
 			 "file%s", name, c ? (unsigned long long)c->cert.serial : 0ULL,
 			 where == CTL_CERT_AUTO ? " (NV slots or space exhausted)" : "");
 	log_info("%s", note);
+	if (c != NULL)
+		cert_validity_warning(&c->cert, note, sizeof(note));
 	r = sshbuf_put_cstring(out, note) == 0 ? 0 : errmsg_set(e, "reply too large");
 done:
 	free(line);

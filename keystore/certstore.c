@@ -269,8 +269,11 @@ int certstore_add_file(struct certstore *cs, const char *key_name, const struct 
 	if (store_write_atomic(path, line, strlen(line), 0600, e) != 0)
 		goto done;
 	certstore_refresh(cs);
-	if (out != NULL)
-		*out = certstore_find_key(cs, key_name);
+	if (out != NULL) /* the file's entry, not an NV certificate the key still has */
+		for (size_t i = 0; i < cs->n; i++)
+			if (cs->entries[i]->where == CERT_IN_FILE &&
+			    strcmp(cs->entries[i]->key_name, key_name) == 0)
+				*out = cs->entries[i];
 	r = 0;
 done:
 	free(blob);
