@@ -97,7 +97,7 @@ static int handle_request_identities(struct agent *a, struct conn *c, struct ssh
 	int r;
 
 	(void)body;
-	certstore_refresh(a->certs);
+	agent_certs_refresh(a);
 	sshcontrol_refresh();
 	for (size_t i = 0; i < n; i++) {
 		key_shown(a, c, keystore_get(a->ks, i), now, &n_key);
@@ -163,7 +163,8 @@ static int handle_sign_request(struct agent *a, struct conn *c, struct sshbuf *b
 		return pin_defer_sign(a, c, out);
 	if ((sig = sshbuf_new(SSHKEY_BLOB_MAX)) == NULL)
 		return reply_failure(out);
-	if (keystore_sign_ssh(a->ks, k, req.data, req.data_len, req.flags, sig, &e) != 0) {
+	if (keystore_sign_ssh(a->ks, k, req.data, req.data_len, ssh_sign_flags(a, c, &req), sig,
+			      &e) != 0) {
 		log_warn("sign with key '%s' for pid %d failed: %s", k->name, (int)c->pid, e.text);
 		sshbuf_free(sig);
 		return reply_failure(out);
@@ -271,15 +272,6 @@ static int handle_unlock(struct agent *a, struct conn *c, struct sshbuf *body,
 	return reply_success(out);
 }
 
-static int handle_smartcard(struct agent *a, struct conn *c, struct sshbuf *body,
-			    struct sshbuf *out)
-{
-	(void)a;
-	(void)body;
-	log_warn("pid %d asked for a PKCS#11 provider: not supported by tpm-agent", (int)c->pid);
-	return reply_failure(out);
-}
-
 static int ext_query(struct sshbuf *out)
 {
 	size_t start = sshbuf_len(out);
@@ -322,9 +314,9 @@ static const struct {
 	{ SSH_AGENTC_ADD_ID_CONSTRAINED, softkeys_handle_add },
 	{ SSH_AGENTC_REMOVE_IDENTITY, handle_remove_identity },
 	{ SSH_AGENTC_REMOVE_ALL_IDENTITIES, handle_remove_all },
-	{ SSH_AGENTC_ADD_SMARTCARD_KEY, handle_smartcard },
-	{ SSH_AGENTC_ADD_SMARTCARD_KEY_CONSTRAINED, handle_smartcard },
-	{ SSH_AGENTC_REMOVE_SMARTCARD_KEY, handle_smartcard },
+	{ SSH_AGENTC_ADD_SMARTCARD_KEY, softkeys_handle_smartcard_add },
+	{ SSH_AGENTC_ADD_SMARTCARD_KEY_CONSTRAINED, softkeys_handle_smartcard_add },
+	{ SSH_AGENTC_REMOVE_SMARTCARD_KEY, softkeys_handle_smartcard_remove },
 	{ SSH_AGENTC_LOCK, handle_lock },
 	{ SSH_AGENTC_UNLOCK, handle_unlock },
 	{ SSH_AGENTC_EXTENSION, handle_extension },

@@ -13,6 +13,8 @@ openssh-client openssh-server git gnupg scdaemon procps socat coreutils tmux pin
 systemd mandoc
 clang libclang-rt-14-dev valgrind
 python3 util-linux openssl
+dpkg-dev zlib1g-dev softhsm2 sudo gdb
+tpm2-abrmd libtss2-tcti-tabrmd0 dbus-daemon
 "
 
 missing=

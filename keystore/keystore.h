@@ -33,8 +33,12 @@ struct ks_key {
 struct keystore;
 
 /* Reads every key in dir/keys. A file that does not parse is skipped with a log line
- * naming it; the others still load. tpm may be NULL for a store used without a TPM. */
+ * naming it; the others still load. tpm may be NULL for a store used without a TPM.
+ * First it repairs what a crash may have left: a .pub without its .tss is removed, a
+ * .tss without its .pub gets it back (keystore_repairs counts both). */
 int keystore_open(const char *dir, struct tpm *tpm, struct keystore **out, struct errmsg *e);
+void keystore_repairs(const struct keystore *ks, size_t *orphans_removed,
+		      size_t *pubs_rewritten);
 void keystore_close(struct keystore *ks);
 const char *keystore_dir(const struct keystore *ks);
 
