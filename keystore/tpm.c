@@ -243,9 +243,10 @@ static unsigned flush_listed(struct tpm *t, TPM2_HANDLE first)
  * session and object slots. At a reconnect they are our own, and not counted. */
 static void sweep_leftovers(struct tpm *t)
 {
-	unsigned sessions = flush_listed(t, TPM2_HR_HMAC_SESSION) +
-			    flush_listed(t, TPM2_HR_POLICY_SESSION);
-	unsigned objects = flush_listed(t, TPM2_HR_TRANSIENT);
+	/* tss2's TPM2_HR_* shift a signed int into the sign bit (UBSan): spelt out here. */
+	unsigned sessions = flush_listed(t, (TPM2_HC)TPM2_HT_HMAC_SESSION << TPM2_HR_SHIFT) +
+			    flush_listed(t, (TPM2_HC)TPM2_HT_POLICY_SESSION << TPM2_HR_SHIFT);
+	unsigned objects = flush_listed(t, (TPM2_HC)TPM2_HT_TRANSIENT << TPM2_HR_SHIFT);
 
 	if (t->info.reconnects == 0) {
 		t->info.leftover_sessions = sessions;
