@@ -289,7 +289,8 @@ static int connect_tpm(struct tpm *t, struct errmsg *e)
 		drop_connection(t);
 		return r;
 	}
-	if (t->info.raw_tpm)
+	/* Only under the per-TPM lock: with it no other agent's session is there. */
+	if (t->info.raw_tpm && tcti_guard_locked(t->guard))
 		sweep_leftovers(t);
 	layers_suspect = 0;
 	return 0;
@@ -1127,6 +1128,7 @@ static int reserve_srk_slot(struct tpm *t, struct errmsg *e)
 int tpm_open(const struct tpm_options *o, struct tpm **out, struct errmsg *e)
 {
 	struct tpm *t;
+	long holder;
 	int r;
 
 	*out = NULL;
@@ -1168,6 +1170,16 @@ int tpm_open(const struct tpm_options *o, struct tpm **out, struct errmsg *e)
 				   GUARD_CREATE_TIMEOUT_DEFAULT_S;
 	tcti_guard_set_deadlines(t->guard, t->info.timeout_s, t->info.create_timeout_s);
 	t->info.raw_tpm = tcti_guard_raw_tpm(t->guard);
+	if (t->info.raw_tpm && tcti_guard_lock(t->guard, &holder) != 0) {
+		tcti_guard_free(t->guard);
+		free(t);
+		return errmsg_set(e, "tpm: another tpm-agent (pid %ld) uses the TPM at '%s', "
+				  "which has no resource manager: two agents there would flush "
+				  "each other's sessions (and a reused session handle costs a "
+				  "dictionary-attack try); stop that agent, or share the TPM "
+				  "through tpm2-abrmd (--tcti tabrmd:bus_type=session)",
+				  holder, o->tcti ? o->tcti : TPM_TCTI_DEFAULT);
+	}
 	/* tpm2-tss logs every failure to stderr; our error messages say it better. */
 	setenv("TSS2_LOG", "all+none", 0);
 	if ((r = connect_tpm(t, e)) == 0 && (r = read_info(t, e)) == 0 &&
@@ -1456,8 +1468,9 @@ void tpm_close(struct tpm *t)
 {
 	if (t == NULL)
 		return;
-	/* Shutting down must not wait a full tpm-timeout per flush on a stuck TPM. */
-	tcti_guard_set_deadlines(t->guard, 2, 2);
+	/* Shutting down must not wait a full tpm-timeout on a stuck TPM: after one flush
+	 * without an answer the guard is dirty and nothing more is sent. */
+	tcti_guard_set_deadlines(t->guard, 1, 1);
 	/* Flush only over a connection in a known state; otherwise (aborted, timed out,
 	 * garbled) the TPM is swept at the next start when it has no resource manager. */
 	if (t->sys == NULL || tcti_guard_dirty(t->guard) || tcti_guard_aborted(t->guard)) {
