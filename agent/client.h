@@ -25,6 +25,8 @@
 #define CTL_SEAL_NO_PIN 0x1 /* seal flag: no PIN; without it the agent asks one (pinentry) */
 #define CTL_ATTEST    "attest@tpm-agent"   /* agent/daemon_attest.c */
 #define CTL_IMPORT    "import@tpm-agent"   /* agent/daemon_import.c */
+#define CTL_SRK       "srk@tpm-agent"      /* agent/daemon_peer.c */
+#define CTL_ADD       "add@tpm-agent"
 
 /* Padding of a CTL_DECRYPT request. */
 #define CTL_PAD_OAEP  1

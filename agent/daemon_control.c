@@ -383,6 +383,8 @@ static const struct {
 	{ CTL_SEAL_RM, ctl_seal_rm },
 	{ CTL_ATTEST, ctl_attest },
 	{ CTL_IMPORT, ctl_import },
+	{ CTL_SRK, ctl_srk },
+	{ CTL_ADD, ctl_add },
 };
 
 int control_put_names(struct sshbuf *out)

@@ -442,6 +442,82 @@ int keystore_import(struct keystore *ks, const struct tpm_import_in *in, const c
 	return 0;
 }
 
+/* The key inside a loadable file from elsewhere (ssh-tpm-agent, tpm2-openssl) must be
+ * under this TPM's SRK: TPM2_Load says so before the file joins the store. */
+static int ks_check_loadable(struct keystore *ks, const struct tss2key *f, struct ks_key *k,
+			     const struct tpm_info *info, struct errmsg *e)
+{
+	if (tpm_parent_hierarchy(f->parent) != info->hierarchy)
+		return errmsg_set(e, "the key's parent is 0x%08x (%s hierarchy); this agent runs "
+				  "with hierarchy = %s", f->parent,
+				  tpm_hierarchy_name(tpm_parent_hierarchy(f->parent)),
+				  tpm_hierarchy_name(info->hierarchy));
+	if (f->pub_len > sizeof(k->tk.pub) || f->priv_len > sizeof(k->tk.priv))
+		return errmsg_set(e, "TPM blobs too large");
+	memcpy(k->tk.pub, f->pub, f->pub_len);
+	k->tk.pub_len = f->pub_len;
+	memcpy(k->tk.priv, f->priv, f->priv_len);
+	k->tk.priv_len = f->priv_len;
+	if (tpm_key_load(ks->tpm, &k->tk, e) != 0) {
+		errmsg_prefix(e, "the key does not load under this TPM's SRK (made on another TPM?)");
+		return -1;
+	}
+	return 0;
+}
+
+int keystore_add(struct keystore *ks, const struct tss2key *f, const char *name,
+		 const char *comment, struct ks_key **out, struct errmsg *e)
+{
+	struct tpm_key *probe = calloc(1, sizeof(*probe));
+	struct sshkey_pub pub;
+	struct tpm_info info;
+	struct ks_key *k = NULL;
+	int r = -1;
+
+	if (probe == NULL)
+		return errmsg_set(e, "keystore: out of memory");
+	if (ks->tpm == NULL)
+		errmsg_set(e, "keystore: no TPM connection");
+	else if (f->type == TSS2KEY_SEALED)
+		errmsg_set(e, "the file holds sealed data, not a key");
+	else if (f->n_policy > 0 || f->n_authpolicy > 0)
+		errmsg_set(e, "keys bound to a TPM policy cannot be added (only keys with a PIN "
+			   "or none)");
+	else if (f->pub_len > sizeof(probe->pub))
+		errmsg_set(e, "TPM public blob too large");
+	else
+		r = 0;
+	if (r == 0) {
+		memcpy(probe->pub, f->pub, f->pub_len);
+		probe->pub_len = f->pub_len;
+		if ((r = tpm_key_public(probe, &pub, e)) == 0)
+			r = tpm_get_info(ks->tpm, &info, e);
+	}
+	if (r == 0 && (k = ks_new_named(ks, pub.type, sshkey_bits(&pub), name, comment, e)) == NULL)
+		r = -1;
+	if (r == 0)
+		r = f->type == TSS2KEY_IMPORTABLE ? tpm_import_wrapped(ks->tpm, f, &k->tk, e) :
+						     ks_check_loadable(ks, f, k, &info, e);
+	if (r == 0) {
+		k->empty_auth = f->empty_auth;
+		k->pub = pub;
+		if (ks_key_derive(k, e) != 0 || ks_write_key(ks, k, info.parent, e) != 0 ||
+		    ks_append(ks, k, e) != 0)
+			r = -1;
+	}
+	free(probe);
+	if (r != 0) {
+		if (k != NULL)
+			ks_key_free(ks, k);
+		return r;
+	}
+	log_info("added key '%s' (%s, %s)", k->name,
+		 f->type == TSS2KEY_IMPORTABLE ? "imported" : "loadable", k->fingerprint);
+	if (out != NULL)
+		*out = k;
+	return 0;
+}
+
 int keystore_delete(struct keystore *ks, const char *name, struct errmsg *e)
 {
 	struct ks_key *k = keystore_find_name(ks, name);

@@ -53,6 +53,12 @@ int keystore_generate(struct keystore *ks, enum sshkey_type type, unsigned bits,
  * store; name as for keystore_generate. */
 int keystore_import(struct keystore *ks, const struct tpm_import_in *in, const char *name,
 		    const char *comment, struct ks_key **out, struct errmsg *e);
+/* tpm-key add: a TSS2 key file made elsewhere joins the store: an importable key
+ * (tpm-key wrap, for this TPM's SRK) is TPM2_Import'ed and stored loadable; a loadable
+ * one (ssh-tpm-agent's .tpm, tpm2-openssl) is stored once TPM2_Load accepts it. Sealed
+ * data and policy-bound keys are refused. name, comment as for keystore_generate. */
+int keystore_add(struct keystore *ks, const struct tss2key *f, const char *name,
+		 const char *comment, struct ks_key **out, struct errmsg *e);
 /* Deletes the key's files and forgets it. */
 int keystore_delete(struct keystore *ks, const char *name, struct errmsg *e);
 /* Reads name from disk again (new or changed file) and un-hides it. */

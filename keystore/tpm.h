@@ -229,5 +229,14 @@ struct tpm_import_in {
  * TPM cannot hold (RSA 4096, other sizes) are TPM_E_UNSUPPORTED. */
 int tpm_import_key(struct tpm *t, const struct tpm_import_in *in, struct tpm_key *k,
 		   struct sshkey_pub *pub, struct errmsg *e);
+/* TPM2_Import of an importable TSS2 key (tpm-key wrap made it for this TPM's SRK) under
+ * the SRK; fills k's blobs (loadable from now on). A file wrapped for another TPM fails
+ * with a message that says so. */
+int tpm_import_wrapped(struct tpm *t, const struct tss2key *f, struct tpm_key *k,
+		       struct errmsg *e);
+/* The SRK's P-256 public point and TPM name (*name_len: capacity in, length out), for
+ * tpm-key srk; no TPM command. Fails when the SRK is not an ECC P-256 key. */
+int tpm_srk_public(struct tpm *t, uint8_t x[32], uint8_t y[32], uint8_t *name,
+		   size_t *name_len, struct errmsg *e);
 
 #endif

@@ -1,0 +1,72 @@
+/* daemon_peer: what users of ssh-tpm-agent expect, on the agent's side.
+ *   srk@tpm-agent: -> string SRK public key (PEM), string SRK name (TPM2B_NAME bytes),
+ *     uint32 SRK handle, string hierarchy
+ *   add@tpm-agent: string name ("" = default), string comment ("" = the file's
+ *     description, else fallback), string fallback comment, string TSS2 PEM text
+ *     -> string name, string key blob, string comment */
+#include "daemon.h"
+#include "daemon_ops.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../keystore/keystore.h"
+#include "../keystore/wrap.h"
+#include "log.h"
+
+int ctl_srk(struct agent *a, struct sshbuf *body, struct sshbuf *out, struct errmsg *e)
+{
+	uint8_t x[32], y[32], name[TPM_KEY_NAME_MAX];
+	size_t name_len = sizeof(name);
+	struct tpm_info info;
+	char *pem = NULL;
+	int r;
+
+	(void)body;
+	if (tpm_srk_public(a->tpm, x, y, name, &name_len, e) != 0 ||
+	    tpm_get_info(a->tpm, &info, e) != 0 || wrap_srk_to_pem(x, y, &pem, e) != 0)
+		return -1;
+	r = sshbuf_put_cstring(out, pem);
+	if (r == 0)
+		r = sshbuf_put_string(out, name, name_len);
+	if (r == 0)
+		r = sshbuf_put_u32(out, info.srk_handle);
+	if (r == 0)
+		r = sshbuf_put_cstring(out, tpm_hierarchy_name(info.hierarchy));
+	free(pem);
+	return r == 0 ? 0 : errmsg_set(e, "srk: %s", sshbuf_strerror(r));
+}
+
+int ctl_add(struct agent *a, struct sshbuf *body, struct sshbuf *out, struct errmsg *e)
+{
+	char name[STORE_NAME_MAX], comment[TSS2KEY_DESC_MAX], fallback[TSS2KEY_DESC_MAX];
+	const uint8_t *pem;
+	size_t pem_len;
+	struct tss2key *f;
+	struct ks_key *k = NULL;
+	int r;
+
+	if (sshbuf_get_cstring(body, name, sizeof(name)) != 0 ||
+	    sshbuf_get_cstring(body, comment, sizeof(comment)) != 0 ||
+	    sshbuf_get_cstring(body, fallback, sizeof(fallback)) != 0 ||
+	    sshbuf_get_string(body, &pem, &pem_len) != 0 || pem_len > TSS2KEY_FILE_MAX)
+		return errmsg_set(e, "add: malformed request");
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return errmsg_set(e, "add: out of memory");
+	r = tss2key_from_pem((const char *)pem, pem_len, f, e);
+	if (r == 0 && comment[0] == '\0')
+		snprintf(comment, sizeof(comment), "%s", f->has_description ? f->description :
+			 fallback);
+	if (r == 0)
+		r = keystore_add(a->ks, f, name, comment, &k, e);
+	free(f);
+	if (r != 0) {
+		errmsg_prefix(e, "add");
+		return r;
+	}
+	if (sshbuf_put_cstring(out, k->name) != 0 ||
+	    sshbuf_put_string(out, k->blob, k->blob_len) != 0 ||
+	    sshbuf_put_cstring(out, k->comment) != 0)
+		return errmsg_set(e, "add: reply too large");
+	return 0;
+}
