@@ -27,6 +27,7 @@
 #define CTL_IMPORT    "import@tpm-agent"   /* agent/daemon_import.c */
 #define CTL_SRK       "srk@tpm-agent"      /* agent/daemon_peer.c */
 #define CTL_ADD       "add@tpm-agent"
+#define CTL_SUPPORTED "supported@tpm-agent"
 
 /* Padding of a CTL_DECRYPT request. */
 #define CTL_PAD_OAEP  1

@@ -385,6 +385,7 @@ static const struct {
 	{ CTL_IMPORT, ctl_import },
 	{ CTL_SRK, ctl_srk },
 	{ CTL_ADD, ctl_add },
+	{ CTL_SUPPORTED, ctl_supported },
 };
 
 int control_put_names(struct sshbuf *out)

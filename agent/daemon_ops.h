@@ -23,6 +23,7 @@ int ctl_import(struct agent *a, struct sshbuf *body, struct sshbuf *out, struct 
 /* daemon_peer.c: srk@tpm-agent, add@tpm-agent (payloads there) */
 int ctl_srk(struct agent *a, struct sshbuf *body, struct sshbuf *out, struct errmsg *e);
 int ctl_add(struct agent *a, struct sshbuf *body, struct sshbuf *out, struct errmsg *e);
+int ctl_supported(struct agent *a, struct sshbuf *body, struct sshbuf *out, struct errmsg *e);
 /* seal without CTL_SEAL_NO_PIN takes the new PIN from a->op_pin (a PIN job). */
 
 /* Under a->lock: 1 if sealed object name has a PIN, 0 if not, -1 (e) if unreadable. */

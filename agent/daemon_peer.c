@@ -3,7 +3,8 @@
  *     uint32 SRK handle, string hierarchy
  *   add@tpm-agent: string name ("" = default), string comment ("" = the file's
  *     description, else fallback), string fallback comment, string TSS2 PEM text
- *     -> string name, string key blob, string comment */
+ *     -> string name, string key blob, string comment
+ *   supported@tpm-agent: below */
 #include "daemon.h"
 #include "daemon_ops.h"
 
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "../keystore/keystore.h"
+#include "../keystore/tpm_caps.h"
 #include "../keystore/wrap.h"
 #include "log.h"
 
@@ -69,4 +71,35 @@ int ctl_add(struct agent *a, struct sshbuf *body, struct sshbuf *out, struct err
 	    sshbuf_put_cstring(out, k->comment) != 0)
 		return errmsg_set(e, "add: reply too large");
 	return 0;
+}
+
+/* supported@tpm-agent: -> uint32 n, n x (uint32 alg, uint32 TPMA_ALGORITHM); uint32 m,
+ * m x uint32 curve; uint32 k, k x (uint32 RSA bits, uint32 1 if the TPM accepts it) */
+int ctl_supported(struct agent *a, struct sshbuf *body, struct sshbuf *out, struct errmsg *e)
+{
+	struct tpm_caps *c = calloc(1, sizeof(*c));
+	int r;
+
+	(void)body;
+	if (c == NULL)
+		return errmsg_set(e, "supported: out of memory");
+	if (tpm_caps_read(a->tpm, c, e) != 0) {
+		free(c);
+		return -1;
+	}
+	r = sshbuf_put_u32(out, (uint32_t)c->n_algs);
+	for (size_t i = 0; r == 0 && i < c->n_algs; i++)
+		if ((r = sshbuf_put_u32(out, c->algs[i].alg)) == 0)
+			r = sshbuf_put_u32(out, c->algs[i].attrs);
+	if (r == 0)
+		r = sshbuf_put_u32(out, (uint32_t)c->n_curves);
+	for (size_t i = 0; r == 0 && i < c->n_curves; i++)
+		r = sshbuf_put_u32(out, c->curves[i]);
+	if (r == 0)
+		r = sshbuf_put_u32(out, TPM_CAPS_RSA_PROBES);
+	for (size_t i = 0; r == 0 && i < TPM_CAPS_RSA_PROBES; i++)
+		if ((r = sshbuf_put_u32(out, c->rsa[i].bits)) == 0)
+			r = sshbuf_put_u32(out, (uint32_t)c->rsa[i].ok);
+	free(c);
+	return r == 0 ? 0 : errmsg_set(e, "supported: %s", sshbuf_strerror(r));
 }

@@ -40,6 +40,7 @@ int cmd_setup(int argc, char **argv);    /* cmd_setup.c */
 int cmd_srk(int argc, char **argv);      /* cmd_srk.c */
 int cmd_wrap(int argc, char **argv);     /* cmd_wrap.c */
 int cmd_add(int argc, char **argv);      /* cmd_add.c */
+int cmd_supported(int argc, char **argv); /* cmd_supported.c */
 
 /* cmd_import.c: reads an OpenSSH or PEM private key file (ECDSA or RSA) and appends its
  * type and material to material as import@tpm-agent carries it (keystore/wrap.h
