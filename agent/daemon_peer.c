@@ -8,8 +8,11 @@
 #include "daemon.h"
 #include "daemon_ops.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../keystore/keystore.h"
 #include "../keystore/tpm_caps.h"
@@ -102,4 +105,52 @@ int ctl_supported(struct agent *a, struct sshbuf *body, struct sshbuf *out, stru
 			r = sshbuf_put_u32(out, (uint32_t)c->rsa[i].ok);
 	free(c);
 	return r == 0 ? 0 : errmsg_set(e, "supported: %s", sshbuf_strerror(r));
+}
+
+/* One key-dirs entry with a leading ~ made $HOME; 0 or -1 (too long, no $HOME). */
+static int expand_dir(const char *in, size_t len, char *out, size_t cap)
+{
+	const char *home = getenv("HOME");
+
+	if (len > 0 && in[0] == '~' && (len == 1 || in[1] == '/')) {
+		if (home == NULL || home[0] == '\0')
+			return -1;
+		return snprintf(out, cap, "%s%.*s", home, (int)(len - 1), in + 1) < (int)cap ? 0 : -1;
+	}
+	return snprintf(out, cap, "%.*s", (int)len, in) < (int)cap ? 0 : -1;
+}
+
+int peer_key_locations(struct agent *a, struct errmsg *e)
+{
+	const char *p = a->settings.key_dirs;
+
+	while (*p != '\0') {
+		size_t len;
+		char dir[PATH_MAX];
+		struct stat st;
+
+		while (*p == ',' || *p == ' ' || *p == '\t')
+			p++;
+		len = strcspn(p, ",");
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len == 0)
+			break;
+		if (expand_dir(p, len, dir, sizeof(dir)) != 0)
+			return errmsg_set(e, "key-dirs: cannot expand '%.*s' (no $HOME, or too long)",
+					  (int)len, p);
+		p += strcspn(p, ",");
+		if (lstat(dir, &st) < 0 && errno == ENOENT) {
+			log_warn("key-dirs: %s does not exist (yet); no keys from there", dir);
+			continue;
+		}
+		if (keystore_add_dir(a->ks, dir, e) != 0)
+			return -1;
+	}
+	if (!a->settings.load_keys) {
+		for (size_t i = 0; i < keystore_count(a->ks); i++)
+			keystore_get(a->ks, i)->hidden = 1;
+		log_info("load-keys = no: serving only keys tpm-key load or add names");
+	}
+	return 0;
 }

@@ -54,6 +54,8 @@ static const struct setting_def defs[] = {
 	{ "client-idle-timeout", UINT(client_idle_timeout, 0, 86400) },
 	{ "pin-from-sealed", SET_PINSEAL, offsetof(struct settings, pin_from_sealed),
 	  sizeof(((struct settings *)0)->pin_from_sealed), 0, 0 },
+	{ "key-dirs", STR(key_dirs) },
+	{ "load-keys", BOOL(load_keys) },
 };
 #define N_DEFS (sizeof(defs) / sizeof(defs[0]))
 
@@ -77,6 +79,7 @@ void settings_defaults(struct settings *s)
 	s->proxy_timeout = 5;
 	snprintf(s->pcr_selection, sizeof(s->pcr_selection), "0,1,2,3,7");
 	s->client_idle_timeout = 300;
+	s->load_keys = 1;
 }
 
 static const struct setting_def *find_def(const char *key)

@@ -21,6 +21,7 @@
 #include "../keystore/store.h"
 #include "daemon_gpg.h"
 #include "daemon_hostkeys.h"
+#include "daemon_ops.h"
 #include "daemon_pin.h"
 #include "daemon_proxy.h"
 #include "daemon_sdlisten.h"
@@ -415,6 +416,7 @@ static int agent_setup(const struct options *o, struct agent *a, int *listen_fd,
 	if (proxy_check(a, e) != 0) /* before the TPM: a proxy loop is the user's to fix */
 		return -1;
 	if (open_tpm(o, a, e) != 0 || keystore_open(a->data_dir, a->tpm, &a->ks, e) != 0 ||
+	    peer_key_locations(a, e) != 0 ||
 	    certstore_open(a->data_dir, &a->certs, e) != 0 ||
 	    certstore_use_nv(a->certs, a->tpm, a->settings.nv_base_index,
 			     a->settings.max_nv_certs, e) != 0)

@@ -88,16 +88,15 @@ static int ks_key_from_tss2(const struct tss2key *f, const char *name, struct ks
 	return ks_key_derive(k, e);
 }
 
-/* Takes the comment from dir/keys/<name>.pub when that line holds the same key. */
-static void ks_read_comment(struct keystore *ks, struct ks_key *k)
+/* Takes the comment from the .pub file at path when that line holds the same key. */
+static void ks_read_comment(struct ks_key *k, const char *path)
 {
-	char path[4200], comment[TSS2KEY_DESC_MAX], *line = NULL;
+	char comment[TSS2KEY_DESC_MAX], *line = NULL;
 	struct sshkey_pub pub;
 	size_t len;
 	struct errmsg e;
 
-	if (store_key_path(ks->dir, k->name, ".pub", path, sizeof(path), &e) != 0 ||
-	    store_read_file(path, 16384, &line, &len, &e) != 0)
+	if (store_read_file(path, 16384, &line, &len, &e) != 0)
 		return;
 	if (sshkey_pub_from_line(line, &pub, comment, sizeof(comment)) == 0 &&
 	    sshkey_pub_equal(&pub, &k->pub))
@@ -105,11 +104,11 @@ static void ks_read_comment(struct keystore *ks, struct ks_key *k)
 	free(line);
 }
 
-/* Reads dir/keys/<name>.tss into a new key. */
-static int ks_read_key(struct keystore *ks, const char *name, struct ks_key **out,
-		       struct errmsg *e)
+/* Reads the key file at path (pub_path: its .pub) into a new key called name. owned:
+ * a file outside the store (key-dirs), which must be ours and closed to others. */
+static int ks_read_key_at(struct keystore *ks, const char *name, const char *path,
+			  const char *pub_path, int owned, struct ks_key **out, struct errmsg *e)
 {
-	char path[4200];
 	char *pem = NULL;
 	size_t len = 0;
 	struct tss2key *f = calloc(1, sizeof(*f));
@@ -120,9 +119,14 @@ static int ks_read_key(struct keystore *ks, const char *name, struct ks_key **ou
 		errmsg_set(e, "keystore: out of memory");
 		goto done;
 	}
-	if (store_key_path(ks->dir, name, ".tss", path, sizeof(path), e) != 0 ||
-	    store_read_file(path, TSS2KEY_FILE_MAX, &pem, &len, e) != 0)
+	if ((owned ? store_read_owned_file(path, TSS2KEY_FILE_MAX, &pem, &len, e) :
+		     store_read_file(path, TSS2KEY_FILE_MAX, &pem, &len, e)) != 0)
 		goto done;
+	if (owned && tss2key_from_pem(pem, len, f, e) == 0 && f->type == TSS2KEY_IMPORTABLE) {
+		errmsg_set(e, "%s is an importable (wrapped) key: tpm-key add %s puts it in the "
+			   "store", path, path);
+		goto done;
+	}
 	if (tss2key_from_pem(pem, len, f, e) != 0 || ks_key_from_tss2(f, name, k, e) != 0 ||
 	    ks_policy_load(ks->dir, k, f, e) != 0) {
 		errmsg_prefix(e, "%s", path);
@@ -142,7 +146,7 @@ static int ks_read_key(struct keystore *ks, const char *name, struct ks_key **ou
 		}
 	}
 	if (!f->has_description)
-		ks_read_comment(ks, k);
+		ks_read_comment(k, pub_path);
 	*out = k;
 	k = NULL;
 	r = 0;
@@ -151,6 +155,18 @@ done:
 	free(f);
 	free(k);
 	return r;
+}
+
+/* Reads dir/keys/<name>.tss into a new key. */
+static int ks_read_key(struct keystore *ks, const char *name, struct ks_key **out,
+		       struct errmsg *e)
+{
+	char path[4200], pub[4200];
+
+	if (store_key_path(ks->dir, name, ".tss", path, sizeof(path), e) != 0 ||
+	    store_key_path(ks->dir, name, ".pub", pub, sizeof(pub), e) != 0)
+		return -1;
+	return ks_read_key_at(ks, name, path, pub, 0, out, e);
 }
 
 int keystore_open(const char *dir, struct tpm *tpm, struct keystore **out, struct errmsg *e)
@@ -189,6 +205,52 @@ int keystore_open(const char *dir, struct tpm *tpm, struct keystore **out, struc
 	}
 	free(names);
 	*out = ks;
+	return 0;
+}
+
+/* One key file of a key dir: dir/<name>.tss or .tpm, with dir/<name>.pub if any. */
+static void ks_add_dir_key(struct keystore *ks, const char *dir, const char *file)
+{
+	char name[STORE_NAME_MAX], path[sizeof(((struct ks_key *)0)->ext_path)], pub[4200];
+	size_t n = strlen(file) - 4;
+	struct ks_key *k = NULL;
+	struct errmsg e;
+
+	snprintf(name, sizeof(name), "%.*s", (int)n, file);
+	if (snprintf(path, sizeof(path), "%s/%s", dir, file) >= (int)sizeof(path) ||
+	    snprintf(pub, sizeof(pub), "%s/%s.pub", dir, name) >= (int)sizeof(pub))
+		return;
+	if (keystore_find_name(ks, name) != NULL) {
+		log_warn("skipping %s: a key named '%s' is served already", path, name);
+		return;
+	}
+	if (ks_read_key_at(ks, name, path, pub, 1, &k, &e) != 0) {
+		log_warn("skipping key file %s: %s", path, e.text);
+		return;
+	}
+	snprintf(k->ext_path, sizeof(k->ext_path), "%s", path);
+	if (ks_append(ks, k, &e) != 0) {
+		free(k);
+		log_warn("skipping key file %s: %s", path, e.text);
+	}
+}
+
+int keystore_add_dir(struct keystore *ks, const char *dir, struct errmsg *e)
+{
+	char (*files)[STORE_FILE_MAX] = calloc(STORE_MAX_KEYS, sizeof(*files));
+	size_t count = 0, before = ks->n;
+
+	if (files == NULL)
+		return errmsg_set(e, "keystore: out of memory");
+	if (store_check_key_dir(dir, e) != 0 ||
+	    store_list_dir_keys(dir, files, STORE_MAX_KEYS, &count, e) != 0) {
+		free(files);
+		return -1;
+	}
+	for (size_t i = 0; i < count; i++)
+		ks_add_dir_key(ks, dir, files[i]);
+	free(files);
+	log_info("key-dirs: %zu key(s) from %s", ks->n - before, dir);
 	return 0;
 }
 
@@ -524,6 +586,9 @@ int keystore_delete(struct keystore *ks, const char *name, struct errmsg *e)
 
 	if (!store_name_valid(name))
 		return errmsg_set(e, "invalid key name '%s'", name);
+	if (k != NULL && k->ext_path[0] != '\0')
+		return errmsg_set(e, "key '%s' is the file %s (key-dirs), not in the store: "
+				  "remove that file yourself", name, k->ext_path);
 	if (k == NULL && !store_key_exists(ks->dir, name))
 		return errmsg_set(e, "no key named '%s' (see tpm-key list)", name);
 	if (store_remove_key(ks->dir, name, e) != 0)
@@ -541,6 +606,13 @@ int keystore_load(struct keystore *ks, const char *name, struct ks_key **out,
 
 	if (!store_name_valid(name))
 		return errmsg_set(e, "invalid key name '%s'", name);
+	old = keystore_find_name(ks, name);
+	if (old != NULL && old->ext_path[0] != '\0') { /* a key-dirs file: show it again */
+		old->hidden = 0;
+		if (out != NULL)
+			*out = old;
+		return 0;
+	}
 	if (!store_key_exists(ks->dir, name))
 		return errmsg_set(e, "no key named '%s' in %s/keys", name, ks->dir);
 	if (ks_read_key(ks, name, &fresh, e) != 0)
@@ -716,6 +788,9 @@ int keystore_change_auth(struct keystore *ks, struct ks_key *k, const uint8_t *o
 	struct tpm_info info;
 	int r;
 
+	if (k->ext_path[0] != '\0')
+		return errmsg_set(e, "key '%s' is the file %s (key-dirs): tpm-key add it to the "
+				  "store to change its PIN", k->name, k->ext_path);
 	if (ks->tpm == NULL)
 		return errmsg_set(e, "keystore: no TPM connection");
 	/* Only the policy authorises a PCR-bound key: without PolicyAuthValue in it (fixed
@@ -760,6 +835,9 @@ int keystore_rewrite_key(struct keystore *ks, struct ks_key *k, struct errmsg *e
 {
 	struct tpm_info info;
 
+	if (k->ext_path[0] != '\0')
+		return errmsg_set(e, "key '%s' is the file %s (key-dirs), which tpm-agent does not "
+				  "rewrite: tpm-key add it to the store first", k->name, k->ext_path);
 	if (ks->tpm == NULL || tpm_get_info(ks->tpm, &info, e) != 0)
 		return errmsg_set(e, "keystore: no TPM connection");
 	return ks_write_key(ks, k, info.parent, e);

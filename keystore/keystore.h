@@ -28,6 +28,7 @@ struct ks_key {
 	uint64_t lifetime_end; /* CLOCK_MONOTONIC second at which the key is hidden; 0 = never */
 	struct tpm_key tk;
 	struct ks_policy *policy; /* PCR policy (keystore_policy.h); NULL: none */
+	char ext_path[1024]; /* a key-dirs file outside the store; "" for keys in the store */
 };
 
 struct keystore;
@@ -36,6 +37,11 @@ struct keystore;
  * naming it; the others still load. tpm may be NULL for a store used without a TPM. */
 int keystore_open(const char *dir, struct tpm *tpm, struct keystore **out, struct errmsg *e);
 void keystore_close(struct keystore *ks);
+/* key-dirs: also serves the .tss and .tpm files of dir (which must be ours, not a
+ * symlink, not writable by others; so must each file). A file that does not load, or
+ * whose name is taken, is skipped with a log line. Such keys are never written or
+ * deleted by the agent. */
+int keystore_add_dir(struct keystore *ks, const char *dir, struct errmsg *e);
 const char *keystore_dir(const struct keystore *ks);
 
 size_t keystore_count(const struct keystore *ks);

@@ -324,7 +324,9 @@ static int read_all(int fd, char *buf, size_t want, size_t *got)
 	return 0;
 }
 
-static int open_regular(const char *path, size_t max, size_t *size, struct errmsg *e)
+/* owned: the file must be ours and closed to writers other than us (key-dirs). */
+static int open_regular_owned(const char *path, size_t max, size_t *size, int owned,
+			      struct errmsg *e)
 {
 	/* O_NONBLOCK: a FIFO planted under the name must not hang the agent. */
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -338,6 +340,11 @@ static int open_regular(const char *path, size_t max, size_t *size, struct errms
 		close(fd);
 		return errmsg_set(e, "store: %s is not a regular file", path);
 	}
+	if (owned && (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)))) {
+		close(fd);
+		return errmsg_set(e, "store: %s must belong to you and be writable by you alone "
+				  "(chmod go-w %s)", path, path);
+	}
 	if ((uintmax_t)st.st_size > max) {
 		close(fd);
 		return errmsg_set(e, "store: %s is %jd bytes, more than the %zu allowed", path,
@@ -347,14 +354,15 @@ static int open_regular(const char *path, size_t max, size_t *size, struct errms
 	return fd;
 }
 
-int store_read_file(const char *path, size_t max, char **data, size_t *len, struct errmsg *e)
+static int read_file_owned(const char *path, size_t max, char **data, size_t *len, int owned,
+			   struct errmsg *e)
 {
 	size_t size = 0, got;
 	char *buf;
 	int fd, rc, err;
 
 	*data = NULL;
-	if ((fd = open_regular(path, max, &size, e)) < 0)
+	if ((fd = open_regular_owned(path, max, &size, owned, e)) < 0)
 		return -1;
 	/* One byte more than stat said, to notice a file that grew meanwhile. */
 	if ((buf = malloc(size + 2)) == NULL) {
@@ -373,6 +381,37 @@ int store_read_file(const char *path, size_t max, char **data, size_t *len, stru
 	buf[size] = '\0';
 	*data = buf;
 	*len = size;
+	return 0;
+}
+
+int store_read_file(const char *path, size_t max, char **data, size_t *len, struct errmsg *e)
+{
+	return read_file_owned(path, max, data, len, 0, e);
+}
+
+int store_read_owned_file(const char *path, size_t max, char **data, size_t *len,
+			  struct errmsg *e)
+{
+	return read_file_owned(path, max, data, len, 1, e);
+}
+
+int store_check_key_dir(const char *dir, struct errmsg *e)
+{
+	struct stat st;
+
+	if (lstat(dir, &st) < 0)
+		return errmsg_set(e, "key-dirs: cannot use %s: %s", dir, strerror(errno));
+	if (S_ISLNK(st.st_mode))
+		return errmsg_set(e, "key-dirs: %s is a symbolic link; name the directory itself",
+				  dir);
+	if (!S_ISDIR(st.st_mode))
+		return errmsg_set(e, "key-dirs: %s is not a directory", dir);
+	if (st.st_uid != geteuid())
+		return errmsg_set(e, "key-dirs: %s belongs to uid %u, not to you", dir,
+				  (unsigned)st.st_uid);
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return errmsg_set(e, "key-dirs: %s is writable by group or others (mode %03o): "
+				  "chmod go-w %s", dir, (unsigned)(st.st_mode & 0777), dir);
 	return 0;
 }
 
@@ -429,6 +468,37 @@ int store_list_keys(const char *dir, char (*names)[STORE_NAME_MAX], size_t max,
 	}
 	closedir(d);
 	qsort(names, *count, STORE_NAME_MAX, cmp_names);
+	return 0;
+}
+
+int store_list_dir_keys(const char *dir, char (*files)[STORE_FILE_MAX], size_t max,
+			size_t *count, struct errmsg *e)
+{
+	struct dirent *de;
+	DIR *d;
+
+	*count = 0;
+	if ((d = opendir(dir)) == NULL)
+		return errmsg_set(e, "key-dirs: cannot list %s: %s", dir, strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name);
+		char name[STORE_NAME_MAX];
+
+		if (n <= 4 || n - 4 >= STORE_NAME_MAX || (strcmp(de->d_name + n - 4, ".tss") != 0 &&
+							   strcmp(de->d_name + n - 4, ".tpm") != 0))
+			continue;
+		memcpy(name, de->d_name, n - 4);
+		name[n - 4] = '\0';
+		if (!store_name_valid(name) || !is_regular_at(d, de->d_name))
+			continue;
+		if (*count == max) {
+			closedir(d);
+			return errmsg_set(e, "key-dirs: more than %zu keys in %s", max, dir);
+		}
+		memcpy(files[(*count)++], de->d_name, n + 1);
+	}
+	closedir(d);
+	qsort(files, *count, STORE_FILE_MAX, cmp_names);
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 
 #define STORE_NAME_MAX 64
 #define STORE_MAX_KEYS 1024
+#define STORE_FILE_MAX (STORE_NAME_MAX + 4) /* "<name>.tss" with its NUL */
 
 /* $TPM_AGENT_HOME, else $XDG_DATA_HOME/tpm-agent, else ~/.local/share/tpm-agent. */
 int store_default_dir(char *out, size_t len, struct errmsg *e);
@@ -27,6 +28,16 @@ int store_write_atomic(const char *path, const void *data, size_t len, int mode,
 		       struct errmsg *e);
 /* Reads a whole regular file of at most max bytes into *data (malloc'd, NUL-terminated). */
 int store_read_file(const char *path, size_t max, char **data, size_t *len, struct errmsg *e);
+
+/* ---- key-dirs: key files outside the store (.tpm and .tss files in ~/.ssh) ---- */
+/* dir must be a directory (not a symlink) of ours, not writable by group or others. */
+int store_check_key_dir(const char *dir, struct errmsg *e);
+/* store_read_file, and the file must be ours and writable by us alone. */
+int store_read_owned_file(const char *path, size_t max, char **data, size_t *len,
+			  struct errmsg *e);
+/* The regular files "<name>.tss" and "<name>.tpm" (valid names) in dir, sorted. */
+int store_list_dir_keys(const char *dir, char (*files)[STORE_FILE_MAX], size_t max,
+			size_t *count, struct errmsg *e);
 
 /* Names of the keys in dir/keys (files *.tss with valid names), sorted. */
 int store_list_keys(const char *dir, char (*names)[STORE_NAME_MAX], size_t max,
