@@ -28,6 +28,7 @@
 #define CTL_SRK       "srk@tpm-agent"      /* agent/daemon_peer.c */
 #define CTL_ADD       "add@tpm-agent"
 #define CTL_SUPPORTED "supported@tpm-agent"
+#define CTL_HIERARCHY_PUB "hierarchy-pub@tpm-agent"
 
 /* Padding of a CTL_DECRYPT request. */
 #define CTL_PAD_OAEP  1

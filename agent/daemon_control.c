@@ -386,6 +386,7 @@ static const struct {
 	{ CTL_SRK, ctl_srk },
 	{ CTL_ADD, ctl_add },
 	{ CTL_SUPPORTED, ctl_supported },
+	{ CTL_HIERARCHY_PUB, ctl_hierarchy_pub },
 };
 
 int control_put_names(struct sshbuf *out)

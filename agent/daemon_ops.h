@@ -24,6 +24,8 @@ int ctl_import(struct agent *a, struct sshbuf *body, struct sshbuf *out, struct 
 int ctl_srk(struct agent *a, struct sshbuf *body, struct sshbuf *out, struct errmsg *e);
 int ctl_add(struct agent *a, struct sshbuf *body, struct sshbuf *out, struct errmsg *e);
 int ctl_supported(struct agent *a, struct sshbuf *body, struct sshbuf *out, struct errmsg *e);
+int ctl_hierarchy_pub(struct agent *a, struct sshbuf *body, struct sshbuf *out,
+		      struct errmsg *e);
 /* At start, after the store: serves the key-dirs files too, then hides every key when
  * load-keys = no (tpm-key load / add show them). */
 int peer_key_locations(struct agent *a, struct errmsg *e);

@@ -16,6 +16,7 @@
 
 #include "../keystore/keystore.h"
 #include "../keystore/tpm_caps.h"
+#include "../keystore/tpm_hierarchy.h"
 #include "../keystore/wrap.h"
 #include "log.h"
 
@@ -120,6 +121,76 @@ static int expand_dir(const char *in, size_t len, char *out, size_t cap)
 	return snprintf(out, cap, "%.*s", (int)len, in) < (int)cap ? 0 : -1;
 }
 
+/* hierarchy-keys = HIER:TYPE, ...: each served with no key file. */
+static int hierarchy_keys(struct agent *a, struct errmsg *e)
+{
+	const char *p = a->settings.hierarchy_keys;
+
+	while (*p != '\0') {
+		char item[64], *colon, *s = item;
+		size_t len;
+		uint32_t h;
+
+		while (*p == ',' || *p == ' ' || *p == '\t')
+			p++;
+		if ((len = strcspn(p, ",")) == 0)
+			break;
+		if (len >= sizeof(item))
+			return errmsg_set(e, "hierarchy-keys: '%.*s' is too long", (int)len, p);
+		memcpy(item, p, len);
+		item[len] = '\0';
+		p += len;
+		while (len > 0 && (item[len - 1] == ' ' || item[len - 1] == '\t'))
+			item[--len] = '\0';
+		if ((colon = strchr(s, ':')) == NULL)
+			return errmsg_set(e, "hierarchy-keys: '%s' is not HIERARCHY:TYPE (e.g. "
+					  "owner:ecdsa256)", s);
+		*colon = '\0';
+		if ((h = tpm_hierarchy_handle(s, e)) == 0 ||
+		    keystore_add_hierarchy_key(a->ks, h, s, colon + 1, NULL, e) != 0)
+			return errmsg_prefix(e, "hierarchy-keys");
+	}
+	return 0;
+}
+
+/* hierarchy-pub@tpm-agent: string hierarchy, string type ("ecdsa256", ...) -> string key
+ * blob, string comment. tpm-key gen --hierarchy: the key, without serving it. */
+int ctl_hierarchy_pub(struct agent *a, struct sshbuf *body, struct sshbuf *out,
+		      struct errmsg *e)
+{
+	char hname[32], tname[32], comment[64];
+	struct tpm_key *k = calloc(1, sizeof(*k));
+	struct sshkey_pub pub;
+	enum sshkey_type type;
+	unsigned bits;
+	uint32_t h = 0;
+	int r = -1;
+
+	if (k == NULL)
+		return errmsg_set(e, "hierarchy: out of memory");
+	if (sshbuf_get_cstring(body, hname, sizeof(hname)) != 0 ||
+	    sshbuf_get_cstring(body, tname, sizeof(tname)) != 0)
+		errmsg_set(e, "hierarchy: malformed request");
+	else if ((h = tpm_hierarchy_handle(hname, e)) == 0)
+		;
+	else if (tpm_hierarchy_keytype(tname, &type, &bits) != 0)
+		errmsg_set(e, "hierarchy key type '%s': use ecdsa256, ecdsa384, ecdsa521, rsa2048 "
+			   "or rsa3072", tname);
+	else if (tpm_hierarchy_key(a->tpm, h, type, bits, k, &pub, e) == 0)
+		r = 0;
+	free(k);
+	if (r != 0)
+		return r;
+	snprintf(comment, sizeof(comment), "%s hierarchy key", hname);
+	struct sshbuf *blob = sshbuf_new(SSHKEY_BLOB_MAX);
+
+	r = blob == NULL ? SSHBUF_E_NOMEM : sshkey_pub_to_blob(&pub, blob);
+	if (r == 0 && (r = sshbuf_put_string(out, sshbuf_ptr(blob), sshbuf_len(blob))) == 0)
+		r = sshbuf_put_cstring(out, comment);
+	sshbuf_free(blob);
+	return r == 0 ? 0 : errmsg_set(e, "hierarchy: %s", sshbuf_strerror(r));
+}
+
 int peer_key_locations(struct agent *a, struct errmsg *e)
 {
 	const char *p = a->settings.key_dirs;
@@ -152,5 +223,5 @@ int peer_key_locations(struct agent *a, struct errmsg *e)
 			keystore_get(a->ks, i)->hidden = 1;
 		log_info("load-keys = no: serving only keys tpm-key load or add names");
 	}
-	return 0;
+	return hierarchy_keys(a, e);
 }

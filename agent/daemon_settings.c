@@ -56,6 +56,7 @@ static const struct setting_def defs[] = {
 	  sizeof(((struct settings *)0)->pin_from_sealed), 0, 0 },
 	{ "key-dirs", STR(key_dirs) },
 	{ "load-keys", BOOL(load_keys) },
+	{ "hierarchy-keys", STR(hierarchy_keys) },
 };
 #define N_DEFS (sizeof(defs) / sizeof(defs[0]))
 

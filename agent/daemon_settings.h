@@ -37,6 +37,7 @@ struct settings {
 	/* key locations (daemon_peer.c) */
 	char key_dirs[2048];            /* "DIR[,DIR...]" of .tss/.tpm files, ~ allowed ("" = none) */
 	int load_keys;                  /* 0: serve only keys tpm-key load/add names */
+	char hierarchy_keys[256];       /* "HIER:TYPE[,HIER:TYPE...]", e.g. "owner:ecdsa256" */
 };
 
 /* Defaults, with $TPM_AGENT_TCTI and $PINENTRY_PROGRAM applied. */

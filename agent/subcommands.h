@@ -41,6 +41,9 @@ int cmd_srk(int argc, char **argv);      /* cmd_srk.c */
 int cmd_wrap(int argc, char **argv);     /* cmd_wrap.c */
 int cmd_add(int argc, char **argv);      /* cmd_add.c */
 int cmd_supported(int argc, char **argv); /* cmd_supported.c */
+/* cmd_hierarchy.c: tpm-key gen --hierarchy H: prints the hierarchy key of type ("ecdsa",
+ * "rsa") and bits (0: the type's default) under H; 0 or 1. */
+int cli_hierarchy_pub(const char *hierarchy, const char *type, unsigned bits);
 
 /* cmd_import.c: reads an OpenSSH or PEM private key file (ECDSA or RSA) and appends its
  * type and material to material as import@tpm-agent carries it (keystore/wrap.h

@@ -8,6 +8,7 @@
 
 #include "../agent/log.h"
 #include "keystore_policy.h"
+#include "tpm_hierarchy.h"
 
 struct keystore {
 	char dir[4096];
@@ -322,6 +323,56 @@ static void ks_forget(struct keystore *ks, struct ks_key *k)
 	ks_key_free(ks, k);
 }
 
+/* 1 (e set) for the keys whose file the agent must not write or delete: key-dirs files
+ * and hierarchy keys (no file at all). */
+static int ks_not_in_store(const struct ks_key *k, const char *what, struct errmsg *e)
+{
+	if (k->tk.primary != 0) {
+		errmsg_set(e, "%s: '%s' is a hierarchy key (hierarchy-keys): it has no file and "
+			   "no PIN; drop it from the setting instead", what, k->name);
+		return 1;
+	}
+	if (k->ext_path[0] != '\0') {
+		errmsg_set(e, "%s: key '%s' is the file %s (key-dirs), which the agent never "
+			   "writes or deletes: change or remove that file yourself, or tpm-key add "
+			   "it to the store", what, k->name, k->ext_path);
+		return 1;
+	}
+	return 0;
+}
+
+int keystore_add_hierarchy_key(struct keystore *ks, uint32_t hierarchy, const char *hname,
+			       const char *tname, struct ks_key **out, struct errmsg *e)
+{
+	enum sshkey_type type;
+	unsigned bits;
+	struct ks_key *k;
+	char name[STORE_NAME_MAX];
+
+	if (ks->tpm == NULL)
+		return errmsg_set(e, "keystore: no TPM connection");
+	if (tpm_hierarchy_keytype(tname, &type, &bits) != 0)
+		return errmsg_set(e, "hierarchy key type '%s': use ecdsa256, ecdsa384, ecdsa521, "
+				  "rsa2048 or rsa3072", tname);
+	snprintf(name, sizeof(name), "%s-%s", hname, tname);
+	if (keystore_find_name(ks, name) != NULL)
+		return errmsg_set(e, "a key named '%s' is served already", name);
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return errmsg_set(e, "keystore: out of memory");
+	snprintf(k->name, sizeof(k->name), "%s", name);
+	snprintf(k->comment, sizeof(k->comment), "%s hierarchy key", hname);
+	k->empty_auth = 1;
+	if (tpm_hierarchy_key(ks->tpm, hierarchy, type, bits, &k->tk, &k->pub, e) != 0 ||
+	    ks_key_derive(k, e) != 0 || ks_append(ks, k, e) != 0) {
+		free(k);
+		return -1;
+	}
+	log_info("hierarchy key '%s' (%s)", k->name, k->fingerprint);
+	if (out != NULL)
+		*out = k;
+	return 0;
+}
+
 /* "ecdsa-p256", "rsa-3072", then "-2", "-3" ... until the name is free. */
 static int ks_default_name(struct keystore *ks, enum sshkey_type type, unsigned bits,
 			   char *out, size_t len, struct errmsg *e)
@@ -586,9 +637,8 @@ int keystore_delete(struct keystore *ks, const char *name, struct errmsg *e)
 
 	if (!store_name_valid(name))
 		return errmsg_set(e, "invalid key name '%s'", name);
-	if (k != NULL && k->ext_path[0] != '\0')
-		return errmsg_set(e, "key '%s' is the file %s (key-dirs), not in the store: "
-				  "remove that file yourself", name, k->ext_path);
+	if (k != NULL && ks_not_in_store(k, "rm", e))
+		return -1;
 	if (k == NULL && !store_key_exists(ks->dir, name))
 		return errmsg_set(e, "no key named '%s' (see tpm-key list)", name);
 	if (store_remove_key(ks->dir, name, e) != 0)
@@ -607,7 +657,7 @@ int keystore_load(struct keystore *ks, const char *name, struct ks_key **out,
 	if (!store_name_valid(name))
 		return errmsg_set(e, "invalid key name '%s'", name);
 	old = keystore_find_name(ks, name);
-	if (old != NULL && old->ext_path[0] != '\0') { /* a key-dirs file: show it again */
+	if (old != NULL && (old->ext_path[0] != '\0' || old->tk.primary)) { /* no store file */
 		old->hidden = 0;
 		if (out != NULL)
 			*out = old;
@@ -788,9 +838,8 @@ int keystore_change_auth(struct keystore *ks, struct ks_key *k, const uint8_t *o
 	struct tpm_info info;
 	int r;
 
-	if (k->ext_path[0] != '\0')
-		return errmsg_set(e, "key '%s' is the file %s (key-dirs): tpm-key add it to the "
-				  "store to change its PIN", k->name, k->ext_path);
+	if (ks_not_in_store(k, "passwd", e))
+		return -1;
 	if (ks->tpm == NULL)
 		return errmsg_set(e, "keystore: no TPM connection");
 	/* Only the policy authorises a PCR-bound key: without PolicyAuthValue in it (fixed
@@ -835,9 +884,8 @@ int keystore_rewrite_key(struct keystore *ks, struct ks_key *k, struct errmsg *e
 {
 	struct tpm_info info;
 
-	if (k->ext_path[0] != '\0')
-		return errmsg_set(e, "key '%s' is the file %s (key-dirs), which tpm-agent does not "
-				  "rewrite: tpm-key add it to the store first", k->name, k->ext_path);
+	if (ks_not_in_store(k, "rewrite", e))
+		return -1;
 	if (ks->tpm == NULL || tpm_get_info(ks->tpm, &info, e) != 0)
 		return errmsg_set(e, "keystore: no TPM connection");
 	return ks_write_key(ks, k, info.parent, e);

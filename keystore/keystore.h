@@ -42,6 +42,10 @@ void keystore_close(struct keystore *ks);
  * whose name is taken, is skipped with a log line. Such keys are never written or
  * deleted by the agent. */
 int keystore_add_dir(struct keystore *ks, const char *dir, struct errmsg *e);
+/* hierarchy-keys: serves the hierarchy key of type tname ("ecdsa256", ...) under
+ * hierarchy (TPM2_RH_*, named hname), named "<hname>-<tname>", with no file. */
+int keystore_add_hierarchy_key(struct keystore *ks, uint32_t hierarchy, const char *hname,
+			       const char *tname, struct ks_key **out, struct errmsg *e);
 const char *keystore_dir(const struct keystore *ks);
 
 size_t keystore_count(const struct keystore *ks);

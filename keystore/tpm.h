@@ -77,6 +77,9 @@ struct tpm_info {
 struct tpm_key {
 	uint8_t pub[TSS2KEY_BLOB_MAX]; size_t pub_len;   /* marshalled TPM2B_PUBLIC */
 	uint8_t priv[TSS2KEY_BLOB_MAX]; size_t priv_len; /* marshalled TPM2B_PRIVATE */
+	/* A hierarchy key (tpm_hierarchy.h): the hierarchy handle whose primary seed makes
+	 * it with TPM2_CreatePrimary (priv is empty); 0 for a key loaded from its blobs. */
+	uint32_t primary;
 	struct {
 		uint32_t handle;   /* TPM handle of the loaded object (0x80xxxxxx), 0 when not loaded */
 		uint64_t last_use; /* LRU stamp */

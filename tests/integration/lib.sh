@@ -12,7 +12,7 @@
 # Helpers: fail, step, assert_eq, assert_ne, assert_contains, assert_not_contains,
 # assert_match, assert_mode, run_ok, run_fail, tk (bin/tpm-key), agent_start,
 # agent_start_fg, agent_stop, start_sshd, stop_sshd, ssh_login (+ $SSHD_NEWLOG),
-# authorize_key, gen_key, fp_of, key_body, agent_fps, tpm2tools, re, hold_start,
+# authorize_key, gen_key, fp_of, key_body, agent_fps, sshsig_ok, tpm2tools, re, hold_start,
 # hold_stop, it_on_exit, it_pid_alive, it_wait_gone.
 
 set -u
@@ -380,6 +380,19 @@ key_body() { printf '%s\n' "$1" | cut -d' ' -f1,2; }
 
 # agent_fps: the fingerprints ssh-add -l lists (empty when none).
 agent_fps() { ssh-add -l 2>/dev/null | awk '{print $2}'; }
+
+# sshsig_ok PUBFILE: an ssh-keygen -Y signature through the agent with that key, checked
+# with ssh-keygen -Y verify (fails the test otherwise).
+sshsig_ok() {
+	rm -f "$T/sshsig.msg.sig"
+	echo "message $RANDOM" >"$T/sshsig.msg"
+	timeout 30 ssh-keygen -Y sign -f "$1" -n git "$T/sshsig.msg" </dev/null >/dev/null \
+		2>"$T/.sigerr" || fail "ssh-keygen -Y sign with $1: $(cat "$T/.sigerr")"
+	printf 'alice %s\n' "$(cat "$1")" >"$T/sshsig.allowed"
+	timeout 30 ssh-keygen -Y verify -f "$T/sshsig.allowed" -I alice -n git \
+		-s "$T/sshsig.msg.sig" <"$T/sshsig.msg" >/dev/null 2>&1 ||
+		fail "signature with $1 does not verify"
+}
 
 # tpm2tools CMD...: a tpm2-tools command against the private swtpm (only while no agent
 # holds it: the swtpm serves one client at a time).

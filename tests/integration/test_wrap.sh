@@ -6,15 +6,6 @@
 # both files are refused with a clear message.
 . "$(dirname "$0")/lib.sh"
 
-sign_verify() { # PUBFILE: an sshsig through the agent, verified
-	rm -f msg.sig
-	echo "message $RANDOM" >msg
-	timeout 30 ssh-keygen -Y sign -f "$1" -n git msg </dev/null >/dev/null 2>"$T/.sigerr" ||
-		fail "ssh-keygen -Y sign with $1: $(cat "$T/.sigerr")"
-	printf 'alice %s\n' "$(cat "$1")" >allowed
-	timeout 30 ssh-keygen -Y verify -f allowed -I alice -n git -s msg.sig <msg >/dev/null 2>&1 ||
-		fail "signature with $1 does not verify"
-}
 
 step "tpm-key srk: PEM public key, name, handle"
 run_ok tk srk
@@ -65,8 +56,8 @@ done
 agent_fps | grep -qxF "$(fp_of wrsa.pub)" || fail "agent does not list the RSA key"
 run_ok openssl asn1parse -in "$TPM_AGENT_HOME/keys/w256.tss"
 assert_contains "$OUT" "2.23.133.10.1.3" "the store keeps the imported key loadable"
-sign_verify w256.pub
-sign_verify wrsa.pub
+sshsig_ok w256.pub
+sshsig_ok wrsa.pub
 run_fail tk add w256.tss
 assert_contains "$ERR" "exists already" "adding the same name twice"
 
@@ -89,13 +80,13 @@ run_ok tk rm orig
 run_ok tk add loaded.tpm
 assert_contains "$OUT" "from-pub@it" "the comment comes from the .pub beside the file"
 agent_fps | grep -qxF "$(fp_of orig.pub)" || fail "agent does not list the added .tpm key"
-sign_verify orig.pub
+sshsig_ok orig.pub
 
 step "after a restart the added keys are served from the store"
 agent_stop
 agent_start
 agent_fps | grep -qxF "$(fp_of p256.pub)" || fail "w256 not served after restart"
-sign_verify w256.pub
+sshsig_ok w256.pub
 
 step "swtpm B: the file wrapped for A is refused"
 agent_stop
