@@ -135,5 +135,6 @@ int client_control(int fd, const struct sshbuf *msg, struct sshbuf *reply, struc
 	if (type == SSH_AGENT_EXTENSION_FAILURE &&
 	    sshbuf_get_cstring(reply, text, sizeof(text)) == 0)
 		return errmsg_set(e, "%s", text);
-	return errmsg_set(e, "the agent refused the request (is it tpm-agent, not ssh-agent?)");
+	return errmsg_set(e, "the agent refused the request: it is locked (ssh-add -X unlocks "
+			  "it), or it is not tpm-agent");
 }

@@ -18,7 +18,9 @@
 #include "daemon_settings.h"
 
 #define TPM_AGENT_VERSION "0.1.0"
-#define CONN_MAX_BINDINGS 16
+#define CONN_MAX_BINDINGS 16     /* hops per connection, as OpenSSH */
+#define CONN_HOSTKEY_MAX 2048     /* a bound host key blob */
+#define CONN_SESSION_ID_MAX 128   /* OpenSSH's AGENT_MAX_SID_LEN */
 #define SERVER_MAX_CONNS 128
 
 struct agent {
@@ -61,13 +63,16 @@ struct conn {
 	time_t last_active;         /* CLOCK_MONOTONIC seconds of the last byte in or out */
 	struct pin_env_store *env;  /* env@tpm-agent: where this client's prompts go */
 	const uint8_t *cur_msg; size_t cur_len; /* the message being dispatched */
-	/* session-bind@openssh.com: SHA-256 of each bound host key and its session id. */
-	struct {
-		uint8_t hostkey_hash[32];
-		uint8_t session_id[64]; size_t session_id_len;
+	/* session-bind@openssh.com (daemon_restrict.c): the verified chain of hops, and
+	 * whether any bind was tried: such a connection comes from ssh (a login or agent
+	 * forwarding) and may only list and sign. */
+	struct conn_binding {
+		uint8_t hostkey[CONN_HOSTKEY_MAX]; size_t hostkey_len;
+		uint8_t session_id[CONN_SESSION_ID_MAX]; size_t session_id_len;
 		int is_forwarding;
 	} bindings[CONN_MAX_BINDINGS];
 	size_t n_bindings;
+	int bind_attempted;
 };
 
 /* Binds and listens on a unix socket at path (mode 0600; a stale socket there is

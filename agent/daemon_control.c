@@ -228,6 +228,12 @@ static void status_tpm(struct agent *a, const struct tpm_info *info, struct stat
 	else
 		status_add(st, "tpm sessions", "plain password sessions (--no-encrypt-sessions): "
 			   "PINs cross the TPM bus in clear");
+	status_add(st, "tpm deadlines", "%u s per command, %u s per key creation; %u reconnects",
+		   info->timeout_s, info->create_timeout_s, info->reconnects);
+	if (info->raw_tpm)
+		status_add(st, "tpm leftovers", "%u sessions, %u transient objects flushed (no "
+			   "resource manager: the agent owns this TPM)", info->leftover_sessions,
+			   info->leftover_objects);
 }
 
 static void status_nv(struct agent *a, struct status_reply *st)

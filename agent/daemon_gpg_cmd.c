@@ -1068,6 +1068,27 @@ static gpg_error_t cmd_passwd(assuan_context_t ctx, char *line)
 
 /* ---------------------------------------------------------------- table */
 
+/* A locked agent (ssh-add -x) serves gpg nothing but the handshake and questions that
+ * already answer "no key": one check before every command, so commands added later
+ * are covered too. */
+static gpg_error_t locked_gate(assuan_context_t ctx, const char *cmd)
+{
+	static const char *const open_when_locked[] = { "GETINFO", "HAVEKEY", "KEYINFO", "NOP",
+							"BYE", "RESET", "OPTION", "END",
+							"CANCEL", "KILLAGENT" };
+	struct agent *a = session(ctx)->a;
+	int locked;
+
+	pthread_mutex_lock(&a->lock);
+	locked = a->lock_hash != NULL;
+	pthread_mutex_unlock(&a->lock);
+	for (size_t i = 0; locked && i < sizeof(open_when_locked) / sizeof(open_when_locked[0]); i++)
+		if (strcasecmp(cmd, open_when_locked[i]) == 0)
+			return 0;
+	return locked ? set_error(ctx, GPG_ERR_LOCKED, "the agent is locked (ssh-add -X unlocks it)")
+		      : 0;
+}
+
 int gpg_register_commands(assuan_context_t ctx)
 {
 	static const struct {
@@ -1094,7 +1115,8 @@ int gpg_register_commands(assuan_context_t ctx)
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
 		if ((rc = assuan_register_command(ctx, table[i].name, table[i].handler, NULL)) != 0)
 			return (int)rc;
-	if ((rc = assuan_register_option_handler(ctx, option_handler)) != 0 ||
+	if ((rc = assuan_register_pre_cmd_notify(ctx, locked_gate)) != 0 ||
+	    (rc = assuan_register_option_handler(ctx, option_handler)) != 0 ||
 	    (rc = assuan_register_reset_notify(ctx, reset_notify)) != 0)
 		return (int)rc;
 	return 0;

@@ -47,13 +47,7 @@ struct pin_worker {
 
 static int put_ext_failure(struct sshbuf *out, const char *text)
 {
-	size_t start = sshbuf_len(out);
-	int r;
-
-	if ((r = agentmsg_begin(out, SSH_AGENT_EXTENSION_FAILURE)) != 0 ||
-	    (r = sshbuf_put_cstring(out, text)) != 0)
-		return r;
-	return agentmsg_end(out, start);
+	return agentmsg_put_ext_failure(out, text);
 }
 
 static int ctl_reply(struct sshbuf *out, int ok, const char *note);

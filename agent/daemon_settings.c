@@ -54,6 +54,8 @@ static const struct setting_def defs[] = {
 	{ "client-idle-timeout", UINT(client_idle_timeout, 0, 86400) },
 	{ "pin-from-sealed", SET_PINSEAL, offsetof(struct settings, pin_from_sealed),
 	  sizeof(((struct settings *)0)->pin_from_sealed), 0, 0 },
+	{ "tpm-timeout", UINT(tpm_timeout, 1, 3600) },
+	{ "tpm-create-timeout", UINT(tpm_create_timeout, 1, 3600) },
 	{ "key-dirs", STR(key_dirs) },
 	{ "load-keys", BOOL(load_keys) },
 	{ "hierarchy-keys", STR(hierarchy_keys) },
@@ -80,6 +82,8 @@ void settings_defaults(struct settings *s)
 	s->proxy_timeout = 5;
 	snprintf(s->pcr_selection, sizeof(s->pcr_selection), "0,1,2,3,7");
 	s->client_idle_timeout = 300;
+	s->tpm_timeout = 30;
+	s->tpm_create_timeout = 300;
 	s->load_keys = 1;
 }
 
@@ -264,7 +268,9 @@ int settings_load_file(struct settings *s, const char *path, int optional, struc
 
 	if (optional && access(path, F_OK) != 0 && errno == ENOENT)
 		return 0;
-	if (store_read_file(path, CONFIG_FILE_MAX, &text, &len, e) != 0)
+	/* Settings such as pinentry-program run code: the file and its directory must be
+	 * the user's (or root's) and not writable by others, as keys are. */
+	if (store_read_private(path, CONFIG_FILE_MAX, 1, &text, &len, e) != 0)
 		return errmsg_prefix(e, "config");
 	r = config_parse(text, len, apply_setting, s, e);
 	free(text);

@@ -34,6 +34,8 @@ struct settings {
 	char pcr_selection[96];         /* "0,1,2,3,7" or "sha256:0,1,2,3,7" */
 	unsigned client_idle_timeout;   /* seconds an ssh client may sit idle; 0 = forever */
 	char pin_from_sealed[512];      /* "KEY:SEALED[,KEY:SEALED...]" ("" = none) */
+	unsigned tpm_timeout;           /* seconds one TPM command may take */
+	unsigned tpm_create_timeout;    /* seconds one key creation may take */
 	/* key locations (daemon_peer.c) */
 	char key_dirs[2048];            /* "DIR[,DIR...]" of .tss/.tpm files, ~ allowed ("" = none) */
 	int load_keys;                  /* 0: serve only keys tpm-key load/add names */

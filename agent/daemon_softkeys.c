@@ -13,6 +13,7 @@
 #include "client.h"
 #include "daemon_pin.h"
 #include "daemon_proxy.h"
+#include "daemon_restrict.h"
 #include "log.h"
 
 /* Key constraints (draft-miller-ssh-agent 4.2.6). */
@@ -30,11 +31,13 @@ struct soft_entry {
 	uint32_t id;          /* "software-<id>" in tpm-key list */
 	uint64_t expires;     /* CLOCK_MONOTONIC second; 0 = never */
 	int confirm;
+	struct dest_set *dest; /* ssh-add -h; NULL: unrestricted */
 };
 
 struct constraints {
 	uint32_t lifetime;
 	int confirm;
+	struct dest_set *dest;
 };
 
 static struct soft_entry soft[SOFTKEYS_MAX];
@@ -77,6 +80,7 @@ static void drop_at(size_t i, const char *why)
 	describe(&soft[i], what, sizeof(what));
 	log_info("software key %s %s", what, why);
 	softkey_free(soft[i].key);
+	dest_free(soft[i].dest);
 	soft[i] = soft[--n_soft];
 	memset(&soft[n_soft], 0, sizeof(soft[n_soft]));
 }
@@ -104,8 +108,9 @@ static int refuse_constraint(struct errmsg *e, const char *what)
 	return SOFTKEY_E_REFUSED;
 }
 
-/* Lifetime and confirm are honoured; anything else (maximum signatures, destination
- * restrictions, unknown extensions) would be a promise we cannot keep: refused. */
+/* Lifetime, confirm and destination restrictions (ssh-add -h) are honoured; anything
+ * else (maximum signatures, unknown extensions) would be a promise we cannot keep:
+ * refused. On failure the caller frees con->dest. */
 static int parse_constraints(struct sshbuf *b, struct constraints *con, struct errmsg *e)
 {
 	char ext[128];
@@ -138,7 +143,13 @@ static int parse_constraints(struct sshbuf *b, struct constraints *con, struct e
 				return refuse_constraint(e, "unknown constraint extension");
 			if (r != 0)
 				return r;
-			errmsg_set(e, "constraint extension '%s' not supported", ext);
+			if (strcmp(ext, DEST_EXT_NAME) == 0 && con->dest == NULL) {
+				if ((r = dest_parse(b, &con->dest, e)) == 0)
+					break;
+				return r == SSHBUF_E_NOMEM ? r : SOFTKEY_E_REFUSED;
+			}
+			errmsg_set(e, "constraint extension '%s' not supported%s", ext,
+				   con->dest != NULL ? " (or given twice)" : "");
 			return SOFTKEY_E_REFUSED;
 		default:
 			errmsg_set(e, "unknown constraint type %u", type);
@@ -178,7 +189,9 @@ static int store_key(struct softkey *k, const struct constraints *con, struct er
 		s = &soft[n_soft++];
 		s->id = ++last_id;
 	}
+	dest_free(s->dest);
 	s->key = k;
+	s->dest = con->dest;
 	s->confirm = con->confirm;
 	s->expires = con->lifetime ? now_monotonic() + con->lifetime : 0;
 	return 0;
@@ -198,35 +211,37 @@ int softkeys_handle_add(struct agent *a, struct conn *c, struct sshbuf *body,
 		log_warn("pid %d tried to add a software key: refused: %s", (int)c->pid, why);
 		return agentmsg_put_simple(out, SSH_AGENT_FAILURE);
 	}
+	memset(&con, 0, sizeof(con));
 	if ((r = softkey_parse(body, &k, &e)) == 0 &&
 	    (r = parse_constraints(body, &con, &e)) == 0 && (r = store_key(k, &con, &e)) != 0)
 		r = SOFTKEY_E_REFUSED;
 	if (r != 0) {
 		softkey_free(k);
+		dest_free(con.dest);
 		if (r != SOFTKEY_E_REFUSED)
 			return r;
 		log_warn("pid %d: software key refused: %s", (int)c->pid, e.text);
 		return agentmsg_put_simple(out, SSH_AGENT_FAILURE);
 	}
 	describe_key(k, what, sizeof(what));
-	log_info("software key %s added by pid %d (in memory only)%s%s", what, (int)c->pid,
-		 con.confirm ? ", confirm each use" : "", con.lifetime ? ", with a lifetime" : "");
+	log_info("software key %s added by pid %d (in memory only)%s%s%s", what, (int)c->pid,
+		 con.confirm ? ", confirm each use" : "", con.lifetime ? ", with a lifetime" : "",
+		 con.dest ? ", restricted to destinations (ssh-add -h)" : "");
 	return agentmsg_put_simple(out, SSH_AGENT_SUCCESS);
 }
 
 /* ---- listing ---- */
 
-static int put_soft_identities(const struct agent *a, struct sshbuf *b, uint32_t *count)
+static int put_soft_identities(const struct conn *c, struct sshbuf *b, uint32_t *count)
 {
 	uint64_t now = now_monotonic();
 	int r;
 
-	(void)a;
 	for (size_t i = 0; i < n_soft; i++) {
 		size_t len;
 		const uint8_t *blob = softkey_blob(soft[i].key, &len);
 
-		if (expired(&soft[i], now))
+		if (expired(&soft[i], now) || !restrict_may_list(c, soft[i].dest))
 			continue;
 		if ((r = agentmsg_identities_add(b, blob, len, softkey_comment(soft[i].key))) != 0)
 			return r;
@@ -235,7 +250,7 @@ static int put_soft_identities(const struct agent *a, struct sshbuf *b, uint32_t
 	return 0;
 }
 
-const struct sshbuf *extra_identities(struct agent *a, uint32_t *count)
+const struct sshbuf *extra_identities(struct agent *a, const struct conn *c, uint32_t *count)
 {
 	*count = 0;
 	if (extra == NULL && (extra = sshbuf_new(EXTRA_IDENTITIES_MAX)) == NULL)
@@ -243,7 +258,7 @@ const struct sshbuf *extra_identities(struct agent *a, uint32_t *count)
 	sshbuf_reset(extra);
 	if (a->lock_hash != NULL)
 		return extra;
-	if (put_soft_identities(a, extra, count) != 0) {
+	if (put_soft_identities(c, extra, count) != 0) {
 		log_warn("too many software keys to list");
 		sshbuf_reset(extra);
 		*count = 0;
@@ -350,6 +365,8 @@ static int soft_sign(struct agent *a, struct conn *c, const struct agentmsg_sign
 
 	if (i < 0)
 		return 1;
+	if (!restrict_may_sign(c, soft[i].dest, req, "(software key)"))
+		return agentmsg_put_simple(out, SSH_AGENT_FAILURE);
 	if (soft[i].confirm && (confirm_use(a, c, &soft[i]) != 0 ||
 				(i = find_blob(req->key_blob, req->key_blob_len)) < 0 ||
 				a->lock_hash != NULL))
@@ -406,6 +423,8 @@ void softkeys_clear(void)
 {
 	while (n_soft > 0) {
 		softkey_free(soft[n_soft - 1].key);
+		dest_free(soft[n_soft - 1].dest);
+		soft[n_soft - 1].dest = NULL;
 		soft[--n_soft].key = NULL;
 	}
 	sshbuf_free(extra);

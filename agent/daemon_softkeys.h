@@ -20,9 +20,11 @@ int softkeys_handle_add(struct agent *a, struct conn *c, struct sshbuf *body,
 			struct sshbuf *out);
 
 /* The identities after the TPM keys in an IDENTITIES_ANSWER: software keys, then the
- * proxy's (none while locked). Returns a buffer this module owns, valid until the
+ * proxy's (none while locked; software keys restricted with ssh-add -h only where c
+ * may see them: daemon_restrict.h). Returns a buffer this module owns, valid until the
  * next call, holding *count (string blob, string comment) entries. */
-const struct sshbuf *extra_identities(struct agent *a, uint32_t *count);
+const struct sshbuf *extra_identities(struct agent *a, const struct conn *c,
+				     uint32_t *count);
 /* A SIGN_REQUEST for a blob no TPM key has: signs with a software key or forwards to
  * the proxy. 0 with the reply in out, 1 when neither has the key. */
 int extra_sign(struct agent *a, struct conn *c, const struct agentmsg_sign_request *req,

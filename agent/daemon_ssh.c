@@ -10,6 +10,7 @@
 #include "../keystore/keystore_policy.h"
 #include "../protocol/agentmsg.h"
 #include "daemon_pin.h"
+#include "daemon_restrict.h"
 #include "daemon_softkeys.h"
 #include "log.h"
 
@@ -46,6 +47,22 @@ static int cert_offered(struct agent *a, struct cert_entry *c, uint64_t now)
 	return 1;
 }
 
+/* A key and the certificates offered beside it, when c may see the key. */
+static int key_shown(struct agent *a, struct conn *c, struct ks_key *k, uint64_t now,
+		     uint32_t *n)
+{
+	*n = 0;
+	if (k->hidden || !restrict_may_list(c, restrict_tpm_get(k->name)))
+		return 0;
+	*n = 1;
+	for (size_t i = 0; i < certstore_count(a->certs); i++) {
+		struct cert_entry *ce = certstore_get(a->certs, i);
+
+		*n += strcmp(ce->key_name, k->name) == 0 && cert_offered(a, ce, now);
+	}
+	return 1;
+}
+
 static int put_key_identities(struct agent *a, struct ks_key *k, uint64_t now,
 			      struct sshbuf *out)
 {
@@ -67,26 +84,23 @@ static int handle_request_identities(struct agent *a, struct conn *c, struct ssh
 {
 	size_t n = keystore_count(a->ks), start;
 	uint64_t now = (uint64_t)time(NULL);
-	uint32_t shown = 0, n_extra;
+	uint32_t shown = 0, n_key, n_extra;
 	/* software keys and the --proxy agent's keys, listed after ours (daemon_softkeys.c) */
-	const struct sshbuf *extra = extra_identities(a, &n_extra);
+	const struct sshbuf *extra = extra_identities(a, c, &n_extra);
 	int r;
 
-	(void)c;
 	(void)body;
 	certstore_refresh(a->certs);
-	if (a->lock_hash == NULL) {
-		for (size_t i = 0; i < n; i++)
-			shown += !keystore_get(a->ks, i)->hidden;
-		for (size_t i = 0; i < certstore_count(a->certs); i++)
-			shown += cert_offered(a, certstore_get(a->certs, i), now);
+	for (size_t i = 0; i < n; i++) {
+		key_shown(a, c, keystore_get(a->ks, i), now, &n_key);
+		shown += n_key;
 	}
 	if ((r = agentmsg_identities_begin(out, shown + n_extra, &start)) != 0)
 		return r;
 	for (size_t i = 0; shown > 0 && i < n; i++) {
 		struct ks_key *k = keystore_get(a->ks, i);
 
-		if (!k->hidden && (r = put_key_identities(a, k, now, out)) != 0)
+		if (key_shown(a, c, k, now, &n_key) && (r = put_key_identities(a, k, now, out)) != 0)
 			return r;
 	}
 	if (n_extra > 0 && (r = sshbuf_put(out, sshbuf_ptr(extra), sshbuf_len(extra))) != 0)
@@ -119,10 +133,6 @@ static int handle_sign_request(struct agent *a, struct conn *c, struct sshbuf *b
 
 	if ((r = agentmsg_parse_sign_request(body, &req)) != 0)
 		return r;
-	if (a->lock_hash != NULL) {
-		log_info("sign request from pid %d refused: agent is locked", (int)c->pid);
-		return reply_failure(out);
-	}
 	k = ssh_signing_key(a, req.key_blob, req.key_blob_len);
 	if (k == NULL && (r = extra_sign(a, c, &req, out)) != 1)
 		return r; /* a software key's, or forwarded to the --proxy agent */
@@ -130,6 +140,8 @@ static int handle_sign_request(struct agent *a, struct conn *c, struct sshbuf *b
 		log_debug("sign request from pid %d for a key we do not hold", (int)c->pid);
 		return reply_failure(out);
 	}
+	if (!restrict_may_sign(c, restrict_tpm_get(k->name), &req, k->name)) /* load -h */
+		return reply_failure(out);
 	/* A PCR-bound key in the wrong platform state: say so, and ask no PIN for nothing. */
 	if (k->policy != NULL && keystore_policy_check(a->ks, k, &e) != 0) {
 		log_warn("sign with key '%s' for pid %d refused: %s", k->name, (int)c->pid, e.text);
@@ -256,28 +268,6 @@ static int handle_smartcard(struct agent *a, struct conn *c, struct sshbuf *body
 	return reply_failure(out);
 }
 
-static int ext_session_bind(struct conn *c, struct sshbuf *body, struct sshbuf *out)
-{
-	struct agentmsg_session_bind sb;
-	int r;
-
-	if ((r = agentmsg_parse_session_bind(body, &sb)) != 0)
-		return r;
-	if (c->n_bindings == CONN_MAX_BINDINGS || sb.session_id_len > 64) {
-		log_warn("pid %d: too many session bindings on one connection", (int)c->pid);
-		return reply_failure(out);
-	}
-	EVP_Digest(sb.hostkey, sb.hostkey_len, c->bindings[c->n_bindings].hostkey_hash, NULL,
-		   EVP_sha256(), NULL);
-	memcpy(c->bindings[c->n_bindings].session_id, sb.session_id, sb.session_id_len);
-	c->bindings[c->n_bindings].session_id_len = sb.session_id_len;
-	c->bindings[c->n_bindings].is_forwarding = sb.is_forwarding;
-	c->n_bindings++;
-	log_debug("pid %d bound to a session (%s)", (int)c->pid,
-		  sb.is_forwarding ? "forwarded" : "direct");
-	return reply_success(out);
-}
-
 static int ext_query(struct sshbuf *out)
 {
 	size_t start = sshbuf_len(out);
@@ -300,7 +290,7 @@ static int handle_extension(struct agent *a, struct conn *c, struct sshbuf *body
 	if ((r = agentmsg_parse_extension(body, name, sizeof(name))) != 0)
 		return r;
 	if (strcmp(name, "session-bind@openssh.com") == 0)
-		return ext_session_bind(c, body, out);
+		return restrict_session_bind(a, c, body, out);
 	if (strcmp(name, "query") == 0)
 		return ext_query(out);
 	if ((r = pin_control_dispatch(a, c, name, body, out)) != 1 ||
@@ -341,6 +331,14 @@ int ssh_dispatch(struct agent *a, struct conn *c, const uint8_t *msg, size_t len
 	c->cur_len = len;
 	if (sshbuf_get_u8(&body, &type) != 0)
 		return reply_failure(out) == 0 ? -1 : -1;
+	/* locked, or from ssh (forwarding): most messages stop here (daemon_restrict.c) */
+	if ((r = restrict_gate(a, c, type, &body, out)) == 1)
+		return 0;
+	if (r < 0) {
+		out->size = out->off + start;
+		reply_failure(out);
+		return -1;
+	}
 	for (size_t i = 0; i < sizeof(ssh_handlers) / sizeof(ssh_handlers[0]); i++) {
 		if (ssh_handlers[i].type != type)
 			continue;

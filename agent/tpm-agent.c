@@ -346,7 +346,9 @@ static int open_tpm(const struct options *o, struct agent *a, struct errmsg *e)
 	const struct settings *set = &a->settings;
 	struct tpm_options to = { .srk_handle = set->srk_handle,
 				  .plain_sessions = !set->encrypt_sessions,
-				  .hierarchy = set->hierarchy };
+				  .hierarchy = set->hierarchy,
+				  .timeout_s = set->tpm_timeout,
+				  .create_timeout_s = set->tpm_create_timeout };
 	char dir[PATH_MAX];
 
 	(void)o;

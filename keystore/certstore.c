@@ -24,6 +24,7 @@ struct certstore {
 	uint32_t nv_base;
 	unsigned max_nv;
 	const uint8_t *owner_auth; /* the SO PIN during one call; NULL otherwise */
+	int dir_refused;          /* certs/ failed store_check_dir at the last refresh */
 	size_t owner_len;
 	struct cert_entry *entries[CERTSTORE_MAX];
 	size_t n;
@@ -87,7 +88,9 @@ static struct cert_entry *entry_read(const char *path, const char *key, const st
 
 	if (c == NULL)
 		return NULL;
-	if (store_read_file(path, CERT_FILE_MAX, &text, &len, &e) != 0) {
+	/* The key store's rules: a certificate someone else could have written (their
+	 * file, a symbolic link, a writable file) is not served. */
+	if (store_read_private(path, CERT_FILE_MAX, 0, &text, &len, &e) != 0) {
 		log_warn("skipping certificate: %s", e.text);
 		goto fail;
 	}
@@ -150,7 +153,12 @@ static void refresh_file(struct certstore *cs, const char *file)
 	if (!cert_key_name(file, key))
 		return;
 	snprintf(path, sizeof(path), "%s/%s", cs->dir, file);
-	if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+	if (lstat(path, &st) != 0)
+		return;
+	if (S_ISLNK(st.st_mode))
+		log_warn("skipping certificate %s: a symbolic link; certificates must be "
+			 "regular files of yours", path);
+	if (!S_ISREG(st.st_mode))
 		return;
 	old = certstore_find_key(cs, key);
 	if (old != NULL && old->where == CERT_IN_FILE && same_file(old, &st))
@@ -173,11 +181,30 @@ static void refresh_file(struct certstore *cs, const char *file)
 		 (unsigned long long)fresh->cert.serial, fresh->cert.key_id);
 }
 
+/* Drops every file certificate: their directory is not trustworthy. */
+static void drop_files(struct certstore *cs)
+{
+	for (size_t i = cs->n; i-- > 0;)
+		if (cs->entries[i]->where == CERT_IN_FILE)
+			entry_remove_at(cs, i);
+}
+
 void certstore_refresh(struct certstore *cs)
 {
 	DIR *d;
 	struct dirent *de;
+	struct errmsg e;
 
+	/* certs/ follows keys/'s rules: anyone else able to write there could plant a
+	 * certificate of their own CA. Said once per change of state. */
+	if (store_check_dir(cs->dir, 0, &e) != 0) {
+		if (!cs->dir_refused)
+			log_warn("serving no certificate files: %s", e.text);
+		cs->dir_refused = 1;
+		drop_files(cs);
+		return;
+	}
+	cs->dir_refused = 0;
 	refresh_drop_missing(cs);
 	if ((d = opendir(cs->dir)) == NULL)
 		return;

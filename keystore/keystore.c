@@ -105,8 +105,9 @@ static void ks_read_comment(struct ks_key *k, const char *path)
 	free(line);
 }
 
-/* Reads the key file at path (pub_path: its .pub) into a new key called name. owned:
- * a file outside the store (key-dirs), which must be ours and closed to others. */
+/* Reads the key file at path (pub_path: its .pub) into a new key called name; the file
+ * and its directory must pass the store's rules. owned: a key-dirs file, where an
+ * importable key is refused (tpm-key add imports it). */
 static int ks_read_key_at(struct keystore *ks, const char *name, const char *path,
 			  const char *pub_path, int owned, struct ks_key **out, struct errmsg *e)
 {
@@ -120,8 +121,7 @@ static int ks_read_key_at(struct keystore *ks, const char *name, const char *pat
 		errmsg_set(e, "keystore: out of memory");
 		goto done;
 	}
-	if ((owned ? store_read_owned_file(path, TSS2KEY_FILE_MAX, &pem, &len, e) :
-		     store_read_file(path, TSS2KEY_FILE_MAX, &pem, &len, e)) != 0)
+	if (store_read_private(path, TSS2KEY_FILE_MAX, 0, &pem, &len, e) != 0)
 		goto done;
 	if (owned && tss2key_from_pem(pem, len, f, e) == 0 && f->type == TSS2KEY_IMPORTABLE) {
 		errmsg_set(e, "%s is an importable (wrapped) key: tpm-key add %s puts it in the "
@@ -243,7 +243,7 @@ int keystore_add_dir(struct keystore *ks, const char *dir, struct errmsg *e)
 
 	if (files == NULL)
 		return errmsg_set(e, "keystore: out of memory");
-	if (store_check_key_dir(dir, e) != 0 ||
+	if (store_check_dir(dir, 0, e) != 0 ||
 	    store_list_dir_keys(dir, files, STORE_MAX_KEYS, &count, e) != 0) {
 		free(files);
 		return -1;

@@ -26,16 +26,13 @@ static int sealed_path(const char *dir, const char *name, char *out, size_t len,
 static int sealed_dir_prepare(const char *dir, struct errmsg *e)
 {
 	char path[4200];
-	struct stat st;
 
 	if (store_prepare(dir, e) != 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/sealed", dir);
 	if (mkdir(path, 0700) != 0 && errno != EEXIST)
 		return errmsg_set(e, "cannot create %s: %s", path, strerror(errno));
-	if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-		return errmsg_set(e, "%s is not a directory", path);
-	return 0;
+	return store_check_dir(path, 0, e); /* keys/'s rules */
 }
 
 int sealstore_write(const char *dir, const char *name, const struct tss2key *f,
@@ -68,7 +65,7 @@ int sealstore_read(const char *dir, const char *name, struct tss2key *f, struct 
 		return -1;
 	if (access(path, F_OK) != 0)
 		return errmsg_set(e, "no sealed object named '%s' (see tpm-key list)", name);
-	if (store_read_file(path, TSS2KEY_FILE_MAX, &pem, &len, e) != 0)
+	if (store_read_private(path, TSS2KEY_FILE_MAX, 0, &pem, &len, e) != 0)
 		return -1;
 	r = tss2key_from_pem(pem, len, f, e);
 	free(pem);

@@ -132,6 +132,36 @@ static int check_private_dir(const char *dir, struct errmsg *e)
 	return 0;
 }
 
+/* The owner and mode rules for one file or directory: owned by us (or by root when
+ * root_ok), not writable by group or others. */
+static int check_owner_mode(const char *path, const struct stat *st, int root_ok,
+			    struct errmsg *e)
+{
+	if (st->st_uid != geteuid() && !(root_ok && st->st_uid == 0))
+		return errmsg_set(e, "store: %s belongs to uid %u, not to you (uid %u); refusing "
+				  "to use it (remove it, or make it yours and check its contents)",
+				  path, (unsigned)st->st_uid, (unsigned)geteuid());
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return errmsg_set(e, "store: %s is writable by group or others (mode %03o); "
+				  "refusing to use it; check its contents, then run: chmod go-w %s",
+				  path, (unsigned)(st->st_mode & 0777), path);
+	return 0;
+}
+
+int store_check_dir(const char *dir, int root_ok, struct errmsg *e)
+{
+	struct stat st;
+
+	if (lstat(dir, &st) < 0)
+		return errmsg_set(e, "store: cannot stat %s: %s", dir, strerror(errno));
+	if (S_ISLNK(st.st_mode))
+		return errmsg_set(e, "store: %s is a symbolic link; refusing to follow it (make "
+				  "it a directory)", dir);
+	if (!S_ISDIR(st.st_mode))
+		return errmsg_set(e, "store: %s is not a directory", dir);
+	return check_owner_mode(dir, &st, root_ok, e);
+}
+
 int store_prepare(const char *dir, struct errmsg *e)
 {
 	char keys[STORE_PATH_MAX];
@@ -324,9 +354,7 @@ static int read_all(int fd, char *buf, size_t want, size_t *got)
 	return 0;
 }
 
-/* owned: the file must be ours and closed to writers other than us (key-dirs). */
-static int open_regular_owned(const char *path, size_t max, size_t *size, int owned,
-			      struct errmsg *e)
+static int open_regular(const char *path, size_t max, size_t *size, struct errmsg *e)
 {
 	/* O_NONBLOCK: a FIFO planted under the name must not hang the agent. */
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -340,11 +368,6 @@ static int open_regular_owned(const char *path, size_t max, size_t *size, int ow
 		close(fd);
 		return errmsg_set(e, "store: %s is not a regular file", path);
 	}
-	if (owned && (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)))) {
-		close(fd);
-		return errmsg_set(e, "store: %s must belong to you and be writable by you alone "
-				  "(chmod go-w %s)", path, path);
-	}
 	if ((uintmax_t)st.st_size > max) {
 		close(fd);
 		return errmsg_set(e, "store: %s is %jd bytes, more than the %zu allowed", path,
@@ -354,16 +377,14 @@ static int open_regular_owned(const char *path, size_t max, size_t *size, int ow
 	return fd;
 }
 
-static int read_file_owned(const char *path, size_t max, char **data, size_t *len, int owned,
-			   struct errmsg *e)
+/* Reads the size bytes of the open fd (closed here) into *data. */
+static int read_opened(int fd, size_t size, const char *path, char **data, size_t *len,
+		       struct errmsg *e)
 {
-	size_t size = 0, got;
+	size_t got;
 	char *buf;
-	int fd, rc, err;
+	int rc, err;
 
-	*data = NULL;
-	if ((fd = open_regular_owned(path, max, &size, owned, e)) < 0)
-		return -1;
 	/* One byte more than stat said, to notice a file that grew meanwhile. */
 	if ((buf = malloc(size + 2)) == NULL) {
 		close(fd);
@@ -386,33 +407,35 @@ static int read_file_owned(const char *path, size_t max, char **data, size_t *le
 
 int store_read_file(const char *path, size_t max, char **data, size_t *len, struct errmsg *e)
 {
-	return read_file_owned(path, max, data, len, 0, e);
+	size_t size = 0;
+	int fd;
+
+	*data = NULL;
+	if ((fd = open_regular(path, max, &size, e)) < 0)
+		return -1;
+	return read_opened(fd, size, path, data, len, e);
 }
 
-int store_read_owned_file(const char *path, size_t max, char **data, size_t *len,
-			  struct errmsg *e)
+int store_read_private(const char *path, size_t max, int root_ok, char **data, size_t *len,
+		       struct errmsg *e)
 {
-	return read_file_owned(path, max, data, len, 1, e);
-}
-
-int store_check_key_dir(const char *dir, struct errmsg *e)
-{
+	char dir[STORE_PATH_MAX];
 	struct stat st;
+	size_t size;
+	int fd;
 
-	if (lstat(dir, &st) < 0)
-		return errmsg_set(e, "key-dirs: cannot use %s: %s", dir, strerror(errno));
-	if (S_ISLNK(st.st_mode))
-		return errmsg_set(e, "key-dirs: %s is a symbolic link; name the directory itself",
-				  dir);
-	if (!S_ISDIR(st.st_mode))
-		return errmsg_set(e, "key-dirs: %s is not a directory", dir);
-	if (st.st_uid != geteuid())
-		return errmsg_set(e, "key-dirs: %s belongs to uid %u, not to you", dir,
-				  (unsigned)st.st_uid);
-	if (st.st_mode & (S_IWGRP | S_IWOTH))
-		return errmsg_set(e, "key-dirs: %s is writable by group or others (mode %03o): "
-				  "chmod go-w %s", dir, (unsigned)(st.st_mode & 0777), dir);
-	return 0;
+	*data = NULL;
+	if (dir_of(path, dir, sizeof(dir), e) != 0 || store_check_dir(dir, root_ok, e) != 0)
+		return -1;
+	/* The file itself: checked on the open descriptor, so what is read is what passed. */
+	if ((fd = open_regular(path, max, &size, e)) < 0)
+		return -1;
+	if (fstat(fd, &st) != 0)
+		errmsg_set(e, "store: cannot stat %s: %s", path, strerror(errno));
+	else if (check_owner_mode(path, &st, root_ok, e) == 0)
+		return read_opened(fd, size, path, data, len, e);
+	close(fd);
+	return -1;
 }
 
 /* ---- listing, existence, removal ---- */

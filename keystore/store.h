@@ -29,13 +29,17 @@ int store_write_atomic(const char *path, const void *data, size_t len, int mode,
 /* Reads a whole regular file of at most max bytes into *data (malloc'd, NUL-terminated). */
 int store_read_file(const char *path, size_t max, char **data, size_t *len, struct errmsg *e);
 
-/* ---- key-dirs: key files outside the store (.tpm and .tss files in ~/.ssh) ---- */
-/* dir must be a directory (not a symlink) of ours, not writable by group or others. */
-int store_check_key_dir(const char *dir, struct errmsg *e);
-/* store_read_file, and the file must be ours and writable by us alone. */
-int store_read_owned_file(const char *path, size_t max, char **data, size_t *len,
-			  struct errmsg *e);
-/* The regular files "<name>.tss" and "<name>.tpm" (valid names) in dir, sorted. */
+/* The rules keys/ follows, for any file or directory the agent trusts (keys, certs/,
+ * sealed/, the config): a directory that is no symbolic link, owned by you (or by
+ * root when root_ok) and not writable by group or others. A refusal names the path. */
+int store_check_dir(const char *dir, int root_ok, struct errmsg *e);
+/* store_read_file for a trusted file: its directory passes store_check_dir, and the
+ * file is a regular file (no symbolic link) with the same owner and mode rules. */
+int store_read_private(const char *path, size_t max, int root_ok, char **data, size_t *len,
+		       struct errmsg *e);
+
+/* key-dirs (key files outside the store): the regular files "<name>.tss" and
+ * "<name>.tpm" (valid names) in dir, sorted. */
 int store_list_dir_keys(const char *dir, char (*files)[STORE_FILE_MAX], size_t max,
 			size_t *count, struct errmsg *e);
 

@@ -18,8 +18,8 @@
 #include <tss2/tss2_sys.h>
 #include <tss2/tss2_mu.h>
 #include <tss2/tss2_rc.h>
-#include <tss2/tss2_tctildr.h>
 
+#include "tcti_guard.h"
 #include "tpm_internal.h"
 #include "tpmsession.h"
 
@@ -68,12 +68,20 @@ int rc_is_retry(TSS2_RC rc)
 	return b == TPM2_RC_RETRY || b == TPM2_RC_YIELDED || b == TPM2_RC_TESTING;
 }
 
+/* The TPM itself answered rc (a response code, not a failure of the layers above). */
+static int rc_from_tpm(TSS2_RC rc)
+{
+	TSS2_RC layer = rc & TSS2_RC_LAYER_MASK;
+
+	return layer == TSS2_TPM_RC_LAYER || layer == TSS2_RESMGR_TPM_RC_LAYER;
+}
+
 /* The TCTI (or the layers above it, passing its code on) lost the TPM. */
 static int rc_is_conn(TSS2_RC rc)
 {
-	TSS2_RC layer = rc & TSS2_RC_LAYER_MASK, base = rc & 0xFFFF;
+	TSS2_RC base = rc & 0xFFFF;
 
-	if (layer == TSS2_TPM_RC_LAYER || layer == TSS2_RESMGR_TPM_RC_LAYER)
+	if (rc_from_tpm(rc))
 		return 0;
 	return base == TSS2_BASE_RC_IO_ERROR || base == TSS2_BASE_RC_NO_CONNECTION ||
 	       base == TSS2_BASE_RC_NO_TPM;
@@ -83,6 +91,8 @@ static int rc_class(TSS2_RC rc)
 {
 	TSS2_RC b = rc_base(rc);
 
+	if (rc == GUARD_RC_NO_ANSWER || rc == GUARD_RC_ABORTED)
+		return TPM_E_NO_ANSWER;
 	if (b == TPM2_RC_AUTH_FAIL || b == TPM2_RC_BAD_AUTH)
 		return TPM_E_AUTH_FAIL;
 	if (b == TPM2_RC_LOCKOUT)
@@ -91,6 +101,13 @@ static int rc_class(TSS2_RC rc)
 		return TPM_E_CONN;
 	return TPM_E_FAIL;
 }
+
+/* A failure above the TPM (TCTI, SAPI, ESAPI, marshalling) was reported: ESAPI may be
+ * wedged in its internal-error state, which only a new context clears. tpm_ready
+ * reconnects before the next command. One agent, one TPM worker thread: per thread. */
+static _Thread_local int layers_suspect;
+/* The failure with_recovery already recovered from, so tpm_err need not suspect it. */
+static _Thread_local TSS2_RC recovered_rc;
 
 static const char *rc_default_remedy(TSS2_RC rc)
 {
@@ -114,9 +131,21 @@ int tpm_err(struct errmsg *e, TSS2_RC rc, const char *remedy, const char *fmt, .
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
+	if (rc != TSS2_RC_SUCCESS && !rc_from_tpm(rc) && rc != recovered_rc)
+		layers_suspect = 1;
+	recovered_rc = TSS2_RC_SUCCESS;
+	if (rc == GUARD_RC_NO_ANSWER) {
+		errmsg_set(e, "tpm: no answer in %u s (%s); the agent reconnects at the next "
+			   "request (tpm-timeout)", tcti_guard_last_miss_s(), what);
+		return TPM_E_NO_ANSWER;
+	}
+	if (rc == GUARD_RC_ABORTED) {
+		errmsg_set(e, "tpm: %s: the agent is stopping", what);
+		return TPM_E_NO_ANSWER;
+	}
 	if (rc == RC_RSP_HMAC)
 		return errmsg_set(e, "tpm: %s: response HMAC mismatch: possible tampering on "
-				  "the TPM bus", what);
+				  "the TPM bus; the session was restarted", what);
 	if (rc_class(rc) == TPM_E_CONN && remedy == NULL) {
 		errmsg_set(e, "tpm: connection lost (%s: %s); the agent reconnects at the next "
 			   "request", what, Tss2_RC_Decode(rc));
@@ -170,24 +199,88 @@ static const char *device_remedy(const char *tcti, char *buf, size_t len)
 	return buf;
 }
 
+/* Ends the connection without a word to the TPM: ESAPI and SAPI contexts, the TCTI
+ * and every ESYS_TR go; t->sys NULL means "reconnect before the next command". */
+static void drop_connection(struct tpm *t)
+{
+	if (t->esys != NULL)
+		Esys_Finalize(&t->esys);
+	t->esys = NULL;
+	t->sys = NULL;
+	t->srk = ESYS_TR_NONE;
+	tcti_guard_disconnect(t->guard);
+}
+
+/* Flushes every handle the TPM lists from first (a whole handle type, or both session
+ * types from 0x02000000); returns how many went. */
+static unsigned flush_listed(struct tpm *t, TPM2_HANDLE first)
+{
+	TPMS_CAPABILITY_DATA cap;
+	TPMI_YES_NO more = TPM2_NO;
+	unsigned n = 0;
+	UINT32 i;
+
+	if (Tss2_Sys_GetCapability(t->sys, NULL, TPM2_CAP_HANDLES, first, TPM2_MAX_CAP_HANDLES,
+				   &more, &cap, NULL) != TSS2_RC_SUCCESS)
+		return 0;
+	for (i = 0; i < cap.data.handles.count && i < TPM2_MAX_CAP_HANDLES; i++) {
+		TPM2_HANDLE h = cap.data.handles.handle[i];
+
+		if ((h >> TPM2_HR_SHIFT) != (first >> TPM2_HR_SHIFT))
+			break;
+		if (Tss2_Sys_FlushContext(t->sys, h) == TSS2_RC_SUCCESS)
+			n++;
+	}
+	return n;
+}
+
+/* Without a resource manager whatever sessions and transient objects the TPM holds
+ * were left by an agent that died (the agent owns that TPM): they would fill its few
+ * session and object slots. At a reconnect they are our own, and not counted. */
+static void sweep_leftovers(struct tpm *t)
+{
+	unsigned sessions = flush_listed(t, TPM2_HR_HMAC_SESSION) +
+			    flush_listed(t, TPM2_HR_POLICY_SESSION);
+	unsigned objects = flush_listed(t, TPM2_HR_TRANSIENT);
+
+	if (t->info.reconnects == 0) {
+		t->info.leftover_sessions = sessions;
+		t->info.leftover_objects = objects;
+	}
+}
+
 static int connect_tpm(struct tpm *t, struct errmsg *e)
 {
 	char why[512];
 	TSS2_RC rc;
+	int r;
 
-	rc = Tss2_TctiLdr_Initialize(t->info.tcti, &t->tcti);
-	if (rc != TSS2_RC_SUCCESS)
-		return tpm_err(e, rc, device_remedy(t->info.tcti, why, sizeof(why)),
-			       "cannot open TCTI '%s'", t->info.tcti);
+	rc = tcti_guard_connect(t->guard);
+	if (rc != TSS2_RC_SUCCESS) {
+		r = tpm_err(e, rc, device_remedy(t->info.tcti, why, sizeof(why)),
+			    "cannot open TCTI '%s'", t->info.tcti);
+		drop_connection(t);
+		return r;
+	}
 	rc = Esys_Initialize(&t->esys, t->tcti, NULL);
 	if (rc == TSS2_RC_SUCCESS)
 		rc = Esys_GetSysContext(t->esys, &t->sys);
-	if (rc != TSS2_RC_SUCCESS)
-		return tpm_err(e, rc, NULL, "cannot initialise ESAPI on '%s'", t->info.tcti);
+	if (rc != TSS2_RC_SUCCESS) {
+		r = tpm_err(e, rc, NULL, "cannot initialise ESAPI on '%s'", t->info.tcti);
+		drop_connection(t);
+		return r;
+	}
 	/* Simulators may come up unstarted; a started TPM answers INITIALIZE. */
 	rc = Esys_Startup(t->esys, TPM2_SU_CLEAR);
-	if (rc != TSS2_RC_SUCCESS && rc_base(rc) != TPM2_RC_INITIALIZE)
-		return tpm_err(e, rc, NULL, "TPM2_Startup on '%s' failed", t->info.tcti);
+	if (rc != TSS2_RC_SUCCESS && rc_base(rc) != TPM2_RC_INITIALIZE) {
+		/* Nothing half-open stays behind: the next use starts from the TCTI again. */
+		r = tpm_err(e, rc, NULL, "TPM2_Startup on '%s' failed", t->info.tcti);
+		drop_connection(t);
+		return r;
+	}
+	if (t->info.raw_tpm)
+		sweep_leftovers(t);
+	layers_suspect = 0;
 	return 0;
 }
 
@@ -504,6 +597,8 @@ static void flush_handle(struct tpm *t, TPM2_HANDLE h)
 {
 	int n = 0;
 
+	if (t->sys == NULL || tcti_guard_dirty(t->guard))
+		return; /* tpm_ready reconnects first; the sweep or the manager cleans up */
 	while (rc_is_retry(Tss2_Sys_FlushContext(t->sys, h)) && ++n < RETRY_MAX)
 		;
 }
@@ -741,10 +836,16 @@ static TSS2_RC exec_session(struct tpm *t, const struct auth_cmd *c)
 	    tpmsession_cmd_hmac(&t->sess, c->auth, c->auth_len, cp_hash, attrs,
 				a->hmac.buffer) != TPMS_OK)
 		return RC_SESSION_CRYPTO;
-	if ((rc = Tss2_Sys_SetCmdAuths(t->sys, &ca)) != TSS2_RC_SUCCESS ||
-	    (rc = Tss2_Sys_Execute(t->sys)) != TSS2_RC_SUCCESS ||
-	    (rc = check_response(t, c)) != TSS2_RC_SUCCESS)
+	if ((rc = Tss2_Sys_SetCmdAuths(t->sys, &ca)) != TSS2_RC_SUCCESS)
 		return rc;
+	/* From here until a response proves itself, the nonces are in doubt. */
+	t->sess_unsure = 1;
+	rc = Tss2_Sys_Execute(t->sys);
+	if (rc != TSS2_RC_SUCCESS && rc_from_tpm(rc))
+		t->sess_unsure = 0; /* an error response: the TPM rolled no nonce */
+	if (rc != TSS2_RC_SUCCESS || (rc = check_response(t, c)) != TSS2_RC_SUCCESS)
+		return rc;
+	t->sess_unsure = 0;
 	return c->secret_response ? decrypt_secret_response(t, c) : TSS2_RC_SUCCESS;
 }
 
@@ -788,15 +889,16 @@ static TSS2_RC run_auth(struct tpm *t, const struct auth_cmd *c)
 
 enum lost { LOST_NONE, LOST_SESSION, LOST_OBJECTS, LOST_CONNECTION };
 
-/* What a failure says we lost: the session only, our loaded objects (the TPM
- * restarted: the session went with them), or the connection. */
+/* What a response code of the TPM says we lost: the session only, our loaded objects
+ * (the TPM restarted: the session went with them), or, for a connection that failed
+ * before a command went out, the connection. after_failure handles the rest. */
 static enum lost what_was_lost(TSS2_RC rc)
 {
-	TSS2_RC layer = rc & TSS2_RC_LAYER_MASK, b = rc_base(rc);
+	TSS2_RC b = rc_base(rc);
 
 	if (rc_is_conn(rc))
 		return LOST_CONNECTION;
-	if (layer != TSS2_TPM_RC_LAYER && layer != TSS2_RESMGR_TPM_RC_LAYER)
+	if (!rc_from_tpm(rc))
 		return LOST_NONE;
 	if (b >= TPM2_RC_REFERENCE_S0 && b <= TPM2_RC_REFERENCE_S0 + 6)
 		return LOST_SESSION;
@@ -832,32 +934,41 @@ static void flush_slot(struct tpm *t, size_t i)
 	forget_slot(t, i);
 }
 
+/* A new connection, from the TCTI up: a TPM without a resource manager is swept of
+ * everything (our old objects and session included); behind a manager they went with
+ * the old connection; for a TCTI of unknown kind ours are flushed by handle. Either
+ * way nothing of ours stays in the TPM, and the key table starts empty. */
 static int reconnect(struct tpm *t, struct errmsg *e)
 {
+	TPM2_HANDLE old_srk = t->info.hierarchy == TPM_HIER_NULL ? t->srk_tpm : 0;
 	int r;
 
-	if (t->esys != NULL)
-		Esys_Finalize(&t->esys);
-	if (t->tcti != NULL)
-		Tss2_TctiLdr_Finalize(&t->tcti);
-	t->sys = NULL;
-	t->srk = ESYS_TR_NONE;
+	drop_connection(t);
+	t->info.reconnects++;
 	if ((r = connect_tpm(t, e)) != 0)
 		return r;
-	/* Without a resource manager the old null-hierarchy SRK may still hold a slot. */
-	if (t->info.hierarchy == TPM_HIER_NULL && t->srk_tpm != 0)
-		flush_handle(t, t->srk_tpm);
+	if (!t->info.raw_tpm) {
+		for (size_t i = 0; i < t->n_loaded; i++)
+			flush_handle(t, t->loaded[i]->state.handle);
+		if (old_srk != 0)
+			flush_handle(t, old_srk);
+		if (t->sess.handle != 0)
+			flush_handle(t, t->sess.handle);
+	}
+	while (t->n_loaded > 0)
+		forget_slot(t, t->n_loaded - 1);
+	tpmsession_forget(&t->sess);
+	t->info.session_handle = 0;
+	t->sess_unsure = 0;
 	t->srk_tpm = 0;
 	return srk_setup(t, e);
 }
 
-/* Regains what was lost, then the caller retries once. A new connection may still
- * see our old objects (no resource manager): flush them rather than leak slots. */
-static int recover(struct tpm *t, enum lost what)
+/* Regains what was lost: a new connection, the TPM's lost objects, or a fresh session
+ * (a session is never used again once its nonces are in doubt). */
+static int recover(struct tpm *t, enum lost what, struct errmsg *e)
 {
-	struct errmsg ignored = { "" };
-
-	if (what == LOST_CONNECTION && reconnect(t, &ignored) != 0)
+	if (what == LOST_CONNECTION && reconnect(t, e) != 0)
 		return -1;
 	if (what == LOST_OBJECTS && t->sys != NULL)
 		(void)Tss2_Sys_Startup(t->sys, TPM2_SU_CLEAR); /* harmless when started */
@@ -866,28 +977,71 @@ static int recover(struct tpm *t, enum lost what)
 		if (t->srk != ESYS_TR_NONE)
 			(void)Esys_TR_Close(t->esys, &t->srk);
 		t->srk = ESYS_TR_NONE;
-		if (srk_setup(t, &ignored) != 0)
+		if (srk_setup(t, e) != 0)
 			return -1;
 	}
-	while (t->n_loaded > 0) {
-		if (what == LOST_CONNECTION)
-			flush_slot(t, t->n_loaded - 1);
-		else if (what == LOST_OBJECTS)
-			forget_slot(t, t->n_loaded - 1);
-		else
-			break;
-	}
+	while (what == LOST_OBJECTS && t->n_loaded > 0)
+		forget_slot(t, t->n_loaded - 1);
 	if (!t->plain) {
 		session_close(t);
-		if (session_open(t, &ignored) != 0)
+		if (session_open(t, e) != 0)
 			return -1;
 	}
+	t->sess_unsure = 0;
 	t->info.session_restarts++;
 	return 0;
 }
 
-/* Runs op; if it failed because the TPM lost our session, our objects or the
- * connection, regains them and runs it once more. */
+int tpm_ready(struct tpm *t, struct errmsg *e)
+{
+	enum lost what = LOST_NONE;
+
+	if (tcti_guard_aborted(t->guard))
+		return errmsg_set(e, "tpm: the agent is stopping"), TPM_E_NO_ANSWER;
+	if (t->sys == NULL || tcti_guard_dirty(t->guard) || layers_suspect)
+		what = LOST_CONNECTION;
+	else if (t->sess_unsure)
+		what = LOST_SESSION;
+	if (what == LOST_NONE || (what == LOST_SESSION && t->plain))
+		return 0;
+	if (recover(t, what, e) != 0)
+		return t->sys == NULL ? TPM_E_CONN : TPM_E_FAIL;
+	return 0;
+}
+
+/* After op failed with rc: back to a clean connection and session. Returns 1 when op
+ * may run once more: only when the TPM answered that it lost state (the command did
+ * not run) or nothing went out. After a bad, missing or late response the request
+ * fails: one bad response costs that one request. */
+static int after_failure(struct tpm *t, TSS2_RC rc, uint64_t sent_before)
+{
+	struct errmsg ignored = { "" };
+	int sent = tcti_guard_sent(t->guard) != sent_before;
+	enum lost what;
+
+	if (rc == GUARD_RC_ABORTED || tcti_guard_aborted(t->guard))
+		return 0;
+	if (rc == GUARD_RC_NO_ANSWER) {
+		/* The TPM may answer late: nothing more on this connection. */
+		drop_connection(t);
+		return 0;
+	}
+	if (tcti_guard_dirty(t->guard) || (sent && !rc_from_tpm(rc) && rc != RC_RSP_HMAC)) {
+		(void)recover(t, LOST_CONNECTION, &ignored);
+		return 0;
+	}
+	if (rc == RC_RSP_HMAC || t->sess_unsure) {
+		if (!t->plain)
+			(void)recover(t, LOST_SESSION, &ignored);
+		return 0;
+	}
+	what = what_was_lost(rc);
+	if (what == LOST_NONE || (t->plain && what == LOST_SESSION))
+		return 0;
+	return recover(t, what, &ignored) == 0;
+}
+
+/* Runs op; TPM_RC_RETRY and the like are resent at once. */
 static TSS2_RC op_retried(struct tpm *t, TSS2_RC (*op)(struct tpm *, void *), void *arg)
 {
 	TSS2_RC rc;
@@ -900,19 +1054,28 @@ static TSS2_RC op_retried(struct tpm *t, TSS2_RC (*op)(struct tpm *, void *), vo
 	return rc;
 }
 
+/* Runs op on a clean connection; after a failure, regains a clean state and, when
+ * after_failure allows, runs it once more. */
 static TSS2_RC with_recovery(struct tpm *t, TSS2_RC (*op)(struct tpm *, void *), void *arg)
 {
+	struct errmsg ignored = { "" };
+	uint64_t sent;
 	TSS2_RC rc;
-	enum lost what;
+	int r;
 
-	/* An earlier reconnect failed (the TPM was still away): try again first. */
-	if (t->sys == NULL && recover(t, LOST_CONNECTION) != 0)
-		return TSS2_TCTI_RC_NO_CONNECTION;
+	/* An earlier reconnect failed (the TPM was still away), or the last failure left
+	 * the connection or the session in doubt: regain them first. */
+	if ((r = tpm_ready(t, &ignored)) != 0)
+		return r == TPM_E_NO_ANSWER ? GUARD_RC_ABORTED : TSS2_TCTI_RC_NO_CONNECTION;
+	sent = tcti_guard_sent(t->guard);
 	rc = op_retried(t, op, arg);
-	what = what_was_lost(rc);
-
-	if (what != LOST_NONE && !(t->plain && what == LOST_SESSION) && recover(t, what) == 0)
+	if (rc != TSS2_RC_SUCCESS && after_failure(t, rc, sent)) {
+		sent = tcti_guard_sent(t->guard);
 		rc = op_retried(t, op, arg);
+		if (rc != TSS2_RC_SUCCESS)
+			(void)after_failure(t, rc, sent);
+	}
+	recovered_rc = rc;
 	return rc;
 }
 
@@ -952,6 +1115,16 @@ int tpm_open(const struct tpm_options *o, struct tpm **out, struct errmsg *e)
 		return errmsg_set(e, "tpm: SRK handle 0x%08x is not a persistent handle "
 				  "(0x81000000-0x81ffffff)", o->srk_handle);
 	}
+	if ((t->guard = tcti_guard_new(t->info.tcti)) == NULL) {
+		free(t);
+		return errmsg_set(e, "tpm: out of memory");
+	}
+	t->tcti = tcti_guard_tcti(t->guard);
+	t->info.timeout_s = o->timeout_s ? o->timeout_s : GUARD_TIMEOUT_DEFAULT_S;
+	t->info.create_timeout_s = o->create_timeout_s ? o->create_timeout_s :
+				   GUARD_CREATE_TIMEOUT_DEFAULT_S;
+	tcti_guard_set_deadlines(t->guard, t->info.timeout_s, t->info.create_timeout_s);
+	t->info.raw_tpm = tcti_guard_raw_tpm(t->guard);
 	/* tpm2-tss logs every failure to stderr; our error messages say it better. */
 	setenv("TSS2_LOG", "all+none", 0);
 	if ((r = connect_tpm(t, e)) != 0 || (r = read_info(t, e)) != 0 ||
@@ -1100,8 +1273,30 @@ static TSS2_RC blob_load(struct tpm *t, struct tpm_key *k, TPM2_HANDLE *h)
 	return TSS2_RC_SUCCESS;
 }
 
+/* Someone else holds transient slots (another program on a TPM without a resource
+ * manager): what TPM2_PT_HR_TRANSIENT_AVAIL says now bounds how many of ours fit, so
+ * that later loads evict first instead of failing. */
+static void refresh_slots(struct tpm *t)
+{
+	TPMS_CAPABILITY_DATA cap;
+	TPMI_YES_NO more;
+	size_t fit;
+
+	if (Tss2_Sys_GetCapability(t->sys, NULL, TPM2_CAP_TPM_PROPERTIES,
+				   TPM2_PT_HR_TRANSIENT_AVAIL, 1, &more, &cap, NULL) !=
+	    TSS2_RC_SUCCESS || cap.data.tpmProperties.count != 1 ||
+	    cap.data.tpmProperties.tpmProperty[0].property != TPM2_PT_HR_TRANSIENT_AVAIL)
+		return;
+	fit = t->n_loaded + cap.data.tpmProperties.tpmProperty[0].value;
+	if (fit < 1)
+		fit = 1;
+	if (fit < t->slots)
+		t->slots = fit;
+}
+
 /* Loads k if it is not: ContextLoad of its saved context when it has one (cheap),
- * else Load; evicts the least recently used key when the TPM is full. */
+ * else Load and ContextSave, once, so that a later miss costs at most FlushContext +
+ * ContextLoad. Evicts before loading when our share of the slots is full. */
 static TSS2_RC load_op(struct tpm *t, void *arg)
 {
 	struct tpm_key *k = arg;
@@ -1114,7 +1309,7 @@ static TSS2_RC load_op(struct tpm *t, void *arg)
 		return TSS2_RC_SUCCESS;
 	}
 	k->state.handle = 0;
-	if (t->n_loaded >= t->slots)
+	while (t->n_loaded > 0 && t->n_loaded >= t->slots)
 		evict_lru(t);
 	for (;;) {
 		from_saved = k->state.saved_len > 0 && k->state.name_len > 0;
@@ -1122,16 +1317,20 @@ static TSS2_RC load_op(struct tpm *t, void *arg)
 		     k->primary ? tpm_primary_load(t, k, &h) : blob_load(t, k, &h);
 		if (rc == TSS2_RC_SUCCESS)
 			break;
-		/* Without a resource manager others may hold slots too: make room until it fits. */
-		if (rc_base(rc) == TPM2_RC_OBJECT_MEMORY && t->n_loaded > 0) {
+		if (rc_base(rc) == TPM2_RC_OBJECT_MEMORY) {
+			refresh_slots(t);
+			if (t->n_loaded == 0)
+				return rc;
 			evict_lru(t);
 			continue;
 		}
-		if (!from_saved || rc_is_conn(rc))
+		if (!from_saved || !rc_from_tpm(rc))
 			return rc;
 		k->state.saved_len = 0; /* stale (the TPM was reset): load the blobs instead */
 	}
 	k->state.handle = h;
+	if (!from_saved)
+		save_context(t, k);
 	k->state.last_use = ++t->clock;
 	t->loaded[t->n_loaded++] = k;
 	return TSS2_RC_SUCCESS;
@@ -1180,6 +1379,14 @@ void tpm_close(struct tpm *t)
 {
 	if (t == NULL)
 		return;
+	/* Flush only over a connection in a known state; otherwise (aborted, timed out,
+	 * garbled) the TPM is swept at the next start when it has no resource manager. */
+	if (t->sys == NULL || tcti_guard_dirty(t->guard) || tcti_guard_aborted(t->guard)) {
+		while (t->n_loaded > 0)
+			forget_slot(t, t->n_loaded - 1);
+		tpmsession_forget(&t->sess);
+		t->srk_tpm = 0;
+	}
 	while (t->n_loaded > 0)
 		flush_slot(t, t->n_loaded - 1);
 	if (t->info.hierarchy == TPM_HIER_NULL && t->srk_tpm != 0 && t->sys != NULL)
@@ -1188,11 +1395,15 @@ void tpm_close(struct tpm *t)
 		session_close(t);
 		tpmsession_free(&t->sess);
 	}
-	if (t->esys != NULL)
-		Esys_Finalize(&t->esys);
-	if (t->tcti != NULL)
-		Tss2_TctiLdr_Finalize(&t->tcti);
+	drop_connection(t);
+	tcti_guard_free(t->guard);
 	free(t);
+}
+
+void tpm_abort(struct tpm *t)
+{
+	if (t != NULL)
+		tcti_guard_abort(t->guard);
 }
 
 /* ---- public keys ---- */

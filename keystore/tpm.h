@@ -24,6 +24,8 @@
 #define TPM_E_UNSUPPORTED -5 /* refused before touching the TPM (RSA 4096, Ed25519, ...) */
 #define TPM_E_BAD_DATA  -6 /* decrypt/ECDH input that does not fit the key: wrong ciphertext,
 			    * padding, or a point not on the key's curve */
+#define TPM_E_NO_ANSWER -7 /* the TPM did not answer within the deadline (tpm-timeout), or
+			    * tpm_abort was called; the connection is rebuilt at the next use */
 
 /* tpm_create_key_ex flags. */
 #define TPM_KEY_DECRYPT 0x1u /* ECC: also the decrypt attribute (ECDH_ZGen). RSA keys
@@ -55,6 +57,10 @@ struct tpm_options {
 	 * sessions (PINs and digests cross the bus in clear; --no-encrypt-sessions). */
 	int plain_sessions;
 	int hierarchy;       /* enum tpm_hierarchy; 0 = owner */
+	/* Seconds one TPM command may take (tpm-timeout) and one key creation, Create or
+	 * CreatePrimary (tpm-create-timeout); 0 = the defaults, 30 and 300. Past it the
+	 * request fails with "tpm: no answer in N s" (TPM_E_NO_ANSWER). */
+	unsigned timeout_s, create_timeout_s;
 };
 
 struct tpm_info {
@@ -70,6 +76,13 @@ struct tpm_info {
 	int encrypted_sessions;   /* 1: the salted AES-128-CFB session is in use */
 	uint32_t session_handle;  /* its TPM handle (0x02xxxxxx), 0 with plain sessions */
 	unsigned session_restarts; /* times the session was restarted after a loss */
+	unsigned reconnects;       /* times the TCTI was finalized and opened again */
+	/* Leftovers of a crashed agent flushed at start (and at reconnects) on a TPM
+	 * without a resource manager (swtpm, mssim, device:/dev/tpm0): sessions (loaded
+	 * and saved) and transient objects. 0 on tabrmd and /dev/tpmrm0. */
+	unsigned leftover_sessions, leftover_objects;
+	int raw_tpm;               /* 1: no resource manager; the agent owns the TPM */
+	unsigned timeout_s, create_timeout_s; /* the deadlines in force */
 };
 
 /* A TPM-wrapped key as the TPM sees it. The blobs come from a TSS2 key file;
@@ -106,8 +119,17 @@ struct tpm_signature {
  * o->srk_handle (creating and persisting it from the TCG H-2 ECC P-256 template when
  * the handle is empty; a clear error when it holds something other than a storage key). */
 int tpm_open(const struct tpm_options *o, struct tpm **out, struct errmsg *e);
-/* Flushes every loaded key and disconnects. NULL ok. */
+/* Flushes every loaded key and disconnects. NULL ok. After tpm_abort it sends nothing. */
 void tpm_close(struct tpm *t);
+
+/* For another thread (the agent's main loop on SIGTERM) while a TPM command may be in
+ * flight on the worker: the command in flight fails within about 100 ms with
+ * TPM_E_NO_ANSWER ("tpm: the agent is stopping"), and so does every later call
+ * without touching the TPM. Only an atomic store: safe from any thread (not from a
+ * signal handler that interrupted a tpm_* call on the same thread, which cannot
+ * return to it anyway); t must stay allocated until the worker returned, then
+ * tpm_close(t) frees it. Irreversible: open a new tpm to use the TPM again. */
+void tpm_abort(struct tpm *t);
 int tpm_get_info(struct tpm *t, struct tpm_info *info, struct errmsg *e);
 
 /* Creates a signing key under the SRK (RSA 2048/3072, ECDSA P-256/384/521; scheme

@@ -33,8 +33,11 @@ int tpm_da_state(struct tpm *t, struct tpm_da *da, struct errmsg *e)
 	TPMS_CAPABILITY_DATA *cap = NULL;
 	TPMI_YES_NO more;
 	TSS2_RC rc;
+	int r;
 
 	memset(da, 0, sizeof(*da));
+	if ((r = tpm_ready(t, e)) != 0)
+		return r;
 	/* TPM2_PT_PERMANENT .. TPM2_PT_LOCKOUT_RECOVERY are one run of variable properties. */
 	rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
 				TPM2_CAP_TPM_PROPERTIES, TPM2_PT_PERMANENT,
@@ -264,6 +267,8 @@ int tpm_srk_provision(struct tpm *t, uint32_t handle, const uint8_t *owner_auth,
 	*created = 0;
 	if ((handle >> 24) != 0x81)
 		return errmsg_set(e, "tpm: 0x%08x is not a persistent handle (0x81xxxxxx)", handle);
+	if ((r = tpm_ready(t, e)) != 0)
+		return r;
 	if ((r = srk_present(t, handle, &present, e)) != 0 || present)
 		return r;
 	if (owner_auth == NULL && (r = tpm_da_state(t, &da, e)) != 0)

@@ -11,8 +11,11 @@
 
 #define TPM_LOADED_MAX 16      /* keys kept loaded at most, whatever the TPM reports */
 
+struct tcti_guard;
+
 struct tpm {
-	TSS2_TCTI_CONTEXT *tcti;
+	struct tcti_guard *guard; /* deadlines, abort, transport state (tcti_guard.h) */
+	TSS2_TCTI_CONTEXT *tcti;  /* the guard's TCTI context */
 	ESYS_CONTEXT *esys;
 	TSS2_SYS_CONTEXT *sys; /* ESAPI's own SAPI context: ESAPI is idle between our calls */
 	ESYS_TR srk;
@@ -23,6 +26,8 @@ struct tpm {
 	int plain;             /* password sessions (tpm_options.plain_sessions) */
 	struct tpmsession sess;
 	int sess_ready;        /* sess holds fetched OpenSSL objects */
+	int sess_unsure;       /* a command went out in sess and no verified response came
+				* back: the nonces are unknown, so the session must restart */
 	struct tpm_info info;
 	size_t slots;                            /* how many of our keys may be loaded */
 	struct tpm_key *loaded[TPM_LOADED_MAX];  /* the keys currently in the TPM */
@@ -50,6 +55,11 @@ TSS2_RC rc_base(TSS2_RC rc);
 int rc_is_retry(TSS2_RC rc);
 /* Evicts the least recently used of our keys; 0 when none is loaded. */
 int tpm_evict_one(struct tpm *t);
+
+/* Makes the connection usable before an ESAPI command: reconnects when the transport
+ * or ESAPI's state is unknown after a failure, restarts a session whose nonces are
+ * unknown; fails fast after tpm_abort. tpm_run_recovering does it itself. */
+int tpm_ready(struct tpm *t, struct errmsg *e);
 
 /* tpm.c's machinery for tpm_seal.c and tpm_attest.c. tpm_run_recovering: runs op,
  * regaining a lost session, objects or connection once (op must be safe to rerun).

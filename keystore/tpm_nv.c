@@ -57,8 +57,10 @@ static int get_prop(struct tpm *t, TPM2_PT prop, const char *name, uint32_t *val
 	TPMS_CAPABILITY_DATA *cap = NULL;
 	TPMI_YES_NO more;
 	TSS2_RC rc;
-	int found;
+	int found, r;
 
+	if ((r = tpm_ready(t, e)) != 0)
+		return r;
 	rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
 				TPM2_CAP_TPM_PROPERTIES, prop, 1, &more, &cap);
 	if (rc != TSS2_RC_SUCCESS)
@@ -141,7 +143,8 @@ int tpm_nv_list(struct tpm *t, uint32_t first, uint32_t last, uint32_t *indices,
 	TSS2_RC rc;
 
 	*count = 0;
-	if ((r = nv_bad_index(first, e)) != 0 || (r = nv_bad_index(last, e)) != 0)
+	if ((r = nv_bad_index(first, e)) != 0 || (r = nv_bad_index(last, e)) != 0 ||
+	    (r = tpm_ready(t, e)) != 0)
 		return r;
 	while (more && !done && r == 0 && next <= last) {
 		rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
@@ -198,7 +201,7 @@ static int nv_open(struct tpm *t, uint32_t index, ESYS_TR *tr, uint16_t *size,
 	TSS2_RC rc;
 	int r;
 
-	if ((r = nv_bad_index(index, e)) != 0)
+	if ((r = nv_bad_index(index, e)) != 0 || (r = tpm_ready(t, e)) != 0)
 		return r;
 	rc = Esys_TR_FromTPMPublic(t->esys, index, ESYS_TR_NONE, ESYS_TR_NONE,
 				   ESYS_TR_NONE, tr);

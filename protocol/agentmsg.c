@@ -210,3 +210,14 @@ int agentmsg_put_sign_response(struct sshbuf *out, const uint8_t *sig, size_t si
 	}
 	return SSHBUF_OK;
 }
+
+int agentmsg_put_ext_failure(struct sshbuf *out, const char *text)
+{
+	size_t start = sshbuf_len(out);
+	int r;
+
+	if ((r = agentmsg_begin(out, SSH_AGENT_EXTENSION_FAILURE)) != 0 ||
+	    (r = sshbuf_put_cstring(out, text)) != 0)
+		return r;
+	return agentmsg_end(out, start);
+}

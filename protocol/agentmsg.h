@@ -44,6 +44,9 @@ int agentmsg_end(struct sshbuf *out, size_t start);
 /* A whole frame with just a type byte (SUCCESS, FAILURE, EXTENSION_FAILURE). */
 int agentmsg_put_simple(struct sshbuf *out, uint8_t type);
 
+/* A whole EXTENSION_FAILURE frame carrying a message (string). */
+int agentmsg_put_ext_failure(struct sshbuf *out, const char *text);
+
 /* SIGN_REQUEST body (after the type byte). Pointers point into the message. */
 struct agentmsg_sign_request {
 	const uint8_t *key_blob; size_t key_blob_len;
