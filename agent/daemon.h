@@ -37,9 +37,14 @@ struct agent {
 	pid_t pid;
 	unsigned char *lock_hash;   /* sodium_malloc'd crypto_pwhash_str; NULL when unlocked */
 	volatile int quit;
-	/* Held around every use of tpm, ks and the PIN cache: the ssh event loop and the
-	 * gpg (Assuan) connection threads share them. */
+	/* The state lock: held briefly around every use of ks, certs, the PIN cache and
+	 * lock_hash; the ssh event loop, the gpg (Assuan) connection threads and the jobs
+	 * share them. */
 	pthread_mutex_t lock;
+	/* The TPM lock: held around every use of tpm, taken before lock (agent_tpm_lock);
+	 * never by the event loop. See daemon_jobs.h for the whole rule. */
+	pthread_mutex_t tpm_lock;
+	int datadir_lock_fd;        /* flock'd <data dir>/agent.lock: one agent per data dir */
 	/* PINs (daemon_pin.c), all under lock: the cache, the pinentry environment set by
 	 * `tpm-key update-env` (NULL: the agent's own), and the prompting machinery (NULL
 	 * when there is none, e.g. in the fuzz harness: requests needing a PIN then fail). */
@@ -59,8 +64,12 @@ struct conn {
 	struct sshbuf *out;
 	int close_after_write;
 	uint64_t id;                /* unique for the agent's life: finished PIN jobs find it */
-	int busy;                   /* a PIN job holds its request: read no more until it replies */
-	time_t last_active;         /* CLOCK_MONOTONIC seconds of the last byte in or out */
+	int busy;                   /* a job holds its request: read no more until it replies */
+	uint64_t ticket;            /* the job busy waits for (a late reply of another is dropped) */
+	int tpm_ok;                 /* 1 on the TPM worker: handlers use the TPM themselves */
+	int tpm_control, tpm_slow;  /* for tpm_defer: a control command, a key creation */
+	time_t last_active;         /* CLOCK_MONOTONIC seconds of the last complete request or
+				     * reply, or of the connection */
 	struct pin_env_store *env;  /* env@tpm-agent: where this client's prompts go */
 	const uint8_t *cur_msg; size_t cur_len; /* the message being dispatched */
 	/* session-bind@openssh.com (daemon_restrict.c): the verified chain of hops, and
@@ -103,6 +112,23 @@ int control_put_names(struct sshbuf *out);
  * that asked the SO PIN; the caller holds a->lock. */
 int control_run_with_owner_auth(struct agent *a, const char *name, struct sshbuf *body,
 				const uint8_t *auth, size_t len, struct sshbuf *out);
+
+/* ---- daemon_jobs.c: the TPM worker ---- */
+
+/* In a handler about to use the TPM: on the event loop, hands the request being
+ * dispatched on c to the TPM worker, which runs it again from the start with
+ * c->tpm_ok set, and returns SSH_DISPATCH_DEFERRED (or 0 with a failure reply in out;
+ * control: an EXTENSION_FAILURE with the reason). Returns 1 when the handler is to go
+ * on itself (on the worker, or when there is none). slow: key creation, whose deadline
+ * is 4 x tpm-timeout. */
+int tpm_defer(struct agent *a, struct conn *c, int control, int slow, struct sshbuf *out);
+/* The event loop: fails TPM requests past tpm-timeout (+1 s) ("tpm: no answer in N s");
+ * returns the milliseconds until the next deadline, at most max_ms. */
+int tpm_jobs_expire(struct agent *a, int max_ms);
+/* Takes a->tpm_lock then a->lock; while this thread waits for the TPM, a->lock is
+ * released. Never call it holding a->lock. */
+void agent_tpm_lock(struct agent *a);
+void agent_tpm_unlock(struct agent *a);
 
 /* The key that signs for an ssh key blob: a key of ours, or the key of a certificate
  * we offer; NULL when none (or hidden). Under a->lock. */

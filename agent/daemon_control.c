@@ -369,30 +369,33 @@ static int ctl_cert_rm(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 	return 0;
 }
 
+/* tpm: 0 the command needs no TPM (answered on the event loop, also while the TPM is
+ * busy), 1 it does (run on the TPM worker), 2 it creates a key (a longer deadline). */
 static const struct {
 	const char *name;
 	control_handler handler;
+	int tpm;
 } control_handlers[] = {
-	{ CTL_LIST, ctl_list },
-	{ CTL_GEN, ctl_gen },
-	{ CTL_PCR_SEAL, ctl_pcr_seal },
-	{ CTL_RM, ctl_rm },
-	{ CTL_LOAD, ctl_load },
-	{ CTL_STATUS, ctl_status },
-	{ CTL_CERT_ADD, ctl_cert_add },
-	{ CTL_CERT_LIST, ctl_cert_list },
-	{ CTL_CERT_RM, ctl_cert_rm },
-	{ CTL_DECRYPT, ctl_decrypt },
-	{ CTL_SEAL, ctl_seal },
-	{ CTL_UNSEAL, ctl_unseal },
-	{ CTL_SEAL_LIST, ctl_seal_list },
-	{ CTL_SEAL_RM, ctl_seal_rm },
-	{ CTL_ATTEST, ctl_attest },
-	{ CTL_IMPORT, ctl_import },
-	{ CTL_SRK, ctl_srk },
-	{ CTL_ADD, ctl_add },
-	{ CTL_SUPPORTED, ctl_supported },
-	{ CTL_HIERARCHY_PUB, ctl_hierarchy_pub },
+	{ CTL_LIST, ctl_list, 0 },
+	{ CTL_GEN, ctl_gen, 2 },
+	{ CTL_PCR_SEAL, ctl_pcr_seal, 1 },
+	{ CTL_RM, ctl_rm, 1 },
+	{ CTL_LOAD, ctl_load, 1 },
+	{ CTL_STATUS, ctl_status, 1 },
+	{ CTL_CERT_ADD, ctl_cert_add, 1 },
+	{ CTL_CERT_LIST, ctl_cert_list, 0 },
+	{ CTL_CERT_RM, ctl_cert_rm, 1 },
+	{ CTL_DECRYPT, ctl_decrypt, 1 },
+	{ CTL_SEAL, ctl_seal, 1 },
+	{ CTL_UNSEAL, ctl_unseal, 1 },
+	{ CTL_SEAL_LIST, ctl_seal_list, 0 },
+	{ CTL_SEAL_RM, ctl_seal_rm, 0 },
+	{ CTL_ATTEST, ctl_attest, 2 },
+	{ CTL_IMPORT, ctl_import, 2 },
+	{ CTL_SRK, ctl_srk, 1 },
+	{ CTL_ADD, ctl_add, 2 },           /* TPM2_Import */
+	{ CTL_SUPPORTED, ctl_supported, 1 },
+	{ CTL_HIERARCHY_PUB, ctl_hierarchy_pub, 2 }, /* TPM2_CreatePrimary */
 };
 
 int control_put_names(struct sshbuf *out)
@@ -430,6 +433,9 @@ int control_dispatch(struct agent *a, struct conn *c, const char *name,
 			errmsg_set(&e, "control commands are for the agent's own user only");
 			return control_fail(out, start, &e);
 		}
+		if (control_handlers[i].tpm &&
+		    (r = tpm_defer(a, c, 1, control_handlers[i].tpm == 2, out)) != 1)
+			return r;
 		if ((r = agentmsg_begin(out, SSH_AGENT_SUCCESS)) != 0)
 			return r;
 		if ((r = control_handlers[i].handler(a, body, out, &e)) != 0) {

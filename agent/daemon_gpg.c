@@ -180,20 +180,47 @@ static int gpg_listen(const char *path, struct errmsg *e)
 
 /* ---------------------------------------------------------------- one connection */
 
-/* libassuan's read, but while an INQUIRE is pending a silent client times out
- * (ETIMEDOUT, not EAGAIN: libassuan retries EAGAIN forever). */
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* How long the next read may wait: an INQUIRE answer inquire_timeout_ms; otherwise
+ * what is left of client-idle-timeout since the last whole line (-1: forever). */
+static int read_wait_ms(const struct gpg_session *s)
+{
+	int64_t left;
+
+	if (s->inquiring)
+		return s->inquire_timeout_ms;
+	if (s->idle_timeout_ms <= 0)
+		return -1;
+	left = s->last_line_ms + s->idle_timeout_ms - mono_ms();
+	return left > 0 ? (int)left : 0;
+}
+
+/* libassuan's read, but a silent client times out: while an INQUIRE is pending, and
+ * after client-idle-timeout without a whole line, so dribbling clients cannot hold
+ * the connection slots (ETIMEDOUT, not EAGAIN: libassuan retries EAGAIN forever). */
 static ssize_t hook_read(assuan_context_t ctx, assuan_fd_t fd, void *buf, size_t size)
 {
 	struct gpg_session *s = assuan_get_pointer(ctx);
+	int wait_ms = s != NULL ? read_wait_ms(s) : -1;
 
-	if (s != NULL && s->inquiring) {
+	if (wait_ms >= 0) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		int r;
 
 		do
-			r = poll(&p, 1, s->inquire_timeout_ms);
+			r = poll(&p, 1, wait_ms);
 		while (r < 0 && errno == EINTR);
 		if (r == 0) {
+			if (!s->inquiring)
+				log_info("gpg: client pid %d idle for %d s; closing its connection",
+					 (int)s->pid, s->idle_timeout_ms / 1000);
 			errno = ETIMEDOUT;
 			return -1;
 		}
@@ -228,6 +255,7 @@ static unsigned io_monitor(assuan_context_t ctx, void *hook, int inout, const ch
 	struct gpg_session *s = hook;
 
 	(void)ctx;
+	s->last_line_ms = mono_ms(); /* a whole line, either way: the client is not idle */
 	if (inout != ASSUAN_IO_FROM_PEER || !s->inquiring || len < 2 || line[0] != 'D' ||
 	    line[1] != ' ' || escapes_ok(line + 2, len - 2))
 		return 0;
@@ -358,6 +386,8 @@ static void start_connection(int fd, pid_t pid)
 	s->fd = fd;
 	s->pid = pid;
 	s->inquire_timeout_ms = gs.inquire_timeout_ms;
+	s->idle_timeout_ms = (int)gs.a->settings.client_idle_timeout * 1000;
+	s->last_line_ms = mono_ms();
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	if (pthread_create(&th, &attr, conn_thread, s) != 0) {
@@ -482,7 +512,7 @@ void gpg_server_stop(void)
 	gs.accept_running = 0;
 	close(gs.listen_fd);
 	gs.listen_fd = -1;
-	wait_connections(10);
+	wait_connections(1); /* one stuck in the TPM must not hold up the exit */
 	if (!gs.inherited)
 		unlink(gs.path); /* an inherited socket is systemd's: it stays */
 	gs.path[0] = '\0';

@@ -1,7 +1,7 @@
 /* daemon_gpg: the gpg-agent (Assuan) side of the agent. daemon_gpg.c owns the socket,
  * the accept thread and one thread per connection; daemon_gpg_cmd.c holds the command
- * handlers. Every use of a->ks / a->tpm happens under a->lock, never while waiting
- * for the client. */
+ * handlers. Every use of a->ks happens under a->lock and every use of a->tpm under
+ * agent_tpm_lock, never while waiting for the client. */
 #ifndef TPM_AGENT_DAEMON_GPG_H
 #define TPM_AGENT_DAEMON_GPG_H
 
@@ -16,7 +16,7 @@
 
 /* The version GETINFO version reports: gpg 2.2.40 warns about older agents. */
 #define GPG_AGENT_COMPAT_VERSION "2.2.40"
-#define GPG_MAX_CONNS 64
+#define GPG_MAX_CONNS SERVER_MAX_CONNS /* the ssh socket's cap */
 /* Seconds a client has to answer an INQUIRE; $TPM_AGENT_INQUIRE_TIMEOUT overrides it. */
 #define GPG_INQUIRE_TIMEOUT_DEFAULT 60
 #define GPG_OPT_LEN 256
@@ -34,6 +34,9 @@ struct gpg_session {
 	volatile int inquiring;           /* an INQUIRE is pending: reads time out */
 	int bad_escape;                   /* a D line of the INQUIRE answer had a bad %XX */
 	int inquire_timeout_ms;
+	/* client-idle-timeout (0: none), counted from the last whole line either way */
+	int idle_timeout_ms;
+	int64_t last_line_ms;             /* CLOCK_MONOTONIC */
 	/* SIGKEY / SETKEY */
 	char grip[41]; int have_grip;
 	/* SETHASH: gcrypt algorithm number and the digest */

@@ -278,7 +278,7 @@ static gpg_error_t cmd_reloadagent(assuan_context_t ctx, char *line)
 	(void)line;
 	if (names == NULL)
 		return GPG_AGENT_ERR(GPG_ERR_ENOMEM);
-	pthread_mutex_lock(&a->lock);
+	agent_tpm_lock(a); /* keys join the keystore only under both locks */
 	if (store_list_keys(keystore_dir(a->ks), names, STORE_MAX_KEYS, &count, &e) != 0)
 		log_warn("gpg: RELOADAGENT: %s", e.text);
 	for (size_t i = 0; i < count; i++) {
@@ -289,7 +289,7 @@ static gpg_error_t cmd_reloadagent(assuan_context_t ctx, char *line)
 		else
 			added++;
 	}
-	pthread_mutex_unlock(&a->lock);
+	agent_tpm_unlock(a);
 	free(names);
 	log_info("gpg: RELOADAGENT: %zu new key(s)", added);
 	return 0;
@@ -1010,7 +1010,7 @@ static gpg_error_t genkey_make(assuan_context_t ctx, enum sshkey_type type, unsi
 	gpg_error_t rc = 0;
 	int r;
 
-	pthread_mutex_lock(&s->a->lock);
+	agent_tpm_lock(s->a);
 	r = keystore_generate_auth(s->a->ks, type, bits, NULL, "gpg", GENKEY_FLAGS,
 				   (const uint8_t *)pin, pin_len, &k, &e);
 	if (r == 0) {
@@ -1021,7 +1021,7 @@ static gpg_error_t genkey_make(assuan_context_t ctx, enum sshkey_type type, unsi
 		log_warn("gpg: GENKEY for pid %d failed: %s", (int)s->pid, e.text);
 		rc = key_op_error(ctx, r, &e);
 	}
-	pthread_mutex_unlock(&s->a->lock);
+	agent_tpm_unlock(s->a);
 	return rc;
 }
 

@@ -480,11 +480,11 @@ int pin_use_key(struct pin_use *u, struct errmsg *e)
 	int r, again = 1;
 
 	while (again) {
-		pthread_mutex_lock(&u->a->lock);
+		agent_tpm_lock(u->a); /* in_lockout and use_sealed_pin ask the TPM */
 		r = u->a->quit ? key_gone(e) : use_prepare(&s, e);
 		if (r == 0 && !s.f.empty_auth && s.pin == NULL && in_lockout(u->a, e))
 			r = TPM_E_LOCKOUT;
-		pthread_mutex_unlock(&u->a->lock);
+		agent_tpm_unlock(u->a);
 		if (r == 0 && s.f.confirm && !u->no_confirm && !s.confirmed &&
 		    (r = use_confirm(&s, e)) == 0)
 			s.confirmed = 1;
@@ -503,9 +503,9 @@ int pin_use_key(struct pin_use *u, struct errmsg *e)
 			r = u->before_op(u->arg, e);
 		if (r != 0)
 			break;
-		pthread_mutex_lock(&u->a->lock);
+		agent_tpm_lock(u->a);
 		r = u->a->quit ? key_gone(e) : use_run(&s, &again, e);
-		pthread_mutex_unlock(&u->a->lock);
+		agent_tpm_unlock(u->a);
 		drop_pin(&s);
 	}
 	drop_pin(&s);

@@ -43,16 +43,20 @@ void pin_env_view(const struct pin_env_store *s, struct pinentry_env *out);
 
 /* ---- the agent's side ---- */
 
-/* Makes the cache and the worker machinery (an eventfd the event loop polls). */
+/* Makes the cache and the job machinery (daemon_jobs.c: an eventfd the event loop
+ * polls, the TPM worker thread, the TPM wait hooks). */
 int pin_start(struct agent *a, struct errmsg *e);
 /* Waits briefly for running jobs, then frees what it can; call before the keystore
- * goes. Jobs still prompting find a->quit set and touch nothing when they return. */
-void pin_stop(struct agent *a);
+ * goes. Jobs still prompting find a->quit set and touch nothing when they return.
+ * -1 when the TPM worker is stuck in a TPM command: the TPM, keystore and PIN cache
+ * must then be left as they are (the process is about to exit). */
+int pin_stop(struct agent *a);
 /* The fd that becomes readable when a job has finished, -1 when none. */
 int pin_event_fd(const struct agent *a);
-/* Takes one finished job's reply: 1 with *conn_id and *reply (the caller frees it),
- * 0 when none is left. */
-int pin_next_reply(struct agent *a, uint64_t *conn_id, struct sshbuf **reply);
+/* Takes one finished job's reply: 1 with *conn_id, the request's *ticket and *reply
+ * (the caller frees it), 0 when none is left. */
+int pin_next_reply(struct agent *a, uint64_t *conn_id, uint64_t *ticket,
+		   struct sshbuf **reply);
 /* Under a->lock: expires cached PINs and key lifetimes (tpm-key load -t). */
 void pin_housekeeping(struct agent *a);
 /* Under a->lock: milliseconds until pin_housekeeping has work, at most max_ms. */

@@ -1,47 +1,21 @@
-/* daemon_pinjob: ssh requests that need a prompt run as jobs on their own threads, so
- * the event loop keeps serving other clients; a finished job's reply frame goes back
- * to the loop through a queue and an eventfd. Also our PIN control extensions. */
+/* daemon_pinjob: ssh requests that need a prompt run as jobs on their own threads
+ * (daemon_jobs.c), so the event loop keeps serving other clients. Also our PIN control
+ * extensions. */
 #include "daemon_pin.h"
 
-#include <errno.h>
-#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../pinentry/pincache.h"
 #include "../protocol/agentmsg.h"
 #include "../keystore/tpm_seal.h"
 #include "client.h"
+#include "daemon_jobs.h"
 #include "daemon_ops.h"
 #include "log.h"
-
-#define REPLY_MAX (AGENTMSG_MAX + 1024)
-#define STOP_WAIT_MS 3000
-
-enum job_kind { JOB_SIGN, JOB_GEN, JOB_PASSWD, JOB_INIT, JOB_OWNER, JOB_SEAL, JOB_UNSEAL };
-
-struct pin_job {
-	struct agent *a;
-	enum job_kind kind;
-	struct conn client;          /* uid, pid and id of the requester (fd unused) */
-	uint8_t *msg; size_t len;    /* the request: type byte + body */
-	struct pin_env_store *env;   /* the requester's prompt environment, or NULL */
-	struct sshbuf *reply;
-	struct pin_job *next;
-};
-
-struct pin_worker {
-	pthread_mutex_t mu;
-	pthread_cond_t idle;
-	int efd;
-	int running;                 /* jobs started and not yet posted */
-	struct pin_job *done, **done_tail;
-};
 
 /* ---------------------------------------------------------------- replies */
 
@@ -51,178 +25,6 @@ static int put_ext_failure(struct sshbuf *out, const char *text)
 }
 
 static int ctl_reply(struct sshbuf *out, int ok, const char *note);
-
-/* ---------------------------------------------------------------- the worker pool */
-
-int pin_start(struct agent *a, struct errmsg *e)
-{
-	struct pin_worker *w = calloc(1, sizeof(*w));
-
-	if ((a->pins = pincache_new()) == NULL || w == NULL) {
-		free(w);
-		return errmsg_set(e, "cannot set up the PIN cache (secure memory)");
-	}
-	if ((w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
-		free(w);
-		return errmsg_set(e, "eventfd: %s", strerror(errno));
-	}
-	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->idle, NULL);
-	w->done_tail = &w->done;
-	a->worker = w;
-	return 0;
-}
-
-static void job_free(struct pin_job *j)
-{
-	if (j == NULL)
-		return;
-	if (j->msg != NULL)
-		sodium_memzero(j->msg, j->len);
-	free(j->msg);
-	pin_env_free(j->env);
-	sshbuf_free(j->reply);
-	free(j);
-}
-
-/* Jobs still open after the wait keep the worker (leaked on purpose): they find a->quit
- * set, touch nothing, and post into a queue nobody reads. */
-void pin_stop(struct agent *a)
-{
-	struct pin_worker *w = a->worker;
-	struct timespec until;
-	int busy;
-
-	if (w != NULL) {
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += STOP_WAIT_MS / 1000;
-		pthread_mutex_lock(&w->mu);
-		while (w->running > 0 && pthread_cond_timedwait(&w->idle, &w->mu, &until) == 0)
-			;
-		busy = w->running;
-		while (w->done != NULL) {
-			struct pin_job *j = w->done;
-
-			w->done = j->next;
-			job_free(j);
-		}
-		w->done_tail = &w->done;
-		pthread_mutex_unlock(&w->mu);
-		if (busy == 0) {
-			close(w->efd);
-			pthread_mutex_destroy(&w->mu);
-			pthread_cond_destroy(&w->idle);
-			free(w);
-		} else {
-			log_warn("%d PIN prompt(s) still open at shutdown", busy);
-		}
-	}
-	a->worker = NULL;
-	pincache_free(a->pins);
-	a->pins = NULL;
-	pin_env_free(a->ssh_env);
-	a->ssh_env = NULL;
-}
-
-int pin_event_fd(const struct agent *a)
-{
-	return a->worker != NULL ? a->worker->efd : -1;
-}
-
-int pin_next_reply(struct agent *a, uint64_t *conn_id, struct sshbuf **reply)
-{
-	struct pin_worker *w = a->worker;
-	struct pin_job *j;
-	uint64_t n;
-
-	if (w == NULL)
-		return 0;
-	if (read(w->efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		log_debug("eventfd read: %s", strerror(errno));
-	pthread_mutex_lock(&w->mu);
-	if ((j = w->done) != NULL) {
-		w->done = j->next;
-		if (w->done == NULL)
-			w->done_tail = &w->done;
-	}
-	pthread_mutex_unlock(&w->mu);
-	if (j == NULL)
-		return 0;
-	*conn_id = j->client.id;
-	*reply = j->reply;
-	j->reply = NULL;
-	job_free(j);
-	return 1;
-}
-
-static void job_post(struct pin_job *j)
-{
-	struct pin_worker *w = j->a->worker;
-	uint64_t one = 1;
-
-	pthread_mutex_lock(&w->mu);
-	j->next = NULL;
-	*w->done_tail = j;
-	w->done_tail = &j->next;
-	if (write(w->efd, &one, sizeof(one)) < 0)
-		log_warn("cannot wake the event loop: %s", strerror(errno));
-	w->running--;
-	pthread_cond_broadcast(&w->idle);
-	pthread_mutex_unlock(&w->mu);
-}
-
-static void run_job(struct pin_job *j);
-
-static void *job_thread(void *arg)
-{
-	struct pin_job *j = arg;
-	sigset_t set;
-
-	/* Signals are the event loop's business. */
-	sigfillset(&set);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	run_job(j);
-	job_post(j);
-	return NULL;
-}
-
-/* Under a->lock (the event loop): copies the request and starts its thread. */
-static int job_start(struct agent *a, struct conn *c, enum job_kind kind, struct errmsg *e)
-{
-	struct pin_job *j = calloc(1, sizeof(*j));
-	pthread_attr_t attr;
-	pthread_t tid;
-	int r;
-
-	if (j == NULL || (j->msg = malloc(c->cur_len ? c->cur_len : 1)) == NULL ||
-	    (j->reply = sshbuf_new(REPLY_MAX)) == NULL) {
-		job_free(j);
-		return errmsg_set(e, "out of memory");
-	}
-	j->a = a;
-	j->kind = kind;
-	j->client.id = c->id;
-	j->client.uid = c->uid;
-	j->client.pid = c->pid;
-	j->client.fd = -1;
-	memcpy(j->msg, c->cur_msg, c->cur_len);
-	j->len = c->cur_len;
-	j->env = pin_env_dup(c->env);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_mutex_lock(&a->worker->mu);
-	a->worker->running++;
-	r = pthread_create(&tid, &attr, job_thread, j);
-	if (r != 0)
-		a->worker->running--;
-	pthread_mutex_unlock(&a->worker->mu);
-	pthread_attr_destroy(&attr);
-	if (r != 0) {
-		job_free(j);
-		return errmsg_set(e, "cannot start a thread for the prompt: %s", strerror(r));
-	}
-	return 0;
-}
 
 /* ---------------------------------------------------------------- ssh sign */
 
@@ -335,7 +137,8 @@ static void run_with_new_pin(struct pin_job *j, const char *what, const char *na
 		put_ext_failure(j->reply, e.text);
 		return;
 	}
-	pthread_mutex_lock(&a->lock);
+	agent_tpm_lock(a);
+	j->client.tpm_ok = 1;
 	a->op_pin = pin;
 	a->op_pin_len = pin_len;
 	if (a->quit) {
@@ -347,7 +150,7 @@ static void run_with_new_pin(struct pin_job *j, const char *what, const char *na
 	}
 	a->op_pin = NULL;
 	a->op_pin_len = 0;
-	pthread_mutex_unlock(&a->lock);
+	agent_tpm_unlock(a);
 	sodium_free(pin);
 }
 
@@ -467,10 +270,10 @@ static int init_srk(struct agent *a, uint32_t handle, const char *so_pin, size_t
 {
 	int r;
 
-	pthread_mutex_lock(&a->lock);
+	agent_tpm_lock(a);
 	r = a->quit ? errmsg_set(e, "the agent is shutting down") :
 		tpm_srk_provision(a->tpm, handle, (const uint8_t *)so_pin, so_len, created, e);
-	pthread_mutex_unlock(&a->lock);
+	agent_tpm_unlock(a);
 	return r;
 }
 
@@ -539,13 +342,13 @@ static void job_owner(struct pin_job *j)
 		put_ext_failure(j->reply, e.text);
 		return;
 	}
-	pthread_mutex_lock(&j->a->lock);
+	agent_tpm_lock(j->a);
 	if (j->a->quit)
 		put_ext_failure(j->reply, "the agent is shutting down");
 	else
 		control_run_with_owner_auth(j->a, name, &body, (const uint8_t *)so_pin, so_len,
 					    j->reply);
-	pthread_mutex_unlock(&j->a->lock);
+	agent_tpm_unlock(j->a);
 	sodium_free(so_pin);
 }
 
@@ -648,7 +451,7 @@ static void job_unseal(struct pin_job *j)
 	free(u);
 }
 
-static void run_job(struct pin_job *j)
+void pinjob_run(struct pin_job *j)
 {
 	switch (j->kind) {
 	case JOB_SIGN: job_sign(j); break;
@@ -658,6 +461,7 @@ static void run_job(struct pin_job *j)
 	case JOB_OWNER: job_owner(j); break;
 	case JOB_SEAL: job_seal(j); break;
 	case JOB_UNSEAL: job_unseal(j); break;
+	case JOB_TPM: break; /* daemon_jobs.c runs those */
 	}
 }
 

@@ -65,6 +65,35 @@ static int conn_peer_allowed(int fd, uid_t *uid, pid_t *pid)
 	return 1;
 }
 
+static void server_drop(size_t i)
+{
+	log_debug("client disconnected: pid %d", (int)conns[i]->pid);
+	conn_free(conns[i]);
+	conns[i] = conns[--n_conns];
+}
+
+/* The cap is reached: the client idle longest (no request for a second at least, none
+ * in a job) makes room, so clients that hold connections without finishing a request
+ * cannot lock the others out. 1 if one was dropped. */
+static int server_make_room(void)
+{
+	time_t now = now_sec(), oldest = now;
+	size_t victim = n_conns;
+
+	for (size_t i = 0; i < n_conns; i++)
+		if (!conns[i]->busy && conns[i]->last_active < oldest) {
+			oldest = conns[i]->last_active;
+			victim = i;
+		}
+	if (victim == n_conns)
+		return 0;
+	log_info("%d clients connected: closing the connection of pid %d, idle for %lld s, "
+		 "to make room", SERVER_MAX_CONNS, (int)conns[victim]->pid,
+		 (long long)(now - oldest));
+	server_drop(victim);
+	return 1;
+}
+
 static void server_accept(int listen_fd)
 {
 	int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -81,7 +110,7 @@ static void server_accept(int listen_fd)
 		close(fd);
 		return;
 	}
-	if (n_conns == SERVER_MAX_CONNS) {
+	if (n_conns == SERVER_MAX_CONNS && !server_make_room()) {
 		log_warn("refusing connection from pid %d: %d clients connected already",
 			 (int)pid, SERVER_MAX_CONNS);
 		close(fd);
@@ -146,6 +175,8 @@ static int conn_process(struct agent *a, struct conn *c)
 			c->close_after_write = 1;
 			break;
 		}
+		c->ticket = 0;
+		c->last_active = now_sec(); /* the idle clock counts from the last request */
 		pthread_mutex_lock(&a->lock);
 		r = ssh_dispatch(a, c, sshbuf_ptr(c->in) + 4, frame_len - 4, c->out);
 		pthread_mutex_unlock(&a->lock);
@@ -182,7 +213,6 @@ static int conn_read(struct agent *a, struct conn *c)
 		return -1;
 	if (n < 0)
 		return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
-	c->last_active = now_sec();
 	return conn_process(a, c);
 }
 
@@ -193,7 +223,6 @@ static int conn_write(struct agent *a, struct conn *c)
 	if (n < 0)
 		return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
 	sshbuf_consume(c->out, (size_t)n);
-	c->last_active = now_sec();
 	if (sshbuf_len(c->out) == 0) {
 		sshbuf_reset(c->out);
 		if (c->close_after_write)
@@ -203,23 +232,26 @@ static int conn_write(struct agent *a, struct conn *c)
 	return 0;
 }
 
-/* A PIN job finished: its reply goes to its client, if that is still connected, and
- * the client's next requests are read again. */
-static void deliver_pin_replies(struct agent *a)
+/* A job finished: its reply goes to its client, if that is still connected and still
+ * waits for that request (not after a deadline answered it), and the client's next
+ * requests are read again. */
+static void deliver_job_replies(struct agent *a)
 {
 	struct sshbuf *reply;
-	uint64_t id;
+	uint64_t id, ticket;
 
-	while (pin_next_reply(a, &id, &reply)) {
+	while (pin_next_reply(a, &id, &ticket, &reply)) {
 		for (size_t i = 0; i < n_conns; i++) {
 			struct conn *c = conns[i];
 
 			if (c->id != id)
 				continue;
+			if (!c->busy || c->ticket != ticket)
+				break; /* a late reply to a request answered already */
 			if (sshbuf_put(c->out, sshbuf_ptr(reply), sshbuf_len(reply)) != 0)
 				c->close_after_write = 1;
 			c->busy = 0;
-			c->last_active = now_sec(); /* the idle clock starts when the PIN job ends */
+			c->last_active = now_sec(); /* the idle clock starts when the job ends */
 			conn_process(a, c);
 			break;
 		}
@@ -237,14 +269,7 @@ static int server_housekeeping(struct agent *a)
 	softkeys_expire(); /* ssh-add -t: a second late at most (the poll timeout) */
 	ms = pin_poll_timeout_ms(a, 1000);
 	pthread_mutex_unlock(&a->lock);
-	return ms;
-}
-
-static void server_drop(size_t i)
-{
-	log_debug("client disconnected: pid %d", (int)conns[i]->pid);
-	conn_free(conns[i]);
-	conns[i] = conns[--n_conns];
+	return tpm_jobs_expire(a, ms); /* TPM requests past their deadline fail here */
 }
 
 /* client-idle-timeout: a client that holds a connection without completing a request
@@ -282,7 +307,7 @@ int server_listen_unix(const char *path, int sock_flags, struct errmsg *e)
 	old_mask = umask(0177); /* the socket is born 0600 */
 	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old_mask);
-	if (r != 0 || listen(fd, 64) != 0) {
+	if (r != 0 || listen(fd, SOMAXCONN) != 0) {
 		errmsg_set(e, "cannot listen on %s: %s", path, strerror(errno));
 		close(fd);
 		return -1;
@@ -327,9 +352,10 @@ int server_run(struct agent *a, int listen_fd)
 		if (pfd[0].revents & POLLIN)
 			server_accept(listen_fd);
 		if (pfd[n + 1].revents & POLLIN)
-			deliver_pin_replies(a);
+			deliver_job_replies(a);
 		server_drop_idle(a);
 	}
+	/* Requests still in a job end with the connection: the client sees it close. */
 	while (n_conns > 0)
 		server_drop(n_conns - 1);
 	return 0;

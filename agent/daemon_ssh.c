@@ -142,6 +142,9 @@ static int handle_sign_request(struct agent *a, struct conn *c, struct sshbuf *b
 	}
 	if (!restrict_may_sign(c, restrict_tpm_get(k->name), &req, k->name)) /* load -h */
 		return reply_failure(out);
+	/* The rest asks the TPM: on the TPM worker, never on the event loop. */
+	if ((r = tpm_defer(a, c, 0, 0, out)) != 1)
+		return r;
 	/* A PCR-bound key in the wrong platform state: say so, and ask no PIN for nothing. */
 	if (k->policy != NULL && keystore_policy_check(a->ks, k, &e) != 0) {
 		log_warn("sign with key '%s' for pid %d refused: %s", k->name, (int)c->pid, e.text);

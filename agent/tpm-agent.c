@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -45,7 +46,8 @@ struct options {
 	size_t n_flags;
 };
 
-static struct agent agent = { .lock = PTHREAD_MUTEX_INITIALIZER };
+static struct agent agent = { .lock = PTHREAD_MUTEX_INITIALIZER,
+			      .tpm_lock = PTHREAD_MUTEX_INITIALIZER, .datadir_lock_fd = -1 };
 static struct simulator simulator;
 static char gpg_socket_path[PATH_MAX];
 /* Sockets passed by systemd (socket activation); -1 when we bind our own. */
@@ -374,6 +376,49 @@ static int open_tpm(const struct options *o, struct agent *a, struct errmsg *e)
 	return tpm_open(&to, &a->tpm, e);
 }
 
+/* One agent per data dir: two would each load the keys, race to create one name and
+ * share a TPM that serves one of them. The lock is an flock on <data dir>/agent.lock,
+ * held until the process ends; the file says who holds it. */
+static int datadir_lock(struct agent *a, struct errmsg *e)
+{
+	char path[PATH_MAX], who[PATH_MAX + 64] = "";
+	ssize_t n;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/agent.lock", a->data_dir) >= (int)sizeof(path))
+		return errmsg_set(e, "data dir path too long: %s", a->data_dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
+		return errmsg_set(e, "cannot open %s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		a->datadir_lock_fd = fd;
+		return 0;
+	}
+	n = errno == EWOULDBLOCK ? pread(fd, who, sizeof(who) - 1, 0) : -1;
+	close(fd);
+	if (n < 0)
+		return errmsg_set(e, "cannot lock %s: %s", path, strerror(errno));
+	who[n] = '\0';
+	for (char *p = who; *p != '\0'; p++)
+		if (*p == '\n')
+			*p = ' ';
+	return errmsg_set(e, "another tpm-agent already serves the data dir %s (%s); stop it "
+			  "first (tpm-agent -k, or kill that pid), or use it: export SSH_AUTH_SOCK="
+			  "<its socket>", a->data_dir, who[0] ? who : "it is starting");
+}
+
+/* Writes who holds the data dir lock: "pid N socket PATH". */
+static void datadir_lock_note(const struct agent *a)
+{
+	char note[PATH_MAX + 64];
+	int n = snprintf(note, sizeof(note), "pid %d socket %s\n", (int)a->pid, a->socket_path);
+
+	if (a->datadir_lock_fd < 0 || n < 0 || n >= (int)sizeof(note))
+		return;
+	if (ftruncate(a->datadir_lock_fd, 0) != 0 ||
+	    pwrite(a->datadir_lock_fd, note, (size_t)n, 0) != n)
+		log_warn("cannot write %s/agent.lock: %s", a->data_dir, strerror(errno));
+}
+
 /* Decides the data dir and socket path (before forking: the parent prints them). */
 static int resolve_paths(const struct options *o, struct agent *a, struct errmsg *e)
 {
@@ -417,6 +462,8 @@ static int agent_setup(const struct options *o, struct agent *a, int *listen_fd,
 	}
 	if (proxy_check(a, e) != 0) /* before the TPM: a proxy loop is the user's to fix */
 		return -1;
+	if (datadir_lock(a, e) != 0) /* before the TPM: the running agent owns it */
+		return -1;
 	if (open_tpm(o, a, e) != 0 || keystore_open(a->data_dir, a->tpm, &a->ks, e) != 0 ||
 	    peer_key_locations(a, e) != 0 ||
 	    certstore_open(a->data_dir, &a->certs, e) != 0 ||
@@ -440,15 +487,23 @@ static int agent_setup(const struct options *o, struct agent *a, int *listen_fd,
 	return 0;
 }
 
+/* Quick even with the TPM stuck (SIGTERM must end us within 2 s): nothing here waits
+ * for the TPM. */
 static void agent_cleanup(struct agent *a, int listen_fd)
 {
 	gpg_server_stop(); /* its threads use the keystore: they end first */
 	softkeys_clear();  /* wipes the software keys */
-	pin_stop(a);       /* so do PIN jobs; those still prompting find a->quit */
-	pthread_mutex_lock(&a->lock); /* and must not find the keystore half freed */
-	certstore_close(a->certs);
-	keystore_close(a->ks);
-	tpm_close(a->tpm);
+	/* So do jobs; those still prompting find a->quit. A TPM worker stuck in the TPM
+	 * still uses the TPM and the keystore: they are left to the exit. */
+	if (pin_stop(a) == 0) {
+		pthread_mutex_lock(&a->lock); /* and must not find the keystore half freed */
+		certstore_close(a->certs);
+		keystore_close(a->ks);
+		tpm_close(a->tpm);
+	} else {
+		log_warn("the TPM is not answering: exiting without closing the connection");
+		pthread_mutex_lock(&a->lock);
+	}
 	if (a->simulator)
 		simulator_stop(&simulator);
 	if (listen_fd >= 0) {
@@ -507,6 +562,7 @@ static int agent_main(const struct options *o, int ready_fd)
 		agent_cleanup(&agent, listen_fd);
 		return 1;
 	}
+	datadir_lock_note(&agent);
 	if (ready_fd >= 0) {
 		if (write(ready_fd, "OK", 2) != 2)
 			log_warn("cannot report readiness to the parent");

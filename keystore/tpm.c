@@ -262,6 +262,7 @@ static int connect_tpm(struct tpm *t, struct errmsg *e)
 		drop_connection(t);
 		return r;
 	}
+	tpm_wait_wrap(t->tcti);
 	rc = Esys_Initialize(&t->esys, t->tcti, NULL);
 	if (rc == TSS2_RC_SUCCESS)
 		rc = Esys_GetSysContext(t->esys, &t->sys);

@@ -264,4 +264,13 @@ int tpm_import_wrapped(struct tpm *t, const struct tss2key *f, struct tpm_key *k
 int tpm_srk_public(struct tpm *t, uint8_t x[32], uint8_t y[32], uint8_t *name,
 		   size_t *name_len, struct errmsg *e);
 
+/* ---- tpm_wait.c: while a thread waits for the TPM ---- */
+
+/* enter runs in the thread that sends a TPM command just before it blocks on the TPM
+ * (transmit, then receive), leave just after; both with arg. The agent releases its
+ * state lock meanwhile, so clients that need no TPM are served. Process-wide; NULL
+ * hooks: none. Set them before the TPM is used from more than one thread. */
+typedef void (*tpm_wait_fn)(void *arg);
+void tpm_set_wait_hooks(tpm_wait_fn enter, tpm_wait_fn leave, void *arg);
+
 #endif

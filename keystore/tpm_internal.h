@@ -86,6 +86,9 @@ int tpm_check_auth_len(size_t auth_len, struct errmsg *e);
 int tpm_err(struct errmsg *e, TSS2_RC rc, const char *remedy, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* tpm_wait.c: routes ctx's transmit and receive through the wait hooks (tpm.h). */
+void tpm_wait_wrap(TSS2_TCTI_CONTEXT *ctx);
+
 /* tpm_hierarchy.c: TPM2_CreatePrimary of hierarchy key k (k->primary) from its fixed
  * template; *h its transient handle, k's name set. Fails when the hierarchy's seed no
  * longer makes k's public key (null hierarchy after a TPM reset, owner after a clear). */
