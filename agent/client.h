@@ -25,6 +25,7 @@
 #define CTL_SEAL_NO_PIN 0x1 /* seal flag: no PIN; without it the agent asks one (pinentry) */
 #define CTL_ATTEST    "attest@tpm-agent"   /* agent/daemon_attest.c */
 #define CTL_IMPORT    "import@tpm-agent"   /* agent/daemon_import.c */
+#define CTL_IMPORT_NO_PIN 0x2 /* import flag: no PIN; without it the agent asks one (pinentry) */
 #define CTL_SRK       "srk@tpm-agent"      /* agent/daemon_peer.c */
 #define CTL_ADD       "add@tpm-agent"
 #define CTL_SUPPORTED "supported@tpm-agent"
@@ -70,6 +71,7 @@
 /* Flags in a CTL_LIST entry. */
 #define CTL_KEY_HIDDEN     0x1 /* removed from the agent with ssh-add -d / -D */
 #define CTL_KEY_EMPTY_AUTH 0x2 /* no PIN */
+#define CTL_KEY_PCR        0x4 /* bound to PCR values (a PCR policy) */
 #define CTL_KEY_SOFTWARE     0x100 /* a software key from ssh-add (memory only, no name in the store) */
 #define CTL_KEY_HOST         0x200 /* a host key for sshd (tpm-key gen --host) */
 #define CTL_KEY_SOFT_CONFIRM 0x400 /* software key added with ssh-add -c */

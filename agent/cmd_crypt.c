@@ -77,7 +77,7 @@ static int decrypt_via_agent(const struct crypt_opts *o, const uint8_t *cipher, 
 	    sshbuf_put_u32(args, o->pad) != 0 || sshbuf_put_cstring(args, o->oaep_hash) != 0 ||
 	    sshbuf_put_string(args, cipher, len) != 0)
 		rc = cli_fail("decrypt: bad arguments (key name too long?)");
-	else if (cli_control(CTL_DECRYPT, args, reply, &e) != 0)
+	else if (cli_control_env(CTL_DECRYPT, args, reply, &e) != 0)
 		rc = cli_fail("decrypt: %s", e.text);
 	else if (sshbuf_get_string(reply, &plain, &plain_len) != 0)
 		rc = cli_fail("decrypt: the agent sent a malformed reply");

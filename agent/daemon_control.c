@@ -53,6 +53,7 @@ static int ctl_list(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 		struct ks_key *k = keystore_get(a->ks, i);
 		uint32_t flags = (k->hidden ? CTL_KEY_HIDDEN : 0) |
 				 (k->empty_auth ? CTL_KEY_EMPTY_AUTH : 0) |
+				 (k->policy != NULL ? CTL_KEY_PCR : 0) |
 				 (hostkey_is_host(a, k->name) ? CTL_KEY_HOST : 0);
 
 		if ((r = sshbuf_put_cstring(out, k->name)) == 0 &&
@@ -127,6 +128,21 @@ static int ctl_gen(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 	if (hostkey_after_gen(a, k, (flags & CTL_GEN_HOST) != 0, e) != 0) /* --host */
 		return -1;
 	return put_key(out, k) == 0 ? 0 : errmsg_set(e, "gen: reply too large");
+}
+
+int ctl_gen_name(struct agent *a, const char *type, uint32_t bits, const char *name,
+		 char *out, size_t len, struct errmsg *e)
+{
+	unsigned b = bits;
+	enum sshkey_type t;
+
+	if (gen_type(type, &b, &t, e) != 0)
+		return -1;
+	if (name[0] != '\0') {
+		snprintf(out, len, "%s", name);
+		return 0;
+	}
+	return keystore_default_name(a->ks, t, b, out, len, e);
 }
 
 static int ctl_name_arg(struct sshbuf *body, char name[STORE_NAME_MAX], struct errmsg *e)
@@ -212,6 +228,11 @@ static void status_add_setting(void *arg, const char *key, const char *value)
 	status_add(arg, label, "%s", value);
 }
 
+static void status_add_da(void *arg, const char *label, const char *value)
+{
+	status_add(arg, label, "%s", value);
+}
+
 static void status_tpm(struct agent *a, const struct tpm_info *info, struct status_reply *st)
 {
 	status_add(st, "tpm manufacturer", "%s", info->manufacturer);
@@ -265,6 +286,7 @@ static int ctl_status(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 		hidden += keystore_get(a->ks, i)->hidden;
 	st.r = sshbuf_put_u32(out, 0);
 	status_tpm(a, &info, &st);
+	pin_da_status(a, status_add_da, &st); /* counter, lockout, the last PIN failure */
 	status_add(&st, "keys", "%zu (%zu removed from the agent)", keystore_count(a->ks), hidden);
 	status_add(&st, "certificates", "%zu", certstore_count(a->certs));
 	status_nv(a, &st);
@@ -445,11 +467,58 @@ int control_dispatch(struct agent *a, struct conn *c, const char *name,
 				out->size = out->off + start;
 				return pin_defer_owner_auth(a, c, out);
 			}
+			if (r == CTL_E_KEY_PIN) { /* likewise the key's PIN */
+				out->size = out->off + start;
+				return pin_defer_key_pin(a, c, out);
+			}
 			return control_fail(out, start, &e);
 		}
 		return agentmsg_end(out, start);
 	}
 	return 1;
+}
+
+int ctl_key_pin(struct agent *a, const struct ks_key *k, const uint8_t **pin, size_t *len,
+		struct errmsg *e)
+{
+	*pin = NULL;
+	*len = 0;
+	if (k->empty_auth)
+		return 0;
+	if (a->op_pin == NULL) {
+		errmsg_set(e, "key '%s' has a PIN: it is asked through pinentry", k->name);
+		return CTL_E_KEY_PIN;
+	}
+	*pin = (const uint8_t *)a->op_pin;
+	*len = a->op_pin_len;
+	return 0;
+}
+
+int control_run_with_key_pin(struct agent *a, const char *name, const struct sshbuf *body,
+			     const uint8_t *pin, size_t len, struct sshbuf *out, struct errmsg *e)
+{
+	size_t start = sshbuf_len(out);
+	struct sshbuf b = *body; /* the handler consumes its copy: a retry starts afresh */
+	int r;
+
+	for (size_t i = 0; i < sizeof(control_handlers) / sizeof(control_handlers[0]); i++) {
+		if (strcmp(control_handlers[i].name, name) != 0)
+			continue;
+		if ((r = agentmsg_begin(out, SSH_AGENT_SUCCESS)) != 0)
+			return errmsg_set(e, "%s: %s", name, sshbuf_strerror(r));
+		a->op_pin = (const char *)pin;
+		a->op_pin_len = len;
+		r = control_handlers[i].handler(a, &b, out, e);
+		a->op_pin = NULL;
+		a->op_pin_len = 0;
+		if (r == CTL_E_KEY_PIN) /* asked again without a PIN: never loop */
+			r = -1;
+		if (r == 0 && agentmsg_end(out, start) == 0)
+			return 0;
+		out->size = out->off + start;
+		return r != 0 ? r : errmsg_set(e, "%s: reply too large", name);
+	}
+	return errmsg_set(e, "%s: not a control command", name);
 }
 
 int control_run_with_owner_auth(struct agent *a, const char *name, struct sshbuf *body,

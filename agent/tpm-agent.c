@@ -499,6 +499,10 @@ static void agent_cleanup(struct agent *a, int listen_fd)
 		pthread_mutex_lock(&a->lock); /* and must not find the keystore half freed */
 		certstore_close(a->certs);
 		keystore_close(a->ks);
+		/* Without TPM2_Shutdown a TPM we stop (or own without a resource manager)
+		 * counts the next start as a dictionary attack once a PIN was used
+		 * (REFERENCE §8). */
+		tpm_set_orderly_shutdown(a->tpm);
 		tpm_close(a->tpm);
 	} else {
 		log_warn("the TPM is not answering: exiting without closing the connection");

@@ -1396,6 +1396,10 @@ void tpm_close(struct tpm *t)
 		session_close(t);
 		tpmsession_free(&t->sess);
 	}
+	/* Last, and only over a connection in a known state: a later command would undo it. */
+	if (t->orderly_shutdown && t->esys != NULL && tcti_guard_raw_tpm(t->guard) &&
+	    !tcti_guard_dirty(t->guard) && !tcti_guard_aborted(t->guard))
+		tpm_send_shutdown(t);
 	drop_connection(t);
 	tcti_guard_free(t->guard);
 	free(t);

@@ -222,6 +222,13 @@ int tpm_change_auth(struct tpm *t, struct tpm_key *k, const uint8_t *old_auth, s
 		    const uint8_t *new_auth, size_t new_len, struct tpm_key *out,
 		    struct errmsg *e);
 
+/* Makes tpm_close send TPM2_Shutdown(TPM_SU_STATE) as its last command (after the
+ * flushes) when the TPM has no resource manager between us and it (swtpm:, mssim:,
+ * device:/dev/tpmN, the --simulator): nobody else sends it before that TPM stops, and
+ * a stop without it after PIN use counts as a dictionary attack at the next Startup.
+ * For the agent's exit; a connection in an unknown state gets nothing. */
+void tpm_set_orderly_shutdown(struct tpm *t);
+
 #define TPM_E_OWNER_AUTH -31 /* the owner hierarchy has an authorization (SO PIN): ask it */
 
 /* Makes sure a storage key (SRK) is at the persistent handle: *created 0 when one was
@@ -249,11 +256,12 @@ struct tpm_import_in {
 };
 
 /* Wraps the key for the SRK (a duplication blob with an ECDH/KDFe seed, Part 1 §23.3)
- * and runs TPM2_Import under the SRK; fills k's blobs (a loadable key, empty auth,
- * noDA, not fixedTPM: it was made outside) and pub. Needs the ECC P-256 SRK. Keys the
- * TPM cannot hold (RSA 4096, other sizes) are TPM_E_UNSUPPORTED. */
-int tpm_import_key(struct tpm *t, const struct tpm_import_in *in, struct tpm_key *k,
-		   struct sshkey_pub *pub, struct errmsg *e);
+ * and runs TPM2_Import under the SRK; fills k's blobs (a loadable key with auth as its
+ * PIN, NULL/0 for none; DA-protected, not fixedTPM: it was made outside) and pub. Needs
+ * the ECC P-256 SRK. Keys the TPM cannot hold (RSA 4096, other sizes) and PINs over 32
+ * bytes are TPM_E_UNSUPPORTED. */
+int tpm_import_key(struct tpm *t, const struct tpm_import_in *in, const uint8_t *auth,
+		   size_t auth_len, struct tpm_key *k, struct sshkey_pub *pub, struct errmsg *e);
 /* TPM2_Import of an importable TSS2 key (tpm-key wrap made it for this TPM's SRK) under
  * the SRK; fills k's blobs (loadable from now on). A file wrapped for another TPM fails
  * with a message that says so. */

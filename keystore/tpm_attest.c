@@ -297,12 +297,38 @@ static int put_certify(const TPM2B_ATTEST *info, const TPMT_SIGNATURE *sig,
 	return 0;
 }
 
+/* TPM2_Certify with the key's auth value in a salted HMAC session (the PIN keys the
+ * HMAC and never crosses the bus; a password session with plain sessions). */
+static TSS2_RC certify_cmd(struct tpm *t, ESYS_TR kh, ESYS_TR akh, const uint8_t *auth,
+			   size_t auth_len, const TPM2B_DATA *qual, TPM2B_ATTEST **info,
+			   TPMT_SIGNATURE **sig)
+{
+	TPMT_SIG_SCHEME scheme = { .scheme = TPM2_ALG_NULL };
+	TPM2B_AUTH a = { 0 }, empty = { 0 };
+	ESYS_TR sess = ESYS_TR_PASSWORD;
+	TSS2_RC rc = TSS2_RC_SUCCESS;
+
+	if (auth_len > 0) {
+		a.size = (UINT16)auth_len;
+		memcpy(a.buffer, auth, auth_len);
+		rc = Esys_TR_SetAuth(t->esys, kh, &a);
+		OPENSSL_cleanse(&a, sizeof(a));
+		if (rc == TSS2_RC_SUCCESS)
+			rc = tpm_owner_session(t, 0, &sess);
+	}
+	if (rc == TSS2_RC_SUCCESS)
+		rc = Esys_Certify(t->esys, kh, akh, sess, ESYS_TR_PASSWORD, ESYS_TR_NONE, qual,
+				  &scheme, info, sig);
+	tpm_owner_session_end(t, &sess);
+	Esys_TR_SetAuth(t->esys, kh, &empty); /* no copy of the PIN stays in ESAPI */
+	return rc;
+}
+
 int tpm_attest_certify(struct tpm *t, const struct tpm_key *ak, const struct tpm_key *key,
-		       const uint8_t *nonce, size_t nonce_len, struct attestation *a,
-		       struct errmsg *e)
+		       const uint8_t *auth, size_t auth_len, const uint8_t *nonce,
+		       size_t nonce_len, struct attestation *a, struct errmsg *e)
 {
 	TPM2B_DATA qual = { 0 };
-	TPMT_SIG_SCHEME scheme = { .scheme = TPM2_ALG_NULL };
 	TPM2B_ATTEST *info = NULL;
 	TPMT_SIGNATURE *sig = NULL;
 	ESYS_TR akh = ESYS_TR_NONE, kh = ESYS_TR_NONE;
@@ -311,16 +337,19 @@ int tpm_attest_certify(struct tpm *t, const struct tpm_key *ak, const struct tpm
 
 	if (nonce_len > sizeof(qual.buffer))
 		return errmsg_set(e, "tpm: a nonce of at most %zu bytes", sizeof(qual.buffer));
+	if (auth_len > sizeof(((TPM2B_AUTH *)0)->buffer)) {
+		errmsg_set(e, "tpm: wrong PIN (longer than any TPM auth value)");
+		return TPM_E_AUTH_FAIL;
+	}
 	memcpy(qual.buffer, nonce, nonce_len);
 	qual.size = (UINT16)nonce_len;
 	make_room(t);
 	if ((r = esys_load(t, ak, &akh, e)) == 0 && (r = esys_load(t, key, &kh, e)) == 0 &&
 	    (r = read_public(t, akh, &a->ak_pub, NULL, e)) == 0 &&
 	    (r = read_public(t, kh, &a->key_pub, NULL, e)) == 0) {
-		rc = Esys_Certify(t->esys, kh, akh, ESYS_TR_PASSWORD, ESYS_TR_PASSWORD,
-				  ESYS_TR_NONE, &qual, &scheme, &info, &sig);
+		rc = certify_cmd(t, kh, akh, auth, auth_len, &qual, &info, &sig);
 		r = rc == TSS2_RC_SUCCESS ? put_certify(info, sig, a, e) :
-		    tpm_err(e, rc, "a key with a PIN cannot be attested yet", "TPM2_Certify failed");
+		    tpm_err(e, rc, NULL, "TPM2_Certify failed");
 	}
 	if (kh != ESYS_TR_NONE)
 		Esys_FlushContext(t->esys, kh);

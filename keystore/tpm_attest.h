@@ -23,9 +23,10 @@ int tpm_attest_make_ak(struct tpm *t, struct tpm_key *ak, struct att_blob *activ
 		       struct errmsg *e);
 
 /* TPM2_Certify of key by ak with qualifying data nonce; fills a's ak_pub, key_pub,
- * certify_info and signature. key must have an empty auth value. */
+ * certify_info and signature. auth is the key's PIN (NULL/0 for a key without one),
+ * sent in a salted HMAC session: TPM_E_AUTH_FAIL for a wrong one, TPM_E_LOCKOUT. */
 int tpm_attest_certify(struct tpm *t, const struct tpm_key *ak, const struct tpm_key *key,
-		       const uint8_t *nonce, size_t nonce_len, struct attestation *a,
-		       struct errmsg *e);
+		       const uint8_t *auth, size_t auth_len, const uint8_t *nonce,
+		       size_t nonce_len, struct attestation *a, struct errmsg *e);
 
 #endif

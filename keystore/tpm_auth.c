@@ -9,6 +9,7 @@
 #include <tss2/tss2_mu.h>
 
 #include "tpm_internal.h"
+#include "../agent/log.h"
 
 #define AUTH_NEW_MAX 32 /* the TPM caps authValue at the nameAlg (SHA-256) size */
 
@@ -65,6 +66,28 @@ int tpm_da_status(struct tpm *t, uint32_t *counter, uint32_t *max, uint32_t *int
 	*interval = da.interval;
 	*recovery = da.recovery;
 	return 0;
+}
+
+/* ---- orderly shutdown ---- */
+
+void tpm_set_orderly_shutdown(struct tpm *t)
+{
+	if (t != NULL)
+		t->orderly_shutdown = 1;
+}
+
+void tpm_send_shutdown(struct tpm *t)
+{
+	TSS2_RC rc = Esys_Shutdown(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+				   TPM2_SU_STATE);
+
+	if (rc == TSS2_RC_SUCCESS)
+		log_info("sent TPM2_Shutdown(STATE): the next start is orderly and the "
+			 "dictionary-attack counter stays as it is");
+	else
+		log_warn("TPM2_Shutdown(STATE) failed (0x%08x): the TPM may count this stop as "
+			 "a dictionary attack after PIN use (tpm2_getcap properties-variable shows "
+			 "TPM2_PT_LOCKOUT_COUNTER)", rc);
 }
 
 /* ---- TPM2_ObjectChangeAuth ---- */

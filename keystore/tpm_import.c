@@ -65,8 +65,8 @@ static int import_run(struct tpm *t, const TPM2B_PUBLIC *pub, const TPM2B_PRIVAT
 	return tpm_key_store_blobs(pub, &out, k, e);
 }
 
-int tpm_import_key(struct tpm *t, const struct tpm_import_in *in, struct tpm_key *k,
-		   struct sshkey_pub *pub, struct errmsg *e)
+int tpm_import_key(struct tpm *t, const struct tpm_import_in *in, const uint8_t *auth,
+		   size_t auth_len, struct tpm_key *k, struct sshkey_pub *pub, struct errmsg *e)
 {
 	TPM2B_PUBLIC p;
 	TPM2B_SENSITIVE sens;
@@ -79,6 +79,14 @@ int tpm_import_key(struct tpm *t, const struct tpm_import_in *in, struct tpm_key
 		return TPM_E_UNSUPPORTED;
 	}
 	r = wrap_objects(in, &p, &sens, e);
+	if (r == 0 && auth_len > sizeof(sens.sensitiveArea.authValue.buffer)) {
+		errmsg_set(e, "tpm: cannot import: a PIN longer than the TPM's 32 bytes");
+		r = TPM_E_UNSUPPORTED;
+	}
+	if (r == 0 && auth_len > 0) { /* the PIN travels inside the wrapped sensitive area */
+		memcpy(sens.sensitiveArea.authValue.buffer, auth, auth_len);
+		sens.sensitiveArea.authValue.size = (UINT16)auth_len;
+	}
 	if (r == 0)
 		r = wrap_duplicate(&p, &sens, t->srk_x, t->srk_y, &dup, &seed, e);
 	OPENSSL_cleanse(&sens, sizeof(sens));

@@ -37,6 +37,7 @@ struct tpm {
 	 * the authPolicy (SHA-256) of the next key tpm_create_key_ex makes. */
 	struct tpm_policy_run *prun;
 	const uint8_t *create_policy;
+	int orderly_shutdown;  /* tpm_close sends TPM2_Shutdown(STATE) last (tpm_auth.c) */
 };
 
 /* A policy session tpm_policy_begin ran for the key named name; run_auth sends that
@@ -47,6 +48,9 @@ struct tpm_policy_run {
 	uint8_t name[TPM_KEY_NAME_MAX]; uint16_t name_len;
 	int auth_value;
 };
+
+/* tpm_auth.c: TPM2_Shutdown(STATE), the last command tpm_close sends when asked. */
+void tpm_send_shutdown(struct tpm *t);
 
 /* A TPM response code with the handle/session/parameter number masked off, so it
  * compares equal to the TPM2_RC_* constants; other layers' codes are returned as is. */

@@ -16,8 +16,10 @@
 #include <openssl/pem.h>
 #include <tss2/tss2_mu.h>
 
-/* Made outside the TPM: neither fixedTPM nor fixedParent nor sensitiveDataOrigin. */
-#define IMPORT_ATTRS (TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_NODA)
+/* Made outside the TPM: neither fixedTPM nor fixedParent nor sensitiveDataOrigin. No
+ * noDA, as for keys made in the TPM: a wrong PIN counts towards the lockout, so a
+ * short PIN cannot be guessed by brute force. */
+#define IMPORT_ATTRS (TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_SIGN_ENCRYPT)
 #define SYM_KEY_LEN 16 /* AES-128: the SRK's symmetric definition */
 
 static int refuse(struct errmsg *e, const char *what)

@@ -26,9 +26,9 @@
 int wrap_material(struct sshbuf *b, const char *type, struct tpm_import_in *in,
 		  struct errmsg *e);
 
-/* The TPM objects of a key made outside the TPM: public area (noDA, userWithAuth,
- * sign; RSA also decrypt, as tpm-key gen makes them; neither fixedTPM nor fixedParent)
- * and sensitive area. TPM_E_UNSUPPORTED for what a TPM cannot hold. */
+/* The TPM objects of a key made outside the TPM: public area (userWithAuth, sign, not
+ * noDA; RSA also decrypt, as tpm-key gen makes them; neither fixedTPM nor fixedParent)
+ * and sensitive area (empty authValue). TPM_E_UNSUPPORTED for what a TPM cannot hold. */
 int wrap_objects(const struct tpm_import_in *in, TPM2B_PUBLIC *pub, TPM2B_SENSITIVE *sens,
 		 struct errmsg *e);
 
