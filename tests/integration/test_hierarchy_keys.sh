@@ -47,6 +47,9 @@ assert_contains "$ERR" "hierarchy key" "rm refuses a hierarchy key"
 
 step "after a TPM reset: the owner key is the same, the null key is new"
 agent_stop
+# A reboot: TPM2_Shutdown(CLEAR), then Startup(CLEAR) is a TPM Reset (the agent's own
+# Shutdown(STATE) would make it a TPM Restart, which keeps the null seed, as a resume does).
+run_ok tpm2tools tpm2_shutdown -c
 swtpm_restart || fail "swtpm did not restart"
 agent_start "--hierarchy-keys=owner:ecdsa256,null:ecdsa256"
 run_ok ssh-add -L

@@ -71,6 +71,6 @@ fps_has "$FP1" && fail "ext1 served before tpm-key load"
 run_ok tk load ext1
 fps_has "$FP1" || fail "tpm-key load ext1 did not serve the key-dir key"
 run_ok ssh-keygen -q -t ecdsa -N '' -f soft
-run_ok tk import -n imp soft
+run_ok tk import --no-pin -n imp soft
 fps_has "$(fp_of soft.pub)" || fail "a key added after start is served"
 echo ok
