@@ -37,6 +37,10 @@ int cmd_unseal(int argc, char **argv);
 int cmd_attest(int argc, char **argv);   /* cmd_attest.c */
 int cmd_verify_attestation(int argc, char **argv);
 int cmd_setup(int argc, char **argv);    /* cmd_setup.c */
+int cmd_setup_host(int argc, char **argv); /* cmd_setup_host.c: tpm-key setup --host */
+/* cmd_setup.c: runs argv (stdin/stdout/stderr shared; quiet: output to /dev/null);
+ * its exit status, or 127 when it cannot run. */
+int cli_run(const char *const *argv, int quiet);
 int cmd_srk(int argc, char **argv);      /* cmd_srk.c */
 int cmd_wrap(int argc, char **argv);     /* cmd_wrap.c */
 int cmd_add(int argc, char **argv);      /* cmd_add.c */
