@@ -12,7 +12,7 @@
 # Helpers: fail, step, assert_eq, assert_ne, assert_contains, assert_not_contains,
 # assert_match, assert_mode, run_ok, run_fail, tk (bin/tpm-key), agent_start,
 # agent_start_fg, agent_stop, start_sshd, stop_sshd, ssh_login (+ $SSHD_NEWLOG),
-# authorize_key, gen_key, fp_of, key_body, agent_fps, sshsig_ok, tpm2tools, re, hold_start,
+# ssh_host_login, authorize_key, gen_key, fp_of, key_body, agent_fps, sshsig_ok, tpm2tools, re, hold_start,
 # hold_stop, it_on_exit, it_pid_alive, it_wait_gone.
 
 set -u
@@ -296,6 +296,19 @@ ssh_login() {
 		sleep 0.1; n=$((n + 1))
 	done
 	SSHD_NEWLOG=$(sshd_log_new)
+}
+
+# ssh_host_login KNOWN_HOSTS IDENTITY: ssh to the private sshd checking its host key
+# strictly against KNOWN_HOSTS (ECDSA P-256 host keys), logging in with the file key
+# IDENTITY and no agent, so only the host key can come from a TPM. Sets RC, OUT, ERR.
+ssh_host_login() {
+	RC=0
+	SSH_AUTH_SOCK= timeout 60 ssh -F /dev/null -o UserKnownHostsFile="$1" \
+		-o StrictHostKeyChecking=yes -o GlobalKnownHostsFile=/dev/null -o UpdateHostKeys=no \
+		-o HostKeyAlgorithms=ecdsa-sha2-nistp256 -o IdentitiesOnly=yes -o IdentityFile="$2" \
+		-o IdentityAgent=none -o BatchMode=yes -o ConnectTimeout=20 -o LogLevel=ERROR \
+		-p "$SSHD_PORT" "$(id -un)@127.0.0.1" echo ok </dev/null >"$T/.out" 2>"$T/.err" || RC=$?
+	OUT=$(cat "$T/.out"); ERR=$(cat "$T/.err")
 }
 
 # sshd_log_new: the sshd log lines written since the last ssh_login started.

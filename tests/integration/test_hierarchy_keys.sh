@@ -6,7 +6,6 @@
 # one as sshd's host key.
 . "$(dirname "$0")/lib.sh"
 
-user=$(id -un)
 hpub() { # HIERARCHY [GEN ARGS]: the key line tpm-key gen --hierarchy prints
 	run_ok tk gen --hierarchy "$@"
 	key_body "$(printf '%s\n' "$OUT" | grep '^ecdsa-sha2-')"
@@ -67,12 +66,7 @@ SSHD_HOSTKEY_CONFIG="HostKey $T/work/hostkey.pub
 HostKeyAgent $AGENT_SOCK"
 start_sshd
 printf '[127.0.0.1]:%s %s\n' "$SSHD_PORT" "$OWNER" >known_hosts
-RC=0
-SSH_AUTH_SOCK= timeout 60 ssh -F /dev/null -o UserKnownHostsFile=known_hosts \
-	-o StrictHostKeyChecking=yes -o GlobalKnownHostsFile=/dev/null -o UpdateHostKeys=no \
-	-o HostKeyAlgorithms=ecdsa-sha2-nistp256 -o IdentitiesOnly=yes -o IdentityFile=client \
-	-o IdentityAgent=none -o BatchMode=yes -o LogLevel=ERROR -p "$SSHD_PORT" \
-	"$user@127.0.0.1" echo ok </dev/null >"$T/.out" 2>"$T/.err" || RC=$?
-[ "$RC" -eq 0 ] || fail "login checking the hierarchy host key failed: $(cat "$T/.err")"
+ssh_host_login known_hosts client
+[ "$RC" -eq 0 ] || fail "login checking the hierarchy host key failed: $ERR"
 assert_contains "$(cat "$AGENT_LOG")" "signed with key 'owner-ecdsa256'" "the agent signed for sshd"
 echo ok

@@ -9,7 +9,6 @@ IT_NO_AGENT=1
 . "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: sshd host keys need root"; exit 0; }
-user=$(id -un)
 R="$T/root"
 mkdir -p "$R/etc/ssh" /run/sshd
 printf 'Include %s/etc/ssh/sshd_config.d/*.conf\nListenAddress 127.0.0.1:22\nUsePAM no\n' "$R" \
@@ -72,12 +71,7 @@ authorize_key "$(cat client.pub)"
 SSHD_HOSTKEY_CONFIG="Include $R/etc/ssh/sshd_config.d/*.conf"
 start_sshd
 printf '[127.0.0.1]:%s %s\n' "$SSHD_PORT" "$OWNER" >known_hosts
-RC=0
-SSH_AUTH_SOCK= timeout 60 ssh -F /dev/null -o UserKnownHostsFile=known_hosts \
-	-o StrictHostKeyChecking=yes -o GlobalKnownHostsFile=/dev/null -o UpdateHostKeys=no \
-	-o HostKeyAlgorithms=ecdsa-sha2-nistp256 -o IdentitiesOnly=yes -o IdentityFile=client \
-	-o IdentityAgent=none -o BatchMode=yes -o LogLevel=ERROR -p "$SSHD_PORT" \
-	"$user@127.0.0.1" echo ok </dev/null >"$T/.out" 2>"$T/.err" || RC=$?
-[ "$RC" -eq 0 ] || fail "login checking the TPM host key failed: $(cat "$T/.err")"
+ssh_host_login known_hosts client
+[ "$RC" -eq 0 ] || fail "login checking the TPM host key failed: $ERR"
 assert_contains "$(cat "$AGENT_LOG")" "signed with key 'owner-ecdsa256'" "the host agent signed"
 echo ok
