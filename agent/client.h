@@ -30,6 +30,7 @@
 #define CTL_ADD       "add@tpm-agent"
 #define CTL_SUPPORTED "supported@tpm-agent"
 #define CTL_HIERARCHY_PUB "hierarchy-pub@tpm-agent"
+#define CTL_SANDBOX_PROBE "sandbox-probe@tpm-agent" /* agent/daemon_sandbox.c */
 
 /* Padding of a CTL_DECRYPT request. */
 #define CTL_PAD_OAEP  1

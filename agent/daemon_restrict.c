@@ -33,6 +33,7 @@ static const struct {
 	{ CTL_SUPPORTED, ACCESS_READ },
 	{ CTL_HIERARCHY_PUB, ACCESS_READ }, /* a hierarchy key's public key, not served */
 	{ CTL_ADD, ACCESS_MUTATE },
+	{ CTL_SANDBOX_PROBE, ACCESS_MUTATE }, /* tries to open a path: not over forwarding */
 	{ CTL_GEN, ACCESS_MUTATE },        /* and prompts for the new PIN */
 	{ CTL_PCR_SEAL, ACCESS_MUTATE },
 	{ CTL_RM, ACCESS_MUTATE },

@@ -59,6 +59,8 @@ static const struct setting_def defs[] = {
 	{ "key-dirs", STR(key_dirs) },
 	{ "load-keys", BOOL(load_keys) },
 	{ "hierarchy-keys", STR(hierarchy_keys) },
+	{ "sandbox", BOOL(sandbox) },
+	{ "sandbox-allow", STR(sandbox_allow) },
 };
 #define N_DEFS (sizeof(defs) / sizeof(defs[0]))
 
@@ -85,6 +87,7 @@ void settings_defaults(struct settings *s)
 	s->tpm_timeout = 30;
 	s->tpm_create_timeout = 300;
 	s->load_keys = 1;
+	s->sandbox = 1;
 }
 
 static const struct setting_def *find_def(const char *key)

@@ -40,6 +40,8 @@ struct settings {
 	char key_dirs[2048];            /* "DIR[,DIR...]" of .tss/.tpm files, ~ allowed ("" = none) */
 	int load_keys;                  /* 0: serve only keys tpm-key load/add names */
 	char hierarchy_keys[256];       /* "HIER:TYPE[,HIER:TYPE...]", e.g. "owner:ecdsa256" */
+	int sandbox;                    /* Landlock + seccomp after start (daemon_sandbox.c) */
+	char sandbox_allow[1024];       /* more paths the sandbox leaves writable ("" = none) */
 };
 
 /* Defaults, with $TPM_AGENT_TCTI and $PINENTRY_PROGRAM applied. */

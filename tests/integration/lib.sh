@@ -152,6 +152,9 @@ it_port_busy() { bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 # ---------------------------------------------------------------- the agent
 
 AGENT_SOCK="$T/agent.sock"
+# The agent's sandbox (daemon_sandbox.c) is inherited by pinentry: the scripted
+# pinentries in $T run tests/pinentry/*, so the repo's tests/ stays reachable.
+IT_SANDBOX_ALLOW="$IT_REPO/tests"
 AGENT_LOG="$T/agent.log"
 
 # agent_start [EXTRA ARGS]: daemon mode, output eval'ed like ssh-agent's.
@@ -159,7 +162,8 @@ AGENT_LOG="$T/agent.log"
 agent_start() {
 	local rc=0
 	rm -f "$AGENT_SOCK"
-	timeout 60 $TPM_AGENT_WRAPPER "$TPM_AGENT" --tcti "$SWTPM_TCTI" -a "$AGENT_SOCK" -s "$@" \
+	timeout 60 $TPM_AGENT_WRAPPER "$TPM_AGENT" --tcti "$SWTPM_TCTI" -a "$AGENT_SOCK" -s \
+		--sandbox-allow="$IT_SANDBOX_ALLOW" "$@" \
 		</dev/null >"$T/agent.env" 2>>"$AGENT_LOG" || rc=$?
 	[ "$rc" -eq 0 ] || fail "tpm-agent -s exited $rc: $(tail -5 "$AGENT_LOG")"
 	eval "$(cat "$T/agent.env")" >/dev/null
@@ -173,7 +177,8 @@ agent_start() {
 # shell, log lines (stderr) in $AGENT_LOG.
 agent_start_fg() {
 	rm -f "$AGENT_SOCK"
-	$TPM_AGENT_WRAPPER "$TPM_AGENT" -D -d --tcti "$SWTPM_TCTI" -a "$AGENT_SOCK" "$@" \
+	$TPM_AGENT_WRAPPER "$TPM_AGENT" -D -d --tcti "$SWTPM_TCTI" -a "$AGENT_SOCK" \
+		--sandbox-allow="$IT_SANDBOX_ALLOW" "$@" \
 		</dev/null >"$T/agent-fg.out" 2>>"$AGENT_LOG" &
 	SSH_AGENT_PID=$!
 	SSH_AUTH_SOCK="$AGENT_SOCK"
