@@ -60,10 +60,12 @@
 #define CTL_FORGET     "forget@tpm-agent"     /* drop cached PINs */
 #define CTL_PASSWD     "passwd@tpm-agent"     /* change a key's PIN */
 #define CTL_PASSWD_NO_PIN 0x1 /* passwd flag: the key gets no PIN (emptyAuth TRUE) */
-/* init: uint32 SRK handle (0 = the agent's) -> string what was done. Asks the owner
- * hierarchy's authorization (SO PIN) through pinentry only when the TPM has one and
- * the SRK must be created. */
+/* init: uint32 SRK handle (0 = the agent's) [, uint32 flags] -> string what was done.
+ * Asks the owner hierarchy's authorization (SO PIN) through pinentry only when the TPM
+ * has one and the SRK must be created. Then, for the agent's SRK, the EK proof
+ * (daemon_srkpin.h). A mutating admin command: it may replace the pinned SRK. */
 #define CTL_INIT       "init@tpm-agent"
+#define CTL_INIT_REPIN 0x1 /* init flag: adopt and pin the SRK the TPM has now */
 
 /* CTL_LOAD, after the name (both optional): uint32 flags, uint32 lifetime in seconds
  * (0 = none). */

@@ -131,7 +131,7 @@ static int encrypt_pubkey(const char *name, struct sshkey_pub *pub, struct errms
 	if (cli_list_keys(&keys, &n, e) != 0)
 		return -1;
 	for (size_t i = 0; i < n && r != 0; i++)
-		if (strcmp(keys[i].name, name) == 0)
+		if (cli_key_is(&keys[i], name))
 			r = sshkey_pub_from_blob(keys[i].blob, keys[i].blob_len, pub) == 0 ? 0 :
 			    errmsg_set(e, "key '%s': unreadable public key", name);
 	free(keys);

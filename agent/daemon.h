@@ -135,6 +135,9 @@ int tpm_jobs_expire(struct agent *a, int max_ms);
  * released. Never call it holding a->lock. */
 void agent_tpm_lock(struct agent *a);
 void agent_tpm_unlock(struct agent *a);
+/* Under a->lock: certstore_refresh, skipped (the list stays as it was) while a TPM user
+ * is mid-operation, since it may hold a certificate entry across a TPM wait. */
+void agent_certs_refresh(struct agent *a);
 
 /* The key that signs for an ssh key blob: a key of ours, or the key of a certificate
  * we offer; NULL when none (or hidden). Under a->lock. */

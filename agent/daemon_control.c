@@ -26,7 +26,9 @@
 #include "daemon_hostkeys.h"
 #include "daemon_pin.h"
 #include "daemon_policy.h"
+#include "daemon_restrict.h"
 #include "daemon_softkeys.h"
+#include "daemon_srkpin.h"
 #include "log.h"
 
 typedef int (*control_handler)(struct agent *a, struct sshbuf *body, struct sshbuf *out,
@@ -162,7 +164,7 @@ static int ctl_rm(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 	if (ctl_name_arg(body, name, e) != 0)
 		return -1;
 	pin_forget(a, name);
-	if (keystore_delete(a->ks, name, e) != 0)
+	if (keystore_delete(a->ks, name, e) != 0 || restrict_tpm_set(a, name, NULL, e) != 0)
 		return -1;
 	return hostkey_set(a, name, 0, e); /* a later key of that name is no host key */
 }
@@ -174,6 +176,7 @@ static int ctl_load(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 	struct ks_key *k;
 
 	struct cert_entry *c;
+	struct dest_set *dest = NULL;
 	uint32_t flags = 0, lifetime = 0;
 
 	if (ctl_name_arg(body, name, e) != 0)
@@ -181,17 +184,27 @@ static int ctl_load(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 	if (sshbuf_len(body) > 0 && (sshbuf_get_u32(body, &flags) != 0 ||
 				     sshbuf_get_u32(body, &lifetime) != 0))
 		return errmsg_set(e, "load: malformed constraints");
-	if (keystore_load(a->ks, name, &k, e) != 0)
+	/* -h: destination constraints, in restrict-destination-v00@openssh.com's form */
+	if (sshbuf_len(body) > 0 && dest_parse(body, &dest, e) != 0)
+		return errmsg_prefix(e, "load -h");
+	if (keystore_load(a->ks, name, &k, e) != 0) {
+		dest_free(dest);
 		return -1;
+	}
+	if (restrict_tpm_set(a, name, dest, e) != 0) {
+		k->hidden = 1; /* never served less restricted than asked */
+		return errmsg_prefix(e, "load -h");
+	}
 	/* Constraints are those of the latest load (ssh-add -c / -t habits). */
 	k->confirm = (flags & CTL_LOAD_CONFIRM) != 0;
 	k->lifetime_end = lifetime ? pincache_now() + lifetime : 0;
-	certstore_refresh(a->certs);
+	agent_certs_refresh(a);
 	if ((c = certstore_find_key(a->certs, name)) != NULL)
 		c->hidden = 0;
 	hostkeys_apply(a); /* a host key is only for tpm-agent --host, and vice versa */
-	log_info("key '%s' loaded into the agent%s%s", name, k->confirm ? " (confirm each use)" : "",
-		 lifetime ? " (with a lifetime)" : "");
+	log_info("key '%s' loaded into the agent%s%s%s", name,
+		 k->confirm ? " (confirm each use)" : "", lifetime ? " (with a lifetime)" : "",
+		 restrict_tpm_get(name) ? " (restricted to destinations)" : "");
 	return put_key(out, k) == 0 ? 0 : errmsg_set(e, "load: reply too large");
 }
 
@@ -229,7 +242,7 @@ static void status_add_setting(void *arg, const char *key, const char *value)
 	status_add(arg, label, "%s", value);
 }
 
-static void status_add_da(void *arg, const char *label, const char *value)
+static void status_add_pair(void *arg, const char *label, const char *value)
 {
 	status_add(arg, label, "%s", value);
 }
@@ -271,6 +284,8 @@ static void status_nv(struct agent *a, struct status_reply *st)
 	status_add(st, "nv space", "indices up to %u bytes; %u NV indices defined in the TPM; "
 		   "room for about %u more persistent objects (the TPM's own estimate)",
 		   u.index_max, u.tpm_indices_defined, u.tpm_avail_hint);
+	status_add(st, "nv leftovers", "%u indices without a certificate reclaimed at start, "
+		   "%u left (they need the SO PIN)", u.orphans_reclaimed, u.orphans_left);
 }
 
 static int ctl_status(struct agent *a, struct sshbuf *body, struct sshbuf *out,
@@ -278,7 +293,7 @@ static int ctl_status(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 {
 	struct status_reply st = { .out = out, .count_pos = out->size };
 	struct tpm_info info;
-	size_t hidden = 0;
+	size_t hidden = 0, orphans, rewritten;
 
 	(void)body;
 	if (tpm_get_info(a->tpm, &info, e) != 0)
@@ -287,10 +302,14 @@ static int ctl_status(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 		hidden += keystore_get(a->ks, i)->hidden;
 	st.r = sshbuf_put_u32(out, 0);
 	status_tpm(a, &info, &st);
-	pin_da_status(a, status_add_da, &st); /* counter, lockout, the last PIN failure */
+	pin_da_status(a, status_add_pair, &st); /* counter, lockout, the last PIN failure */
 	status_add(&st, "keys", "%zu (%zu removed from the agent)", keystore_count(a->ks), hidden);
 	status_add(&st, "certificates", "%zu", certstore_count(a->certs));
+	keystore_repairs(a->ks, &orphans, &rewritten);
+	status_add(&st, "store repairs at start", "%zu .pub without .tss removed, %zu missing "
+		   ".pub written", orphans, rewritten);
 	status_nv(a, &st);
+	srkpin_status(a, status_add_pair, &st);
 	status_add(&st, "data dir", "%s", a->data_dir);
 	status_add(&st, "agent pid", "%d", (int)a->pid);
 	status_add(&st, "agent socket", "%s", a->socket_path);
@@ -358,7 +377,7 @@ static int ctl_cert_list(struct agent *a, struct sshbuf *body, struct sshbuf *ou
 	int r;
 
 	(void)body;
-	certstore_refresh(a->certs);
+	agent_certs_refresh(a);
 	n = certstore_count(a->certs);
 	r = sshbuf_put_u32(out, (uint32_t)n);
 	for (size_t i = 0; r == 0 && i < n; i++) {

@@ -77,6 +77,16 @@ static void tpm_wait_leave(void *arg)
 		pthread_mutex_lock(&a->lock);
 }
 
+void agent_certs_refresh(struct agent *a)
+{
+	if (tpm_holder == a) {
+		certstore_refresh(a->certs);
+	} else if (pthread_mutex_trylock(&a->tpm_lock) == 0) { /* never waits: see daemon.h */
+		certstore_refresh(a->certs);
+		pthread_mutex_unlock(&a->tpm_lock);
+	}
+}
+
 /* ---------------------------------------------------------------- jobs and replies */
 
 static int64_t mono_ms(void)
@@ -461,6 +471,12 @@ int pin_stop(struct agent *a)
 		wait_until(w, &w->idle, prompts_done);
 		if (w->tpm_thread_started)
 			wait_until(w, &w->tpm_idle, tpm_worker_done);
+		if (w->tpm_thread_started && !w->tpm_thread_done && a->tpm != NULL) {
+			/* Stuck in a TPM command: make it fail now (tpm.h), then the worker
+			 * ends and the TPM is closed without sending anything more. */
+			tpm_abort(a->tpm);
+			wait_until(w, &w->tpm_idle, tpm_worker_done);
+		}
 		busy = w->running;
 		tpm_busy = w->tpm_thread_started && !w->tpm_thread_done;
 		while (w->queue != NULL) {

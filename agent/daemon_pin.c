@@ -335,7 +335,7 @@ int pin_confirm(struct agent *a, const struct pin_env_store *env, const char *de
 /* ---------------------------------------------------------------- the DA lockout */
 
 /* What this agent saw of the DA counter, and the last failed use (tpm-key status);
- * under a->lock. The TPM resets its self-healing timer at every failure, so the next
+ * touched only with a->lock held. The TPM resets its self-healing timer at every failure, so the next
  * failure is forgotten interval s after the last one (Part 1, "Dictionary Attack
  * Protection"); the TPM does not say when that was, so we note when we saw it. */
 static struct {
@@ -343,7 +343,6 @@ static struct {
 	uint64_t fail_at;        /* pincache_now() s of the last rise; 0: never seen */
 	int fail_exact;          /* the rise was our own wrong PIN, seen at once */
 	char last_failure[400];
-	uint64_t last_failure_at;
 } da_seen;
 
 int pin_da_read(struct agent *a, struct pin_da *v, int after_failure)
@@ -401,7 +400,7 @@ static void lockout_text(const struct agent *a, const struct pin_da *v, char *ou
 		 "or clear it now: %s", v->da.counter, v->da.max_tries, when, v->da.interval, clear);
 }
 
-/* Under a->lock: 1 (with the message in e) when the TPM is in lockout. */
+/* Under the TPM lock: 1 (with the message in e) when the TPM is in lockout. */
 static int in_lockout(struct agent *a, struct pin_da *v, struct errmsg *e)
 {
 	char text[900];
@@ -413,8 +412,8 @@ static int in_lockout(struct agent *a, struct pin_da *v, struct errmsg *e)
 	return 1;
 }
 
-/* Under a->lock, after a wrong PIN: the text for the next prompt or the final error. */
-static void wrong_pin_text(struct agent *a, const struct pin_da *v, char *text, size_t len)
+/* After a wrong PIN: the text for the next prompt or the final error. */
+static void wrong_pin_text(const struct pin_da *v, char *text, size_t len)
 {
 	char when[48];
 
@@ -428,7 +427,6 @@ static void wrong_pin_text(struct agent *a, const struct pin_da *v, char *text, 
 		snprintf(text, len, "Wrong PIN (%d %s left before the TPM locks out)", v->left,
 			 v->left == 1 ? "try" : "tries");
 	}
-	(void)a;
 }
 
 int pin_da_gate(struct agent *a, const struct pin_env_store *env, const char *what,
@@ -438,10 +436,10 @@ int pin_da_gate(struct agent *a, const struct pin_env_store *env, const char *wh
 	char desc[512], when[48];
 	int r = 0;
 
-	pthread_mutex_lock(&a->lock);
+	agent_tpm_lock(a); /* in_lockout asks the TPM */
 	if (in_lockout(a, &v, e))
 		r = TPM_E_LOCKOUT;
-	pthread_mutex_unlock(&a->lock);
+	agent_tpm_unlock(a);
 	if (r != 0 || !v.known || v.left != 1)
 		return r;
 	snprintf(desc, sizeof(desc), "The TPM has 1 try left: a wrong value now locks every "
@@ -469,7 +467,6 @@ void pin_note_failure(struct agent *a, const char *what, const char *why)
 		strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
 	snprintf(da_seen.last_failure, sizeof(da_seen.last_failure), "%s: %s: %s", stamp, what,
 		 why);
-	da_seen.last_failure_at = mono_now();
 }
 
 void pin_da_status(struct agent *a, void (*add)(void *arg, const char *label, const char *value),
@@ -729,7 +726,7 @@ static int use_run(struct use_state *s, int *again, struct errmsg *e)
 		return r;
 	pincache_drop(a->pins, s->f.name);
 	pin_da_read(a, &s->da, 1);
-	wrong_pin_text(a, &s->da, s->error, sizeof(s->error));
+	wrong_pin_text(&s->da, s->error, sizeof(s->error));
 	log_warn("key '%s' for pid %d: %s%s", s->f.name, (int)s->u->pid, s->error,
 		 s->from_cache ? " (the cached PIN was rejected)" :
 		 s->from_sealed ? " (the PIN from the sealed object was rejected)" : "");
@@ -785,4 +782,27 @@ int pin_use_key(struct pin_use *u, struct errmsg *e)
 	pin_env_free(s.d.env);
 	sodium_memzero(s.error, sizeof(s.error));
 	return r;
+}
+
+/* ---------------------------------------------------------------- gpg's dialogs */
+
+int pin_dialog_new(struct agent *a, const struct pin_env_store *env,
+		   const struct pinentry_prompt *p, char **pin, size_t *pin_len,
+		   struct errmsg *e)
+{
+	struct dialog_ctx d;
+	int r;
+
+	pthread_mutex_lock(&a->lock);
+	dialog_ctx_take(a, env, &d);
+	pthread_mutex_unlock(&a->lock);
+	r = dialog_getpin(&d, p, 1, pin, pin_len, e);
+	pin_env_free(d.env);
+	return r;
+}
+
+void pin_cache_new_key(struct agent *a, const char *name, const char *pin, size_t pin_len)
+{
+	if (a->pins != NULL && pin != NULL && pin_len > 0 && a->settings.pin_cache_ttl > 0)
+		pincache_put(a->pins, name, pin, pin_len, a->settings.pin_cache_ttl, mono_now());
 }

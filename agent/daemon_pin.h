@@ -139,7 +139,8 @@ int pin_ask_new(struct agent *a, const struct pin_env_store *env, const char *de
 int pin_confirm(struct agent *a, const struct pin_env_store *env, const char *desc,
 		const char *ok, const char *notok, struct errmsg *e);
 
-/* ---- the TPM's dictionary-attack state, as the PIN dialogue sees it (under a->lock) ---- */
+/* ---- the TPM's dictionary-attack state, as the PIN dialogue sees it (pin_da_read and
+ * pin_da_status under the TPM lock, agent_tpm_lock; the others under a->lock) ---- */
 
 struct pin_da {
 	int known;          /* the TPM answered */
@@ -160,11 +161,22 @@ void pin_da_clear_command(const struct agent *a, char *out, size_t len);
  * left a pinentry CONFIRM naming what, declined: PIN_E_NOT_CONFIRMED; else 0. */
 int pin_da_gate(struct agent *a, const struct pin_env_store *env, const char *what,
 		struct errmsg *e);
-/* Keeps "when: what: why" of a failed key use for tpm-key status, and logs it. */
+/* Under a->lock: keeps "when: what: why" of a failed key use for tpm-key status (the
+ * caller logs it). */
 void pin_note_failure(struct agent *a, const char *what, const char *why);
 /* The DA lines of tpm-key status: counter, maximum, recovery time, lockout (with the
  * clear command), seconds until a try returns, the last failure. */
 void pin_da_status(struct agent *a, void (*add)(void *arg, const char *label,
 						const char *value), void *arg);
+
+/* gpg-agent's new-passphrase dialog, with gpg's texts (p): asked twice, and an empty
+ * one is an answer (GENKEY then asks to confirm no protection). 0, PIN_E_CANCELED,
+ * PIN_E_PINENTRY. */
+int pin_dialog_new(struct agent *a, const struct pin_env_store *env,
+		   const struct pinentry_prompt *p, char **pin, size_t *pin_len,
+		   struct errmsg *e);
+/* Under a->lock: caches the PIN a key was just made with (gpg GENKEY: its self-signature
+ * follows at once, as gpg-agent's cache nonce allows), for the cache's usual TTL. */
+void pin_cache_new_key(struct agent *a, const char *name, const char *pin, size_t pin_len);
 
 #endif

@@ -15,6 +15,8 @@
 #include "client.h"
 #include "daemon_jobs.h"
 #include "daemon_ops.h"
+#include "daemon_softkeys.h"
+#include "daemon_srkpin.h"
 #include "log.h"
 
 /* ---------------------------------------------------------------- replies */
@@ -52,6 +54,7 @@ int pin_defer_sign(struct agent *a, struct conn *c, struct sshbuf *out)
 
 struct sign_job {
 	struct agentmsg_sign_request req;
+	uint32_t flags; /* ssh_sign_flags: the client's, maybe with legacy SHA-1 allowed */
 	struct sshbuf *sig;
 };
 
@@ -71,7 +74,7 @@ static int sign_op(struct agent *a, struct ks_key *k, const uint8_t *pin, size_t
 
 	sshbuf_reset(s->sig);
 	return keystore_sign_ssh_auth(a->ks, k, pin, pin_len, s->req.data, s->req.data_len,
-				      s->req.flags, s->sig, e);
+				      s->flags, s->sig, e);
 }
 
 static void job_sign(struct pin_job *j)
@@ -86,8 +89,10 @@ static void job_sign(struct pin_job *j)
 	sshbuf_view(&body, j->msg + 1, j->len - 1);
 	if (s.sig == NULL || agentmsg_parse_sign_request(&body, &s.req) != 0)
 		errmsg_set(&e, "cannot parse the request again");
-	else
+	else {
+		s.flags = ssh_sign_flags(j->a, &j->client, &s.req);
 		r = pin_use_key(&u, &e);
+	}
 	if (r == 0) {
 		log_debug("signed for pid %d after a PIN prompt or confirmation", (int)j->client.pid);
 		agentmsg_put_sign_response(j->reply, sshbuf_ptr(s.sig), sshbuf_len(s.sig));
@@ -316,25 +321,55 @@ static int init_srk(struct agent *a, uint32_t handle, const char *so_pin, size_t
 	return r;
 }
 
+/* tpm-key init --repin: a deliberate re-pin of the agent's SRK (after a TPM clear). */
+static void job_repin(struct pin_job *j, uint32_t handle)
+{
+	char note[1024];
+	struct errmsg e = { "" };
+	int r;
+
+	if (handle != j->a->srk_handle) {
+		put_ext_failure(j->reply, "init: --repin re-pins the agent's own SRK handle only");
+		return;
+	}
+	agent_tpm_lock(j->a);
+	r = j->a->quit ? errmsg_set(&e, "the agent is shutting down") :
+		srkpin_repin(j->a, note, sizeof(note), &e);
+	agent_tpm_unlock(j->a);
+	if (r != 0) {
+		errmsg_prefix(&e, "init --repin");
+		log_warn("%s (pid %d)", e.text, (int)j->client.pid);
+		put_ext_failure(j->reply, e.text);
+		return;
+	}
+	log_info("init --repin for pid %d", (int)j->client.pid);
+	ctl_reply(j->reply, 1, note);
+}
+
 /* The SO PIN is asked only when the owner hierarchy has one and the SRK is missing;
  * one try per command (a wrong one counts towards the lockout). */
 static void job_init(struct pin_job *j)
 {
 	struct sshbuf body;
-	char name[128], note[256], desc[512], *so_pin = NULL;
+	char name[128], note[1024], desc[512], proof[512], *so_pin = NULL;
 	size_t so_len = 0;
-	uint32_t handle;
+	uint32_t handle, flags = 0;
 	int created = 0, r;
 	struct errmsg e = { "" };
 
 	sshbuf_view(&body, j->msg + 1, j->len - 1);
 	if (agentmsg_parse_extension(&body, name, sizeof(name)) != 0 ||
-	    sshbuf_get_u32(&body, &handle) != 0) {
+	    sshbuf_get_u32(&body, &handle) != 0 ||
+	    (sshbuf_len(&body) > 0 && sshbuf_get_u32(&body, &flags) != 0)) {
 		put_ext_failure(j->reply, "init: malformed request");
 		return;
 	}
 	if (handle == 0)
 		handle = j->a->srk_handle;
+	if (flags & CTL_INIT_REPIN) {
+		job_repin(j, handle);
+		return;
+	}
 	r = init_srk(j->a, handle, NULL, 0, &created, &e);
 	if (r == TPM_E_OWNER_AUTH) {
 		snprintf(desc, sizeof(desc), "Creating the storage root key (SRK) at 0x%08x needs "
@@ -354,6 +389,15 @@ static void job_init(struct pin_job *j)
 	snprintf(note, sizeof(note), created ? "created the SRK (ECC P-256, TCG H-2 template) "
 		 "and made it persistent at 0x%08x" : "an SRK is already present at 0x%08x; "
 		 "nothing to do", handle);
+	proof[0] = '\0';
+	if (handle == j->a->srk_handle) {
+		agent_tpm_lock(j->a);
+		if (!j->a->quit)
+			srkpin_prove(j->a, proof, sizeof(proof));
+		agent_tpm_unlock(j->a);
+	}
+	if (proof[0] != '\0')
+		snprintf(note + strlen(note), sizeof(note) - strlen(note), "\n%s", proof);
 	log_info("init for pid %d: %s", (int)j->client.pid, note);
 	ctl_reply(j->reply, 1, note);
 }
@@ -524,8 +568,12 @@ static void job_key_pin(struct pin_job *j)
 	struct errmsg e = { "" };
 
 	sshbuf_view(&kj.body, j->msg + 1, j->len - 1);
-	if (agentmsg_parse_extension(&kj.body, kj.cmd, sizeof(kj.cmd)) != 0 ||
-	    (peek = kj.body, sshbuf_get_cstring(&peek, kj.key, sizeof(kj.key))) != 0) {
+	if (agentmsg_parse_extension(&kj.body, kj.cmd, sizeof(kj.cmd)) != 0) {
+		put_ext_failure(j->reply, "malformed request");
+		return;
+	}
+	peek = kj.body; /* the key's name comes first; the handler reads it again */
+	if (sshbuf_get_cstring(&peek, kj.key, sizeof(kj.key)) != 0) {
 		put_ext_failure(j->reply, "malformed request");
 		return;
 	}

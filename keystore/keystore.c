@@ -2,9 +2,11 @@
  * fingerprint and keygrip are worked out once at load, so listing never touches the TPM. */
 #include "keystore.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../agent/log.h"
 #include "keystore_policy.h"
@@ -16,6 +18,7 @@ struct keystore {
 	struct ks_key **keys;
 	size_t n, alloc;
 	struct ks_policy *gen_policy; /* keystore_generate_bound's, for the next key made */
+	size_t orphans_removed, pubs_rewritten; /* keystore_open's repairs */
 };
 
 static int ks_append(struct keystore *ks, struct ks_key *k, struct errmsg *e)
@@ -170,6 +173,25 @@ static int ks_read_key(struct keystore *ks, const char *name, struct ks_key **ou
 	return ks_read_key_at(ks, name, path, pub, 0, out, e);
 }
 
+static int ks_write_pub(struct keystore *ks, const struct ks_key *k, struct errmsg *e);
+
+/* A .tss whose .pub is missing (a crash between the two writes) gets it back. */
+static void ks_repair_pub(struct keystore *ks, const struct ks_key *k)
+{
+	char path[4200];
+	struct errmsg e;
+
+	if (store_key_path(ks->dir, k->name, ".pub", path, sizeof(path), &e) != 0 ||
+	    access(path, F_OK) == 0 || errno != ENOENT)
+		return;
+	if (ks_write_pub(ks, k, &e) != 0) {
+		log_warn("key '%s' has no .pub and it cannot be written: %s", k->name, e.text);
+		return;
+	}
+	ks->pubs_rewritten++;
+	log_info("wrote the missing %s", path);
+}
+
 int keystore_open(const char *dir, struct tpm *tpm, struct keystore **out, struct errmsg *e)
 {
 	char (*names)[STORE_NAME_MAX] = calloc(STORE_MAX_KEYS, sizeof(*names));
@@ -184,6 +206,7 @@ int keystore_open(const char *dir, struct tpm *tpm, struct keystore **out, struc
 	snprintf(ks->dir, sizeof(ks->dir), "%s", dir);
 	ks->tpm = tpm;
 	if (store_prepare(dir, e) != 0 ||
+	    store_remove_orphans(dir, &ks->orphans_removed, e) != 0 ||
 	    store_list_keys(dir, names, STORE_MAX_KEYS, &count, e) != 0) {
 		free(names);
 		keystore_close(ks);
@@ -203,8 +226,12 @@ int keystore_open(const char *dir, struct tpm *tpm, struct keystore **out, struc
 			keystore_close(ks);
 			return -1;
 		}
+		ks_repair_pub(ks, k);
 	}
 	free(names);
+	if (ks->orphans_removed > 0)
+		log_warn("removed %zu public key file(s) without their .tss in %s/keys (left by an "
+			 "interrupted gen or import)", ks->orphans_removed, dir);
 	*out = ks;
 	return 0;
 }
@@ -255,6 +282,13 @@ int keystore_add_dir(struct keystore *ks, const char *dir, struct errmsg *e)
 	return 0;
 }
 
+void keystore_repairs(const struct keystore *ks, size_t *orphans_removed,
+		      size_t *pubs_rewritten)
+{
+	*orphans_removed = ks->orphans_removed;
+	*pubs_rewritten = ks->pubs_rewritten;
+}
+
 void keystore_close(struct keystore *ks)
 {
 	if (ks == NULL)
@@ -293,6 +327,9 @@ struct ks_key *keystore_find_name(struct keystore *ks, const char *name)
 	for (size_t i = 0; i < ks->n; i++)
 		if (strcmp(ks->keys[i]->name, name) == 0)
 			return ks->keys[i];
+	/* gpg users know their keys by keygrip: 40 hex digits name the key with that grip */
+	if (strlen(name) == 40 && strspn(name, "0123456789abcdefABCDEF") == 40)
+		return keystore_find_grip(ks, name);
 	return NULL;
 }
 
@@ -394,11 +431,33 @@ int keystore_default_name(struct keystore *ks, enum sshkey_type type, unsigned b
 }
 
 /* Writes name.tss and name.pub for k (the .tss last: it is what makes the key exist). */
+/* Writes k's .pub (the OpenSSH line with the comment) atomically. */
+static int ks_write_pub(struct keystore *ks, const struct ks_key *k, struct errmsg *e)
+{
+	char path[4200], *line = NULL, *pub_text = NULL;
+	int r = -1;
+
+	if (sshkey_pub_to_line(&k->pub, k->comment[0] ? k->comment : NULL, &line) != 0)
+		return errmsg_set(e, "cannot encode the public key line");
+	if (asprintf(&pub_text, "%s\n", line) < 0) {
+		pub_text = NULL;
+		errmsg_set(e, "keystore: out of memory");
+	} else if (store_key_path(ks->dir, k->name, ".pub", path, sizeof(path), e) == 0) {
+		r = store_write_atomic(path, pub_text, strlen(pub_text), 0600, e);
+	}
+	free(pub_text);
+	free(line);
+	return r;
+}
+
+/* Writes k's .tss, then its .pub. A new key's .tss must not exist yet (the name is
+ * taken by creating the file, so of two creations of one name one fails), and a .pub
+ * that cannot be written takes the new .tss back with it: neither is left alone. */
 static int ks_write_key(struct keystore *ks, const struct ks_key *k, uint32_t parent,
-			struct errmsg *e)
+			int is_new, struct errmsg *e)
 {
 	struct tss2key *f = calloc(1, sizeof(*f));
-	char path[4200], *pem = NULL, *line = NULL, *pub_text = NULL;
+	char path[4200], *pem = NULL;
 	size_t pem_len = 0;
 	int r = -1;
 
@@ -413,27 +472,17 @@ static int ks_write_key(struct keystore *ks, const struct ks_key *k, uint32_t pa
 	f->pub_len = k->tk.pub_len;
 	memcpy(f->priv, k->tk.priv, k->tk.priv_len);
 	f->priv_len = k->tk.priv_len;
-	if (ks_policy_store(ks->dir, k, f, e) != 0 || tss2key_to_pem(f, &pem, &pem_len, e) != 0)
+	if (ks_policy_store(ks->dir, k, f, e) != 0 || tss2key_to_pem(f, &pem, &pem_len, e) != 0 ||
+	    store_key_path(ks->dir, k->name, ".tss", path, sizeof(path), e) != 0)
 		goto done;
-	if (sshkey_pub_to_line(&k->pub, k->comment[0] ? k->comment : NULL, &line) != 0) {
-		errmsg_set(e, "cannot encode the public key line");
-		goto done;
-	}
-	if (asprintf(&pub_text, "%s\n", line) < 0) {
-		pub_text = NULL;
-		errmsg_set(e, "keystore: out of memory");
-		goto done;
-	}
-	r = store_key_path(ks->dir, k->name, ".pub", path, sizeof(path), e);
-	if (r == 0)
-		r = store_write_atomic(path, pub_text, strlen(pub_text), 0600, e);
-	if (r == 0)
-		r = store_key_path(ks->dir, k->name, ".tss", path, sizeof(path), e);
-	if (r == 0)
+	if (!is_new)
 		r = store_write_atomic(path, pem, pem_len, 0600, e);
+	else if ((r = store_write_new(path, pem, pem_len, 0600, e)) == STORE_E_EXISTS)
+		r = errmsg_set(e, "a key named '%s' exists already (tpm-key rm %s first, or pick "
+			       "another -n)", k->name, k->name);
+	if (r == 0 && (r = ks_write_pub(ks, k, e)) != 0 && is_new)
+		unlink(path);
 done:
-	free(pub_text);
-	free(line);
 	free(pem);
 	free(f);
 	return r;
@@ -516,7 +565,7 @@ int keystore_generate_auth(struct keystore *ks, enum sshkey_type type, unsigned 
 	int r = ks_policy_create(ks, &ks->gen_policy, k, type, bits,
 				 (flags & KS_GEN_DECRYPT) ? TPM_KEY_DECRYPT : 0, pin, pin_len, e);
 	if (r != 0 || tpm_get_info(ks->tpm, &info, e) != 0 || ks_key_derive(k, e) != 0 ||
-	    ks_write_key(ks, k, info.parent, e) != 0 || ks_append(ks, k, e) != 0) {
+	    ks_write_key(ks, k, info.parent, 1, e) != 0 || ks_append(ks, k, e) != 0) {
 		ks_policy_free(k->policy);
 		free(k);
 		return r != 0 ? r : -1;
@@ -545,7 +594,7 @@ int keystore_import(struct keystore *ks, const struct tpm_import_in *in, const c
 	k->empty_auth = pin_len == 0;
 	r = tpm_import_key(ks->tpm, in, pin, pin_len, &k->tk, &k->pub, e);
 	if (r != 0 || tpm_get_info(ks->tpm, &info, e) != 0 || ks_key_derive(k, e) != 0 ||
-	    ks_write_key(ks, k, info.parent, e) != 0 || ks_append(ks, k, e) != 0) {
+	    ks_write_key(ks, k, info.parent, 1, e) != 0 || ks_append(ks, k, e) != 0) {
 		free(k);
 		return r != 0 ? r : -1;
 	}
@@ -615,7 +664,7 @@ int keystore_add(struct keystore *ks, const struct tss2key *f, const char *name,
 	if (r == 0) {
 		k->empty_auth = f->empty_auth;
 		k->pub = pub;
-		if (ks_key_derive(k, e) != 0 || ks_write_key(ks, k, info.parent, e) != 0 ||
+		if (ks_key_derive(k, e) != 0 || ks_write_key(ks, k, info.parent, 1, e) != 0 ||
 		    ks_append(ks, k, e) != 0)
 			r = -1;
 	}
@@ -632,10 +681,12 @@ int keystore_add(struct keystore *ks, const struct tss2key *f, const char *name,
 	return 0;
 }
 
-int keystore_delete(struct keystore *ks, const char *name, struct errmsg *e)
+int keystore_delete(struct keystore *ks, const char *name_or_grip, struct errmsg *e)
 {
-	struct ks_key *k = keystore_find_name(ks, name);
+	struct ks_key *k = keystore_find_name(ks, name_or_grip);
+	char name[STORE_NAME_MAX];
 
+	snprintf(name, sizeof(name), "%s", k != NULL ? k->name : name_or_grip);
 	if (!store_name_valid(name))
 		return errmsg_set(e, "invalid key name '%s'", name);
 	if (k != NULL && ks_not_in_store(k, "rm", e))
@@ -653,7 +704,10 @@ int keystore_delete(struct keystore *ks, const char *name, struct errmsg *e)
 int keystore_load(struct keystore *ks, const char *name, struct ks_key **out,
 		  struct errmsg *e)
 {
-	struct ks_key *fresh = NULL, *old;
+	struct ks_key *fresh = NULL, *old = keystore_find_name(ks, name);
+
+	if (old != NULL && strcmp(old->name, name) != 0)
+		name = old->name; /* a keygrip */
 
 	if (!store_name_valid(name))
 		return errmsg_set(e, "invalid key name '%s'", name);
@@ -728,7 +782,8 @@ int keystore_sign_ssh_auth(struct keystore *ks, struct ks_key *k, const uint8_t 
 
 	if (h == SSHKEY_HASH_NONE)
 		return errmsg_set(e, "key '%s': SHA-1 ssh-rsa signatures are not made; the client "
-				  "must ask for rsa-sha2-256 or rsa-sha2-512", k->name);
+				  "must ask for rsa-sha2-256 or rsa-sha2-512 (or set legacy-rsa-sha1 = yes "
+				  "for an old server)", k->name);
 	if (ks->tpm == NULL)
 		return errmsg_set(e, "keystore: no TPM connection");
 	if ((r = ks_need_pin(k, pin, e)) != 0)
@@ -884,7 +939,7 @@ int keystore_change_auth(struct keystore *ks, struct ks_key *k, const uint8_t *o
 	r = tpm_change_auth(ks->tpm, &k->tk, old_pin, old_len, new_pin, new_len, &fresh->tk, e);
 	fresh->empty_auth = new_len == 0;
 	if (r == 0 && (tpm_get_info(ks->tpm, &info, e) != 0 ||
-		       ks_write_key(ks, fresh, info.parent, e) != 0))
+		       ks_write_key(ks, fresh, info.parent, 0, e) != 0))
 		r = -1;
 	if (r == 0) {
 		tpm_key_unload(ks->tpm, &k->tk); /* the loaded object still has the old PIN */
@@ -918,5 +973,32 @@ int keystore_rewrite_key(struct keystore *ks, struct ks_key *k, struct errmsg *e
 		return -1;
 	if (ks->tpm == NULL || tpm_get_info(ks->tpm, &info, e) != 0)
 		return errmsg_set(e, "keystore: no TPM connection");
-	return ks_write_key(ks, k, info.parent, e);
+	return ks_write_key(ks, k, info.parent, 0, e);
+}
+
+int keystore_rename(struct keystore *ks, struct ks_key *k, const char *name,
+		    const char *comment, struct errmsg *e)
+{
+	char old_name[STORE_NAME_MAX], old_comment[TSS2KEY_DESC_MAX];
+	struct errmsg ignored;
+
+	if (!store_name_valid(name))
+		return errmsg_set(e, "invalid key name '%s'", name);
+	if (store_key_exists(ks->dir, name) || keystore_find_name(ks, name) != NULL)
+		return errmsg_set(e, "a key named '%s' exists already", name);
+	snprintf(old_name, sizeof(old_name), "%s", k->name);
+	snprintf(old_comment, sizeof(old_comment), "%s", k->comment);
+	snprintf(k->name, sizeof(k->name), "%s", name);
+	snprintf(k->comment, sizeof(k->comment), "%s", comment);
+	if (keystore_rewrite_key(ks, k, e) != 0) {
+		snprintf(k->name, sizeof(k->name), "%s", old_name);
+		snprintf(k->comment, sizeof(k->comment), "%s", old_comment);
+		return -1;
+	}
+	/* the key exists twice for a moment, never not at all */
+	if (store_remove_key(ks->dir, old_name, &ignored) != 0)
+		log_warn("keystore: key '%s' renamed '%s' but the old files stay: %s", old_name,
+			 name, ignored.text);
+	log_info("renamed key '%s' to '%s'", old_name, name);
+	return 0;
 }

@@ -34,8 +34,12 @@ struct ks_key {
 struct keystore;
 
 /* Reads every key in dir/keys. A file that does not parse is skipped with a log line
- * naming it; the others still load. tpm may be NULL for a store used without a TPM. */
+ * naming it; the others still load. tpm may be NULL for a store used without a TPM.
+ * First it repairs what a crash may have left: a .pub without its .tss is removed, a
+ * .tss without its .pub gets it back (keystore_repairs counts both). */
 int keystore_open(const char *dir, struct tpm *tpm, struct keystore **out, struct errmsg *e);
+void keystore_repairs(const struct keystore *ks, size_t *orphans_removed,
+		      size_t *pubs_rewritten);
 void keystore_close(struct keystore *ks);
 /* key-dirs: also serves the .tss and .tpm files of dir (which must be ours, not a
  * symlink, not writable by others; so must each file). A file that does not load, or
@@ -51,6 +55,8 @@ const char *keystore_dir(const struct keystore *ks);
 size_t keystore_count(const struct keystore *ks);
 struct ks_key *keystore_get(struct keystore *ks, size_t i);
 struct ks_key *keystore_find_blob(struct keystore *ks, const uint8_t *blob, size_t len);
+/* The key called name; 40 hex digits that name no key name the key with that keygrip
+ * (every tpm-key command takes a keygrip in place of a name). */
 struct ks_key *keystore_find_name(struct keystore *ks, const char *name);
 struct ks_key *keystore_find_grip(struct keystore *ks, const char *grip_hex);
 
@@ -75,6 +81,11 @@ int keystore_default_name(struct keystore *ks, enum sshkey_type type, unsigned b
 int keystore_add(struct keystore *ks, const struct tss2key *f, const char *name,
 		 const char *comment, struct ks_key **out, struct errmsg *e);
 /* Deletes the key's files and forgets it. */
+/* Gives k a new name and comment: its files are written under the new name, then the
+ * old ones removed. The name must be valid and free. */
+int keystore_rename(struct keystore *ks, struct ks_key *k, const char *name,
+		    const char *comment, struct errmsg *e);
+/* Deletes the key's files and forgets it (a keygrip names its key too). */
 int keystore_delete(struct keystore *ks, const char *name, struct errmsg *e);
 /* Reads name from disk again (new or changed file) and un-hides it. */
 int keystore_load(struct keystore *ks, const char *name, struct ks_key **out,

@@ -297,12 +297,14 @@ static int fill_temp(int fd, const void *data, size_t len, int mode, const char 
 	return fsync(fd);
 }
 
-int store_write_atomic(const char *path, const void *data, size_t len, int mode,
-		       struct errmsg *e)
+/* Writes a temp file, then renames it over path or, exclusive, links it to path (so
+ * a name already taken stays with its file: STORE_E_EXISTS). */
+static int write_file(const char *path, const void *data, size_t len, int mode,
+		      int exclusive, struct errmsg *e)
 {
 	char dir[STORE_PATH_MAX], tmp[STORE_PATH_MAX];
 	const char *base = strrchr(path, '/'), *step = "create";
-	int fd, err;
+	int fd, err, r;
 
 	base = base ? base + 1 : path;
 	/* A leading '.' keeps the temp file out of key listings. */
@@ -323,16 +325,34 @@ int store_write_atomic(const char *path, const void *data, size_t len, int mode,
 				  "is unchanged%s", path, step, strerror(err), remedy(err));
 	}
 	/* close can report a delayed write error (NFS). */
-	if (close(fd) < 0 || rename(tmp, path) < 0) {
-		err = errno;
+	r = close(fd) < 0 ? -1 : exclusive ? link(tmp, path) : rename(tmp, path);
+	err = errno;
+	if (r < 0 || exclusive)
 		unlink(tmp);
-		return errmsg_set(e, "store: cannot replace %s: %s; the old file is "
-				  "unchanged%s", path, strerror(err), remedy(err));
+	if (r < 0 && exclusive && err == EEXIST) {
+		errmsg_set(e, "store: %s exists already", path);
+		return STORE_E_EXISTS;
 	}
+	if (r < 0)
+		return errmsg_set(e, "store: cannot %s %s: %s; the old file is unchanged%s",
+				  exclusive ? "create" : "replace", path, strerror(err),
+				  remedy(err));
 	if (fsync_dir(dir) < 0)
 		return errmsg_set(e, "store: wrote %s but could not sync directory %s: %s",
 				  path, dir, strerror(errno));
 	return 0;
+}
+
+int store_write_atomic(const char *path, const void *data, size_t len, int mode,
+		       struct errmsg *e)
+{
+	return write_file(path, data, len, mode, 0, e);
+}
+
+int store_write_new(const char *path, const void *data, size_t len, int mode,
+		    struct errmsg *e)
+{
+	return write_file(path, data, len, mode, 1, e);
 }
 
 /* ---- bounded read ---- */
@@ -522,6 +542,51 @@ int store_list_dir_keys(const char *dir, char (*files)[STORE_FILE_MAX], size_t m
 	}
 	closedir(d);
 	qsort(files, *count, STORE_FILE_MAX, cmp_names);
+	return 0;
+}
+
+/* The key name of a directory entry "<name>.pub" whose "<name>.tss" is missing, or 0. */
+static int orphan_pub_of(DIR *d, const char *entry, char name[STORE_NAME_MAX])
+{
+	size_t n = strlen(entry), sl = strlen(PUB_SUFFIX);
+	char tss[STORE_NAME_MAX + sizeof(KEY_SUFFIX)];
+	struct stat st;
+
+	if (n <= sl || n - sl >= STORE_NAME_MAX || strcmp(entry + n - sl, PUB_SUFFIX) != 0)
+		return 0;
+	memcpy(name, entry, n - sl);
+	name[n - sl] = '\0';
+	snprintf(tss, sizeof(tss), "%s" KEY_SUFFIX, name);
+	return store_name_valid(name) && is_regular_at(d, entry) &&
+	       fstatat(dirfd(d), tss, &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT;
+}
+
+int store_remove_orphans(const char *dir, size_t *removed, struct errmsg *e)
+{
+	char keys[STORE_PATH_MAX], name[STORE_NAME_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	*removed = 0;
+	if (join(keys, sizeof(keys), dir, "/keys", e) < 0)
+		return -1;
+	if ((d = opendir(keys)) == NULL)
+		return errno == ENOENT ? 0 : errmsg_set(e, "store: cannot list %s: %s", keys,
+							strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		if (!orphan_pub_of(d, de->d_name, name))
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) != 0) {
+			errmsg_set(e, "store: cannot remove %s/%s: %s", keys, de->d_name,
+				   strerror(errno));
+			closedir(d);
+			return -1;
+		}
+		(*removed)++;
+	}
+	closedir(d);
+	if (*removed > 0 && fsync_dir(keys) < 0)
+		return errmsg_set(e, "store: could not sync %s: %s", keys, strerror(errno));
 	return 0;
 }
 

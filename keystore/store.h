@@ -26,6 +26,12 @@ int store_key_path(const char *dir, const char *name, const char *suffix,
 /* Atomic write with the given mode (0600 for keys). */
 int store_write_atomic(const char *path, const void *data, size_t len, int mode,
 		       struct errmsg *e);
+/* The same for a file that must not exist yet: it appears whole (temp file, fsync,
+ * link) or not at all, and of two writers of one path exactly one succeeds; the other
+ * gets STORE_E_EXISTS. */
+#define STORE_E_EXISTS -2
+int store_write_new(const char *path, const void *data, size_t len, int mode,
+		    struct errmsg *e);
 /* Reads a whole regular file of at most max bytes into *data (malloc'd, NUL-terminated). */
 int store_read_file(const char *path, size_t max, char **data, size_t *len, struct errmsg *e);
 
@@ -48,6 +54,9 @@ int store_list_keys(const char *dir, char (*names)[STORE_NAME_MAX], size_t max,
 		    size_t *count, struct errmsg *e);
 /* 1 if dir/keys/<name>.tss exists. */
 int store_key_exists(const char *dir, const char *name);
+/* Removes every dir/keys/<name>.pub whose <name>.tss is missing (left by a crash
+ * in an older version's gen or import); *removed counts them. */
+int store_remove_orphans(const char *dir, size_t *removed, struct errmsg *e);
 /* Removes dir/keys/<name>.tss and .pub (a missing .pub is fine). */
 int store_remove_key(const char *dir, const char *name, struct errmsg *e);
 

@@ -20,7 +20,6 @@
  * noDA, as for keys made in the TPM: a wrong PIN counts towards the lockout, so a
  * short PIN cannot be guessed by brute force. */
 #define IMPORT_ATTRS (TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_SIGN_ENCRYPT)
-#define SYM_KEY_LEN 16 /* AES-128: the SRK's symmetric definition */
 
 static int refuse(struct errmsg *e, const char *what)
 {
@@ -215,48 +214,14 @@ static int object_name(const TPM2B_PUBLIC *pub, uint8_t name[2 + TPMS_DIGEST_LEN
 	       len == TPMS_DIGEST_LEN;
 }
 
-static int aes_cfb(const uint8_t key[SYM_KEY_LEN], uint8_t *buf, size_t len)
-{
-	static const uint8_t iv[16];
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	int outl = 0, ok;
-
-	ok = c != NULL && len <= INT32_MAX &&
-	     EVP_EncryptInit_ex(c, EVP_aes_128_cfb128(), NULL, key, iv) == 1 &&
-	     EVP_EncryptUpdate(c, buf, &outl, buf, (int)len) == 1 && (size_t)outl == len;
-	EVP_CIPHER_CTX_free(c);
-	return ok;
-}
-
-static int outer_hmac(const uint8_t key[TPMS_DIGEST_LEN], const uint8_t *enc, size_t enc_len,
-		      const uint8_t *name, size_t name_len, uint8_t out[TPMS_DIGEST_LEN])
-{
-	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
-	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
-		OSSL_PARAM_construct_end(),
-	};
-	size_t hlen = 0;
-	int ok;
-
-	ok = ctx != NULL && EVP_MAC_init(ctx, key, TPMS_DIGEST_LEN, params) == 1 &&
-	     EVP_MAC_update(ctx, enc, enc_len) == 1 && EVP_MAC_update(ctx, name, name_len) == 1 &&
-	     EVP_MAC_final(ctx, out, &hlen, TPMS_DIGEST_LEN) == 1 && hlen == TPMS_DIGEST_LEN;
-	EVP_MAC_CTX_free(ctx);
-	EVP_MAC_free(mac);
-	return ok;
-}
-
 int wrap_duplicate(const TPM2B_PUBLIC *pub, const TPM2B_SENSITIVE *sens,
 		   const uint8_t srk_x[TPMS_ECC_COORD], const uint8_t srk_y[TPMS_ECC_COORD],
 		   TPM2B_PRIVATE *dup, TPM2B_ENCRYPTED_SECRET *seed_out, struct errmsg *e)
 {
 	struct tpmsession s;
-	uint8_t seed[TPMS_DIGEST_LEN], sym[SYM_KEY_LEN], hkey[TPMS_DIGEST_LEN];
+	uint8_t seed[TPMS_DIGEST_LEN], plain[sizeof(TPM2B_SENSITIVE)];
 	uint8_t eph_x[TPMS_ECC_COORD], eph_y[TPMS_ECC_COORD], name[2 + TPMS_DIGEST_LEN];
-	uint8_t *enc = dup->buffer + 2 + TPMS_DIGEST_LEN;
-	size_t enc_len = 0, off = 0;
+	size_t plain_len = 0, off = 0, dup_len = 0;
 	TPMS_ECC_POINT pt = { 0 };
 	int ok = 0;
 
@@ -264,17 +229,11 @@ int wrap_duplicate(const TPM2B_PUBLIC *pub, const TPM2B_SENSITIVE *sens,
 		return errmsg_set(e, "wrap: cannot set up the cryptography");
 	if (tpmsession_ecc_seed(&s, "DUPLICATE", srk_x, srk_y, seed, eph_x, eph_y) == TPMS_OK &&
 	    object_name(pub, name) &&
-	    tpmsession_kdfa(&s, seed, sizeof(seed), "STORAGE", name, sizeof(name), NULL, 0,
-			    sym, sizeof(sym)) == TPMS_OK &&
-	    tpmsession_kdfa(&s, seed, sizeof(seed), "INTEGRITY", NULL, 0, NULL, 0, hkey,
-			    sizeof(hkey)) == TPMS_OK &&
-	    Tss2_MU_TPM2B_SENSITIVE_Marshal(sens, enc, sizeof(dup->buffer) - 2 - TPMS_DIGEST_LEN,
-					    &enc_len) == TSS2_RC_SUCCESS &&
-	    aes_cfb(sym, enc, enc_len) &&
-	    outer_hmac(hkey, enc, enc_len, name, sizeof(name), dup->buffer + 2)) {
-		dup->buffer[0] = 0;
-		dup->buffer[1] = TPMS_DIGEST_LEN;
-		dup->size = (UINT16)(2 + TPMS_DIGEST_LEN + enc_len);
+	    Tss2_MU_TPM2B_SENSITIVE_Marshal(sens, plain, sizeof(plain), &plain_len) ==
+		    TSS2_RC_SUCCESS &&
+	    tpmsession_outer_wrap(&s, seed, sizeof(seed), name, sizeof(name), plain, plain_len,
+				  dup->buffer, sizeof(dup->buffer), &dup_len) == TPMS_OK) {
+		dup->size = (UINT16)dup_len;
 		pt.x.size = pt.y.size = TPMS_ECC_COORD;
 		memcpy(pt.x.buffer, eph_x, TPMS_ECC_COORD);
 		memcpy(pt.y.buffer, eph_y, TPMS_ECC_COORD);
@@ -284,8 +243,7 @@ int wrap_duplicate(const TPM2B_PUBLIC *pub, const TPM2B_SENSITIVE *sens,
 		seed_out->size = (UINT16)off;
 	}
 	OPENSSL_cleanse(seed, sizeof(seed));
-	OPENSSL_cleanse(sym, sizeof(sym));
-	OPENSSL_cleanse(hkey, sizeof(hkey));
+	OPENSSL_cleanse(plain, sizeof(plain));
 	tpmsession_free(&s);
 	if (!ok) {
 		OPENSSL_cleanse(dup, sizeof(*dup));

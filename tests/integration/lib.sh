@@ -12,8 +12,9 @@
 # Helpers: fail, step, assert_eq, assert_ne, assert_contains, assert_not_contains,
 # assert_match, assert_mode, run_ok, run_fail, tk (bin/tpm-key), agent_start,
 # agent_start_fg, agent_stop, start_sshd, stop_sshd, ssh_login (+ $SSHD_NEWLOG),
-# ssh_host_login, authorize_key, gen_key, fp_of, key_body, agent_fps, sshsig_ok, tpm2tools, re, hold_start,
-# hold_stop, it_on_exit, it_pid_alive, it_wait_gone.
+# ssh_host_login, authorize_key, gen_key, fp_of, key_body, agent_fps, sshsig_ok,
+# tpm2tools, re, hold_start, hold_stop, holders_start, holders_stop, it_on_exit,
+# it_pid_alive, it_wait_gone, it_wait_line, it_wait_log.
 
 set -u
 set -o pipefail
@@ -126,25 +127,31 @@ it_pid_alive() {
 	[ "$st" != Z ]
 }
 
-# it_wait_gone PID [TENTHS]: waits up to TENTHS/10 s (default 10 s) for PID to end.
-it_wait_gone() {
-	local n=0 max=${2:-100}
-	while it_pid_alive "$1"; do
+# it_wait_until TENTHS CMD...: runs CMD every 0.1 s until it succeeds, at most
+# TENTHS/10 s; the bounded poll behind every it_wait_*.
+it_wait_until() {
+	local n=0 max=$1
+	shift
+	until "$@"; do
 		[ $n -ge "$max" ] && return 1
 		sleep 0.1; n=$((n + 1))
 	done
 	return 0
 }
+it_pid_gone() { ! it_pid_alive "$1"; }
+
+# it_wait_gone PID [TENTHS]: waits up to TENTHS/10 s (default 10 s) for PID to end.
+it_wait_gone() { it_wait_until "${2:-100}" it_pid_gone "$1"; }
 
 # it_wait_socket PATH [TENTHS]: waits for a unix socket to appear.
-it_wait_socket() {
-	local n=0 max=${2:-100}
-	while [ ! -S "$1" ]; do
-		[ $n -ge "$max" ] && return 1
-		sleep 0.1; n=$((n + 1))
-	done
-	return 0
-}
+it_wait_socket() { it_wait_until "${2:-100}" test -S "$1"; }
+
+# it_wait_line FILE TEXT [TENTHS]: waits (default 10 s) for a line exactly TEXT in FILE.
+it_wait_line() { it_wait_until "${3:-100}" grep -qsxF -- "$2" "$1"; }
+
+# it_wait_log PATTERN [TENTHS]: waits (default 10 s) for a line matching the basic
+# regular expression PATTERN in $AGENT_LOG.
+it_wait_log() { it_wait_until "${2:-100}" grep -qs -- "$1" "$AGENT_LOG"; }
 
 # it_port_busy PORT: something answers on 127.0.0.1:PORT.
 it_port_busy() { bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
@@ -186,6 +193,15 @@ agent_start_fg() {
 	if ! it_wait_socket "$SSH_AUTH_SOCK" 150; then
 		fail "tpm-agent -D did not create $SSH_AUTH_SOCK: $(tail -5 "$AGENT_LOG")"
 	fi
+	# The socket is bound before the keys are read: wait until the agent answers.
+	it_wait_until 150 agent_answers ||
+		fail "tpm-agent -D does not answer on $SSH_AUTH_SOCK: $(tail -5 "$AGENT_LOG")"
+}
+# agent_answers: ssh-add -l got an answer (keys or none), or the agent is gone.
+agent_answers() {
+	local rc=0
+	timeout 20 ssh-add -l >/dev/null 2>&1 || rc=$?
+	[ "$rc" -ne 2 ] || ! it_pid_alive "$SSH_AGENT_PID"
 }
 
 # agent_stop: bin/tpm-agent -k (kills $SSH_AGENT_PID) and waits until the process is
@@ -332,6 +348,12 @@ it_cleanup() {
 	trap - EXIT INT TERM HUP
 	set +e
 	if [ -n "$IT_EXIT_HOOKS" ]; then eval "$IT_EXIT_HOOKS" >/dev/null 2>&1; fi
+	# The agent's check that every TPM command runs under the TPM lock (daemon_jobs.h).
+	if grep -q "internal error: a TPM command" "$AGENT_LOG" 2>/dev/null; then
+		echo "FAIL: $IT_NAME: the agent used the TPM outside the TPM lock:" >&2
+		grep "internal error: a TPM command" "$AGENT_LOG" | head -3 >&2
+		[ "$rc" -ne 0 ] || rc=1
+	fi
 	if [ "$rc" -ne 0 ] || [ "$IT_FAILED" -ne 0 ]; then
 		if [ -s "$AGENT_LOG" ]; then
 			echo "--- $IT_NAME: agent log (last 30 lines)" >&2
@@ -419,25 +441,29 @@ tpm2tools() { TPM2TOOLS_TCTI="$SWTPM_TCTI" timeout 60 "$@"; }
 # re TEXT: TEXT with ERE metacharacters escaped (fingerprints hold '+' and '/').
 re() { printf '%s' "$1" | sed 's/[][\.*^$+?(){}|/]/\\&/g'; }
 
-# hold_start HEX: a client that connects to the agent, sends the bytes HEX (may be
-# empty) and then stays silent, keeping the connection open, until hold_stop. The
-# connection's input is a fifo whose writer is fd 7 of this shell.
-hold_start() {
-	local esc
-	esc=$(printf '%s' "$1" | tr -d ' \n' | sed 's/\(..\)/\\x\1/g')
-	rm -f "$T/hold.fifo"; mkfifo "$T/hold.fifo" || fail "mkfifo"
-	timeout 120 socat -t 1 - UNIX-CONNECT:"$SSH_AUTH_SOCK" <"$T/hold.fifo" >/dev/null 2>&1 &
-	HOLD_PID=$!
-	exec 7>"$T/hold.fifo"
-	# shellcheck disable=SC2059
-	[ -z "$esc" ] || printf "$esc" >&7
-	it_on_exit "hold_stop"
-	sleep 0.3
+# holders_start KIND SOCKET N [DRIBBLE]: tests/lib/hold_clients.py in the background:
+# N connections to SOCKET (KIND ssh or gpg), each served once (so the agent has
+# accepted it), then silent or, with DRIBBLE seconds, sending one byte of an unfinished
+# request that often (a slowloris). Returns once all N were served. Its output
+# ("closed K", "all closed") is in $HOLD_OUT. holders_stop ends it (also at exit).
+HOLD_OUT="$T/hold.out"
+holders_start() {
+	rm -f "$T/holders.fifo" "$HOLD_OUT"; mkfifo "$T/holders.fifo" || fail "mkfifo"
+	timeout 300 python3 "$IT_REPO/tests/lib/hold_clients.py" "$@" <"$T/holders.fifo" \
+		>"$HOLD_OUT" 2>"$T/hold.err" &
+	HOLDERS_PID=$!
+	exec 6>"$T/holders.fifo"
+	it_on_exit "holders_stop"
+	it_wait_line "$HOLD_OUT" "ready $3" 300 ||
+		fail "the $1 holders did not get $3 connections served: $(cat "$T/hold.err")"
 }
-hold_stop() {
-	[ -n "${HOLD_PID:-}" ] || return 0
-	exec 7>&-
-	it_wait_gone "$HOLD_PID" 30 || kill "$HOLD_PID" 2>/dev/null
-	wait "$HOLD_PID" 2>/dev/null
-	HOLD_PID=
+holders_stop() {
+	[ -n "${HOLDERS_PID:-}" ] || return 0
+	exec 6>&-
+	it_wait_gone "$HOLDERS_PID" 50 || kill "$HOLDERS_PID" 2>/dev/null
+	wait "$HOLDERS_PID" 2>/dev/null
+	HOLDERS_PID=
 }
+# hold_start / hold_stop: one idle client on the agent socket (holders_start ssh ... 1).
+hold_start() { holders_start ssh "$SSH_AUTH_SOCK" 1; }
+hold_stop() { holders_stop; }

@@ -45,7 +45,7 @@ for i in 1 2 3 4; do
 done
 
 step "an idle client connection does not block the others"
-hold_start ""
+hold_start
 run_ok timeout 10 ssh-add -l
 hold_stop
 

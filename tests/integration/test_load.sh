@@ -33,9 +33,8 @@ run_ok "$T/load-client" "$SSH_AUTH_SOCK" 200 10
 FDS0=$(fds); RSS0=$(rss)
 
 step "$CLIENTS clients, $SIGNS signatures, plus a garbage client and a silent one"
-# The silent client: connected, never sends (its socat waits on a sleep for input).
-timeout 120 socat -u EXEC:"sleep 300" UNIX-CONNECT:"$SSH_AUTH_SOCK" 2>/dev/null &
-SILENT=$!
+# The silent client: connected (served once, so surely accepted), then silent.
+holders_start ssh "$SSH_AUTH_SOCK" 1
 # The garbage client: random bytes and bad frames, one connection each, in a loop.
 ( while :; do
 	head -c 4096 /dev/urandom | timeout 5 socat -t 1 - UNIX-CONNECT:"$SSH_AUTH_SOCK" >/dev/null 2>&1
@@ -43,7 +42,6 @@ SILENT=$!
 	printf '\000\000\000\001\310' | timeout 5 socat -t 1 - UNIX-CONNECT:"$SSH_AUTH_SOCK" >/dev/null 2>&1
 done ) &
 GARBAGE=$!
-sleep 0.3
 [ "$(fds)" -gt "$FDS0" ] || fail "the silent client is not connected"
 start=$(date +%s%N)
 pids=
@@ -55,7 +53,7 @@ bad=0
 for p in $pids; do wait "$p" || bad=$((bad + 1)); done
 el_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 kill "$GARBAGE" 2>/dev/null; wait "$GARBAGE" 2>/dev/null
-kill "$SILENT" 2>/dev/null; wait "$SILENT" 2>/dev/null
+holders_stop
 it_pid_alive "$PID" || fail "agent died under load: $(tail -5 "$AGENT_LOG")"
 signs=$(cat "$T"/client.* | awk '/^signs/ { n += $2 } END { print n + 0 }')
 lists=$(cat "$T"/client.* | awk '/^signs/ { n += $4 } END { print n + 0 }')
@@ -66,9 +64,9 @@ assert_eq 0 "$errors" "errors"
 grep -q "malformed frame\|message limit" "$AGENT_LOG" || fail "the garbage client was never seen"
 
 step "resources after the run"
-sleep 0.5   # the last disconnects reach the agent's poll loop
-RSS1=$(rss); FDS1=$(fds)
-n=0; while [ "$FDS1" -gt "$FDS0" ] && [ $n -lt 20 ]; do sleep 0.1; FDS1=$(fds); n=$((n + 1)); done
+FDS1=$(fds)   # the last disconnects reach the agent's poll loop:
+n=0; while [ "$FDS1" -gt "$FDS0" ] && [ $n -lt 50 ]; do sleep 0.1; FDS1=$(fds); n=$((n + 1)); done
+RSS1=$(rss)
 echo "load: $signs signatures + $lists lists by $CLIENTS clients in $el_ms ms:" \
 	"$(( signs * 1000 / (el_ms > 0 ? el_ms : 1) )) signatures/s, $errors errors;" \
 	"RSS ${RSS0} kB -> ${RSS1} kB; fds $FDS0 -> $FDS1"

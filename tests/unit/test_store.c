@@ -266,6 +266,50 @@ static void test_write_replaces_atomically(void **state)
 	assert_int_equal(count_dotfiles(f->keys), 0);
 }
 
+/* A new file: whole or not at all, and never over one that exists. */
+static void test_write_new_is_exclusive(void **state)
+{
+	struct fixture *f = *state;
+	struct errmsg e = { "" };
+	char path[512];
+
+	key_path(f, "n.tss", path, sizeof(path));
+	assert_int_equal(store_write_new(path, "winner\n", 7, 0600, &e), 0);
+	assert_content(path, "winner\n");
+	assert_int_equal(mode_of(path), 0600);
+	assert_int_equal(store_write_new(path, "loser\n", 6, 0600, &e), STORE_E_EXISTS);
+	expect_msg(&e, "exists already");
+	assert_content(path, "winner\n");
+	assert_int_equal(count_dotfiles(f->keys), 0); /* no temp file left either way */
+}
+
+/* A .pub without its .tss goes; a pair, a lone .tss and other files stay. */
+static void test_remove_orphans(void **state)
+{
+	struct fixture *f = *state;
+	struct errmsg e = { "" };
+	const char *files[] = { "pair.tss", "pair.pub", "lone.tss", "orphan.pub", "notes.txt" };
+	char path[512];
+	size_t n = 99;
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		key_path(f, files[i], path, sizeof(path));
+		assert_int_equal(store_write_atomic(path, "x", 1, 0600, &e), 0);
+	}
+	assert_int_equal(store_remove_orphans(f->home, &n, &e), 0);
+	assert_int_equal(n, 1);
+	key_path(f, "orphan.pub", path, sizeof(path));
+	assert_int_equal(access(path, F_OK), -1);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (strcmp(files[i], "orphan.pub") == 0)
+			continue;
+		key_path(f, files[i], path, sizeof(path));
+		assert_int_equal(access(path, F_OK), 0);
+	}
+	assert_int_equal(store_remove_orphans(f->home, &n, &e), 0);
+	assert_int_equal(n, 0);
+}
+
 static void test_write_into_missing_dir(void **state)
 {
 	struct fixture *f = *state;
@@ -465,6 +509,8 @@ int main(void)
 		cmocka_unit_test(test_key_path),
 		cmocka_unit_test_setup_teardown(test_write_replaces_atomically, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_into_missing_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_new_is_exclusive, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove_orphans, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_disk_full_keeps_old, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_readonly_dir_keeps_old, setup,
 						teardown),
