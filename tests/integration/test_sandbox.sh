@@ -66,6 +66,7 @@ assert_eq "allowed" "$(probe "open:$OUTSIDE/secret")" "no Landlock"
 agent_stop
 
 step "--simulator under the sandbox: swtpm started, keys made and used"
+export TPM_AGENT_HOME="$T/simdata" # another TPM: a data dir of its own (the SRK is pinned)
 agent_start_fg --simulator="$T/sim"
 gen_key s1 ecdsa 256
 sshsig_ok s1.pub

@@ -30,7 +30,14 @@ ctl() { printf '%s\n' "$1" | socat -t 5 - "UNIX-CONNECT:$T/proxy.ctl"; }
 assert_contains "$(ctl "arm delay any 40 150")" "ok" "delay armed"
 
 step "ssh-add -l as soon as the socket exists"
-SWTPM_TCTI="swtpm:host=127.0.0.1,port=$P" agent_start_fg --key-dirs="$T/kd"
+: >"$AGENT_LOG" # only this agent's lines
+# (not agent_start_fg, which waits until the agent answers)
+"$TPM_AGENT" -D -d --tcti "swtpm:host=127.0.0.1,port=$P" -a "$AGENT_SOCK" --key-dirs="$T/kd" \
+	</dev/null >"$T/agent-fg.out" 2>>"$AGENT_LOG" &
+SSH_AGENT_PID=$!
+SSH_AUTH_SOCK="$AGENT_SOCK"
+export SSH_AUTH_SOCK SSH_AGENT_PID
+it_wait_socket "$SSH_AUTH_SOCK" 150 || fail "no agent socket: $(tail -5 "$AGENT_LOG")"
 grep -q "serving .* key" "$AGENT_LOG" && fail "the agent was already serving: the test did not connect early"
 run_ok timeout 60 ssh-add -l
 assert_eq 3 "$(printf '%s\n' "$OUT" | grep -c SHA256)" "the first list holds every key"
