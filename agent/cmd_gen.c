@@ -30,7 +30,7 @@ static int gen_put_pcr(struct sshbuf *args, const char *pcr, const char *bank,
 int cmd_gen(int argc, char **argv)
 {
 	const char *type = "ecdsa", *name = "", *comment = "";
-	const char *pcr = NULL, *bank = NULL, *signer = "";
+	const char *pcr = NULL, *bank = NULL, *signer = "", *hierarchy = NULL;
 	unsigned long bits = 0;
 	uint32_t flags = 0;
 	static const struct option longopts[] = {
@@ -42,6 +42,7 @@ int cmd_gen(int argc, char **argv)
 		{ "pcr-authorized", no_argument, NULL, 'A' },
 		{ "signer", required_argument, NULL, 'S' },
 		{ "no-pcr", no_argument, NULL, 'O' },
+		{ "hierarchy", required_argument, NULL, 'Y' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -76,12 +77,17 @@ int cmd_gen(int argc, char **argv)
 		case 'A': flags |= CTL_GEN_PCR_AUTHORIZED; break;
 		case 'S': signer = optarg; break;
 		case 'O': flags |= CTL_GEN_NO_PCR; break;
+		case 'Y': hierarchy = optarg; break;
 		case 'h': gen_usage(stdout); rc = 0; goto done;
 		default: gen_usage(stderr); goto done;
 		}
 	}
 	if (optind != argc) {
 		rc = cli_fail("gen: unexpected argument '%s'", argv[optind]);
+		goto done;
+	}
+	if (hierarchy != NULL) {
+		rc = cli_hierarchy_pub(hierarchy, type, (unsigned)bits);
 		goto done;
 	}
 	if (args == NULL || reply == NULL || sshbuf_put_cstring(args, type) != 0 ||

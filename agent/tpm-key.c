@@ -26,7 +26,7 @@ static const struct command {
 } commands[] = {
 	{ "gen", cmd_gen, "make a key inside the TPM", "",
 	  "-t=ecdsa rsa;-b=256 384 521 2048 3072;-n=;-C=;--pcr=;"
-	  "--pcr-bank=sha256 sha1 sha384 sha512;--signer=@key",
+	  "--pcr-bank=sha256 sha1 sha384 sha512;--signer=@key;--hierarchy=owner endorsement null",
 	  "usage: tpm-key gen [-t ecdsa|rsa] [-b BITS] [-n NAME] [-C COMMENT] [--decrypt]\n"
 	  "                    [--no-pin]\n"
 	  "  -t TYPE     ecdsa (default) or rsa\n"
@@ -45,7 +45,10 @@ static const struct command {
 	  "  --pcr-authorized      PolicyAuthorize by a signing key of yours instead, so that\n"
 	  "              `tpm-key pcr-seal NAME` can approve a new state after an update\n"
 	  "  --signer NAME         that signing key (default: a new NAME-policy-signer)\n"
-	  "  --no-pcr    not bound, whatever the platform-policy setting says\n" },
+	  "  --no-pcr    not bound, whatever the platform-policy setting says\n"
+	  "  --hierarchy H  print the hierarchy key of this type under H (owner,\n"
+	  "              endorsement, null): made from the hierarchy's seed, no file\n"
+	  "              (the setting hierarchy-keys serves it)\n" },
 	{ "import", cmd_import, "make an existing OpenSSH/PEM private key a TPM key", "file",
 	  "-n=;-C=",
 	  "usage: tpm-key import [-n NAME] [-C COMMENT] [--no-pin] FILE\n"
@@ -157,12 +160,47 @@ static const struct command {
 	  "  --key NAME.pub   the public key the attestation must be about\n"
 	  "  --ek-ca CA.pem   the EK CA certificates to check the EK certificate against\n"
 	  "  --nonce HEX      the challenge the attestation must include\n" },
-	{ "setup", cmd_setup, "enable the systemd user units; print the profile line", "", "",
+	{ "setup", cmd_setup, "enable the systemd user units; print the profile line", "",
+	  "--root=@file;--socket=@file;--hierarchy-key=;--sshd=@file",
 	  "usage: tpm-key setup [--gpg] [--yes] [--dry-run]\n"
+	  "       tpm-key setup --host [--root DIR] [--socket PATH] [--hierarchy-key H:TYPE]\n"
+	  "                     [--sshd PATH] [--dry-run]\n"
 	  "  --gpg       also serve gpg: enable tpm-agent-gpg.socket, after masking\n"
 	  "              gpg-agent's user sockets (that takes --yes)\n"
 	  "  --yes       run the gpg-agent masking command instead of only printing it\n"
-	  "  --dry-run   print the commands without running any\n" },
+	  "  --dry-run   print the commands without running any\n"
+	  "  --host      sshd's host keys: system units for tpm-agent --host, its settings\n"
+	  "              and an sshd_config.d drop-in, checked with sshd -t (see tpm-key(1))\n"
+	  "  --root DIR           write everything under DIR, and name paths under DIR (no\n"
+	  "                       systemctl): for tests and trying it out\n"
+	  "  --socket PATH        the host agent's socket (default\n"
+	  "                       <root>/run/tpm-agent-host/agent.sock)\n"
+	  "  --hierarchy-key H:TYPE  host key of a new host.conf (default owner:ecdsa256;\n"
+	  "                       none: only keys made with tpm-key gen --host)\n"
+	  "  --sshd PATH          the sshd that checks the result (default /usr/sbin/sshd)\n" },
+	{ "srk", cmd_srk, "print this TPM's SRK public key (PEM) and name", "", "-o=@file",
+	  "usage: tpm-key srk [-o FILE]\n"
+	  "Prints the SRK's public key (PEM), its TPM name, handle and hierarchy.\n"
+	  "  -o FILE  write the PEM public key to FILE instead (to hand to tpm-key wrap)\n" },
+	{ "wrap", cmd_wrap, "wrap a private key for another TPM's SRK (no TPM needed)", "file",
+	  "--srk=@file;-o=@file;-C=",
+	  "usage: tpm-key wrap --srk FILE -o OUT.tss [-C COMMENT] KEYFILE\n"
+	  "  KEYFILE     an OpenSSH or PEM private key: ECDSA P-256/384/521 or RSA 2048/3072\n"
+	  "  --srk FILE  the target TPM's SRK public key (PEM, from tpm-key srk there)\n"
+	  "  -o OUT.tss  the wrapped key (TSS2 PRIVATE KEY, importable); OUT.pub gets the\n"
+	  "              public key line\n"
+	  "  -C COMMENT  comment of OUT.pub (default: the key file's comment, or its name)\n"
+	  "Needs no TPM and no agent. On the target: tpm-key add OUT.tss\n" },
+	{ "add", cmd_add, "add a TSS2 key file (wrapped or loadable) to the store", "file",
+	  "-n=;-C=",
+	  "usage: tpm-key add [-n NAME] [-C COMMENT] FILE\n"
+	  "  FILE        a TSS2 PRIVATE KEY file: importable (tpm-key wrap for this TPM's\n"
+	  "              SRK) or loadable (ssh-tpm-agent .tpm, tpm2-openssl, .tss)\n"
+	  "  -n NAME     the key's name in the store (default: FILE's name without .tss/.tpm)\n"
+	  "  -C COMMENT  comment (default: the comment of FILE's .pub, else the file's)\n" },
+	{ "supported", cmd_supported, "algorithms, curves and RSA sizes this TPM offers", "", "",
+	  "usage: tpm-key supported\n"
+	  "Lists the TPM's algorithms, ECC curves and RSA sizes, marking those tpm-agent uses.\n" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
