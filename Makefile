@@ -163,10 +163,12 @@ UNITS              := tpm-agent.socket tpm-agent-gpg.socket tpm-agent.service
 .PHONY: install uninstall lint
 install: all
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man7 \
 		$(DESTDIR)$(SYSTEMDUSERUNITDIR) $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
 	$(INSTALL) -m 0755 $(BIN)/tpm-agent $(BIN)/tpm-key $(DESTDIR)$(BINDIR)/
 	$(INSTALL) -m 0644 man/tpm-agent.1 man/tpm-key.1 $(DESTDIR)$(MANDIR)/man1/
 	$(INSTALL) -m 0644 man/tpm-agent.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	$(INSTALL) -m 0644 man/tpm-agent-security.7 $(DESTDIR)$(MANDIR)/man7/
 	for u in $(UNITS); do \
 		sed 's|@BINDIR@|$(BINDIR)|g' contrib/systemd/$$u >$(DESTDIR)$(SYSTEMDUSERUNITDIR)/$$u.tmp && \
 		chmod 0644 $(DESTDIR)$(SYSTEMDUSERUNITDIR)/$$u.tmp && \
@@ -185,6 +187,7 @@ uninstall:
 	rm -f $(DESTDIR)$(MANDIR)/man1/tpm-agent.1 $(DESTDIR)$(MANDIR)/man1/tpm-key.1
 	rm -f $(DESTDIR)$(MANDIR)/man5/tpm-agent.conf.5 $(DESTDIR)$(BASHCOMPDIR)/tpm-key
 	rm -f $(DESTDIR)$(ZSHCOMPDIR)/_tpm-key
+	rm -f $(DESTDIR)$(MANDIR)/man7/tpm-agent-security.7
 	for u in $(UNITS); do rm -f $(DESTDIR)$(SYSTEMDUSERUNITDIR)/$$u; done
 	for u in $(HOST_UNITS); do rm -f $(DESTDIR)$(SYSTEMDSYSTEMUNITDIR)/$$(basename $$u); done
 

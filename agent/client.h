@@ -78,6 +78,7 @@
 #define CTL_KEY_SOFTWARE     0x100 /* a software key from ssh-add (memory only, no name in the store) */
 #define CTL_KEY_HOST         0x200 /* a host key for sshd (tpm-key gen --host) */
 #define CTL_KEY_SOFT_CONFIRM 0x400 /* software key added with ssh-add -c */
+#define CTL_KEY_UNUSABLE     0x1000 /* its parent is not this TPM's SRK: not offered to ssh */
 
 /* $TPM_AGENT_SOCK, else $SSH_AUTH_SOCK, else NULL. */
 const char *client_socket_path(void);

@@ -15,7 +15,8 @@
 /* What the agent says about the key, after the comment. */
 static void key_tags(uint32_t flags, char *out, size_t len)
 {
-	snprintf(out, len, "%s%s%s",
+	snprintf(out, len, "%s%s%s%s",
+		 (flags & CTL_KEY_UNUSABLE) ? " [unusable: not this TPM's SRK, see tpm-key status]" : "",
 		 (flags & CTL_KEY_SOFTWARE) ? ((flags & CTL_KEY_SOFT_CONFIRM) ?
 		 " [software key, memory only, confirm]" : " [software key, memory only]") : "",
 		 (flags & CTL_KEY_HOST) ? " [host key: tpm-agent --host]" : "",
@@ -68,7 +69,7 @@ static int print_other_key(const struct cli_key *k, const char *tags)
 static void print_key(const struct cli_key *k)
 {
 	struct sshkey_pub pub;
-	char fp[SSHKEY_FP_MAX], grip[KEYGRIP_HEX_LEN], type[32], tags[128];
+	char fp[SSHKEY_FP_MAX], grip[KEYGRIP_HEX_LEN], type[32], tags[256];
 
 	key_tags(k->flags, tags, sizeof(tags));
 	if (sshkey_pub_from_blob(k->blob, k->blob_len, &pub) != 0 ||
@@ -109,10 +110,11 @@ static void print_key_json(const struct cli_key *k, int first)
 	       protection(k->flags),
 	       !(k->flags & (CTL_KEY_EMPTY_AUTH | CTL_KEY_SOFTWARE)) ? "true" : "false",
 	       (k->flags & CTL_KEY_PCR) ? "true" : "false");
-	printf("\"software\": %s, \"host\": %s, \"in_agent\": %s, \"certificates\": ",
-	       (k->flags & CTL_KEY_SOFTWARE) ? "true" : "false",
+	printf("\"software\": %s, \"host\": %s, \"in_agent\": %s, \"usable\": %s, "
+	       "\"certificates\": ", (k->flags & CTL_KEY_SOFTWARE) ? "true" : "false",
 	       (k->flags & CTL_KEY_HOST) ? "true" : "false",
-	       (k->flags & CTL_KEY_HIDDEN) ? "false" : "true");
+	       (k->flags & CTL_KEY_HIDDEN) ? "false" : "true",
+	       (k->flags & CTL_KEY_UNUSABLE) ? "false" : "true");
 	cli_cert_json(k->name);
 	printf("}");
 }

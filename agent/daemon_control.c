@@ -58,7 +58,8 @@ static int ctl_list(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 		uint32_t flags = (k->hidden ? CTL_KEY_HIDDEN : 0) |
 				 (k->empty_auth ? CTL_KEY_EMPTY_AUTH : 0) |
 				 (k->policy != NULL ? CTL_KEY_PCR : 0) |
-				 (hostkey_is_host(a, k->name) ? CTL_KEY_HOST : 0);
+				 (hostkey_is_host(a, k->name) ? CTL_KEY_HOST : 0) |
+				 (srkpin_keys_unusable(a, NULL) ? CTL_KEY_UNUSABLE : 0);
 
 		if ((r = sshbuf_put_cstring(out, k->name)) == 0 &&
 		    (r = sshbuf_put_cstring(out, k->comment)) == 0 &&
@@ -304,7 +305,11 @@ static int ctl_status(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 	st.r = sshbuf_put_u32(out, 0);
 	status_tpm(a, &info, &st);
 	pin_da_status(a, status_add_pair, &st); /* counter, lockout, the last PIN failure */
-	status_add(&st, "keys", "%zu (%zu removed from the agent)", keystore_count(a->ks), hidden);
+	if (srkpin_keys_unusable(a, e))
+		status_add(&st, "keys", "%zu, none usable: %s", keystore_count(a->ks), e->text);
+	else
+		status_add(&st, "keys", "%zu (%zu removed from the agent)", keystore_count(a->ks),
+			   hidden);
 	status_add(&st, "certificates", "%zu", certstore_count(a->certs));
 	keystore_repairs(a->ks, &orphans, &rewritten);
 	status_add(&st, "store repairs at start", "%zu .pub without .tss removed, %zu missing "

@@ -162,6 +162,18 @@ static void proof_summary(const char *text, char *out, size_t cap)
 		 srk, issuer);
 }
 
+int srkpin_keys_unusable(const struct agent *a, struct errmsg *why)
+{
+	struct errmsg e;
+
+	if (a->tpm == NULL || !tpm_srk_refused(a->tpm, &e))
+		return 0;
+	if (why != NULL)
+		errmsg_set(why, "their parent is not this TPM's SRK (the pinned SRK is not "
+			   "there: a cleared TPM or another TPM); see `tpm-key status`, srk pin");
+	return 1;
+}
+
 void srkpin_status(struct agent *a, void (*add)(void *ctx, const char *label,
 						 const char *value), void *ctx)
 {

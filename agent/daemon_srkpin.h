@@ -28,6 +28,12 @@ int srkpin_repin(struct agent *a, char *note, size_t note_len, struct errmsg *e)
  * -1 when a proof was made and failed, else 0. */
 int srkpin_prove(struct agent *a, char *note, size_t note_len);
 
+/* 1 when no TPM key of the store can be used with this TPM, with the reason in why:
+ * the SRK is refused (not the pinned one: a cleared TPM, another simulator dir), so
+ * every key's parent is another SRK. Such keys are not offered to ssh; tpm-key list
+ * marks them and status says why. 0 when the keys are usable. */
+int srkpin_keys_unusable(const struct agent *a, struct errmsg *why);
+
 /* (label, value) pairs for tpm-key status. */
 void srkpin_status(struct agent *a, void (*add)(void *ctx, const char *label,
 						 const char *value), void *ctx);

@@ -12,6 +12,7 @@
 #include "daemon_pin.h"
 #include "daemon_restrict.h"
 #include "daemon_softkeys.h"
+#include "daemon_srkpin.h"
 #include "daemon_sshcontrol.h"
 #include "log.h"
 
@@ -28,9 +29,20 @@ static int reply_success(struct sshbuf *out)
 	return agentmsg_put_simple(out, SSH_AGENT_SUCCESS);
 }
 
-/* Keys gpg made are ssh's only when sshcontrol lists them (daemon_sshcontrol.h). */
-static int ssh_offered(const struct ks_key *k)
+/* Keys gpg made are ssh's only when sshcontrol lists them (daemon_sshcontrol.h); keys
+ * whose parent is not this TPM's SRK are not offered at all (signing would fail), and
+ * the log says why once. */
+static int ssh_offered(const struct agent *a, const struct ks_key *k)
 {
+	static int warned;
+	struct errmsg why;
+
+	if (srkpin_keys_unusable(a, &why)) {
+		if (!warned)
+			log_warn("not offering the TPM keys to ssh: %s", why.text);
+		warned = 1;
+		return 0;
+	}
 	return !k->hidden && sshcontrol_offers(k);
 }
 
@@ -40,7 +52,7 @@ static int cert_offered(struct agent *a, struct cert_entry *c, uint64_t now)
 {
 	struct ks_key *k = keystore_find_name(a->ks, c->key_name);
 
-	if (c->hidden || k == NULL || !ssh_offered(k) || !sshkey_pub_equal(&k->pub, &c->cert.key))
+	if (c->hidden || k == NULL || !ssh_offered(a, k) || !sshkey_pub_equal(&k->pub, &c->cert.key))
 		return 0;
 	if (!sshcert_valid_at(&c->cert, now)) {
 		if (!c->warned_expired)
@@ -59,7 +71,7 @@ static int key_shown(struct agent *a, struct conn *c, struct ks_key *k, uint64_t
 		     uint32_t *n)
 {
 	*n = 0;
-	if (!ssh_offered(k) || !restrict_may_list(c, restrict_tpm_get(k->name)))
+	if (!ssh_offered(a, k) || !restrict_may_list(c, restrict_tpm_get(k->name)))
 		return 0;
 	*n = 1;
 	for (size_t i = 0; i < certstore_count(a->certs); i++) {
@@ -124,7 +136,7 @@ struct ks_key *ssh_signing_key(struct agent *a, const uint8_t *blob, size_t len)
 
 	sshcontrol_refresh();
 	if (k != NULL)
-		return ssh_offered(k) ? k : NULL;
+		return ssh_offered(a, k) ? k : NULL;
 	if ((c = certstore_find_blob(a->certs, blob, len)) == NULL ||
 	    !cert_offered(a, c, (uint64_t)time(NULL)))
 		return NULL;

@@ -13,7 +13,7 @@ for f in usr/bin/tpm-agent usr/bin/tpm-key; do
 	[ -x "$R/$f" ] || fail "$f not installed (or not executable)"
 done
 for f in usr/share/man/man1/tpm-agent.1 usr/share/man/man1/tpm-key.1 \
-	 usr/share/man/man5/tpm-agent.conf.5 usr/lib/systemd/user/tpm-agent.socket \
+	 usr/share/man/man5/tpm-agent.conf.5 usr/share/man/man7/tpm-agent-security.7 usr/lib/systemd/user/tpm-agent.socket \
 	 usr/lib/systemd/user/tpm-agent-gpg.socket usr/lib/systemd/user/tpm-agent.service \
 	 usr/share/bash-completion/completions/tpm-key usr/share/zsh/vendor-completions/_tpm-key; do
 	[ -f "$R/$f" ] || fail "$f not installed"

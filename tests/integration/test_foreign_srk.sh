@@ -1,0 +1,43 @@
+#!/bin/bash
+# test_foreign_srk: keys made by another TPM are not offered. A key made with one
+# simulator; the agent restarted on a fresh simulator (same data dir): the pinned SRK is
+# not there, so ssh-add -l offers nothing, tpm-key list marks the key unusable (and
+# list --json says "usable": false), status and the log say why.
+IT_NO_TPM=1   # read by lib.sh: the agents here run their own simulators
+. "$(dirname "$0")/lib.sh"
+
+SOCK="$T/foreign.sock"
+# start_sim DIR: the agent on the simulator in DIR, in the foreground, logging to $T/DIR.log.
+start_sim() {
+	rm -f "$SOCK"
+	"$TPM_AGENT" -D -d --simulator="$T/$1" -a "$SOCK" </dev/null >/dev/null 2>"$T/$1.log" &
+	SIM_PID=$!
+	it_on_exit "kill $SIM_PID 2>/dev/null"
+	export SSH_AUTH_SOCK="$SOCK"
+	it_wait_until 300 sim_answers || fail "agent on $1 does not answer: $(tail -5 "$T/$1.log")"
+}
+sim_answers() { timeout 10 ssh-add -l >/dev/null 2>&1; [ $? -le 1 ]; }
+stop_sim() { kill "$SIM_PID"; it_wait_gone "$SIM_PID" 300 || fail "agent did not stop"; }
+
+step "a key made on simulator A is offered there"
+start_sim simA
+run_ok tk gen --no-pin -n made-on-a
+run_ok ssh-add -l
+assert_contains "$OUT" "made-on-a" "offered on its own TPM"
+stop_sim
+
+step "on simulator B: not offered, marked in list, explained by status and the log"
+start_sim simB
+run_fail ssh-add -l
+assert_contains "$OUT$ERR" "no identities" "ssh-add -l on another TPM"
+run_ok tk list
+assert_contains "$OUT" "[unusable: not this TPM's SRK, see tpm-key status]" "list marks the key"
+run_ok tk list --json
+assert_contains "$OUT" '"usable": false' "list --json"
+run_ok tk status
+assert_match "$OUT" "keys +1, none usable: their parent is not this TPM's SRK" "status says why"
+it_wait_until 100 grep -q "not offering the TPM keys to ssh" "$T/simB.log" ||
+	fail "the log does not say why: $(tail -5 "$T/simB.log")"
+stop_sim
+
+echo "PASS: $IT_NAME"
