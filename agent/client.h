@@ -79,6 +79,9 @@
 #define CTL_KEY_HOST         0x200 /* a host key for sshd (tpm-key gen --host) */
 #define CTL_KEY_SOFT_CONFIRM 0x400 /* software key added with ssh-add -c */
 #define CTL_KEY_UNUSABLE     0x1000 /* its parent is not this TPM's SRK: not offered to ssh */
+/* Where a TPM key came from (none of them: made in a TPM, "generated"). */
+#define CTL_KEY_IMPORTED     0x2000 /* its private key existed outside a TPM (import, wrap + add) */
+#define CTL_KEY_GPG          0x4000 /* made or imported by gpg */
 
 /* $TPM_AGENT_SOCK, else $SSH_AUTH_SOCK, else NULL. */
 const char *client_socket_path(void);

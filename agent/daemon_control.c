@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <tss2/tss2_mu.h>
+
 #include "../protocol/agentmsg.h"
 #include "../pinentry/pincache.h"
 #include "client.h"
@@ -30,6 +32,7 @@
 #include "daemon_restrict.h"
 #include "daemon_softkeys.h"
 #include "daemon_srkpin.h"
+#include "daemon_sshcontrol.h"
 #include "log.h"
 
 typedef int (*control_handler)(struct agent *a, struct sshbuf *body, struct sshbuf *out,
@@ -43,6 +46,21 @@ static int put_key(struct sshbuf *out, const struct ks_key *k)
 	    (r = sshbuf_put_string(out, k->blob, k->blob_len)) != 0)
 		return r;
 	return sshbuf_put_cstring(out, k->comment);
+}
+
+/* CTL_KEY_GPG for gpg's keys, CTL_KEY_IMPORTED for a key the TPM did not make (its
+ * public area lacks sensitiveDataOrigin: TPM2_Import), else 0 (made in a TPM). */
+static uint32_t key_origin(const struct ks_key *k)
+{
+	TPM2B_PUBLIC pub = { 0 };
+	size_t off = 0;
+
+	if (ks_key_from_gpg(k))
+		return CTL_KEY_GPG;
+	if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(k->tk.pub, k->tk.pub_len, &off, &pub) != TSS2_RC_SUCCESS)
+		return 0;
+	return (pub.publicArea.objectAttributes & TPMA_OBJECT_SENSITIVEDATAORIGIN) ? 0 :
+	       CTL_KEY_IMPORTED;
 }
 
 static int ctl_list(struct agent *a, struct sshbuf *body, struct sshbuf *out,
@@ -59,7 +77,8 @@ static int ctl_list(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 				 (k->empty_auth ? CTL_KEY_EMPTY_AUTH : 0) |
 				 (k->policy != NULL ? CTL_KEY_PCR : 0) |
 				 (hostkey_is_host(a, k->name) ? CTL_KEY_HOST : 0) |
-				 (srkpin_keys_unusable(a, NULL) ? CTL_KEY_UNUSABLE : 0);
+				 (srkpin_keys_unusable(a, NULL) ? CTL_KEY_UNUSABLE : 0) |
+				 key_origin(k);
 
 		if ((r = sshbuf_put_cstring(out, k->name)) == 0 &&
 		    (r = sshbuf_put_cstring(out, k->comment)) == 0 &&

@@ -1,7 +1,8 @@
 #!/bin/bash
 # test_cli_json: `tpm-key list --json` and `tpm-key status --json` are valid JSON with
 # the schema of tpm-key(1) (JSON OUTPUT): keys with type, bits, fingerprint (as
-# ssh-add -l shows it), keygrip, comment (quotes and backslashes escaped), PIN and
+# ssh-add -l shows it), keygrip, comment (quotes and backslashes escaped), PIN, origin
+# (generated, imported) and
 # certificates with their validity; the sealed objects; the status rows. The human
 # table keeps its columns aligned.
 . "$(dirname "$0")/lib.sh"
@@ -11,6 +12,8 @@ step "keys of both types, an awkward comment, a certificate, a sealed secret"
 gen_key k1 ecdsa 256 'q"uote\back\slash'
 FP1=$FP
 gen_key k2 rsa 2048 plain
+ssh-keygen -q -t ecdsa -b 256 -N '' -C imp -f "$T/imp" </dev/null || fail "ssh-keygen"
+run_ok tk import --no-pin -n imp "$T/imp"
 ssh-keygen -q -t ecdsa -N '' -f "$T/ca" >/dev/null || fail "ssh-keygen CA"
 run_ok tk pub k1
 printf '%s\n' "$OUT" >"$T/k1.pub"
@@ -38,6 +41,9 @@ assert len(c) == 1 and c[0]["serial"] == 42 and c[0]["key_id"] == 'id "1"', c
 assert c[0]["principals"] == ["alice", "bob"] and c[0]["state"] == "valid", c
 assert c[0]["stored"] in ("file", "nv"), c
 assert b["certificates"] == [], b
+assert a["origin"] == "generated" and b["origin"] == "generated", (a, b)
+assert k["imp"]["origin"] == "imported", k["imp"]
+assert a["usable"] is True, a
 assert d["sealed"] == [{"name": "sec", "policy": d["sealed"][0]["policy"]}], d["sealed"]
 PY
 
