@@ -14,6 +14,8 @@ FP1=$FP
 gen_key k2 rsa 2048 plain
 ssh-keygen -q -t ecdsa -b 256 -N '' -C imp -f "$T/imp" </dev/null || fail "ssh-keygen"
 run_ok tk import --no-pin -n imp "$T/imp"
+ssh-keygen -q -t ed25519 -N '' -C soft-ed -f "$T/ed" </dev/null || fail "ssh-keygen ed25519"
+run_ok ssh-add "$T/ed"
 ssh-keygen -q -t ecdsa -N '' -f "$T/ca" >/dev/null || fail "ssh-keygen CA"
 run_ok tk pub k1
 printf '%s\n' "$OUT" >"$T/k1.pub"
@@ -44,6 +46,9 @@ assert b["certificates"] == [], b
 assert a["origin"] == "generated" and b["origin"] == "generated", (a, b)
 assert k["imp"]["origin"] == "imported", k["imp"]
 assert a["usable"] is True, a
+ed = [x for x in d["keys"] if x["comment"] == "soft-ed"]
+assert len(ed) == 1 and ed[0]["type"] == "ED25519" and ed[0]["bits"] == 256, ed
+assert ed[0]["keygrip"] is None and ed[0]["origin"] == "software", ed
 assert d["sealed"] == [{"name": "sec", "policy": d["sealed"][0]["policy"]}], d["sealed"]
 PY
 
@@ -61,7 +66,7 @@ assert_match "$ERR" "^usage: tpm-key status" "status with a bad option"
 
 step "the human table stays aligned"
 run_ok tk list
-printf '%s\n' "$OUT" | awk 'NR == 1 { c = index($0, "FINGERPRINT") } /^k[12] / {
+printf '%s\n' "$OUT" | awk 'NR == 1 { c = index($0, "FINGERPRINT") } /^(k[12]|imp) |soft-ed/ {
 	if (index($0, "SHA256:") != c) { print "misaligned: " $0; exit 1 } }' || fail "list table: $OUT"
 
 echo "PASS: $IT_NAME"
