@@ -69,9 +69,11 @@ int cli_list_sealed(int how);
  * 0 or 1. */
 int cli_cert_json(const char *name);
 
-/* tpm-key.c: prints command cmd's usage text (from the command table) to f. */
+/* tpm-key.c: prints command cmd's usage text (from the command table) to f; to stderr
+ * (a bad command line) only cli_usage_fail's one line. */
 void cli_usage(const char *cmd, FILE *f);
-/* The usage to stderr; returns 1 (for a bad command line). */
+/* One line to stderr for a bad command line: the synopsis and where the help is;
+ * returns 1. */
 int cli_usage_fail(const char *cmd);
 
 /* Prints "tpm-key: <message>" to stderr and returns 1. */

@@ -4,6 +4,7 @@
  * CMD`, the man-page check (tests/integration/test_docs.sh) and the shell
  * completions (--complete-data) all read it. */
 #include <ctype.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,18 +214,30 @@ static const struct command *find(const char *name)
 	return NULL;
 }
 
+int cli_usage_fail(const char *cmd)
+{
+	const struct command *c = find(cmd);
+	const char *u = c != NULL ? c->usage : "";
+	size_t n = strcspn(u, "\n");
+	char bad[48] = "bad arguments";
+
+	if (strncmp(u, "usage: ", 7) == 0)
+		u += 7, n -= 7;
+	/* getopt's complaint, silenced by opterr = 0 */
+	if (optopt > ' ' && optopt < 127 && optopt != '?')
+		snprintf(bad, sizeof(bad), "bad option or missing value: -%c", optopt);
+	return cli_fail("%s: %s; usage: %.*s (tpm-key help %s explains)", cmd, bad, (int)n, u,
+			cmd);
+}
+
 void cli_usage(const char *cmd, FILE *f)
 {
 	const struct command *c = find(cmd);
 
-	if (c != NULL)
+	if (f == stderr) /* a bad command line: one line, not the whole help */
+		(void)cli_usage_fail(cmd);
+	else if (c != NULL)
 		fputs(c->usage, f);
-}
-
-int cli_usage_fail(const char *cmd)
-{
-	cli_usage(cmd, stderr);
-	return 1;
 }
 
 static void usage(FILE *f)
@@ -335,6 +348,7 @@ int main(int argc, char **argv)
 {
 	const struct command *c;
 
+	opterr = 0; /* the subcommands' getopt errors become cli_usage_fail's one line */
 	if (argc < 2) {
 		usage(stderr);
 		return 1;

@@ -43,7 +43,8 @@ for c in "list" "status" "pub x" "forget" "unseal x" "gen --no-pin" "cert list";
 	fi
 done
 run_fail "$TPM_KEY" rm </dev/null
-assert_match "$ERR" "^usage: tpm-key rm" "rm without a name shows the usage"
+assert_eq "tpm-key: rm: bad arguments; usage: tpm-key rm [-f] NAME... (tpm-key help rm explains)" \
+	"$ERR" "rm without a name: one line, the synopsis and the next step"
 
 step "rm without a terminal deletes nothing unless -f"
 run_fail "$TPM_KEY" rm somekey </dev/null

@@ -62,7 +62,7 @@ assert d["version"] == 1 and len(d["status"]) >= 5, d
 assert all(set(r) == {"label", "value"} for r in d["status"]), d
 PY
 run_fail tk status --bogus
-assert_match "$ERR" "^usage: tpm-key status" "status with a bad option"
+assert_match "$ERR" "^tpm-key: status: bad arguments; usage: tpm-key status" "status with a bad option"
 
 step "the human table stays aligned"
 run_ok tk list
