@@ -6,6 +6,8 @@ usage: hold_clients.py ssh|gpg SOCKET N [DRIBBLE_SECONDS]
 
 Each connection first completes one exchange, so the agent has surely accepted it:
 ssh sends REQUEST_IDENTITIES and reads the answer, gpg reads the Assuan greeting.
+With $HOLD_SEND (hex) ssh sends those bytes instead and reads one answer per whole
+frame among them (none for half a frame).
 Then "ready N" goes to stdout. From there on the connections stay silent or, with
 DRIBBLE_SECONDS, each sends one byte of a request that never ends every
 DRIBBLE_SECONDS (a slowloris). A line "closed N" is printed whenever the agent has
@@ -29,11 +31,26 @@ def recv_exact(s, n):
     return data
 
 
+def whole_frames(data):
+    """How many whole ssh-agent frames data starts with."""
+    n = 0
+    while len(data) >= 4:
+        (length,) = struct.unpack(">I", data[:4])
+        if len(data) < 4 + length:
+            break
+        data = data[4 + length:]
+        n += 1
+    return n
+
+
 def handshake(kind, s):
     if kind == "ssh":
-        s.sendall(struct.pack(">IB", 1, 11))  # REQUEST_IDENTITIES
-        (length,) = struct.unpack(">I", recv_exact(s, 4))
-        recv_exact(s, length)
+        send = os.environ.get("HOLD_SEND", "")
+        data = bytes.fromhex(send) if send else struct.pack(">IB", 1, 11)
+        s.sendall(data)  # default: REQUEST_IDENTITIES
+        for _ in range(whole_frames(data)):
+            (length,) = struct.unpack(">I", recv_exact(s, 4))
+            recv_exact(s, length)
     else:
         line = b""
         while not line.endswith(b"\n"):
