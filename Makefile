@@ -27,7 +27,7 @@ BENCH_SRC  := $(wildcard tests/bench/*.c)
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all clean deps demo check unit integration bench unit-bins fuzz fuzz-smoke asan-check valgrind-check
+.PHONY: all clean deps demo check unit integration bench unit-bins fuzz fuzz-smoke asan-check valgrind-check conformance
 all: $(BIN)/tpm-agent $(BIN)/tpm-key
 
 unit-bins: $(UNIT_BINS)
@@ -70,6 +70,7 @@ check: deps
 	@sh tests/lint.sh
 	@sh tests/run-unit.sh $(UNIT_BINS)
 	@sh tests/run-integration.sh
+	@$(MAKE) --no-print-directory conformance
 	@$(MAKE) --no-print-directory asan-check
 	@$(MAKE) --no-print-directory valgrind-check
 	@$(MAKE) --no-print-directory fuzz-smoke
@@ -167,6 +168,13 @@ uninstall:
 	rm -f $(DESTDIR)$(MANDIR)/man1/tpm-agent.1 $(DESTDIR)$(MANDIR)/man1/tpm-key.1
 	rm -f $(DESTDIR)$(MANDIR)/man5/tpm-agent.conf.5 $(DESTDIR)$(BASHCOMPDIR)/tpm-key
 	for u in $(UNITS); do rm -f $(DESTDIR)$(SYSTEMDUSERUNITDIR)/$$u; done
+
+# conformance: OpenSSH's own agent regression tests (regress/ of the installed version's
+# source, fetched with a private apt sources list and built once into build/openssh)
+# with tpm-agent as the agent under test (tests/conformance/run.sh).
+conformance: deps
+	@$(MAKE) --no-print-directory all
+	@sh tests/conformance/run.sh
 
 # lint: mandoc -Tlint on the man pages, systemd-analyze verify on the units.
 lint: all

@@ -25,6 +25,7 @@
 #define CTL_SEAL_NO_PIN 0x1 /* seal flag: no PIN; without it the agent asks one (pinentry) */
 #define CTL_ATTEST    "attest@tpm-agent"   /* agent/daemon_attest.c */
 #define CTL_IMPORT    "import@tpm-agent"   /* agent/daemon_import.c */
+#define CTL_IMPORT_NO_PIN 0x2 /* import flag: no PIN; without it the agent asks one (pinentry) */
 
 /* Padding of a CTL_DECRYPT request. */
 #define CTL_PAD_OAEP  1
@@ -54,10 +55,12 @@
 #define CTL_FORGET     "forget@tpm-agent"     /* drop cached PINs */
 #define CTL_PASSWD     "passwd@tpm-agent"     /* change a key's PIN */
 #define CTL_PASSWD_NO_PIN 0x1 /* passwd flag: the key gets no PIN (emptyAuth TRUE) */
-/* init: uint32 SRK handle (0 = the agent's) -> string what was done. Asks the owner
- * hierarchy's authorization (SO PIN) through pinentry only when the TPM has one and
- * the SRK must be created. */
+/* init: uint32 SRK handle (0 = the agent's) [, uint32 flags] -> string what was done.
+ * Asks the owner hierarchy's authorization (SO PIN) through pinentry only when the TPM
+ * has one and the SRK must be created. Then, for the agent's SRK, the EK proof
+ * (daemon_srkpin.h). A mutating admin command: it may replace the pinned SRK. */
 #define CTL_INIT       "init@tpm-agent"
+#define CTL_INIT_REPIN 0x1 /* init flag: adopt and pin the SRK the TPM has now */
 
 /* CTL_LOAD, after the name (both optional): uint32 flags, uint32 lifetime in seconds
  * (0 = none). */
@@ -66,6 +69,7 @@
 /* Flags in a CTL_LIST entry. */
 #define CTL_KEY_HIDDEN     0x1 /* removed from the agent with ssh-add -d / -D */
 #define CTL_KEY_EMPTY_AUTH 0x2 /* no PIN */
+#define CTL_KEY_PCR        0x4 /* bound to PCR values (a PCR policy) */
 #define CTL_KEY_SOFTWARE     0x100 /* a software key from ssh-add (memory only, no name in the store) */
 #define CTL_KEY_HOST         0x200 /* a host key for sshd (tpm-key gen --host) */
 #define CTL_KEY_SOFT_CONFIRM 0x400 /* software key added with ssh-add -c */

@@ -41,7 +41,7 @@ static int attest_request(const char *name, const uint8_t *nonce, size_t nonce_l
 	if (args == NULL || reply == NULL || text == NULL || sshbuf_put_cstring(args, name) != 0 ||
 	    sshbuf_put_string(args, nonce, nonce_len) != 0)
 		rc = cli_fail("attest: bad arguments");
-	else if (cli_control(CTL_ATTEST, args, reply, &e) != 0)
+	else if (cli_control_env(CTL_ATTEST, args, reply, &e) != 0)
 		rc = cli_fail("attest: %s", e.text);
 	else if (sshbuf_get_cstring(reply, text, ATT_FILE_MAX + 1) != 0)
 		rc = cli_fail("attest: the agent sent a malformed reply");

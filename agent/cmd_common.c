@@ -4,10 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "../protocol/sshkey.h"
 #include "client.h"
+#include "../protocol/keygrip.h"
 #include "subcommands.h"
 
 int cli_fail(const char *fmt, ...)
@@ -82,6 +84,17 @@ done:
 	}
 	sshbuf_free(reply);
 	return r;
+}
+
+int cli_key_is(const struct cli_key *k, const char *name)
+{
+	struct sshkey_pub pub;
+	char grip[KEYGRIP_HEX_LEN];
+
+	if (strcmp(k->name, name) == 0)
+		return 1;
+	return strlen(name) == 40 && sshkey_pub_from_blob(k->blob, k->blob_len, &pub) == 0 &&
+	       keygrip_hex(&pub, grip) == 0 && strcasecmp(grip, name) == 0;
 }
 
 int cli_print_pub(const uint8_t *blob, size_t blob_len, const char *comment)

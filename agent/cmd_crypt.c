@@ -77,7 +77,7 @@ static int decrypt_via_agent(const struct crypt_opts *o, const uint8_t *cipher, 
 	    sshbuf_put_u32(args, o->pad) != 0 || sshbuf_put_cstring(args, o->oaep_hash) != 0 ||
 	    sshbuf_put_string(args, cipher, len) != 0)
 		rc = cli_fail("decrypt: bad arguments (key name too long?)");
-	else if (cli_control(CTL_DECRYPT, args, reply, &e) != 0)
+	else if (cli_control_env(CTL_DECRYPT, args, reply, &e) != 0)
 		rc = cli_fail("decrypt: %s", e.text);
 	else if (sshbuf_get_string(reply, &plain, &plain_len) != 0)
 		rc = cli_fail("decrypt: the agent sent a malformed reply");
@@ -131,7 +131,7 @@ static int encrypt_pubkey(const char *name, struct sshkey_pub *pub, struct errms
 	if (cli_list_keys(&keys, &n, e) != 0)
 		return -1;
 	for (size_t i = 0; i < n && r != 0; i++)
-		if (strcmp(keys[i].name, name) == 0)
+		if (cli_key_is(&keys[i], name))
 			r = sshkey_pub_from_blob(keys[i].blob, keys[i].blob_len, pub) == 0 ? 0 :
 			    errmsg_set(e, "key '%s': unreadable public key", name);
 	free(keys);

@@ -24,15 +24,16 @@
 
 static void import_usage(FILE *f)
 {
-	fprintf(f, "usage: tpm-key import [-n NAME] [-C COMMENT] FILE\n"
+	fprintf(f, "usage: tpm-key import [-n NAME] [-C COMMENT] [--no-pin] FILE\n"
 		"  FILE        an OpenSSH or PEM (PKCS#1, PKCS#8, SEC1) private key: ECDSA\n"
 		"              P-256/384/521 or RSA 2048/3072 (a passphrase-protected PEM file\n"
 		"              asks the passphrase through pinentry; encrypted OpenSSH-format\n"
 		"              files are refused)\n"
 		"  -n NAME     the key's name in the store (default from the type, e.g. ecdsa-p256)\n"
 		"  -C COMMENT  comment (default: the file's comment, or its name)\n"
-		"The key becomes a TPM key without a PIN (tpm-key passwd NAME sets one). The file is\n"
-		"not touched: delete it afterwards so that only the TPM copy remains.\n");
+		"  --no-pin    no PIN: anyone who reaches the agent can use the key (default:\n"
+		"              the agent asks a new PIN twice through pinentry, as gen does)\n"
+		"The file is not touched: delete it afterwards so that only the TPM copy remains.\n");
 }
 
 /* Reads the whole file into sodium memory. */
@@ -319,6 +320,7 @@ int cmd_import(int argc, char **argv)
 {
 	const char *name = "", *comment = NULL, *path;
 	static const struct option longopts[] = {
+		{ "no-pin", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -329,6 +331,7 @@ int cmd_import(int argc, char **argv)
 	size_t text_len = 0, bin_len = 0, blob_len;
 	const uint8_t *blob;
 	struct errmsg e;
+	uint32_t flags = 0;
 	int ch, rc = 1;
 
 	if (sodium_init() < 0) {
@@ -340,6 +343,7 @@ int cmd_import(int argc, char **argv)
 		switch (ch) {
 		case 'n': name = optarg; break;
 		case 'C': comment = optarg; break;
+		case 'N': flags |= CTL_IMPORT_NO_PIN; break;
 		case 'h': import_usage(stdout); rc = 0; goto done;
 		default: import_usage(stderr); goto done;
 		}
@@ -372,11 +376,12 @@ int cmd_import(int argc, char **argv)
 		comment = file_comment[0] ? file_comment : base ? base + 1 : path;
 	}
 	if (sshbuf_put_cstring(args, name) != 0 || sshbuf_put_cstring(args, comment) != 0 ||
+	    sshbuf_put_u32(args, flags) != 0 ||
 	    sshbuf_put(args, sshbuf_ptr(material), sshbuf_len(material)) != 0) {
 		rc = cli_fail("import: arguments too long");
 		goto done;
 	}
-	if (cli_control(CTL_IMPORT, args, reply, &e) != 0) {
+	if (cli_control_env(CTL_IMPORT, args, reply, &e) != 0) {
 		rc = cli_fail("%s", e.text);
 		goto done;
 	}
@@ -386,9 +391,10 @@ int cmd_import(int argc, char **argv)
 		rc = cli_fail("import: the agent sent a malformed reply");
 		goto done;
 	}
-	fprintf(stderr, "tpm-key: imported %s as TPM key '%s' (no PIN; tpm-key passwd %s sets "
-		"one).\ntpm-key: %s itself is unchanged: delete it (e.g. shred -u %s) so that "
-		"only the TPM copy remains\n", path, got_name, got_name, path, path);
+	fprintf(stderr, "tpm-key: imported %s as TPM key '%s' (%s).\ntpm-key: %s itself is "
+		"unchanged: delete it (e.g. shred -u %s) so that only the TPM copy remains\n",
+		path, got_name, (flags & CTL_IMPORT_NO_PIN) ? "no PIN; tpm-key passwd sets one" :
+		"with the PIN you chose", path, path);
 	rc = cli_print_pub(blob, blob_len, got_comment);
 done:
 	if (text != NULL)

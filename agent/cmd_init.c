@@ -1,6 +1,7 @@
-/* cmd_init: tpm-key init [--srk-handle H] — makes sure the storage root key exists at
- * its persistent handle and says whether it was created; the agent asks the owner
- * authorization (SO PIN) through pinentry only when the TPM has one. */
+/* cmd_init: tpm-key init [--srk-handle H] [--repin] — makes sure the storage root key
+ * exists at its persistent handle and says whether it was created; the agent asks the
+ * owner authorization (SO PIN) through pinentry only when the TPM has one. --repin
+ * pins the SRK the TPM has now, after a deliberate TPM clear. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,22 +11,28 @@
 
 static void init_usage(FILE *f)
 {
-	fprintf(f, "usage: tpm-key init [--srk-handle HANDLE]\n"
+	fprintf(f, "usage: tpm-key init [--srk-handle HANDLE] [--repin]\n"
 		"  Provisions the SRK (ECC P-256, TCG H-2 template) at HANDLE (default: the\n"
 		"  agent's, 0x81000001) unless one is there. tpm-agent never sets or changes the\n"
-		"  owner authorization; when the TPM has one, the agent asks it (SO PIN).\n");
+		"  owner authorization; when the TPM has one, the agent asks it (SO PIN).\n"
+		"  Where the TPM has an EK certificate, proves that the agent's SRK lives in\n"
+		"  that TPM (tpm-key status shows the proof).\n"
+		"  --repin  after a deliberate TPM clear: trust the SRK the TPM has now (make\n"
+		"           one if it has none) and pin its name in place of the old one\n");
 }
 
 int cmd_init(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "srk-handle", required_argument, NULL, 'H' },
+		{ "repin", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sshbuf *args = sshbuf_new(64), *reply = sshbuf_new(4096);
 	unsigned long handle = 0;
-	char note[256], *end;
+	uint32_t flags = 0;
+	char note[1024], *end;
 	struct errmsg e;
 	int ch, rc = 1;
 
@@ -40,6 +47,7 @@ int cmd_init(int argc, char **argv)
 				goto done;
 			}
 			break;
+		case 'R': flags |= CTL_INIT_REPIN; break;
 		case 'h': init_usage(stdout); rc = 0; goto done;
 		default: init_usage(stderr); goto done;
 		}
@@ -48,7 +56,8 @@ int cmd_init(int argc, char **argv)
 		init_usage(stderr);
 		goto done;
 	}
-	if (args == NULL || reply == NULL || sshbuf_put_u32(args, (uint32_t)handle) != 0)
+	if (args == NULL || reply == NULL || sshbuf_put_u32(args, (uint32_t)handle) != 0 ||
+	    (flags != 0 && sshbuf_put_u32(args, flags) != 0))
 		rc = cli_fail("init: out of memory");
 	else if (cli_control_env(CTL_INIT, args, reply, &e) != 0)
 		rc = cli_fail("%s", e.text);

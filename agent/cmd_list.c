@@ -1,5 +1,5 @@
 /* cmd_list: tpm-key list — one line per key: name, type/bits, SHA256 fingerprint,
- * keygrip and comment. The agent answers from memory; the TPM is not used. */
+ * keygrip, protection (PIN, PCR policy) and comment. The agent answers from memory; the TPM is not used. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +22,18 @@ static void key_tags(uint32_t flags, char *out, size_t len)
 		 (flags & CTL_KEY_HIDDEN) && !(flags & CTL_KEY_HOST) ? " [removed from agent]" : "");
 }
 
+/* What protects a key's use besides reaching the agent. */
+static const char *protection(uint32_t flags)
+{
+	if (flags & CTL_KEY_SOFTWARE)
+		return "memory";
+	if (flags & CTL_KEY_PCR)
+		return (flags & CTL_KEY_EMPTY_AUTH) ? "PCR" : "PIN+PCR";
+	return (flags & CTL_KEY_EMPTY_AUTH) ? "none" : "PIN";
+}
+
+#define LIST_FMT "%-16s %-11s %-51s %-40s %-7s %s%s\n"
+
 /* Ed25519 software keys, which sshkey (TPM key types only) does not parse: the type
  * word from the blob and the fingerprint of the blob itself. */
 static int print_other_key(const struct cli_key *k, const char *tags)
@@ -39,7 +51,7 @@ static int print_other_key(const struct cli_key *k, const char *tags)
 	while (n > 0 && b64[n - 1] == '=')
 		n--;
 	snprintf(fp, sizeof(fp), "SHA256:%.*s", n, (const char *)b64);
-	printf("%-16s %-10s %-51s %-40s %s%s\n", k->name, "ED25519/256", fp, "-", k->comment, tags);
+	printf(LIST_FMT, k->name, "ED25519/256", fp, "-", protection(k->flags), k->comment, tags);
 	return 0;
 }
 
@@ -56,7 +68,7 @@ static void print_key(const struct cli_key *k)
 		return;
 	}
 	snprintf(type, sizeof(type), "%s/%u", sshkey_family_name(pub.type), sshkey_bits(&pub));
-	printf("%-16s %-10s %-51s %s %s%s\n", k->name, type, fp, grip, k->comment, tags);
+	printf(LIST_FMT, k->name, type, fp, grip, protection(k->flags), k->comment, tags);
 }
 
 int cmd_list(int argc, char **argv)
@@ -73,8 +85,7 @@ int cmd_list(int argc, char **argv)
 	if (n == 0)
 		fprintf(stderr, "tpm-key: no keys (make one with: tpm-key gen)\n");
 	else
-		printf("%-16s %-10s %-51s %-40s %s\n", "NAME", "TYPE", "FINGERPRINT", "KEYGRIP",
-		       "COMMENT");
+		printf(LIST_FMT, "NAME", "TYPE", "FINGERPRINT", "KEYGRIP", "PROTECT", "COMMENT", "");
 	for (size_t i = 0; i < n; i++)
 		print_key(&keys[i]);
 	free(keys);

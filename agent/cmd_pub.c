@@ -17,7 +17,7 @@ int cmd_pub(int argc, char **argv)
 	if (cli_list_keys(&keys, &n, &e) != 0)
 		return cli_fail("pub: %s", e.text);
 	for (size_t i = 0; i < n && rc < 0; i++)
-		if (strcmp(keys[i].name, argv[1]) == 0)
+		if (cli_key_is(&keys[i], argv[1]))
 			rc = cli_print_pub(keys[i].blob, keys[i].blob_len, keys[i].comment);
 	free(keys);
 	if (rc < 0)

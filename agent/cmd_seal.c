@@ -53,7 +53,7 @@ static int seal_send(const char *name, const char *pcrs, uint32_t flags, const u
 	    sshbuf_put_u32(args, flags) != 0 || sshbuf_put_cstring(args, pcrs) != 0 ||
 	    sshbuf_put_string(args, secret, len) != 0)
 		rc = cli_fail("seal: bad arguments (name or PCR list too long?)");
-	else if (cli_control(CTL_SEAL, args, reply, &e) != 0)
+	else if (cli_control_env(CTL_SEAL, args, reply, &e) != 0)
 		rc = cli_fail("seal: %s", e.text);
 	else {
 		fprintf(stderr, "tpm-key: sealed %zu bytes as '%s'%s%s\n", len, name,
@@ -118,7 +118,7 @@ int cmd_unseal(int argc, char **argv)
 		rc = cli_fail("usage: tpm-key unseal NAME > secret");
 	else if (args == NULL || reply == NULL || sshbuf_put_cstring(args, argv[1]) != 0)
 		rc = cli_fail("unseal: bad name '%s'", argv[1]);
-	else if (cli_control(CTL_UNSEAL, args, reply, &e) != 0)
+	else if (cli_control_env(CTL_UNSEAL, args, reply, &e) != 0)
 		rc = cli_fail("unseal: %s", e.text);
 	else if (sshbuf_get_string(reply, &secret, &len) != 0)
 		rc = cli_fail("unseal: the agent sent a malformed reply");

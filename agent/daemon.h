@@ -112,6 +112,12 @@ int control_put_names(struct sshbuf *out);
  * that asked the SO PIN; the caller holds a->lock. */
 int control_run_with_owner_auth(struct agent *a, const char *name, struct sshbuf *body,
 				const uint8_t *auth, size_t len, struct sshbuf *out);
+/* Runs control command name (body after the name) with a key's PIN in a->op_pin, for
+ * the PIN job that asked it; the caller holds a->lock. Returns the handler's result
+ * (0: a whole success frame was appended to out; else e says why and out is as it was:
+ * TPM_E_AUTH_FAIL makes the job ask again). */
+int control_run_with_key_pin(struct agent *a, const char *name, const struct sshbuf *body,
+			     const uint8_t *pin, size_t len, struct sshbuf *out, struct errmsg *e);
 
 /* ---- daemon_jobs.c: the TPM worker ---- */
 

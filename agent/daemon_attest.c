@@ -128,8 +128,9 @@ static void attest_note(const struct ks_key *k, const struct attestation *att, c
 		 k->name);
 }
 
-static int attest_key(struct agent *a, struct ks_key *k, const uint8_t *nonce,
-		      size_t nonce_len, struct sshbuf *out, struct errmsg *e)
+static int attest_key(struct agent *a, struct ks_key *k, const uint8_t *pin, size_t pin_len,
+		      const uint8_t *nonce, size_t nonce_len, struct sshbuf *out,
+		      struct errmsg *e)
 {
 	struct ak_cache *c = calloc(1, sizeof(*c));
 	struct attestation *att = calloc(1, sizeof(*att)), *tmp = calloc(1, sizeof(*tmp));
@@ -139,8 +140,10 @@ static int attest_key(struct agent *a, struct ks_key *k, const uint8_t *nonce,
 
 	if (c == NULL || att == NULL || tmp == NULL || f == NULL)
 		errmsg_set(e, "attest: out of memory");
-	else if (ak_get(a, c, tmp, f, e) == 0 && tpm_attest_ek(a->tpm, att, e) == 0 &&
-		 tpm_attest_certify(a->tpm, &c->key, &k->tk, nonce, nonce_len, att, e) == 0) {
+	else if ((r = ak_get(a, c, tmp, f, e)) == 0 && (r = tpm_attest_ek(a->tpm, att, e)) == 0 &&
+		 (r = tpm_attest_certify(a->tpm, &c->key, &k->tk, pin, pin_len, nonce, nonce_len,
+					 att, e)) == 0) {
+		r = -1;
 		att->activation = c->activation;
 		attest_note(k, att, note, sizeof(note));
 		if (attestation_encode(att, note, &text, e) == 0)
@@ -158,9 +161,10 @@ static int attest_key(struct agent *a, struct ks_key *k, const uint8_t *nonce,
 int ctl_attest(struct agent *a, struct sshbuf *body, struct sshbuf *out, struct errmsg *e)
 {
 	char name[STORE_NAME_MAX];
-	const uint8_t *nonce;
-	size_t nonce_len;
+	const uint8_t *nonce, *pin;
+	size_t nonce_len, pin_len;
 	struct ks_key *k;
+	int r;
 
 	if (sshbuf_get_cstring(body, name, sizeof(name)) != 0 ||
 	    sshbuf_get_string(body, &nonce, &nonce_len) != 0)
@@ -169,8 +173,11 @@ int ctl_attest(struct agent *a, struct sshbuf *body, struct sshbuf *out, struct 
 		return errmsg_set(e, "attest: a nonce of at most %d bytes", ATT_NONCE_MAX);
 	if ((k = keystore_find_name(a->ks, name)) == NULL)
 		return errmsg_set(e, "no key named '%s' (see tpm-key list)", name);
-	if (attest_key(a, k, nonce, nonce_len, out, e) != 0)
-		return -1;
-	log_info("attested key '%s'", name);
+	/* TPM2_Certify authorises the key: its PIN, asked first (else a DA try is spent). */
+	if ((r = ctl_key_pin(a, k, &pin, &pin_len, e)) != 0)
+		return r;
+	if ((r = attest_key(a, k, pin, pin_len, nonce, nonce_len, out, e)) != 0)
+		return r;
+	log_info("attested key '%s'%s", name, pin != NULL ? " (with its PIN)" : "");
 	return 0;
 }

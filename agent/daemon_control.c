@@ -25,7 +25,9 @@
 #include "daemon_hostkeys.h"
 #include "daemon_pin.h"
 #include "daemon_policy.h"
+#include "daemon_restrict.h"
 #include "daemon_softkeys.h"
+#include "daemon_srkpin.h"
 #include "log.h"
 
 typedef int (*control_handler)(struct agent *a, struct sshbuf *body, struct sshbuf *out,
@@ -53,6 +55,7 @@ static int ctl_list(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 		struct ks_key *k = keystore_get(a->ks, i);
 		uint32_t flags = (k->hidden ? CTL_KEY_HIDDEN : 0) |
 				 (k->empty_auth ? CTL_KEY_EMPTY_AUTH : 0) |
+				 (k->policy != NULL ? CTL_KEY_PCR : 0) |
 				 (hostkey_is_host(a, k->name) ? CTL_KEY_HOST : 0);
 
 		if ((r = sshbuf_put_cstring(out, k->name)) == 0 &&
@@ -129,6 +132,21 @@ static int ctl_gen(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 	return put_key(out, k) == 0 ? 0 : errmsg_set(e, "gen: reply too large");
 }
 
+int ctl_gen_name(struct agent *a, const char *type, uint32_t bits, const char *name,
+		 char *out, size_t len, struct errmsg *e)
+{
+	unsigned b = bits;
+	enum sshkey_type t;
+
+	if (gen_type(type, &b, &t, e) != 0)
+		return -1;
+	if (name[0] != '\0') {
+		snprintf(out, len, "%s", name);
+		return 0;
+	}
+	return keystore_default_name(a->ks, t, b, out, len, e);
+}
+
 static int ctl_name_arg(struct sshbuf *body, char name[STORE_NAME_MAX], struct errmsg *e)
 {
 	int r = sshbuf_get_cstring(body, name, STORE_NAME_MAX);
@@ -145,7 +163,7 @@ static int ctl_rm(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 	if (ctl_name_arg(body, name, e) != 0)
 		return -1;
 	pin_forget(a, name);
-	if (keystore_delete(a->ks, name, e) != 0)
+	if (keystore_delete(a->ks, name, e) != 0 || restrict_tpm_set(a, name, NULL, e) != 0)
 		return -1;
 	return hostkey_set(a, name, 0, e); /* a later key of that name is no host key */
 }
@@ -157,6 +175,7 @@ static int ctl_load(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 	struct ks_key *k;
 
 	struct cert_entry *c;
+	struct dest_set *dest = NULL;
 	uint32_t flags = 0, lifetime = 0;
 
 	if (ctl_name_arg(body, name, e) != 0)
@@ -164,8 +183,17 @@ static int ctl_load(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 	if (sshbuf_len(body) > 0 && (sshbuf_get_u32(body, &flags) != 0 ||
 				     sshbuf_get_u32(body, &lifetime) != 0))
 		return errmsg_set(e, "load: malformed constraints");
-	if (keystore_load(a->ks, name, &k, e) != 0)
+	/* -h: destination constraints, in restrict-destination-v00@openssh.com's form */
+	if (sshbuf_len(body) > 0 && dest_parse(body, &dest, e) != 0)
+		return errmsg_prefix(e, "load -h");
+	if (keystore_load(a->ks, name, &k, e) != 0) {
+		dest_free(dest);
 		return -1;
+	}
+	if (restrict_tpm_set(a, name, dest, e) != 0) {
+		k->hidden = 1; /* never served less restricted than asked */
+		return errmsg_prefix(e, "load -h");
+	}
 	/* Constraints are those of the latest load (ssh-add -c / -t habits). */
 	k->confirm = (flags & CTL_LOAD_CONFIRM) != 0;
 	k->lifetime_end = lifetime ? pincache_now() + lifetime : 0;
@@ -173,8 +201,9 @@ static int ctl_load(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 	if ((c = certstore_find_key(a->certs, name)) != NULL)
 		c->hidden = 0;
 	hostkeys_apply(a); /* a host key is only for tpm-agent --host, and vice versa */
-	log_info("key '%s' loaded into the agent%s%s", name, k->confirm ? " (confirm each use)" : "",
-		 lifetime ? " (with a lifetime)" : "");
+	log_info("key '%s' loaded into the agent%s%s%s", name,
+		 k->confirm ? " (confirm each use)" : "", lifetime ? " (with a lifetime)" : "",
+		 restrict_tpm_get(name) ? " (restricted to destinations)" : "");
 	return put_key(out, k) == 0 ? 0 : errmsg_set(e, "load: reply too large");
 }
 
@@ -209,6 +238,11 @@ static void status_add_setting(void *arg, const char *key, const char *value)
 	char label[96];
 
 	snprintf(label, sizeof(label), "setting %s", key);
+	status_add(arg, label, "%s", value);
+}
+
+static void status_add_pair(void *arg, const char *label, const char *value)
+{
 	status_add(arg, label, "%s", value);
 }
 
@@ -249,6 +283,8 @@ static void status_nv(struct agent *a, struct status_reply *st)
 	status_add(st, "nv space", "indices up to %u bytes; %u NV indices defined in the TPM; "
 		   "room for about %u more persistent objects (the TPM's own estimate)",
 		   u.index_max, u.tpm_indices_defined, u.tpm_avail_hint);
+	status_add(st, "nv leftovers", "%u indices without a certificate reclaimed at start, "
+		   "%u left (they need the SO PIN)", u.orphans_reclaimed, u.orphans_left);
 }
 
 static int ctl_status(struct agent *a, struct sshbuf *body, struct sshbuf *out,
@@ -265,12 +301,14 @@ static int ctl_status(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 		hidden += keystore_get(a->ks, i)->hidden;
 	st.r = sshbuf_put_u32(out, 0);
 	status_tpm(a, &info, &st);
+	pin_da_status(a, status_add_pair, &st); /* counter, lockout, the last PIN failure */
 	status_add(&st, "keys", "%zu (%zu removed from the agent)", keystore_count(a->ks), hidden);
 	status_add(&st, "certificates", "%zu", certstore_count(a->certs));
 	keystore_repairs(a->ks, &orphans, &rewritten);
 	status_add(&st, "store repairs at start", "%zu .pub without .tss removed, %zu missing "
 		   ".pub written", orphans, rewritten);
 	status_nv(a, &st);
+	srkpin_status(a, status_add_pair, &st);
 	status_add(&st, "data dir", "%s", a->data_dir);
 	status_add(&st, "agent pid", "%d", (int)a->pid);
 	status_add(&st, "agent socket", "%s", a->socket_path);
@@ -444,11 +482,58 @@ int control_dispatch(struct agent *a, struct conn *c, const char *name,
 				out->size = out->off + start;
 				return pin_defer_owner_auth(a, c, out);
 			}
+			if (r == CTL_E_KEY_PIN) { /* likewise the key's PIN */
+				out->size = out->off + start;
+				return pin_defer_key_pin(a, c, out);
+			}
 			return control_fail(out, start, &e);
 		}
 		return agentmsg_end(out, start);
 	}
 	return 1;
+}
+
+int ctl_key_pin(struct agent *a, const struct ks_key *k, const uint8_t **pin, size_t *len,
+		struct errmsg *e)
+{
+	*pin = NULL;
+	*len = 0;
+	if (k->empty_auth)
+		return 0;
+	if (a->op_pin == NULL) {
+		errmsg_set(e, "key '%s' has a PIN: it is asked through pinentry", k->name);
+		return CTL_E_KEY_PIN;
+	}
+	*pin = (const uint8_t *)a->op_pin;
+	*len = a->op_pin_len;
+	return 0;
+}
+
+int control_run_with_key_pin(struct agent *a, const char *name, const struct sshbuf *body,
+			     const uint8_t *pin, size_t len, struct sshbuf *out, struct errmsg *e)
+{
+	size_t start = sshbuf_len(out);
+	struct sshbuf b = *body; /* the handler consumes its copy: a retry starts afresh */
+	int r;
+
+	for (size_t i = 0; i < sizeof(control_handlers) / sizeof(control_handlers[0]); i++) {
+		if (strcmp(control_handlers[i].name, name) != 0)
+			continue;
+		if ((r = agentmsg_begin(out, SSH_AGENT_SUCCESS)) != 0)
+			return errmsg_set(e, "%s: %s", name, sshbuf_strerror(r));
+		a->op_pin = (const char *)pin;
+		a->op_pin_len = len;
+		r = control_handlers[i].handler(a, &b, out, e);
+		a->op_pin = NULL;
+		a->op_pin_len = 0;
+		if (r == CTL_E_KEY_PIN) /* asked again without a PIN: never loop */
+			r = -1;
+		if (r == 0 && agentmsg_end(out, start) == 0)
+			return 0;
+		out->size = out->off + start;
+		return r != 0 ? r : errmsg_set(e, "%s: reply too large", name);
+	}
+	return errmsg_set(e, "%s: not a control command", name);
 }
 
 int control_run_with_owner_auth(struct agent *a, const char *name, struct sshbuf *body,

@@ -80,8 +80,8 @@ static int parse_padding(uint32_t pad, const char *hash_name, enum tpm_rsa_paddi
 int ctl_decrypt(struct agent *a, struct sshbuf *body, struct sshbuf *out, struct errmsg *e)
 {
 	char name[STORE_NAME_MAX], hash_name[16];
-	const uint8_t *cipher;
-	size_t cipher_len, plain_len = 0;
+	const uint8_t *cipher, *pin;
+	size_t cipher_len, plain_len = 0, pin_len;
 	uint32_t pad;
 	enum tpm_rsa_padding p;
 	enum sshkey_hash h;
@@ -96,15 +96,17 @@ int ctl_decrypt(struct agent *a, struct sshbuf *body, struct sshbuf *out, struct
 	if (parse_padding(pad, hash_name, &p, &h, e) != 0 ||
 	    (k = decrypt_key(a, name, e)) == NULL || check_cipher_len(k, cipher_len, e) != 0)
 		return -1;
+	if ((r = ctl_key_pin(a, k, &pin, &pin_len, e)) != 0)
+		return r; /* asked through pinentry first, then this runs again */
 	/* The plaintext is the secret here: it lives in locked memory until sent. */
 	if ((plain = sodium_malloc(TPM_RSA_MSG_MAX)) == NULL)
 		return errmsg_set(e, "decrypt: out of memory");
-	r = tpm_rsa_decrypt(a->tpm, &k->tk, NULL, 0, p, h, NULL, 0, cipher, cipher_len,
-			    plain, TPM_RSA_MSG_MAX, &plain_len, e);
+	r = keystore_decrypt_rsa_pad(a->ks, k, pin, pin_len, p, h, cipher, cipher_len, plain,
+				     TPM_RSA_MSG_MAX, &plain_len, e);
 	if (r == 0 && sshbuf_put_string(out, plain, plain_len) != 0)
 		r = errmsg_set(e, "decrypt: reply too large");
 	sodium_free(plain);
 	if (r == 0)
 		log_info("decrypted %zu bytes with key '%s'", cipher_len, name);
-	return r == 0 ? 0 : -1;
+	return r;
 }

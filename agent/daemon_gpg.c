@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "daemon_gpg_int.h"
 #include "log.h"
 
 static struct {
@@ -94,6 +95,13 @@ static int gpg_homedir(char *out, size_t len, int *non_default, struct errmsg *e
 		return errmsg_set(e, "GNUPGHOME too long");
 	*non_default = strcmp(out, def) != 0;
 	return 0;
+}
+
+int gpg_home_dir(char *out, size_t len, struct errmsg *e)
+{
+	int non_default;
+
+	return gpg_homedir(out, len, &non_default, e);
 }
 
 /* A directory owned by us and closed to others (gnupg's test), created 0700 if missing. */
@@ -513,6 +521,7 @@ void gpg_server_stop(void)
 	close(gs.listen_fd);
 	gs.listen_fd = -1;
 	wait_connections(1); /* one stuck in the TPM must not hold up the exit */
+	gpg_scd_stop();
 	if (!gs.inherited)
 		unlink(gs.path); /* an inherited socket is systemd's: it stays */
 	gs.path[0] = '\0';

@@ -14,7 +14,8 @@
 
 #include "daemon.h"
 
-/* The version GETINFO version reports: gpg 2.2.40 warns about older agents. */
+/* The least version GETINFO version reports: gpg warns about agents older than itself,
+ * so a newer installed gpg's version is reported instead (daemon_gpg_cmd.c). */
 #define GPG_AGENT_COMPAT_VERSION "2.2.40"
 #define GPG_MAX_CONNS SERVER_MAX_CONNS /* the ssh socket's cap */
 /* Seconds a client has to answer an INQUIRE; $TPM_AGENT_INQUIRE_TIMEOUT overrides it. */
@@ -47,6 +48,11 @@ struct gpg_session {
 	char ttyname[GPG_OPT_LEN], ttytype[GPG_OPT_LEN], display[GPG_OPT_LEN];
 	char lc_ctype[GPG_OPT_LEN], lc_messages[GPG_OPT_LEN];
 	enum gpg_pinentry_mode pinentry_mode;
+	/* In sodium memory, NULL when unset: the KEYWRAP_KEY --import key, and the old and
+	 * new passphrase of the last IMPORT_KEY or PASSWD, which gpg's CACHE_NONCE and
+	 * PASSWD_NONCE let the next subkey of the same key reuse (daemon_gpg_int.h). */
+	unsigned char *import_kek;
+	struct gpg_nonces *nonces;
 };
 
 /* Fails, saying how to stop it, when a gpg-agent (or anything) answers on path. */
@@ -69,6 +75,9 @@ const char *gpg_server_socket(void);
  * /run/user/<uid>/gnupg[/d.<zbase32(sha1(homedir))>]/S.gpg-agent when /run/user/<uid>
  * exists (creating the gnupg dirs like gpgconf does), else <homedir>/S.gpg-agent. */
 int gpg_default_socket_path(char *out, size_t len, struct errmsg *e);
+
+/* gnupg's home directory: $GNUPGHOME made absolute, or ~/.gnupg. */
+int gpg_home_dir(char *out, size_t len, struct errmsg *e);
 
 /* Registers every gpg-agent command on ctx (daemon_gpg_cmd.c). */
 int gpg_register_commands(assuan_context_t ctx);

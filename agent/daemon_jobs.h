@@ -19,7 +19,7 @@
 #include "daemon.h"
 
 enum job_kind { JOB_SIGN, JOB_GEN, JOB_PASSWD, JOB_INIT, JOB_OWNER, JOB_SEAL, JOB_UNSEAL,
-		JOB_TPM };
+		JOB_KEY_PIN, JOB_IMPORT, JOB_TPM };
 
 struct pin_job {
 	struct agent *a;

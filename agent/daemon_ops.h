@@ -6,6 +6,17 @@
 
 #include "daemon.h"
 
+/* A handler's answer when the key named first in its request has a PIN and none is at
+ * hand (a->op_pin NULL): nothing was sent to the TPM; control_dispatch hands the
+ * request to a PIN job (pin_defer_key_pin) that asks the key's PIN and runs the
+ * handler again with it in a->op_pin (control_run_with_key_pin). */
+#define CTL_E_KEY_PIN -33
+
+/* Under a->lock, in a handler about to use k: 0 with *pin (NULL/0 for a key without a
+ * PIN) set from a->op_pin, or CTL_E_KEY_PIN (with e) when k needs one not yet asked. */
+int ctl_key_pin(struct agent *a, const struct ks_key *k, const uint8_t **pin, size_t *len,
+		struct errmsg *e);
+
 /* decrypt: string key name, uint32 padding (CTL_PAD_*), string OAEP hash ("sha1",
  * "sha256", "sha384", "sha512"; ignored for PKCS#1), string ciphertext (exactly the
  * modulus long) -> string plaintext. */
@@ -20,6 +31,14 @@ int ctl_seal_list(struct agent *a, struct sshbuf *body, struct sshbuf *out, stru
 int ctl_seal_rm(struct agent *a, struct sshbuf *body, struct sshbuf *out, struct errmsg *e);
 /* daemon_import.c: import@tpm-agent */
 int ctl_import(struct agent *a, struct sshbuf *body, struct sshbuf *out, struct errmsg *e);
+/* Under a->lock, before the PIN job asks a PIN: checks the import request (a copy) and
+ * gives the name the key will get and the request's flags. */
+int ctl_import_peek(struct agent *a, const struct sshbuf *body, char *name, size_t len,
+		    uint32_t *flags, struct errmsg *e);
+/* Under a->lock, before the PIN job asks a PIN: checks a gen request's type and size
+ * and gives the name the key will get. */
+int ctl_gen_name(struct agent *a, const char *type, uint32_t bits, const char *name,
+		 char *out, size_t len, struct errmsg *e);
 /* seal without CTL_SEAL_NO_PIN takes the new PIN from a->op_pin (a PIN job). */
 
 /* Under a->lock: 1 if sealed object name has a PIN, 0 if not, -1 (e) if unreadable. */

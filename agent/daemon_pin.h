@@ -20,7 +20,8 @@
 #define PIN_E_CANCELED      -40 /* the user cancelled the prompt */
 #define PIN_E_NOT_CONFIRMED -41 /* the user refused a confirm-on-use */
 #define PIN_E_NO_KEY        -42 /* the key went away (removed, agent locked) */
-#define PIN_E_PINENTRY      -43 /* pinentry missing, crashed, silent, mismatch */
+#define PIN_E_PINENTRY      -43 /* pinentry missing, crashed, silent */
+#define PIN_E_MISMATCH      -44 /* a new PIN and its repetition differed (pin_ask_new) */
 
 /* The environment variables a prompt depends on, in wire order. */
 enum pin_env_var {
@@ -74,6 +75,10 @@ int pin_defer_sign(struct agent *a, struct conn *c, struct sshbuf *out);
 /* Reruns c's control request (certificate NV operations) in a job that first asks the
  * SO PIN. SSH_DISPATCH_DEFERRED, or 0 with a failure reply in out. */
 int pin_defer_owner_auth(struct agent *a, struct conn *c, struct sshbuf *out);
+/* Reruns c's control request (attest, decrypt: the key named first in it has a PIN)
+ * in a job that asks that key's PIN through pin_use_key, then runs the handler with it
+ * (control_run_with_key_pin). SSH_DISPATCH_DEFERRED, or 0 with a failure reply. */
+int pin_defer_key_pin(struct agent *a, struct conn *c, struct sshbuf *out);
 /* Our control extensions, and the PIN step of gen@tpm-agent; 1 when name is not
  * handled here (control_dispatch goes on). */
 int pin_control_dispatch(struct agent *a, struct conn *c, const char *name,
@@ -107,21 +112,71 @@ struct pin_use {
 };
 
 /* Runs u->op with the key's PIN: confirm-on-use first when the key wants it; a key with
- * a PIN uses the cached one, else asks (pinentry or u->ask). One TPM_RC_AUTH_FAIL = one
- * more prompt, never a resend: after a wrong PIN the cache entry is dropped and the
- * prompt comes back with "Wrong PIN (N tries left before the TPM locks out)" while
- * fewer than max_prompts were shown AND the TPM has at least 2 tries left, so a retry
- * inside one request can never be the try that locks the TPM out (the last try is
- * left to a new, deliberate request whose prompt says it is the last). In lockout
- * nothing is sent: the error names the recovery time. Returns 0, TPM_E_* or PIN_E_*. */
+ * a PIN uses the cached one, else asks (pinentry or u->ask). Before a prompt the TPM's
+ * DA state is read: in lockout nothing is asked nor sent (TPM_E_LOCKOUT, the error says
+ * when it ends and the exact clear command); failures counted before show in the
+ * prompt; with 1 try left a pinentry CONFIRM comes first and declining sends nothing
+ * (PIN_E_NOT_CONFIRMED; loopback cannot confirm, so it is refused). One TPM_RC_AUTH_FAIL
+ * = one more prompt, never a resend: the cache entry is dropped and the prompt comes
+ * back with "Wrong PIN (N tries left before the TPM locks out)" while fewer than
+ * max_prompts were shown and the TPM has tries left. A failure is logged and kept for
+ * tpm-key status. Returns 0, TPM_E_* or PIN_E_*. */
 int pin_use_key(struct pin_use *u, struct errmsg *e);
 
-/* Asks for one secret (the SO PIN); *pin in sodium memory. */
+/* Asks for one secret (the SO PIN) after pin_da_gate; *pin in sodium memory. */
 int pin_ask_secret(struct agent *a, const struct pin_env_store *env, const char *desc,
 		   const char *prompt, char **pin, size_t *pin_len, struct errmsg *e);
 
-/* Asks for a new PIN twice (tpm-key gen, gpg GENKEY without loopback). */
+/* Asks for a new PIN twice (tpm-key gen, import, gpg GENKEY without loopback); when the
+ * two differ it asks again (SETERROR), up to PIN_MAX_PROMPTS times (PIN_E_MISMATCH).
+ * An empty PIN is refused ("no PIN entered"). With no terminal and no display for
+ * pinentry the error says what to do (--no-pin, tpm-key update-env, GPG_TTY). */
 int pin_ask_new(struct agent *a, const struct pin_env_store *env, const char *desc,
 		char **pin, size_t *pin_len, struct errmsg *e);
+
+/* Asks a yes/no question through pinentry (SETDESC, SETOK, SETNOTOK, CONFIRM): 0 when
+ * confirmed, PIN_E_NOT_CONFIRMED, PIN_E_CANCELED or PIN_E_PINENTRY (e says why). */
+int pin_confirm(struct agent *a, const struct pin_env_store *env, const char *desc,
+		const char *ok, const char *notok, struct errmsg *e);
+
+/* ---- the TPM's dictionary-attack state, as the PIN dialogue sees it (pin_da_read and
+ * pin_da_status under the TPM lock, agent_tpm_lock; the others under a->lock) ---- */
+
+struct pin_da {
+	int known;          /* the TPM answered */
+	struct tpm_da da;
+	int left;           /* wrong PINs the TPM still takes before lockout; -1 unknown */
+	int64_t next_s;     /* seconds until the TPM forgets one failure; -1 none counted */
+	int next_exact;     /* 0: next_s is an upper bound (the failure came before we saw it) */
+};
+
+/* Reads the DA state (one TPM2_GetCapability). after_failure: called right after a
+ * TPM_RC_AUTH_FAIL, so the TPM's self-healing timer started now. 0, or -1 (known 0). */
+int pin_da_read(struct agent *a, struct pin_da *v, int after_failure);
+/* The command that clears the lockout here, TCTI included, with a note when the TPM
+ * serves one client at a time (swtpm, --simulator). */
+void pin_da_clear_command(const struct agent *a, char *out, size_t len);
+/* NOT under a->lock: before a DA-protected secret (the SO PIN, a gpg passphrase) is
+ * asked: in lockout TPM_E_LOCKOUT (e says when it ends and how to clear it); with 1 try
+ * left a pinentry CONFIRM naming what, declined: PIN_E_NOT_CONFIRMED; else 0. */
+int pin_da_gate(struct agent *a, const struct pin_env_store *env, const char *what,
+		struct errmsg *e);
+/* Under a->lock: keeps "when: what: why" of a failed key use for tpm-key status (the
+ * caller logs it). */
+void pin_note_failure(struct agent *a, const char *what, const char *why);
+/* The DA lines of tpm-key status: counter, maximum, recovery time, lockout (with the
+ * clear command), seconds until a try returns, the last failure. */
+void pin_da_status(struct agent *a, void (*add)(void *arg, const char *label,
+						const char *value), void *arg);
+
+/* gpg-agent's new-passphrase dialog, with gpg's texts (p): asked twice, and an empty
+ * one is an answer (GENKEY then asks to confirm no protection). 0, PIN_E_CANCELED,
+ * PIN_E_PINENTRY. */
+int pin_dialog_new(struct agent *a, const struct pin_env_store *env,
+		   const struct pinentry_prompt *p, char **pin, size_t *pin_len,
+		   struct errmsg *e);
+/* Under a->lock: caches the PIN a key was just made with (gpg GENKEY: its self-signature
+ * follows at once, as gpg-agent's cache nonce allows), for the cache's usual TTL. */
+void pin_cache_new_key(struct agent *a, const char *name, const char *pin, size_t pin_len);
 
 #endif

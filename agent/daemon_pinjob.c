@@ -15,6 +15,8 @@
 #include "client.h"
 #include "daemon_jobs.h"
 #include "daemon_ops.h"
+#include "daemon_softkeys.h"
+#include "daemon_srkpin.h"
 #include "log.h"
 
 /* ---------------------------------------------------------------- replies */
@@ -52,6 +54,7 @@ int pin_defer_sign(struct agent *a, struct conn *c, struct sshbuf *out)
 
 struct sign_job {
 	struct agentmsg_sign_request req;
+	uint32_t flags; /* ssh_sign_flags: the client's, maybe with legacy SHA-1 allowed */
 	struct sshbuf *sig;
 };
 
@@ -71,7 +74,7 @@ static int sign_op(struct agent *a, struct ks_key *k, const uint8_t *pin, size_t
 
 	sshbuf_reset(s->sig);
 	return keystore_sign_ssh_auth(a->ks, k, pin, pin_len, s->req.data, s->req.data_len,
-				      s->req.flags, s->sig, e);
+				      s->flags, s->sig, e);
 }
 
 static void job_sign(struct pin_job *j)
@@ -86,8 +89,10 @@ static void job_sign(struct pin_job *j)
 	sshbuf_view(&body, j->msg + 1, j->len - 1);
 	if (s.sig == NULL || agentmsg_parse_sign_request(&body, &s.req) != 0)
 		errmsg_set(&e, "cannot parse the request again");
-	else
+	else {
+		s.flags = ssh_sign_flags(j->a, &j->client, &s.req);
 		r = pin_use_key(&u, &e);
+	}
 	if (r == 0) {
 		log_debug("signed for pid %d after a PIN prompt or confirmation", (int)j->client.pid);
 		agentmsg_put_sign_response(j->reply, sshbuf_ptr(s.sig), sshbuf_len(s.sig));
@@ -154,23 +159,62 @@ static void run_with_new_pin(struct pin_job *j, const char *what, const char *na
 	sodium_free(pin);
 }
 
+/* The request checked and the key's name known before anyone types a PIN. */
+static int new_key_name(struct pin_job *j, const char *what, struct gen_args *g,
+			const struct sshbuf *body, char *name, size_t len)
+{
+	struct errmsg e;
+	uint32_t flags;
+	int r;
+
+	pthread_mutex_lock(&j->a->lock);
+	r = j->a->quit ? errmsg_set(&e, "the agent is shutting down") :
+	    g != NULL ? ctl_gen_name(j->a, g->type, g->bits, g->name, name, len, &e) :
+	    ctl_import_peek(j->a, body, name, len, &flags, &e);
+	pthread_mutex_unlock(&j->a->lock);
+	if (r != 0) {
+		errmsg_prefix(&e, "%s", what);
+		put_ext_failure(j->reply, e.text);
+	}
+	return r;
+}
+
 /* Asks the new PIN, then runs the ordinary gen handler with it (a->op_pin). */
 static void job_gen(struct pin_job *j)
 {
 	struct sshbuf body;
 	struct gen_args g;
-	char name[128], desc[512];
+	char name[128], key[STORE_NAME_MAX], desc[512];
 
 	sshbuf_view(&body, j->msg + 1, j->len - 1);
 	if (agentmsg_parse_extension(&body, name, sizeof(name)) != 0 || gen_peek(&body, &g) != 0) {
 		put_ext_failure(j->reply, "gen: malformed request");
 		return;
 	}
+	if (new_key_name(j, "gen", &g, &body, key, sizeof(key)) != 0)
+		return;
 	snprintf(desc, sizeof(desc), "Choose a PIN for the new TPM key \"%s\"%s%s%s.\n"
 		 "The TPM locks out after a few wrong PINs, so a short PIN is fine.",
-		 g.name[0] ? g.name : "(default name)", g.comment[0] ? " (" : "", g.comment,
-		 g.comment[0] ? ")" : "");
+		 key, g.comment[0] ? " (" : "", g.comment, g.comment[0] ? ")" : "");
 	run_with_new_pin(j, "gen", name, &body, desc);
+}
+
+/* Likewise for import: the software key becomes a TPM key with the new PIN. */
+static void job_import(struct pin_job *j)
+{
+	struct sshbuf body;
+	char name[128], key[STORE_NAME_MAX], desc[512];
+
+	sshbuf_view(&body, j->msg + 1, j->len - 1);
+	if (agentmsg_parse_extension(&body, name, sizeof(name)) != 0) {
+		put_ext_failure(j->reply, "import: malformed request");
+		return;
+	}
+	if (new_key_name(j, "import", NULL, &body, key, sizeof(key)) != 0)
+		return;
+	snprintf(desc, sizeof(desc), "Choose a PIN for the imported TPM key \"%s\".\n"
+		 "The TPM locks out after a few wrong PINs, so a short PIN is fine.", key);
+	run_with_new_pin(j, "import", name, &body, desc);
 }
 
 /* ---------------------------------------------------------------- passwd */
@@ -277,25 +321,55 @@ static int init_srk(struct agent *a, uint32_t handle, const char *so_pin, size_t
 	return r;
 }
 
+/* tpm-key init --repin: a deliberate re-pin of the agent's SRK (after a TPM clear). */
+static void job_repin(struct pin_job *j, uint32_t handle)
+{
+	char note[1024];
+	struct errmsg e = { "" };
+	int r;
+
+	if (handle != j->a->srk_handle) {
+		put_ext_failure(j->reply, "init: --repin re-pins the agent's own SRK handle only");
+		return;
+	}
+	agent_tpm_lock(j->a);
+	r = j->a->quit ? errmsg_set(&e, "the agent is shutting down") :
+		srkpin_repin(j->a, note, sizeof(note), &e);
+	agent_tpm_unlock(j->a);
+	if (r != 0) {
+		errmsg_prefix(&e, "init --repin");
+		log_warn("%s (pid %d)", e.text, (int)j->client.pid);
+		put_ext_failure(j->reply, e.text);
+		return;
+	}
+	log_info("init --repin for pid %d", (int)j->client.pid);
+	ctl_reply(j->reply, 1, note);
+}
+
 /* The SO PIN is asked only when the owner hierarchy has one and the SRK is missing;
  * one try per command (a wrong one counts towards the lockout). */
 static void job_init(struct pin_job *j)
 {
 	struct sshbuf body;
-	char name[128], note[256], desc[512], *so_pin = NULL;
+	char name[128], note[1024], desc[512], proof[512], *so_pin = NULL;
 	size_t so_len = 0;
-	uint32_t handle;
+	uint32_t handle, flags = 0;
 	int created = 0, r;
 	struct errmsg e = { "" };
 
 	sshbuf_view(&body, j->msg + 1, j->len - 1);
 	if (agentmsg_parse_extension(&body, name, sizeof(name)) != 0 ||
-	    sshbuf_get_u32(&body, &handle) != 0) {
+	    sshbuf_get_u32(&body, &handle) != 0 ||
+	    (sshbuf_len(&body) > 0 && sshbuf_get_u32(&body, &flags) != 0)) {
 		put_ext_failure(j->reply, "init: malformed request");
 		return;
 	}
 	if (handle == 0)
 		handle = j->a->srk_handle;
+	if (flags & CTL_INIT_REPIN) {
+		job_repin(j, handle);
+		return;
+	}
 	r = init_srk(j->a, handle, NULL, 0, &created, &e);
 	if (r == TPM_E_OWNER_AUTH) {
 		snprintf(desc, sizeof(desc), "Creating the storage root key (SRK) at 0x%08x needs "
@@ -315,6 +389,15 @@ static void job_init(struct pin_job *j)
 	snprintf(note, sizeof(note), created ? "created the SRK (ECC P-256, TCG H-2 template) "
 		 "and made it persistent at 0x%08x" : "an SRK is already present at 0x%08x; "
 		 "nothing to do", handle);
+	proof[0] = '\0';
+	if (handle == j->a->srk_handle) {
+		agent_tpm_lock(j->a);
+		if (!j->a->quit)
+			srkpin_prove(j->a, proof, sizeof(proof));
+		agent_tpm_unlock(j->a);
+	}
+	if (proof[0] != '\0')
+		snprintf(note + strlen(note), sizeof(note) - strlen(note), "\n%s", proof);
 	log_info("init for pid %d: %s", (int)j->client.pid, note);
 	ctl_reply(j->reply, 1, note);
 }
@@ -451,6 +534,58 @@ static void job_unseal(struct pin_job *j)
 	free(u);
 }
 
+/* ---------------------------------------------------------------- a key's PIN for a control command */
+
+/* attest, decrypt: a control command on the key named first in its request. */
+struct key_pin_job {
+	char cmd[128], key[STORE_NAME_MAX];
+	struct sshbuf body;      /* the request after the command name */
+	struct sshbuf *reply;
+};
+
+static struct ks_key *key_pin_find(struct agent *a, void *arg)
+{
+	return keystore_find_name(a->ks, ((struct key_pin_job *)arg)->key);
+}
+
+static int key_pin_op(struct agent *a, struct ks_key *k, const uint8_t *pin, size_t pin_len,
+		      void *arg, struct errmsg *e)
+{
+	struct key_pin_job *kj = arg;
+
+	(void)k;
+	return control_run_with_key_pin(a, kj->cmd, &kj->body, pin, pin_len, kj->reply, e);
+}
+
+/* The key's PIN through the counting dialogue (pin_use_key), then the command with it. */
+static void job_key_pin(struct pin_job *j)
+{
+	struct key_pin_job kj = { .reply = j->reply };
+	char action[160];
+	struct pin_use u = { .a = j->a, .pid = j->client.pid, .env = j->env, .action = action,
+			     .find = key_pin_find, .op = key_pin_op, .arg = &kj, .no_confirm = 1 };
+	struct sshbuf peek;
+	struct errmsg e = { "" };
+
+	sshbuf_view(&kj.body, j->msg + 1, j->len - 1);
+	if (agentmsg_parse_extension(&kj.body, kj.cmd, sizeof(kj.cmd)) != 0) {
+		put_ext_failure(j->reply, "malformed request");
+		return;
+	}
+	peek = kj.body; /* the key's name comes first; the handler reads it again */
+	if (sshbuf_get_cstring(&peek, kj.key, sizeof(kj.key)) != 0) {
+		put_ext_failure(j->reply, "malformed request");
+		return;
+	}
+	snprintf(action, sizeof(action), "%.*s with", (int)strcspn(kj.cmd, "@"), kj.cmd);
+	if (pin_use_key(&u, &e) == 0)
+		return; /* the handler's success frame is in the reply */
+	errmsg_prefix(&e, "%.*s", (int)strcspn(kj.cmd, "@"), kj.cmd);
+	log_warn("%s (pid %d)", e.text, (int)j->client.pid);
+	sshbuf_reset(j->reply);
+	put_ext_failure(j->reply, e.text);
+}
+
 void pinjob_run(struct pin_job *j)
 {
 	switch (j->kind) {
@@ -462,6 +597,8 @@ void pinjob_run(struct pin_job *j)
 	case JOB_SEAL: job_seal(j); break;
 	case JOB_UNSEAL: job_unseal(j); break;
 	case JOB_TPM: break; /* daemon_jobs.c runs those */
+	case JOB_KEY_PIN: job_key_pin(j); break;
+	case JOB_IMPORT: job_import(j); break;
 	}
 }
 
@@ -539,6 +676,11 @@ int pin_defer_owner_auth(struct agent *a, struct conn *c, struct sshbuf *out)
 	return defer_control(a, c, JOB_OWNER, out);
 }
 
+int pin_defer_key_pin(struct agent *a, struct conn *c, struct sshbuf *out)
+{
+	return defer_control(a, c, JOB_KEY_PIN, out);
+}
+
 
 /* seal without --no-pin asks a new PIN, unseal of an object with a PIN asks it: both
  * in jobs; the rest is control_dispatch's. */
@@ -571,6 +713,27 @@ static int seal_dispatch(struct agent *a, struct conn *c, const char *name,
 	return defer_control(a, c, JOB_UNSEAL, out);
 }
 
+/* An import with a PIN (the default) asks it in a job; --no-pin is control_dispatch's. */
+static int import_dispatch(struct agent *a, struct conn *c, struct sshbuf *body,
+			   struct sshbuf *out)
+{
+	struct sshbuf b = *body;
+	char skip[TSS2KEY_DESC_MAX];
+	uint32_t flags;
+	int r;
+
+	if (c->uid != geteuid() || a->worker == NULL ||
+	    sshbuf_get_cstring(&b, skip, sizeof(skip)) != 0 ||
+	    sshbuf_get_cstring(&b, skip, sizeof(skip)) != 0 || sshbuf_get_u32(&b, &flags) != 0 ||
+	    (flags & CTL_IMPORT_NO_PIN))
+		return 1;
+	r = defer_control(a, c, JOB_IMPORT, out);
+	/* The job has its own copy: wipe the key material in the connection's buffer. */
+	if (r == SSH_DISPATCH_DEFERRED)
+		sodium_memzero((void *)c->cur_msg, c->cur_len);
+	return r;
+}
+
 int pin_control_dispatch(struct agent *a, struct conn *c, const char *name,
 			 struct sshbuf *body, struct sshbuf *out)
 {
@@ -585,6 +748,8 @@ int pin_control_dispatch(struct agent *a, struct conn *c, const char *name,
 			!(g.flags & CTL_GEN_NO_PIN)) ? defer_control(a, c, JOB_GEN, out) : 1;
 	if (strcmp(name, CTL_SEAL) == 0 || strcmp(name, CTL_UNSEAL) == 0)
 		return seal_dispatch(a, c, name, body, out);
+	if (strcmp(name, CTL_IMPORT) == 0)
+		return import_dispatch(a, c, body, out);
 	if (!ours)
 		return 1;
 	if (c->uid != geteuid())

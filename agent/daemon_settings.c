@@ -16,7 +16,7 @@
 #include "log.h"
 
 enum setting_kind { SET_STRING, SET_BOOL, SET_UINT, SET_HANDLE, SET_LOGLEVEL, SET_PCRS,
-		    SET_HIERARCHY, SET_PINSEAL };
+		    SET_HIERARCHY, SET_PINSEAL, SET_FPHASH };
 
 struct setting_def {
 	const char *key;
@@ -54,10 +54,19 @@ static const struct setting_def defs[] = {
 	{ "client-idle-timeout", UINT(client_idle_timeout, 0, 86400) },
 	{ "pin-from-sealed", SET_PINSEAL, offsetof(struct settings, pin_from_sealed),
 	  sizeof(((struct settings *)0)->pin_from_sealed), 0, 0 },
+	{ "key-lifetime", UINT(key_lifetime, 0, 86400u * 365 * 10) },
+	{ "fingerprint-hash", SET_FPHASH, offsetof(struct settings, fingerprint_hash),
+	  sizeof(((struct settings *)0)->fingerprint_hash), 0, 0 },
+	{ "allowed-providers", STR(allowed_providers) },
+	{ "allow-remote-pkcs11", BOOL(allow_remote_pkcs11) },
+	{ "restrict-websafe", BOOL(restrict_websafe) },
+	{ "legacy-rsa-sha1", BOOL(legacy_rsa_sha1) },
 	{ "tpm-timeout", UINT(tpm_timeout, 1, 3600) },
 	{ "tpm-create-timeout", UINT(tpm_create_timeout, 1, 3600) },
 };
 #define N_DEFS (sizeof(defs) / sizeof(defs[0]))
+
+static void settings_env_simulator(struct settings *s);
 
 static const char *const level_names[] = { "error", "warning", "info", "debug" };
 
@@ -79,8 +88,28 @@ void settings_defaults(struct settings *s)
 	s->proxy_timeout = 5;
 	snprintf(s->pcr_selection, sizeof(s->pcr_selection), "0,1,2,3,7");
 	s->client_idle_timeout = 300;
+	snprintf(s->fingerprint_hash, sizeof(s->fingerprint_hash), "sha256");
+	snprintf(s->allowed_providers, sizeof(s->allowed_providers), "%s",
+		 SETTINGS_PROVIDERS_DEFAULT);
+	s->restrict_websafe = 1;
 	s->tpm_timeout = 30;
 	s->tpm_create_timeout = 300;
+	settings_env_simulator(s);
+}
+
+/* $TPM_AGENT_SIMULATOR: "yes" (or 1) is --simulator; "ephemeral" a private swtpm and
+ * key store in a fresh temp dir, removed at exit, for test suites that start agents
+ * as ssh-agent (OpenSSH's regress). */
+static void settings_env_simulator(struct settings *s)
+{
+	const char *v = getenv("TPM_AGENT_SIMULATOR");
+
+	if (v == NULL || *v == '\0')
+		return;
+	if (strcmp(v, "ephemeral") == 0)
+		s->simulator = s->simulator_ephemeral = 1;
+	else if (config_bool(v) == 1)
+		s->simulator = 1;
 }
 
 static const struct setting_def *find_def(const char *key)
@@ -226,6 +255,11 @@ int settings_set(struct settings *s, const char *key, const char *value, struct 
 			return errmsg_set(e, "%s: value longer than %zu bytes", key, d->size - 1);
 		memcpy(field, value, strlen(value) + 1);
 		return 0;
+	case SET_FPHASH:
+		if (strcmp(value, "sha256") != 0 && strcmp(value, "md5") != 0)
+			return errmsg_set(e, "%s: '%s' is not sha256 or md5", key, value);
+		memcpy(field, value, strlen(value) + 1);
+		return 0;
 	case SET_PCRS:
 		if (settings_pcr_sel(value, NULL, e) != 0)
 			return errmsg_prefix(e, "%s", key);
@@ -286,6 +320,7 @@ static void format_value(const struct settings *s, const struct setting_def *d, 
 	case SET_LOGLEVEL: snprintf(out, len, "%s", level_names[*(const int *)field & 3]); break;
 	case SET_PCRS: snprintf(out, len, "%s", field); break;
 	case SET_PINSEAL: snprintf(out, len, "%s", field); break;
+	case SET_FPHASH: snprintf(out, len, "%s", field); break;
 	case SET_HIERARCHY:
 		snprintf(out, len, "%s", tpm_hierarchy_name(*(const int *)field)); break;
 	}

@@ -36,9 +36,21 @@ struct settings {
 	char pin_from_sealed[512];      /* "KEY:SEALED[,KEY:SEALED...]" ("" = none) */
 	unsigned tpm_timeout;           /* seconds one TPM command may take */
 	unsigned tpm_create_timeout;    /* seconds one key creation may take */
+	/* ssh-agent parity (ssh-agent -t, -E, -P, -O; daemon_softkeys.c, daemon_helper.c) */
+	unsigned key_lifetime;          /* default lifetime of added keys, s; 0 = forever */
+	char fingerprint_hash[8];       /* "sha256" or "md5", for log lines */
+	char allowed_providers[1024];   /* pattern list of PKCS#11 / FIDO provider paths */
+	int allow_remote_pkcs11;        /* PKCS#11 adds through a forwarded agent */
+	int restrict_websafe;           /* FIDO keys sign only SSH-shaped data */
+	int legacy_rsa_sha1;            /* make ssh-rsa (SHA-1) signatures when asked */
+	/* Not a file setting: $TPM_AGENT_SIMULATOR=ephemeral (a throwaway swtpm and store) */
+	int simulator_ephemeral;
 };
 
-/* Defaults, with $TPM_AGENT_TCTI and $PINENTRY_PROGRAM applied. */
+/* ssh-agent's default -P: providers in the system's library directories. */
+#define SETTINGS_PROVIDERS_DEFAULT "/usr/lib*/*,/usr/local/lib*/*"
+
+/* Defaults, with $TPM_AGENT_TCTI, $TPM_AGENT_SIMULATOR and $PINENTRY_PROGRAM applied. */
 void settings_defaults(struct settings *s);
 
 /* Sets one setting by its config-file key; e says what is wrong with value. */

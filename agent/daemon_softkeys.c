@@ -2,7 +2,12 @@
  * their constraints, listing, signing (with confirm), removing and expiring them. */
 #include "daemon_softkeys.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <openssl/evp.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -11,6 +16,9 @@
 #include "../keystore/softkey.h"
 #include "../pinentry/pinentry.h"
 #include "client.h"
+#include "daemon_fido.h"
+#include "daemon_helper.h"
+#include "daemon_pkcs11.h"
 #include "daemon_pin.h"
 #include "daemon_proxy.h"
 #include "daemon_restrict.h"
@@ -31,12 +39,14 @@ struct soft_entry {
 	uint32_t id;          /* "software-<id>" in tpm-key list */
 	uint64_t expires;     /* CLOCK_MONOTONIC second; 0 = never */
 	int confirm;
+	char provider[PATH_MAX]; /* FIDO keys: canonical middleware path or "internal" */
 	struct dest_set *dest; /* ssh-add -h; NULL: unrestricted */
 };
 
 struct constraints {
 	uint32_t lifetime;
 	int confirm;
+	char provider[PATH_MAX]; /* sk-provider@openssh.com; "" = none given */
 	struct dest_set *dest;
 };
 
@@ -44,6 +54,7 @@ static struct soft_entry soft[SOFTKEYS_MAX];
 static size_t n_soft;
 static uint32_t last_id;
 static struct sshbuf *extra;
+static int fp_md5; /* -E md5: log MD5 fingerprints (refreshed from the settings) */
 
 static uint64_t now_monotonic(void)
 {
@@ -58,12 +69,31 @@ static int expired(const struct soft_entry *s, uint64_t now)
 	return s->expires != 0 && now >= s->expires;
 }
 
+/* "MD5:aa:bb:..." of the listed blob, as ssh-keygen -E md5 -l prints it. */
+static void fingerprint_md5(const struct softkey *k, char *out, size_t len)
+{
+	uint8_t d[16];
+	size_t blen, n;
+	const uint8_t *blob = softkey_blob(k, &blen);
+
+	if (!EVP_Digest(blob, blen, d, NULL, EVP_md5(), NULL)) {
+		snprintf(out, len, "?");
+		return;
+	}
+	n = (size_t)snprintf(out, len, "MD5");
+	for (size_t i = 0; i < sizeof(d) && n + 3 < len; i++)
+		n += (size_t)snprintf(out + n, len - n, ":%02x", d[i]);
+}
+
 /* "TYPE SHA256:... (comment)" for log lines and the confirm dialog. */
 static void describe_key(const struct softkey *k, char *out, size_t len)
 {
 	char fp[SSHKEY_FP_MAX] = "?";
 
-	softkey_fingerprint(k, fp);
+	if (fp_md5)
+		fingerprint_md5(k, fp, sizeof(fp));
+	else
+		softkey_fingerprint(k, fp);
 	snprintf(out, len, "%s %s (%s)", softkey_type_name(k), fp,
 		 softkey_comment(k)[0] ? softkey_comment(k) : "no comment");
 }
@@ -143,6 +173,14 @@ static int parse_constraints(struct sshbuf *b, struct constraints *con, struct e
 				return refuse_constraint(e, "unknown constraint extension");
 			if (r != 0)
 				return r;
+			if (strcmp(ext, "sk-provider@openssh.com") == 0 && con->provider[0] == '\0') {
+				r = sshbuf_get_cstring(b, con->provider, sizeof(con->provider));
+				if (r == SSHBUF_E_TOOBIG || (r == 0 && con->provider[0] == '\0'))
+					return refuse_constraint(e, "bad FIDO provider name");
+				if (r != 0)
+					return r;
+				break;
+			}
 			if (strcmp(ext, DEST_EXT_NAME) == 0 && con->dest == NULL) {
 				if ((r = dest_parse(b, &con->dest, e)) == 0)
 					break;
@@ -193,7 +231,32 @@ static int store_key(struct softkey *k, const struct constraints *con, struct er
 	s->key = k;
 	s->dest = con->dest;
 	s->confirm = con->confirm;
+	snprintf(s->provider, sizeof(s->provider), "%s", con->provider);
 	s->expires = con->lifetime ? now_monotonic() + con->lifetime : 0;
+	return 0;
+}
+
+/* FIDO keys name their middleware (ssh-add sends "internal" or SSH_SK_PROVIDER): it
+ * must be on the allow-list, and come from this machine unless allowed otherwise. */
+static int check_provider(const struct agent *a, const struct conn *c, struct softkey *k,
+			  struct constraints *con, struct errmsg *e)
+{
+	char canon[PATH_MAX];
+
+	if (softkey_kind(k) != SOFTKEY_SK) {
+		if (con->provider[0] != '\0')
+			return refuse_constraint(e, "a FIDO provider given for a key that is no FIDO key");
+		return 0;
+	}
+	if (con->provider[0] == '\0')
+		snprintf(con->provider, sizeof(con->provider), "internal");
+	if (strcasecmp(con->provider, "internal") != 0 && c->n_bindings != 0 &&
+	    !a->settings.allow_remote_pkcs11)
+		return refuse_constraint(e, "FIDO providers cannot be added through a forwarded "
+					 "agent (allow-remote-pkcs11, tpm-agent -O)");
+	if (fido_provider_check(a, con->provider, canon, sizeof(canon), e) != 0)
+		return SOFTKEY_E_REFUSED;
+	snprintf(con->provider, sizeof(con->provider), "%s", canon);
 	return 0;
 }
 
@@ -212,8 +275,13 @@ int softkeys_handle_add(struct agent *a, struct conn *c, struct sshbuf *body,
 		return agentmsg_put_simple(out, SSH_AGENT_FAILURE);
 	}
 	memset(&con, 0, sizeof(con));
-	if ((r = softkey_parse(body, &k, &e)) == 0 &&
-	    (r = parse_constraints(body, &con, &e)) == 0 && (r = store_key(k, &con, &e)) != 0)
+	fp_md5 = strcmp(a->settings.fingerprint_hash, "md5") == 0;
+	if ((r = softkey_parse(body, &k, &e)) == 0 && (r = parse_constraints(body, &con, &e)) == 0 &&
+	    con.lifetime == 0) /* ssh-agent -t: the default for keys added without one */
+		con.lifetime = a->settings.key_lifetime;
+	if (r == 0)
+		r = check_provider(a, c, k, &con, &e);
+	if (r == 0 && (r = store_key(k, &con, &e)) != 0)
 		r = SOFTKEY_E_REFUSED;
 	if (r != 0) {
 		softkey_free(k);
@@ -227,6 +295,132 @@ int softkeys_handle_add(struct agent *a, struct conn *c, struct sshbuf *body,
 	log_info("software key %s added by pid %d (in memory only)%s%s%s", what, (int)c->pid,
 		 con.confirm ? ", confirm each use" : "", con.lifetime ? ", with a lifetime" : "",
 		 con.dest ? ", restricted to destinations (ssh-add -h)" : "");
+	return agentmsg_put_simple(out, SSH_AGENT_SUCCESS);
+}
+
+/* ---- PKCS#11 tokens (ssh-add -s / -e) ---- */
+
+/* The provider path ssh-add names, canonical, allowed and (unless allowed) local. */
+static int token_provider(const struct agent *a, const struct conn *c, const char *provider,
+			  char canon[PATH_MAX], struct errmsg *e)
+{
+	if (c->n_bindings != 0 && !a->settings.allow_remote_pkcs11)
+		return errmsg_set(e, "PKCS#11 providers cannot be added through a forwarded agent "
+				  "(allow-remote-pkcs11, tpm-agent -O)");
+	if (realpath(provider, canon) == NULL)
+		return errmsg_set(e, "PKCS#11 provider %s: %s", provider, strerror(errno));
+	if (!helper_provider_allowed(canon, a->settings.allowed_providers))
+		return errmsg_set(e, "PKCS#11 provider %s is not allowed (allowed-providers = %s; "
+				  "tpm-agent -P)", canon, a->settings.allowed_providers);
+	return 0;
+}
+
+/* The helper's list (uint32 n, n × (blob, label)) into the key list. */
+static int store_token_keys(struct sshbuf *ids, const struct constraints *con, size_t *added,
+			    struct errmsg *e)
+{
+	const uint8_t *blob;
+	size_t len;
+	char label[SOFTKEY_COMMENT_MAX];
+	uint32_t n;
+	int r;
+
+	if ((r = sshbuf_get_u32(ids, &n)) != 0)
+		return errmsg_set(e, "malformed answer from ssh-pkcs11-helper");
+	for (uint32_t i = 0; i < n; i++) {
+		struct softkey *k;
+
+		if (sshbuf_get_string(ids, &blob, &len) != 0 ||
+		    sshbuf_get_cstring(ids, label, sizeof(label)) != 0)
+			return errmsg_set(e, "malformed answer from ssh-pkcs11-helper");
+		if (softkey_new_token(blob, len, label, &k, e) != 0) {
+			log_warn("PKCS#11 key '%s' skipped: %s", label, e->text);
+			continue;
+		}
+		if (store_key(k, con, e) != 0) {
+			softkey_free(k);
+			return -1;
+		}
+		(*added)++;
+	}
+	return 0;
+}
+
+/* string provider, string PIN: what ADD and REMOVE_SMARTCARD_KEY begin with. */
+static int parse_provider_pin(struct sshbuf *body, char provider[PATH_MAX],
+			      const uint8_t **pin, size_t *pin_len)
+{
+	int r = sshbuf_get_cstring(body, provider, PATH_MAX);
+
+	if (r == SSHBUF_E_TOOBIG)
+		return SOFTKEY_E_REFUSED;
+	return r != 0 ? r : sshbuf_get_string(body, pin, pin_len);
+}
+
+int softkeys_handle_smartcard_add(struct agent *a, struct conn *c, struct sshbuf *body,
+				  struct sshbuf *out)
+{
+	const char *why = adding_refused(a);
+	char provider[PATH_MAX], canon[PATH_MAX];
+	const uint8_t *pin;
+	size_t pin_len, added = 0;
+	struct constraints con;
+	struct sshbuf *ids = NULL;
+	struct errmsg e;
+	int r;
+
+	if ((r = parse_provider_pin(body, provider, &pin, &pin_len)) != 0)
+		return r == SOFTKEY_E_REFUSED ? agentmsg_put_simple(out, SSH_AGENT_FAILURE) : r;
+	memset(&con, 0, sizeof(con));
+	if ((r = parse_constraints(body, &con, &e)) < 0 && r != SOFTKEY_E_REFUSED) {
+		dest_free(con.dest);
+		return r;
+	}
+	if (r == 0 && con.dest != NULL) /* one set per key would be needed: not (yet) */
+		why = "destination restrictions (ssh-add -h) are not supported for PKCS#11 keys";
+	dest_free(con.dest);
+	con.dest = NULL;
+	if (why != NULL)
+		errmsg_set(&e, "%s", why);
+	if (why == NULL && r == 0 && con.lifetime == 0)
+		con.lifetime = a->settings.key_lifetime;
+	if (why == NULL && r == 0 && token_provider(a, c, provider, canon, &e) == 0 &&
+	    (ids = sshbuf_new(HELPER_FRAME_MAX)) != NULL &&
+	    pkcs11_load(canon, pin, pin_len, ids, &e) == 0) {
+		snprintf(con.provider, sizeof(con.provider), "%s", canon);
+		if (store_token_keys(ids, &con, &added, &e) == 0 && added == 0)
+			errmsg_set(&e, "the token offers no usable key");
+	}
+	sshbuf_free(ids);
+	if (added == 0) {
+		log_warn("pid %d: PKCS#11 provider %s refused: %s", (int)c->pid, provider, e.text);
+		return agentmsg_put_simple(out, SSH_AGENT_FAILURE);
+	}
+	log_info("%zu PKCS#11 key(s) of %s added by pid %d", added, canon, (int)c->pid);
+	return agentmsg_put_simple(out, SSH_AGENT_SUCCESS);
+}
+
+int softkeys_handle_smartcard_remove(struct agent *a, struct conn *c, struct sshbuf *body,
+				     struct sshbuf *out)
+{
+	char provider[PATH_MAX], canon[PATH_MAX];
+	const uint8_t *pin;
+	size_t pin_len;
+	struct errmsg e;
+	int r;
+
+	if ((r = parse_provider_pin(body, provider, &pin, &pin_len)) != 0)
+		return r == SOFTKEY_E_REFUSED ? agentmsg_put_simple(out, SSH_AGENT_FAILURE) : r;
+	if (a->lock_hash != NULL || realpath(provider, canon) == NULL)
+		return agentmsg_put_simple(out, SSH_AGENT_FAILURE);
+	for (size_t i = n_soft; i-- > 0;)
+		if (softkey_kind(soft[i].key) == SOFTKEY_TOKEN && strcmp(soft[i].provider, canon) == 0)
+			drop_at(i, "removed with its PKCS#11 provider");
+	if (pkcs11_unload(canon, &e) != 0) {
+		log_warn("pid %d: removing PKCS#11 provider %s: %s", (int)c->pid, canon, e.text);
+		return agentmsg_put_simple(out, SSH_AGENT_FAILURE);
+	}
+	log_info("PKCS#11 provider %s removed by pid %d", canon, (int)c->pid);
 	return agentmsg_put_simple(out, SSH_AGENT_SUCCESS);
 }
 
@@ -326,14 +520,16 @@ static void process_name(pid_t pid, char *out, size_t len)
  * There is no PIN, so no PIN job: the prompt runs here, blocking the ssh event loop
  * up to the pinentry deadline; a->lock is released meanwhile so gpg clients and PIN
  * jobs go on. The key list is only touched on this thread, so it cannot change. */
-static int confirm_use(struct agent *a, struct conn *c, const struct soft_entry *s)
+/* Runs one pinentry dialog about s for c: CONFIRM, or GETPIN when pin is not NULL
+ * (then *pin is sodium memory the caller frees). Returns the PINENTRY_* code. */
+static int ask_user(struct agent *a, struct conn *c, const struct soft_entry *s,
+		    const char *action, char **pin, size_t *pin_len, struct errmsg *e)
 {
 	char desc[1024], what[SSHKEY_FP_MAX + SOFTKEY_COMMENT_MAX + 64], comm[64];
 	struct pin_env_store *env = pin_env_dup(c->env != NULL ? c->env : a->ssh_env);
 	struct pinentry_prompt p = { .title = "tpm-agent", .desc = desc, .ok = "Allow",
-				     .notok = "Deny" };
+				     .notok = "Deny", .prompt = "PIN:" };
 	struct pinentry_env view;
-	struct errmsg e;
 	int rc;
 
 	describe(s, what, sizeof(what));
@@ -341,18 +537,54 @@ static int confirm_use(struct agent *a, struct conn *c, const struct soft_entry 
 	for (char *q = what; *q; q++)
 		if ((unsigned char)*q < 0x20)
 			*q = '?';
-	snprintf(desc, sizeof(desc), "Allow a signature with the software key\n%s\n"
-		 "Requested by process %d (%s)", what, (int)c->pid, comm);
+	snprintf(desc, sizeof(desc), "%s\n%s\nRequested by process %d (%s)", action, what,
+		 (int)c->pid, comm);
 	pin_env_view(env, &view);
 	pthread_mutex_unlock(&a->lock);
-	rc = pinentry_confirm(a->settings.pinentry_program, &view, &p, &e);
+	rc = pin != NULL ? pinentry_getpin(a->settings.pinentry_program, &view, &p, pin,
+					   pin_len, e) :
+			   pinentry_confirm(a->settings.pinentry_program, &view, &p, e);
 	pthread_mutex_lock(&a->lock);
 	pin_env_free(env);
+	return rc;
+}
+
+static int confirm_use(struct agent *a, struct conn *c, const struct soft_entry *s)
+{
+	struct errmsg e;
+	int rc = ask_user(a, c, s, "Allow a signature with the software key", NULL, NULL, &e);
+
 	if (rc == PINENTRY_OK)
 		return 0;
-	log_warn("signature with software key %s for pid %d refused: %s", what, (int)c->pid,
+	log_warn("signature with a software key for pid %d refused: %s", (int)c->pid,
 		 rc == PINENTRY_E_NOT_CONFIRMED ? "the user denied it" : e.text);
 	return -1;
+}
+
+/* A FIDO key: web-safe data only (unless its application is "ssh:..." or
+ * restrict-websafe is off), its PIN through pinentry when it was made with
+ * verify-required (ssh-keygen -O verify-required), then the helper. */
+static int sk_sign(struct agent *a, struct conn *c, const struct soft_entry *s,
+		   const struct agentmsg_sign_request *req, struct sshbuf *sig, struct errmsg *e)
+{
+	const char *app = softkey_sk_application(s->key);
+	char provider[PATH_MAX], *pin = NULL;
+	size_t pin_len = 0;
+	int r;
+
+	if (a->settings.restrict_websafe && strncmp(app, "ssh:", 4) != 0 &&
+	    !fido_data_websafe(req->data, req->data_len))
+		return errmsg_set(e, "FIDO key for application '%s' asked to sign data that is "
+				  "no SSH authentication or signature (restrict-websafe)", app);
+	/* the entry may be replaced while the helper runs unlocked: keep the provider */
+	snprintf(provider, sizeof(provider), "%s", s->provider);
+	if ((softkey_sk_flags(s->key) & SK_USER_VERIFICATION_REQD) &&
+	    (r = ask_user(a, c, s, "Enter the PIN of the security key to sign with", &pin,
+			  &pin_len, e)) != PINENTRY_OK)
+		return -1;
+	r = fido_sign(a, s->key, provider, pin, req->data, req->data_len, sig, e);
+	sodium_free(pin);
+	return r;
 }
 
 static int soft_sign(struct agent *a, struct conn *c, const struct agentmsg_sign_request *req,
@@ -373,7 +605,16 @@ static int soft_sign(struct agent *a, struct conn *c, const struct agentmsg_sign
 		return agentmsg_put_simple(out, SSH_AGENT_FAILURE);
 	if ((sig = sshbuf_new(SSHKEY_BLOB_MAX)) == NULL)
 		return agentmsg_put_simple(out, SSH_AGENT_FAILURE);
-	if (softkey_sign(soft[i].key, req->data, req->data_len, req->flags, sig, &e) != 0) {
+	if (softkey_kind(soft[i].key) == SOFTKEY_SK) {
+		r = sk_sign(a, c, &soft[i], req, sig, &e);
+	} else if (softkey_kind(soft[i].key) == SOFTKEY_TOKEN) {
+		r = pkcs11_sign(soft[i].key, req->data, req->data_len, ssh_sign_flags(a, c, req),
+				sig, &e);
+	} else {
+		r = softkey_sign(soft[i].key, req->data, req->data_len,
+				 ssh_sign_flags(a, c, req), sig, &e);
+	}
+	if (r != 0) {
 		log_warn("sign with a software key for pid %d failed: %s", (int)c->pid, e.text);
 		sshbuf_free(sig);
 		return agentmsg_put_simple(out, SSH_AGENT_FAILURE);
@@ -382,6 +623,35 @@ static int soft_sign(struct agent *a, struct conn *c, const struct agentmsg_sign
 	r = agentmsg_put_sign_response(out, sshbuf_ptr(sig), sshbuf_len(sig));
 	sshbuf_free(sig);
 	return r;
+}
+
+/* An RSA key blob (plain or certificate). */
+static int blob_is_rsa(const uint8_t *blob, size_t len)
+{
+	struct sshbuf b;
+	char type[64];
+
+	sshbuf_view(&b, blob, len);
+	return sshbuf_get_cstring(&b, type, sizeof(type)) == 0 &&
+	       (strcmp(type, "ssh-rsa") == 0 || strcmp(type, "ssh-rsa-cert-v01@openssh.com") == 0);
+}
+
+uint32_t ssh_sign_flags(const struct agent *a, const struct conn *c,
+			const struct agentmsg_sign_request *req)
+{
+	if ((req->flags & 0x06) != 0 || !blob_is_rsa(req->key_blob, req->key_blob_len))
+		return req->flags;
+	if (!a->settings.legacy_rsa_sha1) {
+		/* No SHA-1: rsa-sha2-512 instead. A client that asked for ssh-rsa sees the
+		 * other type and fails; one that named no algorithm (ssh-add -T) verifies it. */
+		log_info("pid %d asked an RSA key for no rsa-sha2 hash: signing rsa-sha2-512, "
+			 "not ssh-rsa (SHA-1 needs legacy-rsa-sha1 = yes)", (int)c->pid);
+		return req->flags | 0x04;
+	}
+	log_warn("making a legacy ssh-rsa (SHA-1) signature for pid %d (legacy-rsa-sha1 = yes): "
+		 "SHA-1 signatures can be forged; upgrade the server and turn the setting off",
+		 (int)c->pid);
+	return req->flags | SSHKEY_SIGN_LEGACY_SHA1;
 }
 
 int extra_sign(struct agent *a, struct conn *c, const struct agentmsg_sign_request *req,
@@ -429,4 +699,5 @@ void softkeys_clear(void)
 	}
 	sshbuf_free(extra);
 	extra = NULL;
+	pkcs11_stop();
 }

@@ -19,6 +19,14 @@
 int softkeys_handle_add(struct agent *a, struct conn *c, struct sshbuf *body,
 			struct sshbuf *out);
 
+/* SSH_AGENTC_ADD_SMARTCARD_KEY(_CONSTRAINED) (ssh-add -s) and REMOVE_SMARTCARD_KEY
+ * (ssh-add -e): PKCS#11 providers through ssh-pkcs11-helper (daemon_pkcs11.c); their
+ * keys join the software keys' list (lifetime, confirm, removal, locking). */
+int softkeys_handle_smartcard_add(struct agent *a, struct conn *c, struct sshbuf *body,
+				  struct sshbuf *out);
+int softkeys_handle_smartcard_remove(struct agent *a, struct conn *c, struct sshbuf *body,
+				     struct sshbuf *out);
+
 /* The identities after the TPM keys in an IDENTITIES_ANSWER: software keys, then the
  * proxy's (none while locked; software keys restricted with ssh-add -h only where c
  * may see them: daemon_restrict.h). Returns a buffer this module owns, valid until the
@@ -29,6 +37,13 @@ const struct sshbuf *extra_identities(struct agent *a, const struct conn *c,
  * the proxy. 0 with the reply in out, 1 when neither has the key. */
 int extra_sign(struct agent *a, struct conn *c, const struct agentmsg_sign_request *req,
 	       struct sshbuf *out);
+
+/* The flags a signature is made with. An RSA key asked for no rsa-sha2 hash (that
+ * is, for ssh-rsa with SHA-1) signs rsa-sha2-512 instead, unless the legacy-rsa-sha1
+ * setting allows SHA-1: then SSHKEY_SIGN_LEGACY_SHA1 is added, with a warning in the
+ * log. */
+uint32_t ssh_sign_flags(const struct agent *a, const struct conn *c,
+			const struct agentmsg_sign_request *req);
 
 /* 1 if blob is a software key we offer now. */
 int softkeys_has_blob(const uint8_t *blob, size_t len);

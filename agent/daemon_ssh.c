@@ -12,6 +12,7 @@
 #include "daemon_pin.h"
 #include "daemon_restrict.h"
 #include "daemon_softkeys.h"
+#include "daemon_sshcontrol.h"
 #include "log.h"
 
 typedef int (*ssh_handler)(struct agent *a, struct conn *c, struct sshbuf *body,
@@ -27,13 +28,19 @@ static int reply_success(struct sshbuf *out)
 	return agentmsg_put_simple(out, SSH_AGENT_SUCCESS);
 }
 
+/* Keys gpg made are ssh's only when sshcontrol lists them (daemon_sshcontrol.h). */
+static int ssh_offered(const struct ks_key *k)
+{
+	return !k->hidden && sshcontrol_offers(k);
+}
+
 /* A certificate is offered beside its key while the key is offered, the certificate
  * certifies that key, and it is valid now. */
 static int cert_offered(struct agent *a, struct cert_entry *c, uint64_t now)
 {
 	struct ks_key *k = keystore_find_name(a->ks, c->key_name);
 
-	if (c->hidden || k == NULL || k->hidden || !sshkey_pub_equal(&k->pub, &c->cert.key))
+	if (c->hidden || k == NULL || !ssh_offered(k) || !sshkey_pub_equal(&k->pub, &c->cert.key))
 		return 0;
 	if (!sshcert_valid_at(&c->cert, now)) {
 		if (!c->warned_expired)
@@ -52,7 +59,7 @@ static int key_shown(struct agent *a, struct conn *c, struct ks_key *k, uint64_t
 		     uint32_t *n)
 {
 	*n = 0;
-	if (k->hidden || !restrict_may_list(c, restrict_tpm_get(k->name)))
+	if (!ssh_offered(k) || !restrict_may_list(c, restrict_tpm_get(k->name)))
 		return 0;
 	*n = 1;
 	for (size_t i = 0; i < certstore_count(a->certs); i++) {
@@ -91,6 +98,7 @@ static int handle_request_identities(struct agent *a, struct conn *c, struct ssh
 
 	(void)body;
 	agent_certs_refresh(a);
+	sshcontrol_refresh();
 	for (size_t i = 0; i < n; i++) {
 		key_shown(a, c, keystore_get(a->ks, i), now, &n_key);
 		shown += n_key;
@@ -114,8 +122,9 @@ struct ks_key *ssh_signing_key(struct agent *a, const uint8_t *blob, size_t len)
 	struct ks_key *k = keystore_find_blob(a->ks, blob, len);
 	struct cert_entry *c;
 
+	sshcontrol_refresh();
 	if (k != NULL)
-		return k->hidden ? NULL : k;
+		return ssh_offered(k) ? k : NULL;
 	if ((c = certstore_find_blob(a->certs, blob, len)) == NULL ||
 	    !cert_offered(a, c, (uint64_t)time(NULL)))
 		return NULL;
@@ -154,7 +163,8 @@ static int handle_sign_request(struct agent *a, struct conn *c, struct sshbuf *b
 		return pin_defer_sign(a, c, out);
 	if ((sig = sshbuf_new(SSHKEY_BLOB_MAX)) == NULL)
 		return reply_failure(out);
-	if (keystore_sign_ssh(a->ks, k, req.data, req.data_len, req.flags, sig, &e) != 0) {
+	if (keystore_sign_ssh(a->ks, k, req.data, req.data_len, ssh_sign_flags(a, c, &req), sig,
+			      &e) != 0) {
 		log_warn("sign with key '%s' for pid %d failed: %s", k->name, (int)c->pid, e.text);
 		sshbuf_free(sig);
 		return reply_failure(out);
@@ -262,15 +272,6 @@ static int handle_unlock(struct agent *a, struct conn *c, struct sshbuf *body,
 	return reply_success(out);
 }
 
-static int handle_smartcard(struct agent *a, struct conn *c, struct sshbuf *body,
-			    struct sshbuf *out)
-{
-	(void)a;
-	(void)body;
-	log_warn("pid %d asked for a PKCS#11 provider: not supported by tpm-agent", (int)c->pid);
-	return reply_failure(out);
-}
-
 static int ext_query(struct sshbuf *out)
 {
 	size_t start = sshbuf_len(out);
@@ -313,9 +314,9 @@ static const struct {
 	{ SSH_AGENTC_ADD_ID_CONSTRAINED, softkeys_handle_add },
 	{ SSH_AGENTC_REMOVE_IDENTITY, handle_remove_identity },
 	{ SSH_AGENTC_REMOVE_ALL_IDENTITIES, handle_remove_all },
-	{ SSH_AGENTC_ADD_SMARTCARD_KEY, handle_smartcard },
-	{ SSH_AGENTC_ADD_SMARTCARD_KEY_CONSTRAINED, handle_smartcard },
-	{ SSH_AGENTC_REMOVE_SMARTCARD_KEY, handle_smartcard },
+	{ SSH_AGENTC_ADD_SMARTCARD_KEY, softkeys_handle_smartcard_add },
+	{ SSH_AGENTC_ADD_SMARTCARD_KEY_CONSTRAINED, softkeys_handle_smartcard_add },
+	{ SSH_AGENTC_REMOVE_SMARTCARD_KEY, softkeys_handle_smartcard_remove },
 	{ SSH_AGENTC_LOCK, handle_lock },
 	{ SSH_AGENTC_UNLOCK, handle_unlock },
 	{ SSH_AGENTC_EXTENSION, handle_extension },

@@ -62,6 +62,8 @@ int cli_control(const char *name, const struct sshbuf *args, struct sshbuf *repl
 		struct errmsg *e);
 /* Fetches the agent's key list into *keys (malloc'd) and *n. */
 int cli_list_keys(struct cli_key **keys, size_t *n, struct errmsg *e);
+/* 1 if name is the listed key's name or its keygrip (40 hex digits). */
+int cli_key_is(const struct cli_key *k, const char *name);
 /* Prints the OpenSSH public key line of a listed key. */
 int cli_print_pub(const uint8_t *blob, size_t blob_len, const char *comment);
 

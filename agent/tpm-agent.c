@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <signal.h>
 #include <sodium.h>
@@ -26,7 +27,9 @@
 #include "daemon_proxy.h"
 #include "daemon_sdlisten.h"
 #include "daemon_settings.h"
+#include "daemon_restrict.h"
 #include "daemon_softkeys.h"
+#include "daemon_srkpin.h"
 #include "client.h"
 #include "log.h"
 
@@ -40,6 +43,8 @@ struct options {
 	int kill;
 	int check_config;
 	const char *config;     /* --config FILE; NULL = the default path, if present */
+	char **command;         /* tpm-agent [options] COMMAND [ARG...]; NULL = none */
+	char lifetime[16];      /* -t in seconds (ssh-agent's time format converted) */
 	/* settings given as flags, applied after the config file (the command line wins) */
 	struct { const char *key, *value; } flags[MAX_FLAG_SETTINGS];
 	size_t n_flags;
@@ -52,13 +57,16 @@ static char gpg_socket_path[PATH_MAX];
 /* Sockets passed by systemd (socket activation); -1 when we bind our own. */
 static struct sd_sockets sd = { -1, -1 };
 static int ssh_socket_owned; /* 1 when we bound the ssh socket (and remove it at exit) */
+static char ephemeral[PATH_MAX]; /* TPM_AGENT_SIMULATOR=ephemeral: removed at exit */
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: tpm-agent [-c | -s] [-Dd] [-a SOCKET] [--tcti TCTI | --simulator[=DIR]]\n"
-		"                 [--srk-handle HANDLE] [--gpg] [--gpg-socket PATH] [--config FILE]\n"
-		"                 [--KEY=VALUE ...]\n"
+		"usage: tpm-agent [-c | -s] [-Dd] [-a SOCKET] [-E HASH] [-O OPTION] [-P PROVIDERS]\n"
+		"                 [-t LIFE] [--tcti TCTI | --simulator[=DIR]] [--srk-handle HANDLE]\n"
+		"                 [--gpg] [--gpg-socket PATH] [--config FILE] [--KEY=VALUE ...]\n"
+		"       tpm-agent [-a SOCKET] [-E HASH] [-O OPTION] [-P PROVIDERS] [-t LIFE]\n"
+		"                 [--KEY=VALUE ...] COMMAND [ARG...]\n"
 		"       tpm-agent [-c | -s] -k\n"
 		"       tpm-agent --check-config [--config FILE] [--KEY=VALUE ...]\n"
 		"\n"
@@ -70,8 +78,15 @@ static void usage(FILE *f)
 		"  -D                 stay in the foreground\n"
 		"  -d                 debug: stay in the foreground and log to stderr\n"
 		"  -k                 kill the agent named by $SSH_AGENT_PID\n"
-		"  -t SECONDS         forget a cached PIN after SECONDS (pin-cache-ttl, default\n"
-		"                     600; 0 asks every time)\n"
+		"  -E HASH            fingerprint hash in log lines: sha256 (default) or md5\n"
+		"  -O OPTION          allow-remote-pkcs11 or no-restrict-websafe, as ssh-agent\n"
+		"  -P PROVIDERS       PKCS#11 and FIDO providers ssh-add may load (pattern list,\n"
+		"                     default %s)\n"
+		"  -t LIFE            default lifetime of added keys (seconds or 1h30m; key-lifetime)\n"
+		"  --pin-cache-ttl=S  forget a cached PIN after S seconds (default 600; 0 asks\n"
+		"                     every time)\n"
+		"  COMMAND [ARG...]   run COMMAND with the agent's environment; the agent exits\n"
+		"                     when it does\n"
 		"  --tcti TCTI        TPM to use (default $TPM_AGENT_TCTI, else %s)\n"
 		"  --simulator[=DIR]  run a private swtpm (state in DIR, default <data dir>/simulator);\n"
 		"                     keys are then NOT hardware-protected\n"
@@ -94,7 +109,7 @@ static void usage(FILE *f)
 		"  -h, --help         this help\n"
 		"\n"
 		"Settings (config file lines 'key = value'):",
-		TPM_TCTI_DEFAULT, TPM_SRK_HANDLE_DEFAULT);
+		SETTINGS_PROVIDERS_DEFAULT, TPM_TCTI_DEFAULT, TPM_SRK_HANDLE_DEFAULT);
 	for (size_t i = 0; settings_key_at(i) != NULL; i++)
 		fprintf(f, "%s %s", i % 6 == 0 ? "\n   " : "", settings_key_at(i));
 	fprintf(f, "\n");
@@ -150,6 +165,52 @@ static struct option *build_longopts(void)
 	return all;
 }
 
+/* ssh-agent's -t: seconds, or a sequence of NUMBER[smhdw] (convtime in OpenSSH). */
+static int parse_lifetime(struct options *o, const char *arg)
+{
+	unsigned long long total = 0, n;
+	const char *p = arg;
+	char *end;
+
+	while (*p != '\0') {
+		if (*p < '0' || *p > '9')
+			goto bad;
+		n = strtoull(p, &end, 10);
+		switch (*end) {
+		case 'w': case 'W': n *= 7; /* fall through */
+		case 'd': case 'D': n *= 24; /* fall through */
+		case 'h': case 'H': n *= 60; /* fall through */
+		case 'm': case 'M': n *= 60; /* fall through */
+		case 's': case 'S': end++; /* fall through */
+		case '\0': break;
+		default: goto bad;
+		}
+		total += n;
+		if (n > 86400ULL * 365 * 10 || total > 86400ULL * 365 * 10)
+			goto bad;
+		p = end;
+	}
+	if (p == arg)
+		goto bad;
+	snprintf(o->lifetime, sizeof(o->lifetime), "%llu", total);
+	return add_flag(o, "key-lifetime", o->lifetime);
+bad:
+	fprintf(stderr, "tpm-agent: -t %s: not a lifetime (seconds, or e.g. 1h30m)\n", arg);
+	return -1;
+}
+
+/* ssh-agent's -O options. */
+static int parse_agent_option(struct options *o, const char *arg)
+{
+	if (strcmp(arg, "allow-remote-pkcs11") == 0)
+		return add_flag(o, "allow-remote-pkcs11", "yes");
+	if (strcmp(arg, "no-restrict-websafe") == 0)
+		return add_flag(o, "restrict-websafe", "no");
+	fprintf(stderr, "tpm-agent: unknown -O option '%s' (allow-remote-pkcs11, "
+		"no-restrict-websafe)\n", arg);
+	return -1;
+}
+
 static int parse_flag(struct options *o, int ch)
 {
 	switch (ch) {
@@ -159,7 +220,10 @@ static int parse_flag(struct options *o, int ch)
 	case 'D': o->foreground = 1; return 0;
 	case 'd': o->foreground = o->debug = 1; return add_flag(o, "log-level", "debug");
 	case 'k': o->kill = 1; return 0;
-	case 't': return add_flag(o, "pin-cache-ttl", optarg);
+	case 't': return parse_lifetime(o, optarg);
+	case 'E': return add_flag(o, "fingerprint-hash", optarg);
+	case 'O': return parse_agent_option(o, optarg);
+	case 'P': return add_flag(o, "allowed-providers", optarg);
 	case OPT_TCTI: return add_flag(o, "tcti", optarg);
 	case OPT_SIMULATOR:
 		return add_flag(o, "simulator", "yes") ||
@@ -187,13 +251,18 @@ static int parse_options(int argc, char **argv, struct options *o)
 	struct option *longopts = build_longopts();
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "a:cDdhkst:", longopts, NULL)) != -1)
+	/* '+': options end at COMMAND, whose own options are its business */
+	while ((ch = getopt_long(argc, argv, "+a:cDdE:hkO:P:st:", longopts, NULL)) != -1)
 		if (parse_flag(o, ch) != 0)
 			return -1;
 	if (optind != argc) {
-		fprintf(stderr, "tpm-agent: unexpected argument '%s' (running a command under the "
-			"agent is not supported)\n", argv[optind]);
-		return -1;
+		if (o->shell != 0 || o->kill || o->foreground || o->check_config) {
+			fprintf(stderr, "tpm-agent: COMMAND does not go with -c, -s, -k, -D, -d or "
+				"--check-config\n");
+			usage(stderr);
+			return -1;
+		}
+		o->command = argv + optind;
 	}
 	if (o->shell == 0) {
 		const char *sh = getenv("SHELL");
@@ -350,6 +419,7 @@ static int open_tpm(const struct options *o, struct agent *a, struct errmsg *e)
 				  .hierarchy = set->hierarchy,
 				  .timeout_s = set->tpm_timeout,
 				  .create_timeout_s = set->tpm_create_timeout };
+	struct srkpins pins;
 	char dir[PATH_MAX];
 
 	(void)o;
@@ -372,7 +442,35 @@ static int open_tpm(const struct options *o, struct agent *a, struct errmsg *e)
 		log_warn("encrypted TPM sessions are off (--no-encrypt-sessions): PINs and "
 			 "signed digests cross the TPM bus in clear");
 	a->srk_handle = set->srk_handle;
-	return tpm_open(&to, &a->tpm, e);
+	if (srkpin_prepare(a, &pins, &to, e) != 0 || tpm_open(&to, &a->tpm, e) != 0)
+		return -1;
+	srkpin_opened(a, &pins); /* a refused SRK is logged; the agent runs to re-pin */
+	return 0;
+}
+
+/* TPM_AGENT_SIMULATOR=ephemeral: a fresh data dir (keys and swtpm state) of our own. */
+static int ephemeral_dir(struct agent *a, struct errmsg *e)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	if (snprintf(ephemeral, sizeof(ephemeral), "%s/tpm-agent-ephemeral.XXXXXX",
+		     tmp != NULL && tmp[0] == '/' ? tmp : "/tmp") >= (int)sizeof(ephemeral) ||
+	    mkdtemp(ephemeral) == NULL) {
+		ephemeral[0] = '\0';
+		return errmsg_set(e, "cannot create an ephemeral data dir in %s: %s",
+				  tmp != NULL && tmp[0] == '/' ? tmp : "/tmp", strerror(errno));
+	}
+	snprintf(a->data_dir, sizeof(a->data_dir), "%s/data", ephemeral);
+	return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
 }
 
 /* One agent per data dir: two would each load the keys, race to create one name and
@@ -421,8 +519,10 @@ static void datadir_lock_note(const struct agent *a)
 /* Decides the data dir and socket path (before forking: the parent prints them). */
 static int resolve_paths(const struct options *o, struct agent *a, struct errmsg *e)
 {
-	if (store_default_dir(a->data_dir, sizeof(a->data_dir), e) != 0 ||
-	    store_prepare(a->data_dir, e) != 0)
+	if (a->settings.simulator_ephemeral ? ephemeral_dir(a, e) != 0 :
+	    store_default_dir(a->data_dir, sizeof(a->data_dir), e) != 0)
+		return -1;
+	if (store_prepare(a->data_dir, e) != 0)
 		return -1;
 	if (sd.gpg_fd >= 0) /* systemd's socket: serve gpg there, whatever the settings */
 		sd_socket_path(sd.gpg_fd, gpg_socket_path, sizeof(gpg_socket_path));
@@ -468,6 +568,7 @@ static int agent_setup(const struct options *o, struct agent *a, int *listen_fd,
 	    certstore_use_nv(a->certs, a->tpm, a->settings.nv_base_index,
 			     a->settings.max_nv_certs, e) != 0)
 		return -1;
+	restrict_tpm_restore(a); /* tpm-key load -h outlives a restart */
 	if (pin_start(a, e) != 0) /* before gpg: its threads use the PIN cache too */
 		return -1;
 	if (sd.gpg_fd >= 0) {
@@ -497,12 +598,17 @@ static void agent_cleanup(struct agent *a, int listen_fd)
 		tpm_abort(a->tpm);
 	gpg_server_stop(); /* its threads use the keystore: they end first */
 	softkeys_clear();  /* wipes the software keys */
+	restrict_tpm_clear();
 	/* So do jobs; those still prompting find a->quit. A TPM worker stuck in the TPM
 	 * still uses the TPM and the keystore: they are left to the exit. */
 	if (pin_stop(a) == 0) {
 		pthread_mutex_lock(&a->lock); /* and must not find the keystore half freed */
 		certstore_close(a->certs);
 		keystore_close(a->ks);
+		/* Without TPM2_Shutdown a TPM we stop (or own without a resource manager)
+		 * counts the next start as a dictionary attack once a PIN was used
+		 * (REFERENCE §8). */
+		tpm_set_orderly_shutdown(a->tpm);
 		tpm_close(a->tpm);
 	} else {
 		log_warn("the TPM is not answering: exiting without closing the connection");
@@ -519,6 +625,8 @@ static void agent_cleanup(struct agent *a, int listen_fd)
 		rmdir(a->socket_dir);
 	if (a->lock_hash != NULL)
 		sodium_free(a->lock_hash);
+	if (ephemeral[0] != '\0')
+		nftw(ephemeral, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static void print_startup_env(const struct options *o, const struct agent *a)
@@ -582,10 +690,31 @@ static int agent_main(const struct options *o, int ready_fd)
 	return r == 0 ? 0 : 1;
 }
 
+/* COMMAND mode: the parent becomes COMMAND with the agent's environment (as in
+ * ssh-agent); the agent, its child, ends when it does (PR_SET_PDEATHSIG). */
+static int exec_command(const struct options *o, const struct agent *a)
+{
+	char pid[32];
+
+	snprintf(pid, sizeof(pid), "%d", (int)a->pid);
+	if (setenv("SSH_AUTH_SOCK", a->socket_path, 1) != 0 ||
+	    setenv("SSH_AGENT_PID", pid, 1) != 0 ||
+	    setenv("TPM_AGENT_SOCK", a->socket_path, 1) != 0) {
+		perror("tpm-agent: setenv");
+		kill(a->pid, SIGTERM);
+		return 1;
+	}
+	execvp(o->command[0], o->command);
+	fprintf(stderr, "tpm-agent: cannot run %s: %s\n", o->command[0], strerror(errno));
+	kill(a->pid, SIGTERM);
+	return 1;
+}
+
 /* Forks like ssh-agent: the parent waits until the child serves, prints the
- * environment and exits; the child carries on as the agent. */
+ * environment and exits (or runs COMMAND); the child carries on as the agent. */
 static int agent_daemonize(const struct options *o)
 {
+	pid_t parent = getpid();
 	int pipefd[2];
 	char status[ERRMSG_MAX];
 	ssize_t n;
@@ -602,6 +731,9 @@ static int agent_daemonize(const struct options *o)
 	}
 	if (pid == 0) {
 		close(pipefd[0]);
+		if (o->command != NULL &&
+		    (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0 || getppid() != parent))
+			agent.quit = 1; /* COMMAND already gone: start, then stop at once */
 		setsid();
 		if (chdir("/") != 0)
 			return 1;
@@ -622,6 +754,8 @@ static int agent_daemonize(const struct options *o)
 	if (!agent.settings.encrypt_sessions)
 		fprintf(stderr, "tpm-agent: warning: encrypted TPM sessions are off "
 			"(--no-encrypt-sessions): PINs and signed digests cross the TPM bus in clear\n");
+	if (o->command != NULL)
+		return exec_command(o, &agent);
 	print_startup_env(o, &agent);
 	return 0;
 }

@@ -9,10 +9,12 @@ PKGS="
 gcc make pkg-config
 libtss2-dev libssl-dev libsodium-dev libassuan-dev libgpg-error-dev libcmocka-dev
 swtpm swtpm-tools tpm2-tools tpm2-openssl
-openssh-client openssh-server git gnupg procps socat coreutils tmux pinentry-curses
+openssh-client openssh-server git gnupg scdaemon procps socat coreutils tmux pinentry-curses
 systemd mandoc
 clang libclang-rt-14-dev valgrind
 python3 util-linux openssl
+dpkg-dev zlib1g-dev softhsm2 sudo gdb
+tpm2-abrmd libtss2-tcti-tabrmd0 dbus-daemon
 "
 
 missing=

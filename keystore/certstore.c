@@ -26,6 +26,7 @@ struct certstore {
 	const uint8_t *owner_auth; /* the SO PIN during one call; NULL otherwise */
 	int dir_refused;          /* certs/ failed store_check_dir at the last refresh */
 	size_t owner_len;
+	unsigned orphans_reclaimed, orphans_left; /* certstore_nv_usage */
 	struct cert_entry *entries[CERTSTORE_MAX];
 	size_t n;
 };
@@ -334,6 +335,39 @@ static struct cert_entry *nv_entry_from_image(const uint8_t *img, size_t len, ui
 	return c;
 }
 
+/* index, in our range, holds no certificate of ours: read_ok says its image was read
+ * (and is garbage), else it could not be. With our attributes and either unwritten or
+ * garbage, it is what a crash between NV_DefineSpace and the last NV_Write leaves
+ * (kill -9 during `tpm-key cert add --nv`): undefine it, unless that needs an SO PIN
+ * nobody gave at start. Someone else's index stays untouched. */
+static void nv_reclaim(struct certstore *cs, uint32_t index, int read_ok)
+{
+	struct tpm_da da;
+	struct errmsg e;
+	int written = 0, ours = tpm_nv_ours(cs->tpm, index, &written, &e);
+
+	if (ours != 1 || (written && !read_ok)) {
+		log_debug("NV index 0x%08x holds no certificate of ours; left alone", index);
+		return;
+	}
+	if (cs->owner_auth == NULL && (tpm_da_state(cs->tpm, &da, &e) != 0 || da.owner_auth_set)) {
+		cs->orphans_left++;
+		log_warn("NV index 0x%08x holds no certificate (an interrupted `tpm-key cert add "
+			 "--nv`?); freeing it needs the owner authorization: `tpm2_nvundefine -C o "
+			 "0x%08x -P SO-PIN`", index, index);
+		return;
+	}
+	if (tpm_nv_undefine(cs->tpm, index, cs->owner_auth, cs->owner_len, &e) != 0) {
+		cs->orphans_left++;
+		log_warn("cannot free NV index 0x%08x, which holds no certificate: %s", index,
+			 e.text);
+		return;
+	}
+	cs->orphans_reclaimed++;
+	log_info("NV index 0x%08x reclaimed: defined %s (an interrupted `tpm-key cert add "
+		 "--nv`)", index, written ? "with no certificate in it" : "but never written");
+}
+
 static void nv_scan(struct certstore *cs)
 {
 	uint32_t indices[NV_SCAN_MAX];
@@ -351,10 +385,11 @@ static void nv_scan(struct certstore *cs)
 
 		if (tpm_nv_read(cs->tpm, indices[i], img, NV_IMAGE_MAX, &len, &e) != 0) {
 			log_debug("NV index 0x%08x: %s", indices[i], e.text);
+			nv_reclaim(cs, indices[i], 0);
 			continue;
 		}
 		if ((c = nv_entry_from_image(img, len, indices[i])) == NULL) {
-			log_debug("NV index 0x%08x holds no certificate of ours", indices[i]);
+			nv_reclaim(cs, indices[i], 1);
 			continue;
 		}
 		cs->entries[cs->n++] = c;
@@ -437,8 +472,17 @@ static int nv_store_image(struct certstore *cs, const char *key, const uint8_t *
 				  "a file", len, index_max);
 	if ((r = nv_pick_index(cs, key, index, e)) != 0)
 		return r;
-	if ((r = tpm_nv_define(cs->tpm, *index, len, cs->owner_auth, cs->owner_len, e)) != 0)
+	if ((r = tpm_nv_define(cs->tpm, *index, len, cs->owner_auth, cs->owner_len, e)) != 0) {
+		int written;
+		struct errmsg ue;
+
+		/* A response lost or refused after the TPM defined it: do not leave it. */
+		if (r != TPM_E_NV_DEFINED && tpm_nv_ours(cs->tpm, *index, &written, &ue) == 1 &&
+		    !written &&
+		    tpm_nv_undefine(cs->tpm, *index, cs->owner_auth, cs->owner_len, &ue) != 0)
+			log_error("NV index 0x%08x left defined: %s", *index, ue.text);
 		return r;
+	}
 	if ((r = tpm_nv_write(cs->tpm, *index, img, len, cs->owner_auth, cs->owner_len, e)) != 0) {
 		struct errmsg ue;
 
@@ -629,6 +673,8 @@ int certstore_nv_usage(struct certstore *cs, struct certstore_nv_usage *u, struc
 	memset(u, 0, sizeof(*u));
 	u->used = nv_count(cs, NULL);
 	u->max = cs->max_nv;
+	u->orphans_reclaimed = cs->orphans_reclaimed;
+	u->orphans_left = cs->orphans_left;
 	if (cs->tpm == NULL)
 		return 0;
 	if (tpm_nv_limits(cs->tpm, &u->index_max, NULL, e) != 0 ||

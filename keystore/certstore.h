@@ -83,6 +83,9 @@ struct certstore_nv_usage {
 	unsigned used, max;
 	uint32_t index_max;
 	uint32_t tpm_indices_defined, tpm_avail_hint;
+	/* Indices of ours holding no certificate (a crash during `cert add --nv`) found at
+	 * start: undefined, and left (they needed the SO PIN). */
+	unsigned orphans_reclaimed, orphans_left;
 };
 int certstore_nv_usage(struct certstore *cs, struct certstore_nv_usage *u, struct errmsg *e);
 

@@ -264,6 +264,9 @@ struct ks_key *keystore_find_name(struct keystore *ks, const char *name)
 	for (size_t i = 0; i < ks->n; i++)
 		if (strcmp(ks->keys[i]->name, name) == 0)
 			return ks->keys[i];
+	/* gpg users know their keys by keygrip: 40 hex digits name the key with that grip */
+	if (strlen(name) == 40 && strspn(name, "0123456789abcdefABCDEF") == 40)
+		return keystore_find_grip(ks, name);
 	return NULL;
 }
 
@@ -295,8 +298,8 @@ static void ks_forget(struct keystore *ks, struct ks_key *k)
 }
 
 /* "ecdsa-p256", "rsa-3072", then "-2", "-3" ... until the name is free. */
-static int ks_default_name(struct keystore *ks, enum sshkey_type type, unsigned bits,
-			   char *out, size_t len, struct errmsg *e)
+int keystore_default_name(struct keystore *ks, enum sshkey_type type, unsigned bits,
+			  char *out, size_t len, struct errmsg *e)
 {
 	char base[STORE_NAME_MAX];
 
@@ -421,7 +424,7 @@ static struct ks_key *ks_new_named(struct keystore *ks, enum sshkey_type type, u
 			goto fail;
 		}
 		snprintf(k->name, sizeof(k->name), "%s", name);
-	} else if (ks_default_name(ks, type, bits, k->name, sizeof(k->name), e) != 0) {
+	} else if (keystore_default_name(ks, type, bits, k->name, sizeof(k->name), e) != 0) {
 		goto fail;
 	}
 	snprintf(k->comment, sizeof(k->comment), "%s", comment ? comment : "");
@@ -462,7 +465,8 @@ int keystore_generate_auth(struct keystore *ks, enum sshkey_type type, unsigned 
 }
 
 int keystore_import(struct keystore *ks, const struct tpm_import_in *in, const char *name,
-		    const char *comment, struct ks_key **out, struct errmsg *e)
+		    const char *comment, const uint8_t *pin, size_t pin_len,
+		    struct ks_key **out, struct errmsg *e)
 {
 	struct ks_key *k;
 	struct tpm_info info;
@@ -474,24 +478,26 @@ int keystore_import(struct keystore *ks, const struct tpm_import_in *in, const c
 		return errmsg_set(e, "keystore: no TPM connection");
 	if ((k = ks_new_named(ks, in->type, bits, name, comment, e)) == NULL)
 		return -1;
-	k->empty_auth = 1;
-	r = tpm_import_key(ks->tpm, in, &k->tk, &k->pub, e);
+	k->empty_auth = pin_len == 0;
+	r = tpm_import_key(ks->tpm, in, pin, pin_len, &k->tk, &k->pub, e);
 	if (r != 0 || tpm_get_info(ks->tpm, &info, e) != 0 || ks_key_derive(k, e) != 0 ||
 	    ks_write_key(ks, k, info.parent, 1, e) != 0 || ks_append(ks, k, e) != 0) {
 		free(k);
 		return r != 0 ? r : -1;
 	}
-	log_info("imported key '%s' (%s, %s)", k->name, sshkey_family_name(in->type),
-		 k->fingerprint);
+	log_info("imported key '%s' (%s, %s)%s", k->name, sshkey_family_name(in->type),
+		 k->fingerprint, pin_len ? " with a PIN" : " without a PIN");
 	if (out != NULL)
 		*out = k;
 	return 0;
 }
 
-int keystore_delete(struct keystore *ks, const char *name, struct errmsg *e)
+int keystore_delete(struct keystore *ks, const char *name_or_grip, struct errmsg *e)
 {
-	struct ks_key *k = keystore_find_name(ks, name);
+	struct ks_key *k = keystore_find_name(ks, name_or_grip);
+	char name[STORE_NAME_MAX];
 
+	snprintf(name, sizeof(name), "%s", k != NULL ? k->name : name_or_grip);
 	if (!store_name_valid(name))
 		return errmsg_set(e, "invalid key name '%s'", name);
 	if (k == NULL && !store_key_exists(ks->dir, name))
@@ -507,7 +513,10 @@ int keystore_delete(struct keystore *ks, const char *name, struct errmsg *e)
 int keystore_load(struct keystore *ks, const char *name, struct ks_key **out,
 		  struct errmsg *e)
 {
-	struct ks_key *fresh = NULL, *old;
+	struct ks_key *fresh = NULL, *old = keystore_find_name(ks, name);
+
+	if (old != NULL && strcmp(old->name, name) != 0)
+		name = old->name; /* a keygrip */
 
 	if (!store_name_valid(name))
 		return errmsg_set(e, "invalid key name '%s'", name);
@@ -542,6 +551,16 @@ int keystore_load(struct keystore *ks, const char *name, struct ks_key **out,
 	return 0;
 }
 
+/* KS_E_NEEDS_PIN when k has a PIN and none came: nothing may reach the TPM then. */
+static int ks_need_pin(const struct ks_key *k, const uint8_t *pin, struct errmsg *e)
+{
+	if (k->empty_auth || pin != NULL)
+		return 0;
+	errmsg_set(e, "key '%s' has a PIN and none was given: refused before any TPM command "
+		   "(an empty one would count as a wrong PIN)", k->name);
+	return KS_E_NEEDS_PIN;
+}
+
 static enum tpm_sig_scheme ks_scheme(enum sshkey_type t)
 {
 	return t == SSHKEY_RSA ? TPM_SIG_RSASSA : TPM_SIG_ECDSA;
@@ -565,9 +584,12 @@ int keystore_sign_ssh_auth(struct keystore *ks, struct ks_key *k, const uint8_t 
 
 	if (h == SSHKEY_HASH_NONE)
 		return errmsg_set(e, "key '%s': SHA-1 ssh-rsa signatures are not made; the client "
-				  "must ask for rsa-sha2-256 or rsa-sha2-512", k->name);
+				  "must ask for rsa-sha2-256 or rsa-sha2-512 (or set legacy-rsa-sha1 = yes "
+				  "for an old server)", k->name);
 	if (ks->tpm == NULL)
 		return errmsg_set(e, "keystore: no TPM connection");
+	if ((r = ks_need_pin(k, pin, e)) != 0)
+		return r;
 	if (sshkey_hash(h, data, len, digest, &digest_len) != 0)
 		return errmsg_set(e, "cannot hash the data to sign");
 	if ((r = ks_policy_begin(ks, k, e)) == 0)
@@ -612,6 +634,8 @@ int keystore_sign_digest_auth(struct keystore *ks, struct ks_key *k, const uint8
 
 	if (ks->tpm == NULL)
 		return errmsg_set(e, "keystore: no TPM connection");
+	if (ks_need_pin(k, pin, e) != 0)
+		return KS_E_NEEDS_PIN;
 	if (k->pub.type == SSHKEY_RSA &&
 	    (hash == SSHKEY_HASH_NONE || sshkey_hash_len(hash) != len))
 		return errmsg_set(e, "key '%s': a %zu-byte digest does not match its hash "
@@ -643,14 +667,25 @@ int keystore_decrypt_rsa_auth(struct keystore *ks, struct ks_key *k, const uint8
 			      size_t pin_len, const uint8_t *c, size_t c_len, uint8_t *out,
 			      size_t out_max, size_t *out_len, struct errmsg *e)
 {
+	/* RSAES: the TPM strips the PKCS#1 type-2 padding itself. */
+	return keystore_decrypt_rsa_pad(ks, k, pin, pin_len, TPM_RSA_PKCS1, SSHKEY_HASH_NONE,
+					c, c_len, out, out_max, out_len, e);
+}
+
+int keystore_decrypt_rsa_pad(struct keystore *ks, struct ks_key *k, const uint8_t *pin,
+			     size_t pin_len, enum tpm_rsa_padding pad, enum sshkey_hash oaep_hash,
+			     const uint8_t *c, size_t c_len, uint8_t *out, size_t out_max,
+			     size_t *out_len, struct errmsg *e)
+{
 	if (ks->tpm == NULL)
 		return errmsg_set(e, "keystore: no TPM connection");
-	/* RSAES: the TPM strips the PKCS#1 type-2 padding itself. */
+	if (ks_need_pin(k, pin, e) != 0)
+		return KS_E_NEEDS_PIN;
 	int r = ks_policy_begin(ks, k, e);
 
 	if (r == 0)
-		r = tpm_rsa_decrypt(ks->tpm, &k->tk, pin, pin_len, TPM_RSA_PKCS1, SSHKEY_HASH_NONE,
-				    NULL, 0, c, c_len, out, out_max, out_len, e);
+		r = tpm_rsa_decrypt(ks->tpm, &k->tk, pin, pin_len, pad, oaep_hash, NULL, 0, c,
+				    c_len, out, out_max, out_len, e);
 	ks_policy_end(ks, k);
 	return r;
 }
@@ -668,6 +703,8 @@ int keystore_ecdh_zgen_auth(struct keystore *ks, struct ks_key *k, const uint8_t
 {
 	if (ks->tpm == NULL)
 		return errmsg_set(e, "keystore: no TPM connection");
+	if (ks_need_pin(k, pin, e) != 0)
+		return KS_E_NEEDS_PIN;
 	int r = ks_policy_begin(ks, k, e);
 
 	if (r == 0)
@@ -694,6 +731,8 @@ int keystore_change_auth(struct keystore *ks, struct ks_key *k, const uint8_t *o
 		return errmsg_set(e, "key '%s' is PCR-bound and was made without a PIN: its "
 				  "policy would not check one set now; make a new key with a PIN",
 				  k->name);
+	if (ks_need_pin(k, old_pin, e) != 0)
+		return KS_E_NEEDS_PIN;
 	if ((fresh = calloc(1, sizeof(*fresh))) == NULL)
 		return errmsg_set(e, "keystore: out of memory");
 	*fresh = *k;
@@ -733,4 +772,31 @@ int keystore_rewrite_key(struct keystore *ks, struct ks_key *k, struct errmsg *e
 	if (ks->tpm == NULL || tpm_get_info(ks->tpm, &info, e) != 0)
 		return errmsg_set(e, "keystore: no TPM connection");
 	return ks_write_key(ks, k, info.parent, 0, e);
+}
+
+int keystore_rename(struct keystore *ks, struct ks_key *k, const char *name,
+		    const char *comment, struct errmsg *e)
+{
+	char old_name[STORE_NAME_MAX], old_comment[TSS2KEY_DESC_MAX];
+	struct errmsg ignored;
+
+	if (!store_name_valid(name))
+		return errmsg_set(e, "invalid key name '%s'", name);
+	if (store_key_exists(ks->dir, name) || keystore_find_name(ks, name) != NULL)
+		return errmsg_set(e, "a key named '%s' exists already", name);
+	snprintf(old_name, sizeof(old_name), "%s", k->name);
+	snprintf(old_comment, sizeof(old_comment), "%s", k->comment);
+	snprintf(k->name, sizeof(k->name), "%s", name);
+	snprintf(k->comment, sizeof(k->comment), "%s", comment);
+	if (keystore_rewrite_key(ks, k, e) != 0) {
+		snprintf(k->name, sizeof(k->name), "%s", old_name);
+		snprintf(k->comment, sizeof(k->comment), "%s", old_comment);
+		return -1;
+	}
+	/* the key exists twice for a moment, never not at all */
+	if (store_remove_key(ks->dir, old_name, &ignored) != 0)
+		log_warn("keystore: key '%s' renamed '%s' but the old files stay: %s", old_name,
+			 name, ignored.text);
+	log_info("renamed key '%s' to '%s'", old_name, name);
+	return 0;
 }

@@ -45,6 +45,8 @@ const char *keystore_dir(const struct keystore *ks);
 size_t keystore_count(const struct keystore *ks);
 struct ks_key *keystore_get(struct keystore *ks, size_t i);
 struct ks_key *keystore_find_blob(struct keystore *ks, const uint8_t *blob, size_t len);
+/* The key called name; 40 hex digits that name no key name the key with that keygrip
+ * (every tpm-key command takes a keygrip in place of a name). */
 struct ks_key *keystore_find_name(struct keystore *ks, const char *name);
 struct ks_key *keystore_find_grip(struct keystore *ks, const char *grip_hex);
 
@@ -53,11 +55,20 @@ struct ks_key *keystore_find_grip(struct keystore *ks, const char *grip_hex);
 int keystore_generate(struct keystore *ks, enum sshkey_type type, unsigned bits,
 		      const char *name, const char *comment, struct ks_key **out,
 		      struct errmsg *e);
-/* Makes a software private key a TPM key (tpm_import_key, no PIN) and writes it to the
- * store; name as for keystore_generate. */
+/* Makes a software private key a TPM key (tpm_import_key) with pin as its PIN (NULL/0:
+ * none) and writes it to the store; name as for keystore_generate. */
 int keystore_import(struct keystore *ks, const struct tpm_import_in *in, const char *name,
-		    const char *comment, struct ks_key **out, struct errmsg *e);
-/* Deletes the key's files and forgets it. */
+		    const char *comment, const uint8_t *pin, size_t pin_len,
+		    struct ks_key **out, struct errmsg *e);
+/* The name a new key of this type gets when none is given ("ecdsa-p256", "rsa-3072",
+ * then "-2", "-3" ...), as keystore_generate and keystore_import choose it now. */
+int keystore_default_name(struct keystore *ks, enum sshkey_type type, unsigned bits,
+			  char *out, size_t len, struct errmsg *e);
+/* Gives k a new name and comment: its files are written under the new name, then the
+ * old ones removed. The name must be valid and free. */
+int keystore_rename(struct keystore *ks, struct ks_key *k, const char *name,
+		    const char *comment, struct errmsg *e);
+/* Deletes the key's files and forgets it (a keygrip names its key too). */
 int keystore_delete(struct keystore *ks, const char *name, struct errmsg *e);
 /* Reads name from disk again (new or changed file) and un-hides it. */
 int keystore_load(struct keystore *ks, const char *name, struct ks_key **out,
@@ -103,7 +114,10 @@ int keystore_sign_ssh(struct keystore *ks, struct ks_key *k, const uint8_t *data
 		      size_t len, uint32_t flags, struct sshbuf *sig, struct errmsg *e);
 
 /* ---- the same with the key's PIN (its TPM authValue; NULL/0 for none). A wrong PIN
- * is TPM_E_AUTH_FAIL, a TPM in dictionary-attack lockout TPM_E_LOCKOUT. */
+ * is TPM_E_AUTH_FAIL, a TPM in dictionary-attack lockout TPM_E_LOCKOUT. A key with a
+ * PIN used with pin NULL is KS_E_NEEDS_PIN, refused before any TPM command: an empty
+ * auth sent for it would be a wrong PIN, a dictionary-attack try nobody chose. */
+#define KS_E_NEEDS_PIN -101
 int keystore_generate_auth(struct keystore *ks, enum sshkey_type type, unsigned bits,
 			   const char *name, const char *comment, unsigned flags,
 			   const uint8_t *pin, size_t pin_len, struct ks_key **out,
@@ -117,6 +131,11 @@ int keystore_sign_digest_auth(struct keystore *ks, struct ks_key *k, const uint8
 int keystore_decrypt_rsa_auth(struct keystore *ks, struct ks_key *k, const uint8_t *pin,
 			      size_t pin_len, const uint8_t *c, size_t c_len, uint8_t *out,
 			      size_t out_max, size_t *out_len, struct errmsg *e);
+/* keystore_decrypt_rsa_auth with a padding (and OAEP hash) of the caller's choice. */
+int keystore_decrypt_rsa_pad(struct keystore *ks, struct ks_key *k, const uint8_t *pin,
+			     size_t pin_len, enum tpm_rsa_padding pad, enum sshkey_hash oaep_hash,
+			     const uint8_t *c, size_t c_len, uint8_t *out, size_t out_max,
+			     size_t *out_len, struct errmsg *e);
 int keystore_ecdh_zgen_auth(struct keystore *ks, struct ks_key *k, const uint8_t *pin,
 			    size_t pin_len, const uint8_t *point, size_t len, uint8_t *out,
 			    size_t out_max, size_t *out_len, struct errmsg *e);

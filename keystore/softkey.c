@@ -2,6 +2,8 @@
  * them, and signs with them (libsodium for Ed25519, short-lived OpenSSL keys else). */
 #include "softkey.h"
 
+#include "../protocol/sshcert.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +20,7 @@
 #define ED25519_SIG_LEN  64
 #define RSA_MAX_BYTES    (SOFTKEY_RSA_MAX_BITS / 8)
 #define EC_SCALAR_MAX    66   /* P-521 */
+#define CERT_SUFFIX      "-cert-v01@openssh.com"
 
 /* One big-endian magnitude of a private RSA part. */
 struct secret_num {
@@ -36,6 +39,15 @@ struct softkey_secret {
 
 struct softkey {
 	enum softkey_kind kind;
+	uint8_t *cert;                /* certificate blob (listed instead of blob); or NULL */
+	size_t cert_len;
+	char cert_type[64];
+	/* FIDO (sk-*) keys: the private serialization as ssh-add sent it (key handle, no
+	 * secret: the authenticator holds that), handed to ssh-sk-helper for each signature */
+	uint8_t *sk_raw;
+	size_t sk_raw_len;
+	char sk_application[SOFTKEY_SK_APP_MAX];
+	uint8_t sk_flags;
 	struct sshkey_pub pub;        /* ECDSA: type and Q; RSA: n and e */
 	uint8_t ed_pub[ED25519_PUB_LEN];
 	uint8_t blob[SSHKEY_BLOB_MAX];
@@ -336,9 +348,226 @@ static int parse_comment(struct sshbuf *b, struct softkey *k)
 	return 0;
 }
 
-static int parse_key_fields(struct sshbuf *b, const char *type, struct softkey *k,
-			    struct errmsg *e)
+/* ---- FIDO keys (PROTOCOL.u2f): the key's public fields, then string application,
+ * byte flags, string key handle, string reserved. The certificate forms carry the
+ * certificate blob first; sk-ssh-ed25519 certificates repeat the public key. ---- */
+
+#define SK_ECDSA "sk-ecdsa-sha2-nistp256@openssh.com"
+#define SK_ED25519 "sk-ssh-ed25519@openssh.com"
+#define SK_ECDSA_CERT "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com"
+#define SK_ED25519_CERT "sk-ssh-ed25519-cert-v01@openssh.com"
+
+static int is_sk_type(const char *type)
 {
+	return strcmp(type, SK_ECDSA) == 0 || strcmp(type, SK_ED25519) == 0 ||
+	       strcmp(type, SK_ECDSA_CERT) == 0 || strcmp(type, SK_ED25519_CERT) == 0;
+}
+
+/* Public blob of a plain sk key: type, its public fields, string application. */
+static int sk_build_blob(struct softkey *k, const char *type, const uint8_t *pub, size_t pub_len)
+{
+	struct sshbuf *b = sshbuf_new(SSHKEY_BLOB_MAX);
+	int r = b == NULL ? SSHBUF_E_NOMEM : 0;
+
+	if (r == 0 && (r = sshbuf_put_cstring(b, type)) == 0 &&
+	    strcmp(type, SK_ECDSA) == 0 && (r = sshbuf_put_cstring(b, "nistp256")) == 0)
+		r = sshbuf_put_string(b, pub, pub_len);
+	else if (r == 0)
+		r = sshbuf_put_string(b, pub, pub_len);
+	if (r == 0)
+		r = sshbuf_put_cstring(b, k->sk_application);
+	if (r == 0) {
+		memcpy(k->blob, sshbuf_ptr(b), sshbuf_len(b));
+		k->blob_len = sshbuf_len(b);
+	}
+	sshbuf_free(b);
+	return r;
+}
+
+static int parse_sk(struct sshbuf *b, const char *type, size_t start, struct softkey *k,
+		    struct errmsg *e)
+{
+	int ecdsa = strncmp(type, "sk-ecdsa", 8) == 0, cert = strstr(type, CERT_SUFFIX) != NULL;
+	const uint8_t *pub = NULL, *blob, *handle, *reserved;
+	size_t pub_len = 0, blen, handle_len, reserved_len;
+	char curve[16];
+	int r;
+
+	if (cert) {
+		if ((r = sshbuf_get_string(b, &blob, &blen)) != 0)
+			return r;
+		if (blen == 0 || blen > SSHCERT_BLOB_MAX || (k->cert = malloc(blen)) == NULL)
+			return refuse(e, "%s certificate of a bad size", type);
+		memcpy(k->cert, blob, blen);
+		k->cert_len = blen;
+		snprintf(k->cert_type, sizeof(k->cert_type), "%s", type);
+	}
+	if (ecdsa && !cert) {
+		r = sshbuf_get_cstring(b, curve, sizeof(curve));
+		if (r == SSHBUF_E_TOOBIG || (r == 0 && strcmp(curve, "nistp256") != 0))
+			return refuse(e, "%s key with a wrong curve", type);
+		if (r != 0 || (r = sshbuf_get_string(b, &pub, &pub_len)) != 0)
+			return r;
+		if (pub_len != 65 || pub[0] != 0x04)
+			return refuse(e, "%s key with a malformed point", type);
+	} else if (!ecdsa) {
+		if ((r = sshbuf_get_string(b, &pub, &pub_len)) != 0)
+			return r;
+		if (pub_len != ED25519_PUB_LEN)
+			return refuse(e, "%s key with a malformed public key", type);
+	}
+	r = sshbuf_get_cstring(b, k->sk_application, sizeof(k->sk_application));
+	if (r == SSHBUF_E_TOOBIG)
+		return refuse(e, "%s key with too long an application", type);
+	if (r != 0 || (r = sshbuf_get_u8(b, &k->sk_flags)) != 0 ||
+	    (r = sshbuf_get_string(b, &handle, &handle_len)) != 0 ||
+	    (r = sshbuf_get_string(b, &reserved, &reserved_len)) != 0)
+		return r;
+	(void)handle;
+	(void)reserved;
+	if (handle_len == 0)
+		return refuse(e, "%s key without a key handle", type);
+	k->sk_raw_len = b->off - start;
+	if ((k->sk_raw = malloc(k->sk_raw_len)) == NULL)
+		return refuse(e, "out of memory%s", "");
+	memcpy(k->sk_raw, b->d + start, k->sk_raw_len);
+	k->kind = SOFTKEY_SK;
+	if (!cert && sk_build_blob(k, type, pub, pub_len) != 0)
+		return refuse(e, "%s: cannot encode the public key", type);
+	if (!cert)
+		snprintf(k->cert_type, sizeof(k->cert_type), "%s", type);
+	return 0;
+}
+
+/* ---- certificates (PROTOCOL.certkeys): string cert blob, then the key's private
+ * fields without those the certificate carries ---- */
+
+/* The public fields inside a cert blob: string type, string nonce, then the key's own
+ * public fields (Ed25519: string pk; ECDSA: string curve, string Q; RSA: mpint e,
+ * mpint n). The rest (serial, principals, validity, CA signature) is sshd's to judge. */
+static int cert_public(struct softkey *k, const char *base, struct errmsg *e)
+{
+	struct sshbuf c;
+	char type[64], curve[16];
+	const uint8_t *nonce, *a, *b;
+	size_t nonce_len, a_len, b_len;
+	enum sshkey_type t = sshkey_type_from_name(base);
+
+	sshbuf_view(&c, k->cert, k->cert_len);
+	if (sshbuf_get_cstring(&c, type, sizeof(type)) != 0 || strcmp(type, k->cert_type) != 0 ||
+	    sshbuf_get_string(&c, &nonce, &nonce_len) != 0)
+		return refuse(e, "%s certificate is malformed or of another type", k->cert_type);
+	if (strcmp(base, "ssh-ed25519") == 0) {
+		if (sshbuf_get_string(&c, &a, &a_len) != 0 || a_len != ED25519_PUB_LEN)
+			return refuse(e, "%s certificate with a malformed key", k->cert_type);
+		memcpy(k->ed_pub, a, ED25519_PUB_LEN);
+		return 0;
+	}
+	if (t == SSHKEY_RSA) {
+		if (sshbuf_get_mpint(&c, &a, &a_len) != 0 || sshbuf_get_mpint(&c, &b, &b_len) != 0 ||
+		    a_len == 0 || a_len > sizeof(k->pub.e) || b_len > sizeof(k->pub.n))
+			return refuse(e, "%s certificate with a malformed key", k->cert_type);
+		memcpy(k->pub.e, a, a_len);
+		k->pub.e_len = a_len;
+		memcpy(k->pub.n, b, b_len);
+		k->pub.n_len = b_len;
+		k->pub.type = t;
+		return 0;
+	}
+	if (sshbuf_get_cstring(&c, curve, sizeof(curve)) != 0 ||
+	    strcmp(curve, sshkey_curve_name(t)) != 0 || sshbuf_get_string(&c, &a, &a_len) != 0 ||
+	    a_len != 1 + 2 * sshkey_ec_field_len(t) || a[0] != 0x04)
+		return refuse(e, "%s certificate with a malformed key", k->cert_type);
+	memcpy(k->pub.q, a, a_len);
+	k->pub.q_len = a_len;
+	k->pub.type = t;
+	return 0;
+}
+
+static int parse_cert_ed25519(struct sshbuf *b, struct softkey *k, struct errmsg *e)
+{
+	uint8_t cert_pub[ED25519_PUB_LEN];
+	int r;
+
+	memcpy(cert_pub, k->ed_pub, sizeof(cert_pub));
+	if ((r = parse_ed25519(b, k, e)) != 0)
+		return r;
+	if (memcmp(cert_pub, k->ed_pub, sizeof(cert_pub)) != 0)
+		return refuse(e, "%s: the key is not the certificate's key", k->cert_type);
+	return 0;
+}
+
+static int parse_cert_ecdsa(struct sshbuf *b, struct softkey *k, struct errmsg *e)
+{
+	const uint8_t *d;
+	size_t d_len;
+	int r;
+
+	if ((r = sshbuf_get_mpint(b, &d, &d_len)) != 0)
+		return r;
+	if (d_len > sshkey_ec_field_len(k->pub.type) || copy_secret(&k->sec->ec_d, d, d_len) != 0)
+		return refuse(e, "%s with a malformed scalar", k->cert_type);
+	k->kind = SOFTKEY_ECDSA;
+	return 0;
+}
+
+static int parse_cert_rsa(struct sshbuf *b, struct softkey *k, struct errmsg *e)
+{
+	const uint8_t *f[4];
+	size_t l[4];
+	unsigned bits = magnitude_bits(k->pub.n, k->pub.n_len);
+	int r;
+
+	for (int i = 0; i < 4; i++) /* d, iqmp, p, q */
+		if ((r = sshbuf_get_mpint(b, &f[i], &l[i])) != 0)
+			return r;
+	if (bits < SOFTKEY_RSA_MIN_BITS || bits > SOFTKEY_RSA_MAX_BITS)
+		return refuse(e, "RSA key of a size outside 1024..4096 bits%s", "");
+	if (copy_secret(&k->sec->rsa.d, f[0], l[0]) || copy_secret(&k->sec->rsa.iqmp, f[1], l[1]) ||
+	    copy_secret(&k->sec->rsa.p, f[2], l[2]) || copy_secret(&k->sec->rsa.q, f[3], l[3]) ||
+	    rsa_fill_crt(k) != 0)
+		return refuse(e, "RSA key with malformed private parts%s", "");
+	k->kind = SOFTKEY_RSA;
+	return 0;
+}
+
+static int parse_cert_fields(struct sshbuf *b, const char *type, struct softkey *k,
+			     struct errmsg *e)
+{
+	char base[64];
+	const uint8_t *blob;
+	size_t len = strlen(type), blen;
+	enum sshkey_type t;
+	int r;
+
+	snprintf(base, sizeof(base), "%.*s", (int)(len - strlen(CERT_SUFFIX)), type);
+	t = sshkey_type_from_name(base);
+	if (strcmp(base, "ssh-ed25519") != 0 && t == SSHKEY_UNSPEC)
+		return refuse(e, "certificate type '%s' is not supported (Ed25519, ECDSA and RSA "
+			      "certificates are)", printable(type));
+	if ((r = sshbuf_get_string(b, &blob, &blen)) != 0)
+		return r;
+	if (blen == 0 || blen > SSHCERT_BLOB_MAX || (k->cert = malloc(blen)) == NULL)
+		return refuse(e, "%s certificate of a bad size", printable(type));
+	memcpy(k->cert, blob, blen);
+	k->cert_len = blen;
+	snprintf(k->cert_type, sizeof(k->cert_type), "%s", type);
+	if ((r = cert_public(k, base, e)) != 0)
+		return r;
+	if (strcmp(base, "ssh-ed25519") == 0)
+		return parse_cert_ed25519(b, k, e);
+	return t == SSHKEY_RSA ? parse_cert_rsa(b, k, e) : parse_cert_ecdsa(b, k, e);
+}
+
+static int parse_key_fields(struct sshbuf *b, const char *type, size_t start,
+			    struct softkey *k, struct errmsg *e)
+{
+	size_t len = strlen(type);
+
+	if (is_sk_type(type))
+		return parse_sk(b, type, start, k, e);
+	if (len > strlen(CERT_SUFFIX) && strcmp(type + len - strlen(CERT_SUFFIX), CERT_SUFFIX) == 0)
+		return parse_cert_fields(b, type, k, e);
 	enum sshkey_type t = sshkey_type_from_name(type);
 
 	if (strcmp(type, "ssh-ed25519") == 0)
@@ -370,10 +599,10 @@ int softkey_parse(struct sshbuf *body, struct softkey **out, struct errmsg *e)
 		return refuse(e, "out of secure memory%s", "");
 	}
 	memset(k->sec, 0, sizeof(*k->sec));
-	if ((r = parse_key_fields(&tmp, type, k, e)) == 0 &&
-	    (r = parse_comment(&tmp, k)) == 0 && (r = build_blob(k)) != 0)
+	if ((r = parse_key_fields(&tmp, type, body->off, k, e)) == 0 &&
+	    (r = parse_comment(&tmp, k)) == 0 && k->kind != SOFTKEY_SK && (r = build_blob(k)) != 0)
 		r = refuse(e, "cannot encode the public key%s", "");
-	if (r == 0 && k->kind != SOFTKEY_ED25519 && !openssl_pair_ok(k))
+	if (r == 0 && (k->kind == SOFTKEY_ECDSA || k->kind == SOFTKEY_RSA) && !openssl_pair_ok(k))
 		r = refuse(e, "%s private key does not match its public key (or is invalid)",
 			   softkey_type_name(k));
 	if (r != 0) {
@@ -386,11 +615,43 @@ int softkey_parse(struct sshbuf *body, struct softkey **out, struct errmsg *e)
 	return 0;
 }
 
+int softkey_new_token(const uint8_t *blob, size_t len, const char *comment,
+		      struct softkey **out, struct errmsg *e)
+{
+	struct softkey *k;
+
+	*out = NULL;
+	if (len > sizeof(k->blob))
+		return refuse(e, "token key blob too large%s", "");
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return refuse(e, "out of memory%s", "");
+	if (sshkey_pub_from_blob(blob, len, &k->pub) != 0) {
+		free(k);
+		return refuse(e, "the token offers a key of a type we cannot use (RSA and ECDSA "
+			      "are)%s", "");
+	}
+	memcpy(k->blob, blob, len);
+	k->blob_len = len;
+	snprintf(k->comment, sizeof(k->comment), "%s", comment);
+	k->kind = SOFTKEY_TOKEN;
+	*out = k;
+	return 0;
+}
+
+const struct sshkey_pub *softkey_pub(const struct softkey *k)
+{
+	return &k->pub;
+}
+
 void softkey_free(struct softkey *k)
 {
 	if (k == NULL)
 		return;
 	sodium_free(k->sec); /* makes it writable, wipes, unmaps */
+	free(k->cert);
+	if (k->sk_raw != NULL)
+		OPENSSL_cleanse(k->sk_raw, k->sk_raw_len);
+	free(k->sk_raw);
 	OPENSSL_cleanse(k, sizeof(*k));
 	free(k);
 }
@@ -402,8 +663,29 @@ enum softkey_kind softkey_kind(const struct softkey *k)
 
 const uint8_t *softkey_blob(const struct softkey *k, size_t *len)
 {
-	*len = k->blob_len;
-	return k->blob;
+	*len = k->cert != NULL ? k->cert_len : k->blob_len;
+	return k->cert != NULL ? k->cert : k->blob;
+}
+
+const uint8_t *softkey_sk_private(const struct softkey *k, size_t *len)
+{
+	*len = k->sk_raw_len;
+	return k->kind == SOFTKEY_SK ? k->sk_raw : NULL;
+}
+
+uint8_t softkey_sk_flags(const struct softkey *k)
+{
+	return k->kind == SOFTKEY_SK ? k->sk_flags : 0;
+}
+
+const char *softkey_sk_application(const struct softkey *k)
+{
+	return k->kind == SOFTKEY_SK ? k->sk_application : NULL;
+}
+
+int softkey_is_cert(const struct softkey *k)
+{
+	return k->cert != NULL;
 }
 
 const char *softkey_comment(const struct softkey *k)
@@ -413,6 +695,10 @@ const char *softkey_comment(const struct softkey *k)
 
 const char *softkey_type_name(const struct softkey *k)
 {
+	if (k->cert != NULL || k->kind == SOFTKEY_SK)
+		return k->cert_type;
+	if (k->kind == SOFTKEY_TOKEN)
+		return sshkey_type_name(k->pub.type);
 	return k->kind == SOFTKEY_ED25519 ? "ssh-ed25519" : sshkey_type_name(k->pub.type);
 }
 
@@ -422,7 +708,10 @@ int softkey_fingerprint(const struct softkey *k, char out[SSHKEY_FP_MAX])
 	char b64[48];
 	int n;
 
-	if (!EVP_Digest(k->blob, k->blob_len, digest, NULL, EVP_sha256(), NULL))
+	size_t len;
+	const uint8_t *blob = softkey_blob(k, &len);
+
+	if (!EVP_Digest(blob, len, digest, NULL, EVP_sha256(), NULL))
 		return -1;
 	n = EVP_EncodeBlock((unsigned char *)b64, digest, sizeof(digest));
 	while (n > 0 && b64[n - 1] == '=')
@@ -449,7 +738,8 @@ static int sign_ed25519(const struct softkey *k, const uint8_t *data, size_t len
 
 static const EVP_MD *evp_md(enum sshkey_hash h)
 {
-	return h == SSHKEY_HASH_SHA256 ? EVP_sha256() :
+	return h == SSHKEY_HASH_SHA1 ? EVP_sha1() :
+	       h == SSHKEY_HASH_SHA256 ? EVP_sha256() :
 	       h == SSHKEY_HASH_SHA384 ? EVP_sha384() :
 	       h == SSHKEY_HASH_SHA512 ? EVP_sha512() : NULL;
 }
@@ -522,10 +812,15 @@ static int sign_by_kind(const struct softkey *k, const uint8_t *data, size_t len
 	case SOFTKEY_ECDSA:
 		return sign_ecdsa(k, data, len, sig) == 0 ? 0 :
 		       errmsg_set(e, "ECDSA signature failed");
+	case SOFTKEY_SK:
+		return errmsg_set(e, "a FIDO key signs through its authenticator (ssh-sk-helper)");
+	case SOFTKEY_TOKEN:
+		return errmsg_set(e, "a PKCS#11 key signs through its token (ssh-pkcs11-helper)");
 	case SOFTKEY_RSA:
 		if ((h = sshkey_sign_hash(SSHKEY_RSA, flags)) == SSHKEY_HASH_NONE)
 			return errmsg_set(e, "ssh-rsa (SHA-1) signatures are refused: the client "
-					  "must ask for rsa-sha2-256 or rsa-sha2-512");
+					  "must ask for rsa-sha2-256 or rsa-sha2-512 (or set "
+					  "legacy-rsa-sha1 = yes for an old server)");
 		return sign_rsa(k, h, data, len, sig) == 0 ? 0 :
 		       errmsg_set(e, "RSA signature failed");
 	}

@@ -39,6 +39,8 @@ struct tcti_guard {
 	unsigned cmd_ms, create_ms, cur_ms;
 	struct timespec start;
 	int dirty;
+	int missed, probing;
+	unsigned missed_s;
 	uint64_t sent;
 	atomic_int aborted;
 };
@@ -74,7 +76,12 @@ static TSS2_RC stop_reason(const struct tcti_guard *g)
 	if (atomic_load(&((struct tcti_guard *)g)->aborted))
 		return GUARD_RC_ABORTED;
 	if (ms_left(g) <= 0) {
-		last_miss_s = g->cur_ms / 1000u;
+		struct tcti_guard *w = (struct tcti_guard *)g;
+
+		if (!w->missed)
+			w->missed_s = w->cur_ms / 1000u;
+		w->missed = 1;
+		last_miss_s = w->missed_s;
 		return GUARD_RC_NO_ANSWER;
 	}
 	return TSS2_RC_SUCCESS;
@@ -252,6 +259,8 @@ static TSS2_RC guard_transmit(TSS2_TCTI_CONTEXT *c, size_t size, const uint8_t *
 	if (!g->own_swtpm && g->inner == NULL)
 		return TSS2_TCTI_RC_NO_CONNECTION;
 	g->cur_ms = is_create(cmd, size) ? g->create_ms : g->cmd_ms;
+	if (g->probing && g->cur_ms > GUARD_PROBE_MS)
+		g->cur_ms = GUARD_PROBE_MS;
 	clock_gettime(CLOCK_MONOTONIC, &g->start);
 	g->dirty = 1;
 	rc = g->own_swtpm ? swtpm_transmit(g, size, cmd) : Tss2_Tcti_Transmit(g->inner, size, cmd);
@@ -283,7 +292,7 @@ static TSS2_RC guard_receive(TSS2_TCTI_CONTEXT *c, size_t *size, uint8_t *rsp, i
 		} while (rc == TSS2_TCTI_RC_TRY_AGAIN);
 	}
 	if (rc == TSS2_RC_SUCCESS && rsp != NULL)
-		g->dirty = 0;
+		g->dirty = g->missed = 0;
 	return rc;
 }
 
@@ -436,6 +445,18 @@ void tcti_guard_abort(struct tcti_guard *g)
 int tcti_guard_aborted(const struct tcti_guard *g)
 {
 	return atomic_load(&((struct tcti_guard *)g)->aborted);
+}
+
+int tcti_guard_missed(const struct tcti_guard *g, unsigned *deadline_s)
+{
+	if (deadline_s != NULL)
+		*deadline_s = g->missed_s;
+	return g->missed;
+}
+
+void tcti_guard_probe(struct tcti_guard *g, int on)
+{
+	g->probing = on;
 }
 
 int tcti_guard_dirty(const struct tcti_guard *g)

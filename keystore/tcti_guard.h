@@ -49,6 +49,13 @@ unsigned tcti_guard_last_miss_s(void);
 void tcti_guard_abort(struct tcti_guard *g);
 int tcti_guard_aborted(const struct tcti_guard *g);
 
+/* 1 from a command that ran out of time until a response comes back complete: the TPM
+ * is stuck, or was. *deadline_s: that command's deadline. While probing, every command
+ * gets at most GUARD_PROBE_MS, so that a reconnect to a TPM still stuck fails soon. */
+#define GUARD_PROBE_MS 1000
+int tcti_guard_missed(const struct tcti_guard *g, unsigned *deadline_s);
+void tcti_guard_probe(struct tcti_guard *g, int on);
+
 /* 1 when a command went out and no complete response came back since: the inner
  * TCTI, SAPI and the TPM's view of our session are unknown until a reconnect. */
 int tcti_guard_dirty(const struct tcti_guard *g);

@@ -121,6 +121,10 @@ static const char *rc_default_remedy(TSS2_RC rc)
 	return NULL;
 }
 
+/* The last SRK refusal, for tpm_err's message (the agent has one TPM, used under its
+ * lock). */
+static char srk_refusal_text[ERRMSG_MAX];
+
 /* Formats "tpm: <what>: <decoded rc> (<remedy>)" into e and returns the TPM_E_*
  * class of rc. remedy NULL picks one from the class, if any. */
 int tpm_err(struct errmsg *e, TSS2_RC rc, const char *remedy, const char *fmt, ...)
@@ -146,6 +150,11 @@ int tpm_err(struct errmsg *e, TSS2_RC rc, const char *remedy, const char *fmt, .
 	if (rc == RC_RSP_HMAC)
 		return errmsg_set(e, "tpm: %s: response HMAC mismatch: possible tampering on "
 				  "the TPM bus; the session was restarted", what);
+	if (rc == TPM_RC_SRK_REFUSED) {
+		errmsg_set(e, "%s", srk_refusal_text[0] ? srk_refusal_text :
+			   "tpm: refusing this TPM: its SRK is not the pinned one");
+		return TPM_E_SRK_REFUSED;
+	}
 	if (rc_class(rc) == TPM_E_CONN && remedy == NULL) {
 		errmsg_set(e, "tpm: connection lost (%s: %s); the agent reconnects at the next "
 			   "request", what, Tss2_RC_Decode(rc));
@@ -274,8 +283,13 @@ static int connect_tpm(struct tpm *t, struct errmsg *e)
 	/* Simulators may come up unstarted; a started TPM answers INITIALIZE. */
 	rc = Esys_Startup(t->esys, TPM2_SU_CLEAR);
 	if (rc != TSS2_RC_SUCCESS && rc_base(rc) != TPM2_RC_INITIALIZE) {
-		/* Nothing half-open stays behind: the next use starts from the TCTI again. */
-		r = tpm_err(e, rc, NULL, "TPM2_Startup on '%s' failed", t->info.tcti);
+		/* Nothing half-open stays behind: the next use starts from the TCTI again.
+		 * The swtpm TCTI connects at the first command: this is where it fails. */
+		if (rc_is_conn(rc))
+			r = tpm_err(e, rc, device_remedy(t->info.tcti, why, sizeof(why)),
+				    "cannot open TCTI '%s'", t->info.tcti);
+		else
+			r = tpm_err(e, rc, NULL, "TPM2_Startup on '%s' failed", t->info.tcti);
 		drop_connection(t);
 		return r;
 	}
@@ -452,26 +466,128 @@ static int is_endorsement_primary(const TPM2B_NAME *name, const TPM2B_NAME *qnam
 	return memcmp(qname->name + 2, md, 32) == 0;
 }
 
+/* The public area and name ESAPI keeps for the SRK (Esys_TR_Serialize: handle,
+ * TPM2B_NAME, resource type 1 = key, TPM2B_PUBLIC): its salted sessions encrypt to
+ * that public area, so that, not a second answer of the TPM, is what must match the pin. */
+static int srk_esys_view(struct tpm *t, TPM2B_PUBLIC *pub, TPM2B_NAME *name)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0, off = 4;
+	uint32_t type = 0;
+	TSS2_RC rc;
+
+	memset(pub, 0, sizeof(*pub));
+	memset(name, 0, sizeof(*name));
+	if (Esys_TR_Serialize(t->esys, t->srk, &buf, &len) != TSS2_RC_SUCCESS)
+		return -1;
+	rc = Tss2_MU_TPM2B_NAME_Unmarshal(buf, len, &off, name);
+	if (rc == TSS2_RC_SUCCESS)
+		rc = Tss2_MU_UINT32_Unmarshal(buf, len, &off, &type);
+	if (rc == TSS2_RC_SUCCESS && type == 1)
+		rc = Tss2_MU_TPM2B_PUBLIC_Unmarshal(buf, len, &off, pub);
+	Esys_Free(buf);
+	return rc == TSS2_RC_SUCCESS && type == 1 && off == len ? 0 : -1;
+}
+
+/* name = nameAlg || H(marshalled TPMT_PUBLIC), computed here: a name the TPM (or an
+ * interposer) sends along proves nothing about the public area. */
+static int public_name(const TPMT_PUBLIC *p, TPM2B_NAME *name)
+{
+	uint8_t buf[sizeof(TPMT_PUBLIC)];
+	const EVP_MD *md = p->nameAlg == TPM2_ALG_SHA256 ? EVP_sha256() :
+			   p->nameAlg == TPM2_ALG_SHA384 ? EVP_sha384() :
+			   p->nameAlg == TPM2_ALG_SHA512 ? EVP_sha512() :
+			   p->nameAlg == TPM2_ALG_SHA1 ? EVP_sha1() : NULL;
+	size_t off = 0;
+	unsigned len = 0;
+
+	if (md == NULL ||
+	    Tss2_MU_TPMT_PUBLIC_Marshal(p, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS ||
+	    EVP_Digest(buf, off, name->name + 2, &len, md, NULL) != 1)
+		return -1;
+	name->name[0] = (uint8_t)(p->nameAlg >> 8);
+	name->name[1] = (uint8_t)p->nameAlg;
+	name->size = (UINT16)(2 + len);
+	return 0;
+}
+
+static void hex_of(const uint8_t *b, size_t len, char *out, size_t cap)
+{
+	size_t i;
+
+	for (i = 0; i < len && 2 * i + 2 < cap; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+	out[cap ? 2 * i : 0] = '\0';
+}
+
+static int srk_refuse(struct tpm *t, struct errmsg *e, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int srk_refuse(struct tpm *t, struct errmsg *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(t->srk_refusal, sizeof(t->srk_refusal), fmt, ap);
+	va_end(ap);
+	snprintf(srk_refusal_text, sizeof(srk_refusal_text), "%s", t->srk_refusal);
+	t->srk_refused = 1;
+	errmsg_set(e, "%s", t->srk_refusal);
+	return TPM_E_SRK_REFUSED;
+}
+
+/* Compares the SRK ESAPI holds with the pin (adopting it when there is none yet). */
+static int srk_pin_check(struct tpm *t, const TPM2B_NAME *esys_name, const TPM2B_NAME *name,
+			 struct errmsg *e)
+{
+	char got[2 * TPM_KEY_NAME_MAX + 1], want[2 * TPM_KEY_NAME_MAX + 1];
+
+	hex_of(name->name, name->size, got, sizeof(got));
+	if (esys_name->size != name->size || memcmp(esys_name->name, name->name, name->size) != 0)
+		return srk_refuse(t, e, "tpm: refusing this TPM: the SRK at 0x%08x came with a "
+				  "name that is not the hash of its public area (%s): something "
+				  "between the agent and the TPM tampers with its answers",
+				  t->info.srk_handle, got);
+	if (t->info.hierarchy == TPM_HIER_NULL)
+		return 0;
+	if (t->srk_pin_len == 0) {
+		memcpy(t->srk_pin, name->name, name->size);
+		t->srk_pin_len = name->size;
+		return 0;
+	}
+	if (t->srk_pin_len == name->size && memcmp(t->srk_pin, name->name, name->size) == 0)
+		return 0;
+	hex_of(t->srk_pin, t->srk_pin_len, want, sizeof(want));
+	return srk_refuse(t, e, "tpm: refusing this TPM: the SRK at 0x%08x has name %s, but "
+			  "the pinned name is %s. Something between the agent and the TPM may "
+			  "substitute its key; if you cleared the TPM on purpose, re-pin with "
+			  "`tpm-key init --repin`", t->info.srk_handle, got, want);
+}
+
 static int srk_check(struct tpm *t, struct errmsg *e)
 {
-	TPM2B_PUBLIC *pub = NULL;
-	TPM2B_NAME *name = NULL, *qname = NULL;
+	TPM2B_PUBLIC *pub = NULL, view;
+	TPM2B_NAME *name = NULL, *qname = NULL, esys_name, computed;
 	TPMA_OBJECT a;
 	char what[128];
 	int ok;
 	TSS2_RC rc;
 
+	if (srk_esys_view(t, &view, &esys_name) != 0 || public_name(&view.publicArea, &computed) != 0)
+		return errmsg_set(e, "tpm: cannot read ESAPI's record of the SRK at 0x%08x",
+				  t->info.srk_handle);
+	if ((ok = srk_pin_check(t, &esys_name, &computed, e)) != 0)
+		return ok;
 	rc = Esys_ReadPublic(t->esys, t->srk, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
 			     &pub, &name, &qname);
 	if (rc != TSS2_RC_SUCCESS)
 		return tpm_err(e, rc, NULL, "cannot read the SRK at 0x%08x", t->info.srk_handle);
-	srk_remember(t, &pub->publicArea, name);
+	Esys_Free(pub);
+	Esys_Free(name);
+	srk_remember(t, &view.publicArea, &computed);
 	if (t->info.hierarchy != TPM_HIER_NULL) {
-		int endo = is_endorsement_primary(name, qname);
+		int endo = is_endorsement_primary(&computed, qname);
 
 		if ((t->info.hierarchy == TPM_HIER_ENDORSEMENT) != endo) {
-			Esys_Free(pub);
-			Esys_Free(name);
 			Esys_Free(qname);
 			return errmsg_set(e, "tpm: the SRK at 0x%08x is %s, and this agent runs with "
 					  "hierarchy = %s; configure another srk-handle (e.g. 0x%08x) "
@@ -482,14 +598,12 @@ static int srk_check(struct tpm *t, struct errmsg *e)
 					  endo ? 0x81000001u : 0x81010001u, t->info.srk_handle);
 		}
 	}
-	a = pub->publicArea.objectAttributes;
-	ok = (pub->publicArea.type == TPM2_ALG_ECC || pub->publicArea.type == TPM2_ALG_RSA) &&
+	Esys_Free(qname);
+	a = view.publicArea.objectAttributes;
+	ok = (view.publicArea.type == TPM2_ALG_ECC || view.publicArea.type == TPM2_ALG_RSA) &&
 	     (a & TPMA_OBJECT_RESTRICTED) && (a & TPMA_OBJECT_DECRYPT) &&
 	     !(a & TPMA_OBJECT_SIGN_ENCRYPT);
-	describe_object(&pub->publicArea, what, sizeof(what));
-	Esys_Free(pub);
-	Esys_Free(name);
-	Esys_Free(qname);
+	describe_object(&view.publicArea, what, sizeof(what));
 	if (ok)
 		return 0;
 	return errmsg_set(e, "tpm: persistent handle 0x%08x holds %s, not a storage key "
@@ -588,6 +702,11 @@ static int srk_setup(struct tpm *t, struct errmsg *e)
 	t->srk = ESYS_TR_NONE;
 	if (rc_base(rc) != TPM2_RC_HANDLE)
 		return tpm_err(e, rc, NULL, "cannot look up the SRK at 0x%08x", t->info.srk_handle);
+	if (t->srk_pin_len > 0)
+		return srk_refuse(t, e, "tpm: refusing this TPM: the pinned SRK at 0x%08x is gone. "
+				  "If you cleared the TPM on purpose, `tpm-key init --repin` makes "
+				  "and pins a new one (keys made under the old SRK are lost)",
+				  t->info.srk_handle);
 	if ((r = srk_create(t, e)) != 0)
 		return r;
 	return srk_check(t, e);
@@ -664,6 +783,8 @@ static int session_open(struct tpm *t, struct errmsg *e)
 {
 	TSS2_RC rc;
 
+	if (t->srk_refused)
+		return errmsg_set(e, "%s", t->srk_refusal);
 	if (t->plain)
 		return 0;
 	if (!t->sess_ready) {
@@ -830,8 +951,8 @@ static TSS2_RC exec_session(struct tpm *t, const struct auth_cmd *c)
 		return rc;
 	a->sessionHandle = t->sess.handle;
 	a->sessionAttributes = attrs;
-	a->nonce.size = (UINT16)t->sess.nonce_caller_len;
-	memcpy(a->nonce.buffer, t->sess.nonce_caller, t->sess.nonce_caller_len);
+	a->nonce.size = (UINT16)t->sess.sec->nonce_caller_len;
+	memcpy(a->nonce.buffer, t->sess.sec->nonce_caller, t->sess.sec->nonce_caller_len);
 	a->hmac.size = TPMS_DIGEST_LEN;
 	if (tpmsession_cp_hash(&t->sess, c->cc, &name, 1, cp, cp_len, cp_hash) != TPMS_OK ||
 	    tpmsession_cmd_hmac(&t->sess, c->auth, c->auth_len, cp_hash, attrs,
@@ -996,6 +1117,8 @@ static int recover(struct tpm *t, enum lost what, struct errmsg *e)
 int tpm_ready(struct tpm *t, struct errmsg *e)
 {
 	enum lost what = LOST_NONE;
+	unsigned missed_s;
+	int r, stuck;
 
 	if (tcti_guard_aborted(t->guard))
 		return errmsg_set(e, "tpm: the agent is stopping"), TPM_E_NO_ANSWER;
@@ -1005,9 +1128,21 @@ int tpm_ready(struct tpm *t, struct errmsg *e)
 		what = LOST_SESSION;
 	if (what == LOST_NONE || (what == LOST_SESSION && t->plain))
 		return 0;
-	if (recover(t, what, e) != 0)
-		return t->sys == NULL ? TPM_E_CONN : TPM_E_FAIL;
-	return 0;
+	/* After a missed deadline, a short probe: a TPM still stuck fails this request
+	 * at once instead of costing it another full tpm-timeout. */
+	stuck = tcti_guard_missed(t->guard, &missed_s);
+	tcti_guard_probe(t->guard, stuck);
+	r = recover(t, what, e);
+	tcti_guard_probe(t->guard, 0);
+	if (r == 0)
+		return 0;
+	if (tcti_guard_missed(t->guard, &missed_s)) {
+		drop_connection(t);
+		errmsg_set(e, "tpm: no answer in %u s to an earlier request, and still none; the "
+			   "agent tries again at the next request (tpm-timeout)", missed_s);
+		return TPM_E_NO_ANSWER;
+	}
+	return t->sys == NULL ? TPM_E_CONN : TPM_E_FAIL;
 }
 
 /* After op failed with rc: back to a clean connection and session. Returns 1 when op
@@ -1064,10 +1199,13 @@ static TSS2_RC with_recovery(struct tpm *t, TSS2_RC (*op)(struct tpm *, void *),
 	TSS2_RC rc;
 	int r;
 
+	if (t->srk_refused)
+		return TPM_RC_SRK_REFUSED;
 	/* An earlier reconnect failed (the TPM was still away), or the last failure left
 	 * the connection or the session in doubt: regain them first. */
 	if ((r = tpm_ready(t, &ignored)) != 0)
-		return r == TPM_E_NO_ANSWER ? GUARD_RC_ABORTED : TSS2_TCTI_RC_NO_CONNECTION;
+		return tcti_guard_aborted(t->guard) ? GUARD_RC_ABORTED :
+		       r == TPM_E_NO_ANSWER ? GUARD_RC_NO_ANSWER : TSS2_TCTI_RC_NO_CONNECTION;
 	sent = tcti_guard_sent(t->guard);
 	rc = op_retried(t, op, arg);
 	if (rc != TSS2_RC_SUCCESS && after_failure(t, rc, sent)) {
@@ -1104,6 +1242,14 @@ int tpm_open(const struct tpm_options *o, struct tpm **out, struct errmsg *e)
 	snprintf(t->info.tcti, sizeof(t->info.tcti), "%s", o->tcti ? o->tcti : TPM_TCTI_DEFAULT);
 	t->info.srk_handle = o->srk_handle ? o->srk_handle : TPM_SRK_HANDLE_DEFAULT;
 	t->info.hierarchy = o->hierarchy;
+	if (o->srk_pin_len > sizeof(t->srk_pin)) {
+		free(t);
+		return errmsg_set(e, "tpm: a pinned SRK name of %zu bytes", o->srk_pin_len);
+	}
+	if (o->srk_pin_len > 0 && o->hierarchy != TPM_HIER_NULL) {
+		memcpy(t->srk_pin, o->srk_pin, o->srk_pin_len);
+		t->srk_pin_len = (uint16_t)o->srk_pin_len;
+	}
 	if (tpm_hierarchy_name(o->hierarchy) == NULL) {
 		free(t);
 		return errmsg_set(e, "tpm: unknown hierarchy %d", o->hierarchy);
@@ -1128,8 +1274,12 @@ int tpm_open(const struct tpm_options *o, struct tpm **out, struct errmsg *e)
 	t->info.raw_tpm = tcti_guard_raw_tpm(t->guard);
 	/* tpm2-tss logs every failure to stderr; our error messages say it better. */
 	setenv("TSS2_LOG", "all+none", 0);
-	if ((r = connect_tpm(t, e)) != 0 || (r = read_info(t, e)) != 0 ||
-	    (r = srk_setup(t, e)) != 0 ||
+	if ((r = connect_tpm(t, e)) == 0 && (r = read_info(t, e)) == 0 &&
+	    (r = srk_setup(t, e)) == TPM_E_SRK_REFUSED) {
+		*out = t; /* refusing: see tpm_srk_refused */
+		return 0;
+	}
+	if (r != 0 ||
 	    (t->info.hierarchy == TPM_HIER_NULL && (r = reserve_srk_slot(t, e)) != 0) ||
 	    (r = session_open(t, e)) != 0) {
 		tpm_close(t);
@@ -1146,6 +1296,60 @@ int tpm_get_info(struct tpm *t, struct tpm_info *info, struct errmsg *e)
 		return errmsg_set(e, "tpm: not connected");
 	*info = t->info;
 	return 0;
+}
+
+TSS2_RC tpm_srk_gate(const struct tpm *t)
+{
+	return t->srk_refused ? TPM_RC_SRK_REFUSED : TSS2_RC_SUCCESS;
+}
+
+int tpm_srk_refused(const struct tpm *t, struct errmsg *e)
+{
+	if (t == NULL || !t->srk_refused)
+		return 0;
+	errmsg_set(e, "%s", t->srk_refusal);
+	return 1;
+}
+
+int tpm_srk_name(const struct tpm *t, uint8_t *name, size_t cap, size_t *len)
+{
+	*len = 0;
+	if (t == NULL || t->info.hierarchy == TPM_HIER_NULL || t->srk_pin_len > cap)
+		return -1;
+	memcpy(name, t->srk_pin, t->srk_pin_len);
+	*len = t->srk_pin_len;
+	return 0;
+}
+
+int tpm_srk_repin(struct tpm *t, uint8_t *name, size_t cap, size_t *len, struct errmsg *e)
+{
+	int r;
+
+	*len = 0;
+	if (t->info.hierarchy == TPM_HIER_NULL)
+		return errmsg_set(e, "tpm: hierarchy = null makes a new SRK at every TPM reset: "
+				  "there is nothing to pin");
+	while (t->n_loaded > 0)
+		flush_slot(t, t->n_loaded - 1);
+	if (!t->plain && t->sys != NULL)
+		session_close(t);
+	t->srk_pin_len = 0;
+	t->srk_refused = 0;
+	srk_refusal_text[0] = '\0';
+	if (t->sys == NULL) {
+		r = reconnect(t, e);
+	} else {
+		if (t->srk != ESYS_TR_NONE)
+			(void)Esys_TR_Close(t->esys, &t->srk);
+		t->srk = ESYS_TR_NONE;
+		r = srk_setup(t, e);
+	}
+	if (r == 0)
+		r = session_open(t, e);
+	if (r != 0)
+		return r == TPM_E_CONN ? r : TPM_E_FAIL;
+	return tpm_srk_name(t, name, cap, len) == 0 ? 0 :
+	       errmsg_set(e, "tpm: the SRK name does not fit");
 }
 
 /* ---- loaded keys ---- */
@@ -1379,6 +1583,8 @@ void tpm_close(struct tpm *t)
 {
 	if (t == NULL)
 		return;
+	/* Shutting down must not wait a full tpm-timeout per flush on a stuck TPM. */
+	tcti_guard_set_deadlines(t->guard, 2, 2);
 	/* Flush only over a connection in a known state; otherwise (aborted, timed out,
 	 * garbled) the TPM is swept at the next start when it has no resource manager. */
 	if (t->sys == NULL || tcti_guard_dirty(t->guard) || tcti_guard_aborted(t->guard)) {
@@ -1395,6 +1601,10 @@ void tpm_close(struct tpm *t)
 		session_close(t);
 		tpmsession_free(&t->sess);
 	}
+	/* Last, and only over a connection in a known state: a later command would undo it. */
+	if (t->orderly_shutdown && t->esys != NULL && tcti_guard_raw_tpm(t->guard) &&
+	    !tcti_guard_dirty(t->guard) && !tcti_guard_aborted(t->guard))
+		tpm_send_shutdown(t);
 	drop_connection(t);
 	tcti_guard_free(t->guard);
 	free(t);

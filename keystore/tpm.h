@@ -57,6 +57,11 @@ struct tpm_options {
 	 * sessions (PINs and digests cross the bus in clear; --no-encrypt-sessions). */
 	int plain_sessions;
 	int hierarchy;       /* enum tpm_hierarchy; 0 = owner */
+	/* The SRK name pinned for srk_handle (keystore/srkpin.h). Length 0: none yet, and
+	 * the SRK found (or made) now is adopted. Either way this tpm then refuses any other
+	 * SRK, at open and at every reconnect, before a salted session starts (see
+	 * tpm_srk_refused). Unused with hierarchy null (a new SRK at every TPM reset). */
+	const uint8_t *srk_pin; size_t srk_pin_len;
 	/* Seconds one TPM command may take (tpm-timeout) and one key creation, Create or
 	 * CreatePrimary (tpm-create-timeout); 0 = the defaults, 30 and 300. Past it the
 	 * request fails with "tpm: no answer in N s" (TPM_E_NO_ANSWER). */
@@ -114,8 +119,26 @@ struct tpm_signature {
 
 /* Connects, reads the TPM's properties, and makes sure the SRK exists at
  * o->srk_handle (creating and persisting it from the TCG H-2 ECC P-256 template when
- * the handle is empty; a clear error when it holds something other than a storage key). */
+ * the handle is empty and no name is pinned; a clear error when it holds something
+ * other than a storage key). An SRK whose name (computed here from the public area
+ * ESAPI holds) differs from o->srk_pin, or a pinned SRK that is gone, is no error of
+ * tpm_open: the tpm is returned refusing every command (tpm_srk_refused says why), so
+ * that the agent can still report it and re-pin on request. */
 int tpm_open(const struct tpm_options *o, struct tpm **out, struct errmsg *e);
+
+/* ---- the pinned SRK ---- */
+
+#define TPM_E_SRK_REFUSED -8 /* the SRK is not the pinned one: nothing is sent */
+
+/* 1 (with the reason, both names and the remedy in e) while the TPM's SRK does not
+ * match the pin, 0 when it does. */
+int tpm_srk_refused(const struct tpm *t, struct errmsg *e);
+/* The SRK's name as this tpm computed and pinned it; len 0 with hierarchy null. */
+int tpm_srk_name(const struct tpm *t, uint8_t *name, size_t cap, size_t *len);
+/* A deliberate re-pin (tpm-key init --repin, after a TPM clear): flushes our keys and
+ * session, adopts the SRK at the handle now (making it when the handle is empty),
+ * starts the session and gives its name. The caller records it (srkpin_save). */
+int tpm_srk_repin(struct tpm *t, uint8_t *name, size_t cap, size_t *len, struct errmsg *e);
 /* Flushes every loaded key and disconnects. NULL ok. After tpm_abort it sends nothing. */
 void tpm_close(struct tpm *t);
 
@@ -219,6 +242,13 @@ int tpm_change_auth(struct tpm *t, struct tpm_key *k, const uint8_t *old_auth, s
 		    const uint8_t *new_auth, size_t new_len, struct tpm_key *out,
 		    struct errmsg *e);
 
+/* Makes tpm_close send TPM2_Shutdown(TPM_SU_STATE) as its last command (after the
+ * flushes) when the TPM has no resource manager between us and it (swtpm:, mssim:,
+ * device:/dev/tpmN, the --simulator): nobody else sends it before that TPM stops, and
+ * a stop without it after PIN use counts as a dictionary attack at the next Startup.
+ * For the agent's exit; a connection in an unknown state gets nothing. */
+void tpm_set_orderly_shutdown(struct tpm *t);
+
 #define TPM_E_OWNER_AUTH -31 /* the owner hierarchy has an authorization (SO PIN): ask it */
 
 /* Makes sure a storage key (SRK) is at the persistent handle: *created 0 when one was
@@ -243,14 +273,16 @@ struct tpm_import_in {
 	uint8_t n[384]; size_t n_len;
 	uint32_t e;
 	uint8_t p[192]; size_t p_len;
+	unsigned flags;                    /* TPM_KEY_DECRYPT: an ECC key also does ECDH */
 };
 
 /* Wraps the key for the SRK (a duplication blob with an ECDH/KDFe seed, Part 1 §23.3)
- * and runs TPM2_Import under the SRK; fills k's blobs (a loadable key, empty auth,
- * noDA, not fixedTPM: it was made outside) and pub. Needs the ECC P-256 SRK. Keys the
- * TPM cannot hold (RSA 4096, other sizes) are TPM_E_UNSUPPORTED. */
-int tpm_import_key(struct tpm *t, const struct tpm_import_in *in, struct tpm_key *k,
-		   struct sshkey_pub *pub, struct errmsg *e);
+ * and runs TPM2_Import under the SRK; fills k's blobs (a loadable key with auth as its
+ * PIN, NULL/0 for none; DA-protected, not fixedTPM: it was made outside) and pub. Needs
+ * the ECC P-256 SRK. Keys the TPM cannot hold (RSA 4096, other sizes) and PINs over 32
+ * bytes are TPM_E_UNSUPPORTED. */
+int tpm_import_key(struct tpm *t, const struct tpm_import_in *in, const uint8_t *auth,
+		   size_t auth_len, struct tpm_key *k, struct sshkey_pub *pub, struct errmsg *e);
 
 /* ---- tpm_wait.c: while a thread waits for the TPM ---- */
 

@@ -6,12 +6,16 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_mu.h>
 
 #include "tpm_internal.h"
 #include "tpm_nv.h"
+#include "tpmsession.h"
 
 /* TCG EK Credential Profile 2.0, template L-1: PolicySecret(TPM_RH_ENDORSEMENT). */
 static const uint8_t ek_policy[32] = {
@@ -271,6 +275,8 @@ int tpm_attest_make_ak(struct tpm *t, struct tpm_key *ak, struct att_blob *activ
 	ESYS_TR ek, akh = ESYS_TR_NONE;
 	int made, r;
 
+	if (tpm_srk_gate(t) != TSS2_RC_SUCCESS)
+		return tpm_err(e, tpm_srk_gate(t), NULL, "attest");
 	make_room(t);
 	if ((r = ak_create(t, ak, e)) != 0 || (r = ek_open(t, &ek, &made, e)) != 0)
 		return r;
@@ -297,12 +303,38 @@ static int put_certify(const TPM2B_ATTEST *info, const TPMT_SIGNATURE *sig,
 	return 0;
 }
 
+/* TPM2_Certify with the key's auth value in a salted HMAC session (the PIN keys the
+ * HMAC and never crosses the bus; a password session with plain sessions). */
+static TSS2_RC certify_cmd(struct tpm *t, ESYS_TR kh, ESYS_TR akh, const uint8_t *auth,
+			   size_t auth_len, const TPM2B_DATA *qual, TPM2B_ATTEST **info,
+			   TPMT_SIGNATURE **sig)
+{
+	TPMT_SIG_SCHEME scheme = { .scheme = TPM2_ALG_NULL };
+	TPM2B_AUTH a = { 0 }, empty = { 0 };
+	ESYS_TR sess = ESYS_TR_PASSWORD;
+	TSS2_RC rc = TSS2_RC_SUCCESS;
+
+	if (auth_len > 0) {
+		a.size = (UINT16)auth_len;
+		memcpy(a.buffer, auth, auth_len);
+		rc = Esys_TR_SetAuth(t->esys, kh, &a);
+		OPENSSL_cleanse(&a, sizeof(a));
+		if (rc == TSS2_RC_SUCCESS)
+			rc = tpm_owner_session(t, 0, &sess);
+	}
+	if (rc == TSS2_RC_SUCCESS)
+		rc = Esys_Certify(t->esys, kh, akh, sess, ESYS_TR_PASSWORD, ESYS_TR_NONE, qual,
+				  &scheme, info, sig);
+	tpm_owner_session_end(t, &sess);
+	Esys_TR_SetAuth(t->esys, kh, &empty); /* no copy of the PIN stays in ESAPI */
+	return rc;
+}
+
 int tpm_attest_certify(struct tpm *t, const struct tpm_key *ak, const struct tpm_key *key,
-		       const uint8_t *nonce, size_t nonce_len, struct attestation *a,
-		       struct errmsg *e)
+		       const uint8_t *auth, size_t auth_len, const uint8_t *nonce,
+		       size_t nonce_len, struct attestation *a, struct errmsg *e)
 {
 	TPM2B_DATA qual = { 0 };
-	TPMT_SIG_SCHEME scheme = { .scheme = TPM2_ALG_NULL };
 	TPM2B_ATTEST *info = NULL;
 	TPMT_SIGNATURE *sig = NULL;
 	ESYS_TR akh = ESYS_TR_NONE, kh = ESYS_TR_NONE;
@@ -311,16 +343,21 @@ int tpm_attest_certify(struct tpm *t, const struct tpm_key *ak, const struct tpm
 
 	if (nonce_len > sizeof(qual.buffer))
 		return errmsg_set(e, "tpm: a nonce of at most %zu bytes", sizeof(qual.buffer));
+	if (tpm_srk_gate(t) != TSS2_RC_SUCCESS)
+		return tpm_err(e, tpm_srk_gate(t), NULL, "attest");
+	if (auth_len > sizeof(((TPM2B_AUTH *)0)->buffer)) {
+		errmsg_set(e, "tpm: wrong PIN (longer than any TPM auth value)");
+		return TPM_E_AUTH_FAIL;
+	}
 	memcpy(qual.buffer, nonce, nonce_len);
 	qual.size = (UINT16)nonce_len;
 	make_room(t);
 	if ((r = esys_load(t, ak, &akh, e)) == 0 && (r = esys_load(t, key, &kh, e)) == 0 &&
 	    (r = read_public(t, akh, &a->ak_pub, NULL, e)) == 0 &&
 	    (r = read_public(t, kh, &a->key_pub, NULL, e)) == 0) {
-		rc = Esys_Certify(t->esys, kh, akh, ESYS_TR_PASSWORD, ESYS_TR_PASSWORD,
-				  ESYS_TR_NONE, &qual, &scheme, &info, &sig);
+		rc = certify_cmd(t, kh, akh, auth, auth_len, &qual, &info, &sig);
 		r = rc == TSS2_RC_SUCCESS ? put_certify(info, sig, a, e) :
-		    tpm_err(e, rc, "a key with a PIN cannot be attested yet", "TPM2_Certify failed");
+		    tpm_err(e, rc, NULL, "TPM2_Certify failed");
 	}
 	if (kh != ESYS_TR_NONE)
 		Esys_FlushContext(t->esys, kh);
@@ -329,4 +366,144 @@ int tpm_attest_certify(struct tpm *t, const struct tpm_key *ak, const struct tpm
 	Esys_Free(info);
 	Esys_Free(sig);
 	return r;
+}
+
+/* ---- the EK proof of the SRK ---- */
+
+/* secret = RSA-OAEP(EK, seed), SHA-256 and the label "IDENTITY" with its NUL (Part 1
+ * §24.4, Annex B.10.3). */
+static int seed_for_ek(EVP_PKEY *ek, const uint8_t *seed, size_t seed_len,
+		       TPM2B_ENCRYPTED_SECRET *secret)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, ek, NULL);
+	void *label = OPENSSL_memdup("IDENTITY", 9);
+	size_t len = sizeof(secret->secret);
+	int ok;
+
+	ok = ctx != NULL && label != NULL && EVP_PKEY_encrypt_init(ctx) == 1 &&
+	     EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) == 1 &&
+	     EVP_PKEY_CTX_set_rsa_oaep_md(ctx, EVP_sha256()) == 1 &&
+	     EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, EVP_sha256()) == 1 &&
+	     EVP_PKEY_CTX_set0_rsa_oaep_label(ctx, label, 9) == 1;
+	if (ok)
+		label = NULL; /* the context owns it */
+	ok = ok && EVP_PKEY_encrypt(ctx, secret->secret, &len, seed, seed_len) == 1;
+	secret->size = ok ? (UINT16)len : 0;
+	OPENSSL_free(label);
+	EVP_PKEY_CTX_free(ctx);
+	return ok;
+}
+
+/* TPM2_MakeCredential in software: (credentialBlob, secret) for the EK key ek and the
+ * object name. */
+static int make_credential(EVP_PKEY *ek, const uint8_t *name, size_t name_len,
+			   const TPM2B_DIGEST *cred, TPM2B_ID_OBJECT *blob,
+			   TPM2B_ENCRYPTED_SECRET *secret)
+{
+	struct tpmsession s;
+	uint8_t seed[TPMS_DIGEST_LEN], plain[sizeof(TPM2B_DIGEST)];
+	size_t plain_len = 0, blob_len = 0;
+	int ok;
+
+	if (tpmsession_init(&s) != TPMS_OK)
+		return 0;
+	ok = RAND_bytes(seed, sizeof(seed)) == 1 &&
+	     Tss2_MU_TPM2B_DIGEST_Marshal(cred, plain, sizeof(plain), &plain_len) ==
+		     TSS2_RC_SUCCESS &&
+	     tpmsession_outer_wrap(&s, seed, sizeof(seed), name, name_len, plain, plain_len,
+				   blob->credential, sizeof(blob->credential), &blob_len) ==
+		     TPMS_OK &&
+	     seed_for_ek(ek, seed, sizeof(seed), secret);
+	blob->size = ok ? (UINT16)blob_len : 0;
+	OPENSSL_cleanse(seed, sizeof(seed));
+	tpmsession_free(&s);
+	return ok;
+}
+
+/* The RSA EK certificate from NV: its key, hash and issuer. 0 with have_cert 0: none. */
+static int ek_cert(struct tpm *t, struct tpm_ek_proof *p, EVP_PKEY **key, struct errmsg *e)
+{
+	uint8_t der[ATT_BLOB_MAX];
+	const unsigned char *q = der;
+	size_t len = 0;
+	struct errmsg ignored;
+	X509 *x;
+
+	*key = NULL;
+	if (tpm_nv_read(t, TPM_EK_CERT_RSA, der, sizeof(der), &len, &ignored) != 0 || len == 0)
+		return 0;
+	if ((x = d2i_X509(NULL, &q, (long)len)) == NULL)
+		return errmsg_set(e, "tpm: the EK certificate in NV 0x%08x is not X.509 DER",
+				  TPM_EK_CERT_RSA);
+	p->have_cert = 1;
+	EVP_Digest(der, len, p->cert_sha256, NULL, EVP_sha256(), NULL);
+	X509_NAME_oneline(X509_get_issuer_name(x), p->issuer, sizeof(p->issuer));
+	*key = X509_get_pubkey(x);
+	X509_free(x);
+	if (*key == NULL || EVP_PKEY_get_base_id(*key) != EVP_PKEY_RSA) {
+		EVP_PKEY_free(*key);
+		*key = NULL;
+		return errmsg_set(e, "tpm: the EK certificate does not hold an RSA key");
+	}
+	return 0;
+}
+
+static int activate_srk(struct tpm *t, ESYS_TR ek, const TPM2B_ID_OBJECT *blob,
+			const TPM2B_ENCRYPTED_SECRET *secret, const TPM2B_DIGEST *want,
+			struct errmsg *e)
+{
+	TPM2B_DIGEST *got = NULL;
+	ESYS_TR sess = ESYS_TR_NONE;
+	TSS2_RC rc = ek_policy_session(t, &sess);
+	int r;
+
+	if (rc == TSS2_RC_SUCCESS)
+		rc = Esys_ActivateCredential(t->esys, t->srk, ek, ESYS_TR_PASSWORD, sess,
+					     ESYS_TR_NONE, blob, secret, &got);
+	if (rc != TSS2_RC_SUCCESS)
+		r = tpm_err(e, rc, "the SRK is not in the TPM that holds the certified EK, or the "
+			    "EK there is another", "EK proof: TPM2_ActivateCredential failed");
+	else if (got->size != want->size ||
+		 CRYPTO_memcmp(got->buffer, want->buffer, want->size) != 0)
+		r = errmsg_set(e, "tpm: EK proof: ActivateCredential returned another secret");
+	else
+		r = 0;
+	if (sess != ESYS_TR_NONE)
+		Esys_FlushContext(t->esys, sess);
+	if (got != NULL)
+		OPENSSL_cleanse(got, sizeof(*got));
+	Esys_Free(got);
+	return r;
+}
+
+int tpm_ek_prove_srk(struct tpm *t, struct tpm_ek_proof *p, struct errmsg *e)
+{
+	TPM2B_DIGEST cred = { .size = 32 };
+	TPM2B_ID_OBJECT blob = { 0 };
+	TPM2B_ENCRYPTED_SECRET secret = { 0 };
+	EVP_PKEY *key = NULL;
+	ESYS_TR ek;
+	int made, r;
+
+	memset(p, 0, sizeof(*p));
+	if (tpm_srk_gate(t) != TSS2_RC_SUCCESS)
+		return tpm_err(e, tpm_srk_gate(t), NULL, "EK proof");
+	if (tpm_srk_name(t, p->srk_name, sizeof(p->srk_name), &p->srk_name_len) != 0 ||
+	    p->srk_name_len == 0)
+		return errmsg_set(e, "tpm: EK proof: no pinned SRK (hierarchy null?)");
+	if ((r = ek_cert(t, p, &key, e)) != 0 || !p->have_cert)
+		return r;
+	if (RAND_bytes(cred.buffer, cred.size) != 1 ||
+	    !make_credential(key, p->srk_name, p->srk_name_len, &cred, &blob, &secret)) {
+		EVP_PKEY_free(key);
+		return errmsg_set(e, "tpm: EK proof: cannot make the credential");
+	}
+	EVP_PKEY_free(key);
+	make_room(t);
+	if ((r = ek_open(t, &ek, &made, e)) != 0)
+		return r;
+	r = activate_srk(t, ek, &blob, &secret, &cred, e);
+	ek_close(t, ek, made);
+	OPENSSL_cleanse(&cred, sizeof(cred));
+	return r == 0 ? 0 : TPM_E_FAIL;
 }

@@ -23,9 +23,27 @@ int tpm_attest_make_ak(struct tpm *t, struct tpm_key *ak, struct att_blob *activ
 		       struct errmsg *e);
 
 /* TPM2_Certify of key by ak with qualifying data nonce; fills a's ak_pub, key_pub,
- * certify_info and signature. key must have an empty auth value. */
+ * certify_info and signature. auth is the key's PIN (NULL/0 for a key without one),
+ * sent in a salted HMAC session: TPM_E_AUTH_FAIL for a wrong one, TPM_E_LOCKOUT. */
 int tpm_attest_certify(struct tpm *t, const struct tpm_key *ak, const struct tpm_key *key,
-		       const uint8_t *nonce, size_t nonce_len, struct attestation *a,
-		       struct errmsg *e);
+		       const uint8_t *auth, size_t auth_len, const uint8_t *nonce,
+		       size_t nonce_len, struct attestation *a, struct errmsg *e);
+
+/* ---- the EK proof of the SRK (tpm-key init) ---- */
+
+struct tpm_ek_proof {
+	int have_cert;               /* 0: no RSA EK certificate in NV: nothing was proven */
+	uint8_t cert_sha256[32];     /* of the certificate's DER */
+	char issuer[160];            /* the certificate's issuer, one line */
+	uint8_t srk_name[TPM_KEY_NAME_MAX]; size_t srk_name_len;
+};
+
+/* Proves that the SRK (by its pinned name) lives in the TPM holding the certified EK:
+ * TPM2_MakeCredential is done here, in software, to the public key of the EK
+ * certificate over the SRK's name, so that neither the TPM nor anything on its bus
+ * picks the key; then TPM2_ActivateCredential(activateHandle = SRK, keyHandle = EK with
+ * PolicySecret(endorsement)) must give the secret back. 0 with have_cert 0 when there
+ * is no certificate; TPM_E_FAIL with e when the proof fails. */
+int tpm_ek_prove_srk(struct tpm *t, struct tpm_ek_proof *p, struct errmsg *e);
 
 #endif

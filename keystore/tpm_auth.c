@@ -9,6 +9,7 @@
 #include <tss2/tss2_mu.h>
 
 #include "tpm_internal.h"
+#include "../agent/log.h"
 
 #define AUTH_NEW_MAX 32 /* the TPM caps authValue at the nameAlg (SHA-256) size */
 
@@ -67,6 +68,28 @@ int tpm_da_status(struct tpm *t, uint32_t *counter, uint32_t *max, uint32_t *int
 	return 0;
 }
 
+/* ---- orderly shutdown ---- */
+
+void tpm_set_orderly_shutdown(struct tpm *t)
+{
+	if (t != NULL)
+		t->orderly_shutdown = 1;
+}
+
+void tpm_send_shutdown(struct tpm *t)
+{
+	TSS2_RC rc = Esys_Shutdown(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+				   TPM2_SU_STATE);
+
+	if (rc == TSS2_RC_SUCCESS)
+		log_info("sent TPM2_Shutdown(STATE): the next start is orderly and the "
+			 "dictionary-attack counter stays as it is");
+	else
+		log_warn("TPM2_Shutdown(STATE) failed (0x%08x): the TPM may count this stop as "
+			 "a dictionary attack after PIN use (tpm2_getcap properties-variable shows "
+			 "TPM2_PT_LOCKOUT_COUNTER)", rc);
+}
+
 /* ---- TPM2_ObjectChangeAuth ---- */
 
 /* An ESAPI HMAC session salted with the SRK, AES-128-CFB both ways, so that the old
@@ -78,6 +101,10 @@ static TSS2_RC salted_session(struct tpm *t, ESYS_TR *sess)
 	TSS2_RC rc;
 
 	*sess = ESYS_TR_NONE;
+	/* ESAPI salts to the public area it holds for t->srk: tpm.c checked it against the
+	 * pin, and refuses while it does not match. */
+	if ((rc = tpm_srk_gate(t)) != TSS2_RC_SUCCESS)
+		return rc;
 	rc = Esys_StartAuthSession(t->esys, t->srk, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
 				   ESYS_TR_NONE, NULL, TPM2_SE_HMAC, &sym, TPM2_ALG_SHA256, sess);
 	if (rc == TSS2_RC_SUCCESS)
@@ -93,7 +120,7 @@ TSS2_RC tpm_owner_session(struct tpm *t, TPMA_SESSION attrs, ESYS_TR *sess)
 
 	*sess = ESYS_TR_PASSWORD;
 	if (t->plain)
-		return TSS2_RC_SUCCESS;
+		return tpm_srk_gate(t);
 	rc = salted_session(t, sess);
 	if (rc == TSS2_RC_SUCCESS)
 		rc = Esys_TRSess_SetAttributes(t->esys, *sess,
@@ -143,6 +170,18 @@ static TSS2_RC change_auth_cmd(struct tpm *t, ESYS_TR obj, const TPM2B_AUTH *old
 	return rc;
 }
 
+/* ESAPI leaves the command it sent in its SAPI context's buffer: with plain sessions
+ * the new PIN in clear (with a salted session ESAPI replaced it by its ciphertext).
+ * Preparing (not sending) a command with 1 KiB of zeros overwrites the whole of it;
+ * ESAPI is idle between our calls and prepares its next command afresh. */
+static void wipe_sapi_command(struct tpm *t)
+{
+	static const TPM2B_MAX_BUFFER zeros = { .size = sizeof(zeros.buffer) };
+
+	if (t->sys != NULL)
+		(void)Tss2_Sys_Hash_Prepare(t->sys, &zeros, TPM2_ALG_SHA256, TPM2_RH_NULL);
+}
+
 int tpm_change_auth(struct tpm *t, struct tpm_key *k, const uint8_t *old_auth, size_t old_len,
 		    const uint8_t *new_auth, size_t new_len, struct tpm_key *out,
 		    struct errmsg *e)
@@ -180,6 +219,7 @@ int tpm_change_auth(struct tpm *t, struct tpm_key *k, const uint8_t *old_auth, s
 		Esys_TR_SetAuth(t->esys, obj, &empty); /* no copy of the PIN stays in ESAPI */
 		Esys_TR_Close(t->esys, &obj);
 	}
+	wipe_sapi_command(t);
 	if (rc != TSS2_RC_SUCCESS)
 		return tpm_err(e, rc, NULL, "cannot change the key's PIN");
 	r = changed_key(k, priv, out, e);
@@ -265,6 +305,8 @@ int tpm_srk_provision(struct tpm *t, uint32_t handle, const uint8_t *owner_auth,
 	TSS2_RC rc;
 
 	*created = 0;
+	if (tpm_srk_gate(t) != TSS2_RC_SUCCESS)
+		return tpm_err(e, tpm_srk_gate(t), NULL, "init");
 	if ((handle >> 24) != 0x81)
 		return errmsg_set(e, "tpm: 0x%08x is not a persistent handle (0x81xxxxxx)", handle);
 	if ((r = tpm_ready(t, e)) != 0)

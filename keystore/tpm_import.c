@@ -16,9 +16,10 @@
 #include "tpm_internal.h"
 #include "tpmsession.h"
 
-/* Made outside the TPM: neither fixedTPM nor fixedParent nor sensitiveDataOrigin. */
-#define IMPORT_ATTRS (TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_NODA)
-#define SYM_KEY_LEN 16 /* AES-128 */
+/* Made outside the TPM: neither fixedTPM nor fixedParent nor sensitiveDataOrigin. No
+ * noDA, as for keys made in the TPM: a wrong PIN counts towards the lockout, so a
+ * short PIN cannot be guessed by brute force. */
+#define IMPORT_ATTRS (TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_SIGN_ENCRYPT)
 
 static int refuse(struct errmsg *e, const char *what)
 {
@@ -116,28 +117,14 @@ static int object_name(const TPM2B_PUBLIC *pub, uint8_t name[2 + TPMS_DIGEST_LEN
 	       len == TPMS_DIGEST_LEN;
 }
 
-static int aes_cfb(const uint8_t key[SYM_KEY_LEN], uint8_t *buf, size_t len)
-{
-	static const uint8_t iv[16];
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	int outl = 0, ok;
-
-	ok = c != NULL && len <= INT32_MAX &&
-	     EVP_EncryptInit_ex(c, EVP_aes_128_cfb128(), NULL, key, iv) == 1 &&
-	     EVP_EncryptUpdate(c, buf, &outl, buf, (int)len) == 1 && (size_t)outl == len;
-	EVP_CIPHER_CTX_free(c);
-	return ok;
-}
-
 /* The duplication blob and its seed for the SRK. */
 static int wrap(struct tpm *t, const TPM2B_PUBLIC *pub, const TPM2B_SENSITIVE *sens,
 		TPM2B_PRIVATE *dup, TPM2B_ENCRYPTED_SECRET *seed_out, struct errmsg *e)
 {
 	struct tpmsession s;
-	uint8_t seed[TPMS_DIGEST_LEN], sym[SYM_KEY_LEN], hkey[TPMS_DIGEST_LEN];
+	uint8_t seed[TPMS_DIGEST_LEN], plain[sizeof(TPM2B_SENSITIVE)];
 	uint8_t eph_x[TPMS_ECC_COORD], eph_y[TPMS_ECC_COORD], name[2 + TPMS_DIGEST_LEN];
-	uint8_t *enc = dup->buffer + 2 + TPMS_DIGEST_LEN;
-	size_t enc_len = 0, off = 0, hlen = 0;
+	size_t plain_len = 0, off = 0, dup_len = 0;
 	TPMS_ECC_POINT pt = { 0 };
 	int ok = 0;
 
@@ -146,33 +133,11 @@ static int wrap(struct tpm *t, const TPM2B_PUBLIC *pub, const TPM2B_SENSITIVE *s
 	if (tpmsession_ecc_seed(&s, "DUPLICATE", t->srk_x, t->srk_y, seed, eph_x, eph_y) ==
 		    TPMS_OK &&
 	    object_name(pub, name) &&
-	    tpmsession_kdfa(&s, seed, sizeof(seed), "STORAGE", name, sizeof(name), NULL, 0,
-			    sym, sizeof(sym)) == TPMS_OK &&
-	    tpmsession_kdfa(&s, seed, sizeof(seed), "INTEGRITY", NULL, 0, NULL, 0, hkey,
-			    sizeof(hkey)) == TPMS_OK &&
-	    Tss2_MU_TPM2B_SENSITIVE_Marshal(sens, enc, sizeof(dup->buffer) - 2 - TPMS_DIGEST_LEN,
-					    &enc_len) == TSS2_RC_SUCCESS &&
-	    aes_cfb(sym, enc, enc_len)) {
-		/* outerHMAC over encSensitive || name, placed as a TPM2B before it */
-		EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-		EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
-		OSSL_PARAM params[] = {
-			OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
-			OSSL_PARAM_construct_end(),
-		};
-
-		ok = ctx != NULL && EVP_MAC_init(ctx, hkey, sizeof(hkey), params) == 1 &&
-		     EVP_MAC_update(ctx, enc, enc_len) == 1 &&
-		     EVP_MAC_update(ctx, name, sizeof(name)) == 1 &&
-		     EVP_MAC_final(ctx, dup->buffer + 2, &hlen, TPMS_DIGEST_LEN) == 1 &&
-		     hlen == TPMS_DIGEST_LEN;
-		EVP_MAC_CTX_free(ctx);
-		EVP_MAC_free(mac);
-	}
-	if (ok) {
-		dup->buffer[0] = 0;
-		dup->buffer[1] = TPMS_DIGEST_LEN;
-		dup->size = (UINT16)(2 + TPMS_DIGEST_LEN + enc_len);
+	    Tss2_MU_TPM2B_SENSITIVE_Marshal(sens, plain, sizeof(plain), &plain_len) ==
+		    TSS2_RC_SUCCESS &&
+	    tpmsession_outer_wrap(&s, seed, sizeof(seed), name, sizeof(name), plain, plain_len,
+				  dup->buffer, sizeof(dup->buffer), &dup_len) == TPMS_OK) {
+		dup->size = (UINT16)dup_len;
 		pt.x.size = pt.y.size = TPMS_ECC_COORD;
 		memcpy(pt.x.buffer, eph_x, TPMS_ECC_COORD);
 		memcpy(pt.y.buffer, eph_y, TPMS_ECC_COORD);
@@ -182,8 +147,7 @@ static int wrap(struct tpm *t, const TPM2B_PUBLIC *pub, const TPM2B_SENSITIVE *s
 		seed_out->size = (UINT16)off;
 	}
 	OPENSSL_cleanse(seed, sizeof(seed));
-	OPENSSL_cleanse(sym, sizeof(sym));
-	OPENSSL_cleanse(hkey, sizeof(hkey));
+	OPENSSL_cleanse(plain, sizeof(plain));
 	tpmsession_free(&s);
 	if (!ok) {
 		OPENSSL_cleanse(dup, sizeof(*dup));
@@ -217,8 +181,8 @@ static TSS2_RC import_op(struct tpm *t, void *arg)
 	return rc;
 }
 
-int tpm_import_key(struct tpm *t, const struct tpm_import_in *in, struct tpm_key *k,
-		   struct sshkey_pub *pub, struct errmsg *e)
+int tpm_import_key(struct tpm *t, const struct tpm_import_in *in, const uint8_t *auth,
+		   size_t auth_len, struct tpm_key *k, struct sshkey_pub *pub, struct errmsg *e)
 {
 	TPM2B_PUBLIC p;
 	TPM2B_SENSITIVE sens;
@@ -234,12 +198,20 @@ int tpm_import_key(struct tpm *t, const struct tpm_import_in *in, struct tpm_key
 	memset(&sens, 0, sizeof(sens));
 	p.publicArea.nameAlg = TPM2_ALG_SHA256;
 	p.publicArea.objectAttributes = IMPORT_ATTRS;
+	if ((in->flags & TPM_KEY_DECRYPT) && in->type != SSHKEY_RSA)
+		p.publicArea.objectAttributes |= TPMA_OBJECT_DECRYPT; /* ECDH (gpg encryption) */
 	switch (in->type) {
 	case SSHKEY_ECDSA_P256:
 	case SSHKEY_ECDSA_P384:
 	case SSHKEY_ECDSA_P521: r = ecc_objects(in, &p, &sens, e); break;
 	case SSHKEY_RSA: r = rsa_objects(in, &p, &sens, e); break;
 	default: r = refuse(e, "the TPM holds ECDSA P-256/384/521 and RSA 2048/3072 keys only");
+	}
+	if (r == 0 && auth_len > sizeof(sens.sensitiveArea.authValue.buffer))
+		r = refuse(e, "a PIN longer than the TPM's 32 bytes");
+	if (r == 0 && auth_len > 0) { /* the PIN travels inside the wrapped sensitive area */
+		memcpy(sens.sensitiveArea.authValue.buffer, auth, auth_len);
+		sens.sensitiveArea.authValue.size = (UINT16)auth_len;
 	}
 	if (r == 0)
 		r = wrap(t, &p, &sens, &dup, &seed, e);

@@ -22,6 +22,11 @@ struct tpm {
 	TPM2_HANDLE srk_tpm;   /* the SRK's TPM handle (transient 0x80xxxxxx with hierarchy null) */
 	TPM2B_NAME srk_name;   /* for cpHash of commands authorised by the SRK */
 	int srk_p256;          /* 1: srk_x/srk_y hold its P-256 point (salting needs it) */
+	/* The pinned SRK name (tpm_options.srk_pin, or the SRK adopted at open); while
+	 * srk_refused nothing but reads of public data is sent (srk_refusal says why). */
+	uint8_t srk_pin[TPM_KEY_NAME_MAX]; uint16_t srk_pin_len;
+	int srk_refused;
+	char srk_refusal[ERRMSG_MAX];
 	uint8_t srk_x[TPMS_ECC_COORD], srk_y[TPMS_ECC_COORD];
 	int plain;             /* password sessions (tpm_options.plain_sessions) */
 	struct tpmsession sess;
@@ -37,6 +42,7 @@ struct tpm {
 	 * the authPolicy (SHA-256) of the next key tpm_create_key_ex makes. */
 	struct tpm_policy_run *prun;
 	const uint8_t *create_policy;
+	int orderly_shutdown;  /* tpm_close sends TPM2_Shutdown(STATE) last (tpm_auth.c) */
 };
 
 /* A policy session tpm_policy_begin ran for the key named name; run_auth sends that
@@ -47,6 +53,15 @@ struct tpm_policy_run {
 	uint8_t name[TPM_KEY_NAME_MAX]; uint16_t name_len;
 	int auth_value;
 };
+
+/* Our code for "refused: the SRK is not the pinned one" (tpm_err words it): a layer
+ * of our own, so that no TPM, TCTI or ESAPI code can be mistaken for it. */
+#define TPM_RC_SRK_REFUSED ((TSS2_RC)((20u << TSS2_RC_LAYER_SHIFT) | 1u))
+/* TPM_RC_SRK_REFUSED when t refuses the TPM (checked before any salted session or
+ * command that uses the SRK), else TSS2_RC_SUCCESS. */
+TSS2_RC tpm_srk_gate(const struct tpm *t);
+/* tpm_auth.c: TPM2_Shutdown(STATE), the last command tpm_close sends when asked. */
+void tpm_send_shutdown(struct tpm *t);
 
 /* A TPM response code with the handle/session/parameter number masked off, so it
  * compares equal to the TPM2_RC_* constants; other layers' codes are returned as is. */

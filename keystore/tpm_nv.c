@@ -219,6 +219,34 @@ static int nv_open(struct tpm *t, uint32_t index, ESYS_TR *tr, uint16_t *size,
 	return 0;
 }
 
+int tpm_nv_ours(struct tpm *t, uint32_t index, int *written, struct errmsg *e)
+{
+	const TPMA_NV state = TPMA_NV_WRITTEN | TPMA_NV_READLOCKED | TPMA_NV_WRITELOCKED;
+	TPM2B_NV_PUBLIC *pub = NULL;
+	ESYS_TR tr;
+	TSS2_RC rc;
+	int r;
+
+	*written = 0;
+	if ((r = nv_bad_index(index, e)) != 0 || (r = tpm_ready(t, e)) != 0)
+		return r;
+	rc = Esys_TR_FromTPMPublic(t->esys, index, ESYS_TR_NONE, ESYS_TR_NONE,
+				   ESYS_TR_NONE, &tr);
+	if (rc == TSS2_RC_SUCCESS) {
+		rc = Esys_NV_ReadPublic(t->esys, tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+					&pub, NULL);
+		Esys_TR_Close(t->esys, &tr);
+	}
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_err(e, rc, nv_remedy(rc), "cannot read the public area of NV index "
+			       "0x%08x", index);
+	*written = (pub->nvPublic.attributes & TPMA_NV_WRITTEN) != 0;
+	r = (pub->nvPublic.attributes & ~state) == NV_ATTRS &&
+	    pub->nvPublic.nameAlg == TPM2_ALG_SHA256 && pub->nvPublic.authPolicy.size == 0;
+	Esys_Free(pub);
+	return r;
+}
+
 /* ---- define, undefine ---- */
 
 static int define_err(TSS2_RC rc, uint32_t index, size_t size, struct errmsg *e)

@@ -49,6 +49,11 @@ int tpm_nv_write(struct tpm *t, uint32_t index, const uint8_t *data, size_t len,
 int tpm_nv_read(struct tpm *t, uint32_t index, uint8_t *out, size_t cap, size_t *len,
 		struct errmsg *e);
 
+/* 1 if index exists with the attributes tpm_nv_define gives (whether written or not),
+ * 0 if it exists with others (someone else's), TPM_E_* on failure (no such index:
+ * TPM_E_FAIL). *written: TPMA_NV_WRITTEN, the index was written since defined. */
+int tpm_nv_ours(struct tpm *t, uint32_t index, int *written, struct errmsg *e);
+
 /* Deletes index, authorised by the owner. */
 int tpm_nv_undefine(struct tpm *t, uint32_t index,
 		    const uint8_t *owner_auth, size_t owner_auth_len, struct errmsg *e);

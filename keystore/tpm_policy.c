@@ -625,6 +625,8 @@ static TSS2_RC policy_session_start(struct tpm *t, struct tpmsession *s)
 	size_t off = 0;
 	TSS2_RC rc = TSS2_ESYS_RC_GENERAL_FAILURE;
 
+	if (tpm_srk_gate(t) != TSS2_RC_SUCCESS)
+		return tpm_srk_gate(t); /* never salt to an SRK that is not the pinned one */
 	eph.x.size = eph.y.size = TPMS_ECC_COORD;
 	if (tpmsession_ecc_salt(s, t->srk_x, t->srk_y, salt, eph.x.buffer, eph.y.buffer) ==
 	    TPMS_OK && RAND_bytes(caller.buffer, caller.size) == 1)

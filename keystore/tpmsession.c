@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
+#include <sodium.h>
 
 #define CFB_KEY_LEN 16
 #define CFB_IV_LEN 16
@@ -41,6 +42,9 @@ static int preset_mac(struct tpmsession_crypto *c)
 int tpmsession_init(struct tpmsession *s)
 {
 	memset(s, 0, sizeof(*s));
+	if (sodium_init() < 0 || (s->sec = sodium_malloc(sizeof(*s->sec))) == NULL)
+		return TPMS_E_CRYPTO;
+	sodium_memzero(s->sec, sizeof(*s->sec));
 	if (!fetch_all(&s->c) || !preset_mac(&s->c)) {
 		tpmsession_free(s);
 		return TPMS_E_CRYPTO;
@@ -50,10 +54,8 @@ int tpmsession_init(struct tpmsession *s)
 
 void tpmsession_forget(struct tpmsession *s)
 {
-	OPENSSL_cleanse(s->key, sizeof(s->key));
-	OPENSSL_cleanse(s->nonce_tpm, sizeof(s->nonce_tpm));
-	OPENSSL_cleanse(s->nonce_caller, sizeof(s->nonce_caller));
-	s->nonce_tpm_len = s->nonce_caller_len = 0;
+	if (s->sec != NULL)
+		sodium_memzero(s->sec, sizeof(*s->sec));
 	s->handle = 0;
 }
 
@@ -65,6 +67,8 @@ void tpmsession_free(struct tpmsession *s)
 		return;
 	c = &s->c;
 	tpmsession_forget(s);
+	sodium_free(s->sec); /* NULL ok */
+	s->sec = NULL;
 	EVP_CIPHER_CTX_free(c->cipher);
 	EVP_CIPHER_free(c->aes_cfb);
 	EVP_MAC_CTX_free(c->mac);
@@ -244,6 +248,57 @@ int tpmsession_ecc_seed(struct tpmsession *s, const char *label,
 	return r;
 }
 
+/* ---- the outer wrapper ---- */
+
+static int cfb_once(struct tpmsession_crypto *c, const uint8_t *key, const uint8_t *iv,
+		    int enc, uint8_t *buf, size_t len)
+{
+	int out_len = 0, ok;
+
+	ok = len <= TPMS_PARAM_MAX &&
+	     EVP_CipherInit_ex2(c->cipher, c->aes_cfb, key, iv, enc, NULL) == 1 &&
+	     (len == 0 || EVP_CipherUpdate(c->cipher, buf, &out_len, buf, (int)len) == 1);
+	/* The context holds the expanded key schedule until reset. */
+	EVP_CIPHER_CTX_reset(c->cipher);
+	return ok;
+}
+
+int tpmsession_outer_wrap(struct tpmsession *s, const uint8_t *seed, size_t seed_len,
+			  const uint8_t *name, size_t name_len, const uint8_t *in, size_t in_len,
+			  uint8_t *out, size_t cap, size_t *out_len)
+{
+	static const uint8_t iv[CFB_IV_LEN];
+	uint8_t sym[CFB_KEY_LEN], hkey[TPMS_DIGEST_LEN], *enc = out + 2 + TPMS_DIGEST_LEN;
+	size_t hlen = 0;
+	int ok;
+
+	if (in_len > TPMS_PARAM_MAX || cap < 2 + TPMS_DIGEST_LEN + in_len || name_len == 0 ||
+	    name_len > TPMS_NAME_MAX)
+		return TPMS_E_INPUT;
+	memmove(enc, in, in_len);
+	ok = tpmsession_kdfa(s, seed, seed_len, "STORAGE", name, name_len, NULL, 0, sym,
+			     sizeof(sym)) == TPMS_OK &&
+	     tpmsession_kdfa(s, seed, seed_len, "INTEGRITY", NULL, 0, NULL, 0, hkey,
+			     sizeof(hkey)) == TPMS_OK &&
+	     cfb_once(&s->c, sym, iv, 1, enc, in_len) &&
+	     EVP_MAC_init(s->c.mac, hkey, sizeof(hkey), NULL) == 1 &&
+	     EVP_MAC_update(s->c.mac, enc, in_len) == 1 &&
+	     EVP_MAC_update(s->c.mac, name, name_len) == 1 &&
+	     EVP_MAC_final(s->c.mac, out + 2, &hlen, TPMS_DIGEST_LEN) == 1 &&
+	     hlen == TPMS_DIGEST_LEN;
+	(void)EVP_MAC_init(s->c.mac, (const uint8_t *)"", 1, NULL); /* drop hkey's copy */
+	OPENSSL_cleanse(sym, sizeof(sym));
+	OPENSSL_cleanse(hkey, sizeof(hkey));
+	if (!ok) {
+		OPENSSL_cleanse(out, cap);
+		return TPMS_E_CRYPTO;
+	}
+	out[0] = 0;
+	out[1] = TPMS_DIGEST_LEN;
+	*out_len = 2 + TPMS_DIGEST_LEN + in_len;
+	return TPMS_OK;
+}
+
 /* ---- session state ---- */
 
 static int nonce_len_ok(size_t len)
@@ -261,24 +316,24 @@ int tpmsession_start(struct tpmsession *s, uint32_t handle, const uint8_t *salt,
 		return TPMS_E_INPUT;
 	tpmsession_forget(s);
 	r = tpmsession_kdfa(s, salt, salt_len, "ATH", nonce_tpm, nonce_tpm_len,
-			    nonce_caller, nonce_caller_len, s->key, sizeof(s->key));
+			    nonce_caller, nonce_caller_len, s->sec->key, sizeof(s->sec->key));
 	if (r != TPMS_OK)
 		return r;
 	s->handle = handle;
-	memcpy(s->nonce_tpm, nonce_tpm, nonce_tpm_len);
-	s->nonce_tpm_len = nonce_tpm_len;
-	memcpy(s->nonce_caller, nonce_caller, nonce_caller_len);
-	s->nonce_caller_len = nonce_caller_len;
+	memcpy(s->sec->nonce_tpm, nonce_tpm, nonce_tpm_len);
+	s->sec->nonce_tpm_len = nonce_tpm_len;
+	memcpy(s->sec->nonce_caller, nonce_caller, nonce_caller_len);
+	s->sec->nonce_caller_len = nonce_caller_len;
 	return TPMS_OK;
 }
 
 int tpmsession_roll_caller_nonce(struct tpmsession *s)
 {
-	size_t len = s->nonce_tpm_len ? s->nonce_tpm_len : TPMS_NONCE_MAX;
+	size_t len = s->sec->nonce_tpm_len ? s->sec->nonce_tpm_len : TPMS_NONCE_MAX;
 
-	if (!nonce_len_ok(len) || RAND_bytes(s->nonce_caller, (int)len) != 1)
+	if (!nonce_len_ok(len) || RAND_bytes(s->sec->nonce_caller, (int)len) != 1)
 		return TPMS_E_CRYPTO;
-	s->nonce_caller_len = len;
+	s->sec->nonce_caller_len = len;
 	return TPMS_OK;
 }
 
@@ -332,17 +387,19 @@ static size_t auth_len_stripped(const uint8_t *auth, size_t len)
 	return len;
 }
 
-/* sessionValue = sessionKey || authValue into buf (at least 32 + 64 bytes). */
-static int session_value(const struct tpmsession *s, const uint8_t *auth, size_t auth_len,
-			 uint8_t *buf, size_t *len)
+/* sessionValue = sessionKey || authValue into s->sec->value. */
+static int session_value(struct tpmsession *s, const uint8_t *auth, size_t auth_len,
+			 size_t *len)
 {
+	struct tpmsession_secret *x = s->sec;
+
 	if (auth_len > TPMS_AUTH_MAX || (auth_len > 0 && auth == NULL))
 		return TPMS_E_INPUT;
 	auth_len = auth_len_stripped(auth, auth_len);
-	memcpy(buf, s->key, sizeof(s->key));
+	memcpy(x->value, x->key, sizeof(x->key));
 	if (auth_len > 0)
-		memcpy(buf + sizeof(s->key), auth, auth_len);
-	*len = sizeof(s->key) + auth_len;
+		memcpy(x->value + sizeof(x->key), auth, auth_len);
+	*len = sizeof(x->key) + auth_len;
 	return TPMS_OK;
 }
 
@@ -352,20 +409,19 @@ static int session_hmac(struct tpmsession *s, const uint8_t *auth, size_t auth_l
 			const uint8_t *n2, size_t n2_len, uint8_t attrs,
 			uint8_t out[TPMS_DIGEST_LEN])
 {
-	uint8_t key[TPMS_DIGEST_LEN + TPMS_AUTH_MAX];
 	size_t key_len, out_len = 0;
 	int r, ok;
 
-	if ((r = session_value(s, auth, auth_len, key, &key_len)) != TPMS_OK)
+	if ((r = session_value(s, auth, auth_len, &key_len)) != TPMS_OK)
 		return r;
-	ok = EVP_MAC_init(s->c.mac, key, key_len, NULL) == 1 &&
+	ok = EVP_MAC_init(s->c.mac, s->sec->value, key_len, NULL) == 1 &&
 	     EVP_MAC_update(s->c.mac, digest, TPMS_DIGEST_LEN) == 1 &&
 	     EVP_MAC_update(s->c.mac, n1, n1_len) == 1 &&
 	     EVP_MAC_update(s->c.mac, n2, n2_len) == 1 &&
 	     EVP_MAC_update(s->c.mac, &attrs, 1) == 1 &&
 	     EVP_MAC_final(s->c.mac, out, &out_len, TPMS_DIGEST_LEN) == 1 &&
 	     out_len == TPMS_DIGEST_LEN;
-	OPENSSL_cleanse(key, sizeof(key));
+	sodium_memzero(s->sec->value, sizeof(s->sec->value));
 	/* OpenSSL's HMAC keeps a heap copy of its last key (sessionKey || PIN) until it is
 	 * re-keyed, and then wipes it: re-key with one zero byte so no PIN stays behind. */
 	(void)EVP_MAC_init(s->c.mac, (const uint8_t *)"", 1, NULL);
@@ -376,10 +432,12 @@ int tpmsession_cmd_hmac(struct tpmsession *s, const uint8_t *auth, size_t auth_l
 			const uint8_t cp_hash[TPMS_DIGEST_LEN], uint8_t attrs,
 			uint8_t out[TPMS_DIGEST_LEN])
 {
-	if (!nonce_len_ok(s->nonce_caller_len) || !nonce_len_ok(s->nonce_tpm_len))
+	struct tpmsession_secret *x = s->sec;
+
+	if (!nonce_len_ok(x->nonce_caller_len) || !nonce_len_ok(x->nonce_tpm_len))
 		return TPMS_E_INPUT;
-	return session_hmac(s, auth, auth_len, cp_hash, s->nonce_caller, s->nonce_caller_len,
-			    s->nonce_tpm, s->nonce_tpm_len, attrs, out);
+	return session_hmac(s, auth, auth_len, cp_hash, x->nonce_caller, x->nonce_caller_len,
+			    x->nonce_tpm, x->nonce_tpm_len, attrs, out);
 }
 
 int tpmsession_rsp_check(struct tpmsession *s, const uint8_t *auth, size_t auth_len,
@@ -391,16 +449,16 @@ int tpmsession_rsp_check(struct tpmsession *s, const uint8_t *auth, size_t auth_
 	int r;
 
 	if (!nonce_len_ok(nonce_tpm_len) || nonce_tpm == NULL ||
-	    !nonce_len_ok(s->nonce_caller_len))
+	    !nonce_len_ok(s->sec->nonce_caller_len))
 		return TPMS_E_INPUT;
 	r = session_hmac(s, auth, auth_len, rp_hash, nonce_tpm, nonce_tpm_len,
-			 s->nonce_caller, s->nonce_caller_len, attrs, want);
+			 s->sec->nonce_caller, s->sec->nonce_caller_len, attrs, want);
 	if (r != TPMS_OK)
 		return r;
 	if (hmac == NULL || hmac_len != sizeof(want) || CRYPTO_memcmp(want, hmac, sizeof(want)) != 0)
 		return TPMS_E_HMAC;
-	memcpy(s->nonce_tpm, nonce_tpm, nonce_tpm_len);
-	s->nonce_tpm_len = nonce_tpm_len;
+	memcpy(s->sec->nonce_tpm, nonce_tpm, nonce_tpm_len);
+	s->sec->nonce_tpm_len = nonce_tpm_len;
 	return TPMS_OK;
 }
 
@@ -410,37 +468,34 @@ static int cfb(struct tpmsession *s, const uint8_t *auth, size_t auth_len,
 	       const uint8_t *newer, size_t newer_len, const uint8_t *older, size_t older_len,
 	       int enc, uint8_t *buf, size_t len)
 {
-	uint8_t value[TPMS_DIGEST_LEN + TPMS_AUTH_MAX], keyiv[CFB_KEY_LEN + CFB_IV_LEN];
+	struct tpmsession_secret *x = s->sec;
 	size_t value_len;
-	int r, out_len = 0, ok;
+	int r;
 
 	if (len > TPMS_PARAM_MAX || (len > 0 && buf == NULL) ||
 	    !nonce_len_ok(newer_len) || !nonce_len_ok(older_len))
 		return TPMS_E_INPUT;
-	if ((r = session_value(s, auth, auth_len, value, &value_len)) != TPMS_OK)
+	if ((r = session_value(s, auth, auth_len, &value_len)) != TPMS_OK)
 		return r;
-	r = tpmsession_kdfa(s, value, value_len, "CFB", newer, newer_len, older, older_len,
-			    keyiv, sizeof(keyiv));
-	OPENSSL_cleanse(value, sizeof(value));
-	if (r != TPMS_OK)
-		return r;
-	ok = EVP_CipherInit_ex2(s->c.cipher, s->c.aes_cfb, keyiv, keyiv + CFB_KEY_LEN, enc,
-				NULL) == 1 &&
-	     (len == 0 || EVP_CipherUpdate(s->c.cipher, buf, &out_len, buf, (int)len) == 1);
-	OPENSSL_cleanse(keyiv, sizeof(keyiv));
-	return ok ? TPMS_OK : TPMS_E_CRYPTO;
+	r = tpmsession_kdfa(s, x->value, value_len, "CFB", newer, newer_len, older, older_len,
+			    x->keyiv, CFB_KEY_LEN + CFB_IV_LEN);
+	sodium_memzero(x->value, sizeof(x->value));
+	if (r == TPMS_OK && !cfb_once(&s->c, x->keyiv, x->keyiv + CFB_KEY_LEN, enc, buf, len))
+		r = TPMS_E_CRYPTO;
+	sodium_memzero(x->keyiv, sizeof(x->keyiv));
+	return r;
 }
 
 int tpmsession_encrypt_command_param(struct tpmsession *s, const uint8_t *auth,
 				     size_t auth_len, uint8_t *buf, size_t len)
 {
-	return cfb(s, auth, auth_len, s->nonce_caller, s->nonce_caller_len,
-		   s->nonce_tpm, s->nonce_tpm_len, 1, buf, len);
+	return cfb(s, auth, auth_len, s->sec->nonce_caller, s->sec->nonce_caller_len,
+		   s->sec->nonce_tpm, s->sec->nonce_tpm_len, 1, buf, len);
 }
 
 int tpmsession_decrypt_response_param(struct tpmsession *s, const uint8_t *auth,
 				      size_t auth_len, uint8_t *buf, size_t len)
 {
-	return cfb(s, auth, auth_len, s->nonce_tpm, s->nonce_tpm_len,
-		   s->nonce_caller, s->nonce_caller_len, 0, buf, len);
+	return cfb(s, auth, auth_len, s->sec->nonce_tpm, s->sec->nonce_tpm_len,
+		   s->sec->nonce_caller, s->sec->nonce_caller_len, 0, buf, len);
 }

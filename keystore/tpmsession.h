@@ -40,13 +40,22 @@ struct tpmsession_crypto {
 	EVP_CIPHER_CTX *cipher;
 };
 
-/* One session's state; secrets live here and are wiped by tpmsession_forget. */
-struct tpmsession {
-	struct tpmsession_crypto c;
-	uint32_t handle;                          /* TPM session handle (0x02xxxxxx), 0 = none */
+/* A session's secrets, in sodium_malloc memory (locked, guarded, wiped when freed):
+ * the session key, the nonces, and the scratch where HMAC and CFB keys are derived. */
+struct tpmsession_secret {
 	uint8_t key[TPMS_DIGEST_LEN];             /* sessionKey */
 	uint8_t nonce_tpm[TPMS_NONCE_MAX]; size_t nonce_tpm_len;
 	uint8_t nonce_caller[TPMS_NONCE_MAX]; size_t nonce_caller_len;
+	uint8_t value[TPMS_DIGEST_LEN + TPMS_AUTH_MAX]; /* sessionKey || authValue */
+	uint8_t keyiv[32];                        /* the CFB key and IV */
+};
+
+/* One session's state; tpmsession_forget wipes the secrets. Copying the struct copies
+ * the pointer to the same secrets (tpm.c swaps sessions that way). */
+struct tpmsession {
+	struct tpmsession_crypto c;
+	uint32_t handle;                          /* TPM session handle (0x02xxxxxx), 0 = none */
+	struct tpmsession_secret *sec;
 };
 
 /* A TPM name (TPM2B_NAME contents) for cpHash. */
@@ -83,6 +92,13 @@ int tpmsession_ecc_seed(struct tpmsession *s, const char *label,
 			const uint8_t srk_x[TPMS_ECC_COORD],
 			const uint8_t srk_y[TPMS_ECC_COORD], uint8_t seed[TPMS_DIGEST_LEN],
 			uint8_t eph_x[TPMS_ECC_COORD], uint8_t eph_y[TPMS_ECC_COORD]);
+
+/* The outer wrapper of a duplication blob (Part 1 §23.3.2) or of a credential
+ * (TPM2_MakeCredential, Part 1 §24): enc = AES-128-CFB(KDFa(seed, "STORAGE", name),
+ * IV 0, in); out = TPM2B(HMAC(KDFa(seed, "INTEGRITY"), enc || name)) || enc. */
+int tpmsession_outer_wrap(struct tpmsession *s, const uint8_t *seed, size_t seed_len,
+			  const uint8_t *name, size_t name_len, const uint8_t *in, size_t in_len,
+			  uint8_t *out, size_t cap, size_t *out_len);
 
 /* After StartAuthSession (bind = TPM_RH_NULL): sessionKey = KDFa(salt, "ATH",
  * nonceTPM, nonceCaller); records handle and nonces. */

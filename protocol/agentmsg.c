@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "sshkey.h"
+
 #define FRAME_HEADER_LEN 5           /* uint32 length + type byte */
 #define SESSION_ID_MAX   128         /* OpenSSH's AGENT_MAX_SID_LEN */
 #define IDENTITY_MIN_LEN 8           /* empty blob string + empty comment string */
@@ -80,6 +82,7 @@ int agentmsg_parse_sign_request(struct sshbuf *body, struct agentmsg_sign_reques
 	    (r = sshbuf_get_string(&tmp, &req->data, &req->data_len)) != SSHBUF_OK ||
 	    (r = sshbuf_get_u32(&tmp, &req->flags)) != SSHBUF_OK)
 		return r;
+	req->flags &= ~SSHKEY_SIGN_LEGACY_SHA1; /* the agent's to set, never a client's */
 	return commit_if_done(body, &tmp);
 }
 

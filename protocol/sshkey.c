@@ -497,7 +497,7 @@ enum sshkey_hash sshkey_sign_hash(enum sshkey_type t, uint32_t flags)
 		return SSHKEY_HASH_SHA256;
 	if (flags & 0x04)
 		return SSHKEY_HASH_SHA512;
-	return SSHKEY_HASH_NONE;
+	return (flags & SSHKEY_SIGN_LEGACY_SHA1) ? SSHKEY_HASH_SHA1 : SSHKEY_HASH_NONE;
 }
 
 const char *sshkey_sig_alg(enum sshkey_type t, enum sshkey_hash h)
@@ -508,7 +508,8 @@ const char *sshkey_sig_alg(enum sshkey_type t, enum sshkey_hash h)
 		return NULL;
 	if (t == SSHKEY_RSA)
 		return h == SSHKEY_HASH_SHA256 ? "rsa-sha2-256" :
-		       h == SSHKEY_HASH_SHA512 ? "rsa-sha2-512" : NULL;
+		       h == SSHKEY_HASH_SHA512 ? "rsa-sha2-512" :
+		       h == SSHKEY_HASH_SHA1 ? "ssh-rsa" : NULL;
 	return h == ti->hash ? ti->name : NULL;
 }
 

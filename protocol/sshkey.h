@@ -82,12 +82,17 @@ int sshkey_line_split(const char *line, char *type, size_t type_len, uint8_t **b
 int sshkey_pub_from_line(const char *line, struct sshkey_pub *k,
 			 char *comment, size_t comment_len);
 
+/* Not a wire flag: the agent adds it to a SIGN_REQUEST's flags when its legacy-rsa-sha1
+ * setting allows ssh-rsa (SHA-1) signatures; parsers clear it from what clients send. */
+#define SSHKEY_SIGN_LEGACY_SHA1 0x80000000u
+
 /* Hash used to sign for key k given the agent SIGN_REQUEST flags
  * (2 = rsa-sha2-256, 4 = rsa-sha2-512). ECDSA: by curve. RSA without flag:
- * SSHKEY_HASH_NONE (we do not make ssh-rsa SHA-1 signatures). */
+ * SSHKEY_HASH_NONE (we do not make ssh-rsa SHA-1 signatures), unless
+ * SSHKEY_SIGN_LEGACY_SHA1 is set: then SHA-1. */
 enum sshkey_hash sshkey_sign_hash(enum sshkey_type t, uint32_t flags);
 /* Signature algorithm name for the signature blob: "ecdsa-sha2-nistp256",
- * "rsa-sha2-256", "rsa-sha2-512". NULL when there is none. */
+ * "rsa-sha2-256", "rsa-sha2-512", "ssh-rsa" (RSA with SHA-1). NULL when there is none. */
 const char *sshkey_sig_alg(enum sshkey_type t, enum sshkey_hash h);
 /* Digest length in bytes of h (0 for NONE). */
 size_t sshkey_hash_len(enum sshkey_hash h);

@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,7 +44,7 @@ static struct keydef keys[] = {
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
 static char home[256], sock[512], gpg_sock[512];
-static pid_t agent_pid;
+static pid_t agent_pid, proxy_pid;
 static struct simulator sim;
 
 static double now_ms(void)
@@ -70,12 +73,15 @@ static void die(const char *what, const char *why)
 	fprintf(stderr, "tpm-bench: %s: %s\n", what, why);
 	if (agent_pid > 0)
 		kill(agent_pid, SIGTERM);
+	if (proxy_pid > 0)
+		kill(proxy_pid, SIGTERM);
 	simulator_stop(&sim);
 	exit(1);
 }
 
-/* extra: NULL, or one more agent option (e.g. --no-encrypt-sessions). */
-static void agent_start(const char *extra)
+/* extra: NULL, or one more agent option (e.g. --no-encrypt-sessions); tcti NULL: the
+ * simulator's. */
+static void agent_start_tcti(const char *extra, const char *tcti)
 {
 	struct errmsg e;
 	int fd = -1;
@@ -85,8 +91,8 @@ static void agent_start(const char *extra)
 
 		dup2(null, 1);
 		dup2(null, 2);
-		execl("bin/tpm-agent", "tpm-agent", "-D", "--tcti", sim.tcti, "-a", sock,
-		      "--gpg-socket", gpg_sock, extra, (char *)NULL);
+		execl("bin/tpm-agent", "tpm-agent", "-D", "--tcti", tcti ? tcti : sim.tcti, "-a",
+		      sock, "--gpg-socket", gpg_sock, extra, (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 500 && fd < 0; i++) {
@@ -96,6 +102,11 @@ static void agent_start(const char *extra)
 	if (fd < 0)
 		die("agent did not start", e.text);
 	close(fd);
+}
+
+static void agent_start(const char *extra)
+{
+	agent_start_tcti(extra, NULL);
 }
 
 static void agent_stop(void)
@@ -431,6 +442,121 @@ static double round_robin_p50(struct keydef *ks, int n, int rounds)
 	return p50;
 }
 
+/* ---- TPM commands per signature, counted by tests/lib/tpm_proxy.py ---- */
+
+static char proxy_ctl[600], proxy_tcti[128];
+
+/* A loopback port P with P and P + 1 free just now. */
+static int free_port_pair(void)
+{
+	for (int tries = 0; tries < 50; tries++) {
+		struct sockaddr_in a = { .sin_family = AF_INET,
+					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		socklen_t len = sizeof(a);
+		int s = socket(AF_INET, SOCK_STREAM, 0), s2 = socket(AF_INET, SOCK_STREAM, 0), p = -1;
+
+		if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+		    getsockname(s, (struct sockaddr *)&a, &len) == 0) {
+			p = ntohs(a.sin_port);
+			a.sin_port = htons((uint16_t)(p + 1));
+			if (p >= 65535 || s2 < 0 || bind(s2, (struct sockaddr *)&a, sizeof(a)) != 0)
+				p = -1;
+		}
+		if (s >= 0)
+			close(s);
+		if (s2 >= 0)
+			close(s2);
+		if (p > 0)
+			return p;
+	}
+	die("proxy", "no free port pair");
+	return -1;
+}
+
+/* One request to the proxy; the number after "ok" (0 when none). */
+static long proxy_req(const char *line)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	char buf[128] = "";
+	ssize_t n = 0;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	if (strlen(proxy_ctl) >= sizeof(a.sun_path)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	memcpy(a.sun_path, proxy_ctl, strlen(proxy_ctl) + 1);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+	    write(fd, line, strlen(line)) != (ssize_t)strlen(line) ||
+	    (n = read(fd, buf, sizeof(buf) - 1)) <= 0 || strncmp(buf, "ok", 2) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	buf[n] = '\0';
+	return strtol(buf + 2, NULL, 10);
+}
+
+static void proxy_start(void)
+{
+	char listen[16], target[16];
+	int port = free_port_pair();
+
+	snprintf(proxy_ctl, sizeof(proxy_ctl), "%s/proxy.ctl", home);
+	snprintf(listen, sizeof(listen), "%d", port);
+	snprintf(target, sizeof(target), "%d", sim.port);
+	snprintf(proxy_tcti, sizeof(proxy_tcti), "swtpm:host=127.0.0.1,port=%d", port);
+	if ((proxy_pid = fork()) == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, 1);
+		execlp("python3", "python3", "tests/lib/tpm_proxy.py", "--listen", listen,
+		       "--target", target, "--ctl", proxy_ctl, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 500 && proxy_req("ping\n") != 0; i++)
+		usleep(10000);
+	if (proxy_req("ping\n") != 0)
+		die("proxy", "tests/lib/tpm_proxy.py did not start");
+}
+
+static void proxy_stop(void)
+{
+	kill(proxy_pid, SIGTERM);
+	waitpid(proxy_pid, NULL, 0);
+	proxy_pid = 0;
+}
+
+/* TPM commands per signature: n signatures with one key (cached), and rounds over the
+ * keys of rr in turn (more keys than slots: each one a miss). */
+static void commands_per_signature(const struct keydef *one, struct keydef *ks, int nks,
+				   double *cached, double *rr, double *rr_sign)
+{
+	double lat[100];
+	long c;
+
+	proxy_start();
+	agent_start_tcti(NULL, proxy_tcti);
+	sign_loop(one, 5, lat); /* warm: the key loaded */
+	proxy_req("reset\n");
+	if (sign_loop(one, 100, lat) != 0)
+		die("commands per signature", "signatures failed through the proxy");
+	*cached = (c = proxy_req("count\n")) < 0 ? -1 : c / 100.0;
+	for (int i = 0; i < nks; i++) /* warm: every key loaded once and its context saved */
+		sign_loop(&ks[i], 1, lat);
+	proxy_req("reset\n");
+	for (int r = 0; r < 10; r++)
+		for (int i = 0; i < nks; i++)
+			if (sign_loop(&ks[i], 1, lat) != 0)
+				die("commands per signature", "round-robin signature failed");
+	*rr = (c = proxy_req("count\n")) < 0 ? -1 : c / (10.0 * nks);
+	*rr_sign = (c = proxy_req("count 0x15d\n")) < 0 ? -1 : c / (10.0 * nks);
+	agent_stop();
+	proxy_stop();
+}
+
 static void gen_extra(int from, int to)
 {
 	char name[32];
@@ -462,7 +588,7 @@ int main(void)
 	char state[300], name[32];
 	struct keydef rr[10], plain[2];
 	int nids50 = 0, nids100 = 0;
-	double first, ids50, ids100, addl50, rr_p50, gpg_p50;
+	double first, ids50, ids100, addl50, rr_p50, gpg_p50, cmds_cached, cmds_rr, cmds_rr_sign;
 	long rss;
 
 	snprintf(home, sizeof(home), "%s/tpm-bench.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -503,6 +629,9 @@ int main(void)
 	rss = agent_rss_kb();
 	agent_stop();
 
+	fprintf(stderr, "tpm-bench: TPM commands per signature, counted by tests/lib/tpm_proxy.py...\n");
+	commands_per_signature(&keys[0], rr, 10, &cmds_cached, &cmds_rr, &cmds_rr_sign);
+
 	fprintf(stderr, "tpm-bench: the same with sessions off (--no-encrypt-sessions)...\n");
 	agent_start("--no-encrypt-sessions");
 	plain[0] = keys[0];
@@ -531,6 +660,9 @@ int main(void)
 	       keys[3].one_p50, plain[1].one_p50, 100 * (keys[3].one_p50 / plain[1].one_p50 - 1));
 	printf("10 P-256 keys round-robin over 3 transient slots: p50 %.3f ms (%.2fx the cached-key p50)\n",
 	       rr_p50, rr_p50 / keys[0].one_p50);
+	printf("TPM commands per signature (tpm_proxy.py count): cached key %.2f; 10 keys "
+	       "round-robin over 3 slots %.2f (%.2f of them TPM2_Sign; a miss is FlushContext + "
+	       "ContextLoad + Sign)\n", cmds_cached, cmds_rr, cmds_rr_sign);
 	printf("gpg PKSIGN (SIGKEY + SETHASH + PKSIGN over Assuan), ECDSA P-256: p50 %.3f ms "
 	       "(%.2fx the floor)\n", gpg_p50, gpg_p50 / keys[0].floor_p50);
 	printf("first signature after agent start (exec to signature): %.1f ms\n", first);

@@ -9,24 +9,7 @@ IT_NO_TPM=1
 
 step "provision an swtpm with an RSA EK certificate from a private local CA"
 EKD="$T/ek"
-mkdir -p "$EKD/ca" "$EKD/state"
-cat >"$EKD/localca.conf" <<-EOC
-statedir = $EKD/ca
-signingkey = $EKD/ca/signkey.pem
-issuercert = $EKD/ca/issuercert.pem
-certserial = $EKD/ca/certserial
-EOC
-printf -- '--platform-manufacturer tpm-agent-test\n--platform-version 2.1\n--platform-model swtpm\n' \
-	>"$EKD/localca.options"
-cat >"$EKD/setup.conf" <<-EOC
-create_certs_tool = /usr/bin/swtpm_localca
-create_certs_tool_config = $EKD/localca.conf
-create_certs_tool_options = $EKD/localca.options
-active_pcr_banks = sha256
-EOC
-timeout 120 swtpm_setup --tpm2 --tpmstate "$EKD/state" --create-ek-cert --create-platform-cert \
-	--config "$EKD/setup.conf" --logfile "$EKD/setup.log" >/dev/null 2>&1 ||
-	fail "swtpm_setup: $(tail -5 "$EKD/setup.log")"
+swtpm_make_ek_state "$EKD" --create-platform-cert || fail "swtpm_setup: $(tail -5 "$EKD/setup.log")"
 cat "$EKD/ca/swtpm-localca-rootca-cert.pem" "$EKD/ca/issuercert.pem" >ek-ca.pem
 SWTPM_STATE_FROM="$EKD/state" swtpm_start || fail "swtpm with the EK state"
 agent_start

@@ -1,7 +1,7 @@
 #!/bin/bash
 # test_gpg: tpm-agent --gpg as gpg 2.2's agent: the socket path gpgconf names, key
 # generation through GENKEY, signing and verifying, Key-Grip: over tpm-key keys,
-# git commit -S, gpg-connect-agent queries, hostile Assuan input, KILLAGENT.
+# git commit -S, gpg-connect-agent queries, hostile Assuan input, KILLAGENT, tpm-agent -k.
 # The real gpg-agent must never start: gpg runs with --no-autostart everywhere.
 IT_NO_AGENT=1
 . "$(dirname "$0")/lib.sh"
@@ -76,7 +76,9 @@ GRIPS=$(printf '%s\n' "$OUT" | awk -F: '$1=="grp"{print $10}')
 [ "$(printf '%s\n' "$GRIPS" | wc -l)" -eq 2 ] || fail "expected 2 keygrips, got: $GRIPS"
 run_ok tk list
 for grip in $GRIPS; do assert_contains "$OUT" "$grip" "tpm-key list shows $grip"; done
-[ "$(agent_fps | wc -l)" -eq 2 ] || fail "ssh-add -l should list the 2 gpg keys: $(ssh-add -l)"
+assert_contains "$(ssh-add -l)" "no identities" "gpg keys are not offered to ssh without sshcontrol"
+printf '%s 0\n' $GRIPS >"$GNUPGHOME/sshcontrol"
+[ "$(agent_fps | wc -l)" -eq 2 ] || fail "ssh-add -l should list the 2 gpg keys in sshcontrol: $(ssh-add -l)"
 P256_GRIP=$(printf '%s\n' "$GRIPS" | head -1)
 
 step "detach-sign and verify with both keys (and other hashes)"
@@ -171,10 +173,13 @@ run_ok gca RELOADAGENT
 run_ok tk list
 assert_contains "$OUT" "copy " "RELOADAGENT loaded the new file"
 
-step "gpgconf --kill gpg-agent (KILLAGENT) stops tpm-agent cleanly"
+step "gpgconf --kill gpg-agent (KILLAGENT) leaves tpm-agent serving; tpm-agent -k stops it"
 pid=$SSH_AGENT_PID
 run_ok timeout 30 gpgconf --kill gpg-agent
-it_wait_gone "$pid" 100 || fail "agent still running after KILLAGENT"
+run_ok gca 'GETINFO pid'
+assert_contains "$OUT" "D $pid" "the same agent answers after KILLAGENT"
+run_ok timeout 30 "$TPM_AGENT" -k
+it_wait_gone "$pid" 100 || fail "agent still running after tpm-agent -k"
 [ ! -e "$GSOCK" ] || fail "gpg socket left behind"
 unset SSH_AGENT_PID SSH_AUTH_SOCK
 

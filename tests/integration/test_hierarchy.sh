@@ -6,6 +6,16 @@
 IT_NO_AGENT=1
 . "$(dirname "$0")/lib.sh"
 
+# The socket exists before the keys are read: wait until the agent says it serves.
+start_fg() {
+	local served n=0
+	served=$(grep -c "serving .* key(s)" "$AGENT_LOG" 2>/dev/null)
+	agent_start_fg "$@"
+	until [ "$(grep -c "serving .* key(s)" "$AGENT_LOG")" -gt "${served:-0}" ] || [ $n -ge 150 ]; do
+		sleep 0.1; n=$((n + 1))
+	done
+}
+
 echo data >file
 sign() {
 	rm -f file.sig
@@ -24,7 +34,7 @@ swtpm_restart() {
 }
 
 step "hierarchy = null: keys made, signed with and verified"
-agent_start_fg --hierarchy null
+start_fg --hierarchy null
 run_ok tk status
 assert_contains "$OUT" "hierarchy" "status shows the hierarchy"
 for n in n1 n2 n3 n4; do gen_key "$n" ecdsa 256 alice@laptop; done
@@ -41,7 +51,7 @@ done
 agent_stop
 
 step "hierarchy = owner: a key made; the null keys are refused by name"
-agent_start_fg
+start_fg
 assert_contains "$(cat "$AGENT_LOG")" \
 	"key 'n1' was made under the null hierarchy (parent 0x40000007); this agent runs with hierarchy = owner"
 gen_key o1 ecdsa 256 alice@laptop
@@ -55,27 +65,27 @@ assert_contains "$ERR" "the SRK at 0x81000001 is not a primary of the endorsemen
 	"owner SRK refused"
 
 step "hierarchy = endorsement: gen + sign, and the key survives an agent restart"
-agent_start_fg --hierarchy endorsement --srk-handle 0x81010001
+start_fg --hierarchy endorsement --srk-handle 0x81010001
 assert_contains "$(cat "$AGENT_LOG")" \
 	"key 'o1' was made under the owner hierarchy (parent 0x81000001); this agent runs with hierarchy = endorsement"
 gen_key e1 ecdsa 256 alice@laptop
 gen_key e2 rsa 2048 alice@laptop
 sign e1 || fail "endorsement key did not sign"
 agent_stop
-agent_start_fg --hierarchy endorsement --srk-handle 0x81010001
+start_fg --hierarchy endorsement --srk-handle 0x81010001
 sign e1 || fail "endorsement key did not sign after an agent restart"
 sign e2 || fail "endorsement RSA key did not sign after an agent restart"
 agent_stop
 
 step "hierarchy = owner refuses the endorsement keys by name"
-agent_start_fg
+start_fg
 assert_contains "$(cat "$AGENT_LOG")" \
 	"key 'e1' was made under the endorsement hierarchy (parent 0x4000000b); this agent runs with hierarchy = owner"
 sign o1 || fail "owner key did not sign after the others"
 agent_stop
 
 step "hierarchy = null: the keys still sign until the TPM resets"
-agent_start_fg --hierarchy null
+start_fg --hierarchy null
 sign n3 || fail "null key did not sign in a new agent before a TPM reset"
 agent_stop
 
@@ -83,7 +93,7 @@ step "TPM reset (swtpm restarted with startup-clear): the null keys no longer lo
 kill -9 "$SWTPM_PID"
 it_wait_gone "$SWTPM_PID" 50 || fail "swtpm did not die"
 swtpm_restart
-agent_start_fg --hierarchy null
+start_fg --hierarchy null
 sign n1 && fail "a null-hierarchy key signed after a TPM reset"
 assert_contains "$(cat "$AGENT_LOG")" "null-hierarchy keys stop loading then" \
 	"the log says why the null key no longer loads"
@@ -91,7 +101,7 @@ step "new null keys work again after the reset"
 gen_key n5 ecdsa 256 alice@laptop
 sign n5 || fail "a fresh null key did not sign after the reset"
 agent_stop
-agent_start_fg --srk-handle 0x81010001 --hierarchy endorsement
+start_fg --srk-handle 0x81010001 --hierarchy endorsement
 sign e1 || fail "endorsement key did not sign after the TPM reset"
 agent_stop
 echo "PASS: $IT_NAME"

@@ -14,7 +14,7 @@ import_and_login() {
 	fp=$(fp_of "$name.pub")
 	[ -n "$fp" ] || fail "no fingerprint for $name.pub"
 	step "import $name"
-	run_ok tk import -n "$name" "$name"
+	run_ok tk import --no-pin -n "$name" "$name"
 	assert_contains "$ERR" "delete it" "import tells to delete the file"
 	[ -f "$TPM_AGENT_HOME/keys/$name.tss" ] || fail "no $name.tss after import"
 	[ -f "$TPM_AGENT_HOME/keys/$name.pub" ] || fail "no $name.pub after import"
@@ -52,7 +52,7 @@ rm -f rsa3072.plain
 run_ok ssh-keygen -y -P pem-pass -f rsa3072
 printf '%s\n' "$OUT" >rsa3072.pub
 PINENTRY_PROGRAM="$IT_REPO/tests/pinentry/fake-pinentry" FAKE_PINENTRY_PIN=wrong \
-	run_fail tk import -n rsa3072 rsa3072
+	run_fail tk import --no-pin -n rsa3072 rsa3072
 assert_contains "$ERR" "passphrase" "wrong PEM passphrase"
 export PINENTRY_PROGRAM="$IT_REPO/tests/pinentry/fake-pinentry" FAKE_PINENTRY_PIN=pem-pass
 import_and_login rsa3072
@@ -68,19 +68,19 @@ ssh_login
 
 step "ed25519 is refused"
 run_ok ssh-keygen -q -t ed25519 -N '' -f ed
-run_fail tk import ed
+run_fail tk import --no-pin ed
 assert_contains "$ERR" "Ed25519" "ed25519 refusal names the type"
 assert_contains "$ERR" "TPM" "ed25519 refusal gives the reason"
 
 step "RSA 4096 is refused"
 run_ok ssh-keygen -q -t rsa -b 4096 -N '' -f rsa4096
-run_fail tk import rsa4096
+run_fail tk import --no-pin rsa4096
 assert_contains "$ERR" "4096" "RSA 4096 refusal"
 [ ! -e "$TPM_AGENT_HOME/keys/rsa-4096.tss" ] || fail "a file was written for RSA 4096"
 
 step "an encrypted OpenSSH key is refused with the way out"
 run_ok ssh-keygen -q -t ecdsa -N 'secret' -f encrypted
-run_fail tk import encrypted
+run_fail tk import --no-pin encrypted
 assert_contains "$ERR" "encrypted OpenSSH key" "encrypted OpenSSH refusal"
 
 echo "PASS: $IT_NAME"

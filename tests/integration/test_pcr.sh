@@ -84,7 +84,8 @@ log=$(tail -n "+$((mark + 1))" "$AGENT_LOG")
 assert_contains "$log" "PCR 16 (sha256) changed" "refusal names PCR 16"
 assert_not_contains "$log" "Wrong PIN" "a PCR mismatch is no PIN failure"
 run_ok tk status
-assert_not_contains "$OUT" "lockout" "status after the refusal"
+assert_match "$OUT" '^da counter +0 wrong PINs counted' "DA counter after the refusal"
+assert_match "$OUT" '^da lockout +no: ' "no lockout after the refusal"
 
 step "tpm2_pcrreset 16: the key signs again"
 reset_pcr16

@@ -8,34 +8,7 @@
 IT_NO_AGENT=1   # read by lib.sh: we start the agent with our pinentry
 . "$(dirname "$0")/lib.sh"
 
-FAKE="$IT_REPO/tests/pinentry/fake-pinentry"
-PE_CONF="$T/pe.conf"
-PE_LOG="$T/pe.log"
-PINS="$T/pins"
-# The agent runs this pinentry; it reads its script (pe.conf) anew for every dialog.
-cat >"$T/pinentry" <<EOF
-#!/bin/sh
-. "$PE_CONF"
-exec "$FAKE" "\$@"
-EOF
-chmod +x "$T/pinentry"
-
-# pe [VAR=VALUE...]: how the next dialogs answer (FAKE_PINENTRY_* without the prefix).
-pe() {
-	{
-		echo "export FAKE_PINENTRY_LOG='$PE_LOG'"
-		for kv in "$@"; do printf "export FAKE_PINENTRY_%s='%s'\n" "${kv%%=*}" "${kv#*=}"; done
-	} >"$PE_CONF"
-}
-# pe_pins PIN...: the Nth GETPIN answers the Nth PIN, then "cancelled".
-pe_pins() {
-	printf '%s\n' "$@" >"$PINS"
-	rm -f "$PINS.count"
-	pe PINS="$PINS" "${PE_EXTRA[@]}"
-}
-PE_EXTRA=()
-getpins() { grep -c '^GETPIN' "$PE_LOG" 2>/dev/null || true; }
-pe_reset() { : >"$PE_LOG"; }
+. "$IT_REPO/tests/lib/fake_pinentry.sh"
 
 start() { agent_start_fg --pinentry-program="$T/pinentry" "$@"; }
 
@@ -265,26 +238,33 @@ else
 fi
 assert_not_contains "$(cat "$AGENT_LOG")" "$SECRET" "PIN in the log"
 
-step "lockout: the message names the recovery time and nothing more is sent"
+step "lockout: the last try needs a confirmation; then the message names the recovery time and nothing more is sent"
 agent_stop
 tpm2tools tpm2_dictionarylockout -s -n 2 -t 60 -l 60 >/dev/null || fail "DA parameters"
 tpm2tools tpm2_dictionarylockout -c >/dev/null || fail "clear lockout"
 it_on_exit 'agent_stop; tpm2tools tpm2_dictionarylockout -s -n 32 -t 1 -l 1; tpm2tools tpm2_dictionarylockout -c'
 start
 pe_reset
+PE_EXTRA=(CONFIRM=no)
 pe_pins 0000 0000 0000
 sign pk.pub
 assert_ne 0 "$RC" "signature with a wrong PIN"
-assert_eq 1 "$(getpins)" "prompts with 1 try left (no retry that could lock out)"
-assert_contains "$(tail -3 "$AGENT_LOG")" "1 try left" "last-try message"
+assert_eq 1 "$(getpins)" "prompts before the last try (declined: no second PIN)"
+assert_eq 1 "$(grep -c '^CONFIRM' "$PE_LOG")" "the last try is confirmed first"
+assert_contains "$(tail -3 "$AGENT_LOG")" "declined the last try" "declined last try in the log"
+PE_EXTRA=(CONFIRM=yes)
+pe_pins 0000 0000 0000
 sign pk.pub
 assert_ne 0 "$RC" "signature with the last wrong PIN"
 assert_eq 2 "$(getpins)" "prompts"
+assert_contains "$(cat "$PE_LOG")" "SETERROR Last try" "the last prompt says so"
 assert_contains "$(tail -3 "$AGENT_LOG")" "locked out" "lockout message after the last try"
 sign pk.pub
 assert_ne 0 "$RC" "signature in lockout"
 assert_eq 2 "$(getpins)" "prompts in lockout (none)"
-assert_match "$(tail -3 "$AGENT_LOG")" "dictionary-attack lockout .* about 60 s" "recovery time in the message"
+assert_match "$(tail -3 "$AGENT_LOG")" "dictionary-attack lockout .* again in (about|at most) [0-9]+ s" "recovery time in the message"
+assert_contains "$(tail -3 "$AGENT_LOG")" "tpm2_dictionarylockout --clear-lockout -T $SWTPM_TCTI" "clear command with the TCTI"
+PE_EXTRA=()
 agent_stop
 tpm2tools tpm2_dictionarylockout -c >/dev/null || fail "clear lockout"
 tpm2tools tpm2_dictionarylockout -s -n 32 -t 1 -l 1 >/dev/null || fail "DA parameters back"

@@ -79,6 +79,25 @@ step "a delay under the deadline is no failure"
 proxy_ctl "arm delay $CC_SIGN 1 1000" >/dev/null
 sign || fail "a 1 s delay failed the signature"
 
+step "ESAPI paths: a flipped NV_DefineSpace response (owner session) and garbage in a GetCapability"
+ssh-keygen -q -t ecdsa -b 256 -N '' -C it-ca -f ca </dev/null || fail "ssh-keygen ca"
+ssh-keygen -q -s ca -I id-f -n "$(id -un)" -V -5m:+1h -z 7 f-p256.pub </dev/null >/dev/null 2>&1 ||
+	fail "ssh-keygen -s"
+log_mark
+proxy_ctl "arm flip 0x12a 1" >/dev/null
+run_fail tk cert add f-p256 f-p256-cert.pub --nv
+assert_contains "$ERR$(log_new)" "NV" "the failed cert add names NV"
+assert_eq 0 "$(tpm_handles handles-nv-index)" "NV indices left by the failed define"
+run_ok tk cert add f-p256 f-p256-cert.pub --nv
+assert_contains "$ERR" "NV index 0x018" "cert add works after the flipped response"
+assert_eq 1 "$(tpm_handles handles-nv-index)" "NV indices after the cert add"
+proxy_ctl "arm garbage 0x17a 1" >/dev/null
+run_ok tk status
+assert_contains "$OUT" "nv certificates" "status says what it could not read"
+run_ok tk status
+assert_contains "$OUT" "nv certificate slots" "status reads NV again after the garbage"
+sign || fail "no signature after the ESAPI faults: $(log_new | tail -5)"
+
 step "nothing leaked in the TPM; the lockout counter never moved"
 assert_eq 0 "$(da_counter)" "lockout counter at the end"
 n=$(tpm_handles handles-loaded-session)

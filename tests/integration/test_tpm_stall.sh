@@ -72,14 +72,16 @@ assert_ne 0 "$(cat "$T/sign.rc")" "exit status of the signer"
 wait "$SIGNER" 2>/dev/null
 grep -q "no answer in 3 s" "$AGENT_LOG" || fail "no log line for the TPM timeout"
 
-step "a tpm-key command that needs the TPM fails within its deadline, saying why"
+step "tpm-key commands that need the TPM fail at once, saying why"
+# The signature's worker came back at its deadline (the TPM layer's own); the next
+# TPM command probes the TPM briefly and fails, naming the missed deadline.
 t0=$(ms)
-run_fail timeout 15 "$TPM_KEY" gen --no-pin -t ecdsa -n stalled
-gen_ms=$(( $(ms) - t0 ))
-assert_contains "$ERR" "tpm: " "tpm-key gen while the TPM hangs"
-echo "    tpm-key gen failed after $gen_ms ms: $ERR"
-[ "$gen_ms" -le 5000 ] || fail "tpm-key gen failed only after $gen_ms ms"
-[ ! -e "$TPM_AGENT_HOME/keys/stalled.tss" ] || fail "a key file from the failed gen"
+run_fail timeout 5 "$TPM_KEY" gen --no-pin -t ecdsa -b 256 -n stalled
+assert_contains "$ERR" "tpm: no answer in 3 s" "tpm-key gen while the TPM hangs"
+[ $(( $(ms) - t0 )) -le 3000 ] || fail "tpm-key gen took $(( $(ms) - t0 )) ms to fail"
+[ ! -e "$TPM_AGENT_HOME/keys/stalled.tss" ] || fail "a key file appeared"
+run_ok timeout 5 "$TPM_KEY" status
+assert_contains "$OUT" "tpm: no answer in 3 s" "tpm-key status says the TPM does not answer"
 
 step "SIGTERM ends the agent within 2 s, the TPM still stopped and a signature in flight"
 started=$(grep -c "TPM worker: request of pid" "$AGENT_LOG")

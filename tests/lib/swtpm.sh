@@ -58,3 +58,29 @@ swtpm_stop() {
 	SWTPM_PID=
 	SWTPM_DIR=
 }
+
+# swtpm_make_ek_state DIR [SWTPM_SETUP ARGS...]: a TPM state in DIR/state with an RSA EK
+# and its certificate in NV (swtpm_setup --create-ek-cert), issued by a private local CA
+# in DIR/ca (DIR/ca/swtpm-localca-rootca-cert.pem and DIR/ca/issuercert.pem). Start it
+# with SWTPM_STATE_FROM=DIR/state swtpm_start.
+swtpm_make_ek_state() {
+	ekd=$1
+	shift
+	mkdir -p "$ekd/ca" "$ekd/state" || return 1
+	cat >"$ekd/localca.conf" <<-EOC
+	statedir = $ekd/ca
+	signingkey = $ekd/ca/signkey.pem
+	issuercert = $ekd/ca/issuercert.pem
+	certserial = $ekd/ca/certserial
+	EOC
+	printf -- '--platform-manufacturer tpm-agent-test\n--platform-version 2.1\n--platform-model swtpm\n' \
+		>"$ekd/localca.options"
+	cat >"$ekd/setup.conf" <<-EOC
+	create_certs_tool = /usr/bin/swtpm_localca
+	create_certs_tool_config = $ekd/localca.conf
+	create_certs_tool_options = $ekd/localca.options
+	active_pcr_banks = sha256
+	EOC
+	timeout 120 swtpm_setup --tpm2 --tpmstate "$ekd/state" --create-ek-cert "$@" \
+		--config "$ekd/setup.conf" --logfile "$ekd/setup.log" >/dev/null 2>&1
+}

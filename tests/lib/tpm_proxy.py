@@ -246,6 +246,7 @@ def serve_control(sock, faults):
             for line in f:
                 f.write(control(line, faults) + "\n")
                 f.flush()
+            f.close()  # the file holds the socket open: close both at the client's EOF
 
 
 def listener(port):

@@ -180,6 +180,49 @@ static void test_srk_handle_taken(void **state)
 	assert_non_null(strstr(e.text, "not a storage key"));
 }
 
+/* One signature with a PIN key, then a stop of the simulator with or without
+ * tpm_set_orderly_shutdown; the DA counter the TPM reports after the restart. */
+static uint32_t counter_after_stop(struct fixture *f, int orderly)
+{
+	static const uint8_t pin[] = "2468";
+	struct tpm_key *k = calloc(1, sizeof(*k));
+	struct tpm_signature sig;
+	struct sshkey_pub pub;
+	struct errmsg e = { "" };
+	struct tpm_da da;
+	uint8_t d[32] = { 7 };
+	struct tpm *t;
+
+	start(f);
+	t = open_on(f->sim.tcti, TPM_SRK_HANDLE_DEFAULT);
+	assert_int_equal(tpm_create_key(t, SSHKEY_ECDSA_P256, 256, pin, 4, k, &pub, &e), 0);
+	if (tpm_sign(t, k, pin, 4, TPM_SIG_ECDSA, SSHKEY_HASH_SHA256, d, 32, &sig, &e) != 0)
+		fail_msg("sign with the PIN: %s", e.text);
+	if (orderly)
+		tpm_set_orderly_shutdown(t);
+	tpm_close(t);
+	simulator_stop(&f->sim);
+	start(f);
+	t = open_on(f->sim.tcti, TPM_SRK_HANDLE_DEFAULT);
+	assert_int_equal(tpm_da_state(t, &da, &e), 0);
+	tpm_close(t);
+	simulator_stop(&f->sim);
+	free(k);
+	return da.counter;
+}
+
+/* REFERENCE §8: a TPM stopped without TPM2_Shutdown after a DA-protected authorization
+ * counts a failure at the next Startup; tpm_set_orderly_shutdown prevents that. */
+static void test_orderly_shutdown(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(counter_after_stop(f, 1), 0);
+	assert_int_equal(counter_after_stop(f, 1), 0);
+	/* and the test can tell: without it the counter moves */
+	assert_int_equal(counter_after_stop(f, 0), 1);
+}
+
 static void test_swtpm_missing(void **state)
 {
 	struct fixture *f = *state;
@@ -201,6 +244,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_connection_lost, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreachable_and_bad_handle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_srk_handle_taken, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_orderly_shutdown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_swtpm_missing, setup, teardown),
 	};
 

@@ -334,7 +334,7 @@ static void expect_refused(const struct sshbuf *body, const char *why)
 
 static void test_unsupported_types(void **state)
 {
-	static const char *const types[] = { "ssh-dss", "sk-ssh-ed25519@openssh.com",
+	static const char *const types[] = { "ssh-dss", "sk-ssh-ed448@openssh.com",
 					     "ssh-ed448", "ssh-xmss@openssh.com", "",
 					     "ecdsa-sha2-nistp256-cert-v01@openssh.com-x" };
 	struct sshbuf *b = new_buf();
@@ -358,6 +358,57 @@ static void test_unsupported_types(void **state)
 	assert_int_equal(sshbuf_put_cstring(b, "evil\nline"), 0);
 	expect_refused(b, "(unprintable)");
 	sshbuf_free(b);
+}
+
+/* A FIDO key is kept as ssh-add sent it (for ssh-sk-helper), listed with its public
+ * blob (type, key, application); one without a key handle is refused. */
+static void test_sk_key(void **state)
+{
+	static const uint8_t pk[32] = { 1, 2, 3 };
+	struct sshbuf *b = new_buf(), *blob = new_buf(), view;
+	struct softkey *k = NULL;
+	struct errmsg e;
+	const uint8_t *raw, *kb;
+	size_t raw_len, kb_len, body_len;
+
+	(void)state;
+	assert_int_equal(sshbuf_put_cstring(b, "sk-ssh-ed25519@openssh.com"), 0);
+	assert_int_equal(sshbuf_put_string(b, pk, sizeof(pk)), 0);
+	assert_int_equal(sshbuf_put_cstring(b, "ssh:"), 0);
+	assert_int_equal(sshbuf_put_u8(b, 0x05), 0);
+	assert_int_equal(sshbuf_put_string(b, "handle", 6), 0);
+	assert_int_equal(sshbuf_put_string(b, "", 0), 0);
+	body_len = sshbuf_len(b);
+	assert_int_equal(sshbuf_put_cstring(b, "fido"), 0);
+	sshbuf_view(&view, sshbuf_ptr(b), sshbuf_len(b));
+	assert_int_equal(softkey_parse(&view, &k, &e), 0);
+	assert_int_equal(softkey_kind(k), SOFTKEY_SK);
+	assert_string_equal(softkey_comment(k), "fido");
+	assert_string_equal(softkey_sk_application(k), "ssh:");
+	assert_int_equal(softkey_sk_flags(k), 0x05);
+	raw = softkey_sk_private(k, &raw_len);
+	assert_int_equal(raw_len, body_len);
+	assert_memory_equal(raw, sshbuf_ptr(b), body_len);
+	assert_int_equal(sshbuf_put_cstring(blob, "sk-ssh-ed25519@openssh.com"), 0);
+	assert_int_equal(sshbuf_put_string(blob, pk, sizeof(pk)), 0);
+	assert_int_equal(sshbuf_put_cstring(blob, "ssh:"), 0);
+	kb = softkey_blob(k, &kb_len);
+	assert_int_equal(kb_len, sshbuf_len(blob));
+	assert_memory_equal(kb, sshbuf_ptr(blob), kb_len);
+	assert_int_not_equal(softkey_sign(k, pk, 1, 0, blob, &e), 0); /* the helper signs */
+	softkey_free(k);
+
+	sshbuf_reset(b);
+	assert_int_equal(sshbuf_put_cstring(b, "sk-ssh-ed25519@openssh.com"), 0);
+	assert_int_equal(sshbuf_put_string(b, pk, sizeof(pk)), 0);
+	assert_int_equal(sshbuf_put_cstring(b, "ssh:"), 0);
+	assert_int_equal(sshbuf_put_u8(b, 0x01), 0);
+	assert_int_equal(sshbuf_put_string(b, "", 0), 0);
+	assert_int_equal(sshbuf_put_string(b, "", 0), 0);
+	assert_int_equal(sshbuf_put_cstring(b, ""), 0);
+	expect_refused(b, "without a key handle");
+	sshbuf_free(b);
+	sshbuf_free(blob);
 }
 
 /* An Ed25519 message from raw parts: pub field, seed, public half of the 64-byte key. */
@@ -543,6 +594,7 @@ int main(void)
 		cmocka_unit_test(test_trailing_constraints_left),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_unsupported_types),
+		cmocka_unit_test(test_sk_key),
 		cmocka_unit_test(test_ed25519_mismatch),
 		cmocka_unit_test(test_ecdsa_hostile),
 		cmocka_unit_test(test_rsa_hostile),

@@ -578,7 +578,11 @@ static void test_sign_hash_table(void **state)
 	assert_null(sshkey_sig_alg(SSHKEY_ECDSA_P384, SSHKEY_HASH_SHA256));
 	assert_string_equal(sshkey_sig_alg(SSHKEY_RSA, SSHKEY_HASH_SHA256), "rsa-sha2-256");
 	assert_string_equal(sshkey_sig_alg(SSHKEY_RSA, SSHKEY_HASH_SHA512), "rsa-sha2-512");
-	assert_null(sshkey_sig_alg(SSHKEY_RSA, SSHKEY_HASH_SHA1));
+	assert_string_equal(sshkey_sig_alg(SSHKEY_RSA, SSHKEY_HASH_SHA1), "ssh-rsa");
+	assert_int_equal(sshkey_sign_hash(SSHKEY_RSA, 0), SSHKEY_HASH_NONE);
+	assert_int_equal(sshkey_sign_hash(SSHKEY_RSA, SSHKEY_SIGN_LEGACY_SHA1), SSHKEY_HASH_SHA1);
+	assert_int_equal(sshkey_sign_hash(SSHKEY_RSA, SSHKEY_SIGN_LEGACY_SHA1 | 4),
+			 SSHKEY_HASH_SHA512);
 	assert_null(sshkey_sig_alg(SSHKEY_RSA, SSHKEY_HASH_NONE));
 
 	assert_int_equal(sshkey_hash_len(SSHKEY_HASH_SHA1), 20);
@@ -743,7 +747,7 @@ static void test_rsa_signature_blob(void **state)
 	sshbuf_reset(b);
 	sig[1] = 1;
 	assert_int_equal(sshkey_sig_rsa_to_blob(SSHKEY_HASH_SHA256, sig, 258, 256, b), SSHBUF_E_TOOBIG);
-	assert_int_equal(sshkey_sig_rsa_to_blob(SSHKEY_HASH_SHA1, sig, 256, 256, b), SSHBUF_E_FORMAT);
+	assert_int_equal(sshkey_sig_rsa_to_blob(SSHKEY_HASH_NONE, sig, 256, 256, b), SSHBUF_E_FORMAT);
 	assert_int_equal(sshkey_sig_rsa_to_blob(SSHKEY_HASH_NONE, sig, 256, 256, b), SSHBUF_E_FORMAT);
 	assert_int_equal(sshkey_sig_rsa_to_blob(SSHKEY_HASH_SHA256, sig, 1, SSHKEY_RSA_MAX_BYTES + 1, b),
 			 SSHBUF_E_TOOBIG);

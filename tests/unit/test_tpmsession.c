@@ -15,6 +15,7 @@
 #include <openssl/param_build.h>
 
 #include "../../keystore/tpmsession.h"
+#include "kat/session_kat.h"
 
 /* ---- independent reference computations (straight from Part 1, no shortcuts) ---- */
 
@@ -253,11 +254,11 @@ static void test_session_key(void **state)
 	fill(nt, 32, 2);
 	fill(nc, 32, 3);
 	ref_kdfa(salt, 32, "ATH", nt, 32, nc, 32, ref, 32);
-	assert_memory_equal(s->key, ref, 32);
+	assert_memory_equal(s->sec->key, ref, 32);
 	assert_int_equal(s->handle, 0x02000000);
 	assert_int_equal(tpmsession_roll_caller_nonce(s), TPMS_OK);
-	assert_int_equal(s->nonce_caller_len, 32);
-	assert_memory_not_equal(s->nonce_caller, nc, 32);
+	assert_int_equal(s->sec->nonce_caller_len, 32);
+	assert_memory_not_equal(s->sec->nonce_caller, nc, 32);
 }
 
 /* HMAC(sessionKey || auth, cpHash || nonceCaller || nonceTPM || attrs), by hand. */
@@ -267,12 +268,12 @@ static void ref_cmd_hmac(const struct tpmsession *s, const uint8_t *auth, size_t
 	uint8_t key[96], msg[128];
 	unsigned len;
 
-	memcpy(key, s->key, 32);
+	memcpy(key, s->sec->key, 32);
 	if (auth_len > 0) /* memcpy from NULL is undefined even for 0 bytes */
 		memcpy(key + 32, auth, auth_len);
 	memcpy(msg, cp_hash, 32);
-	memcpy(msg + 32, s->nonce_caller, 32);
-	memcpy(msg + 64, s->nonce_tpm, 32);
+	memcpy(msg + 32, s->sec->nonce_caller, 32);
+	memcpy(msg + 64, s->sec->nonce_tpm, 32);
 	msg[96] = attrs;
 	assert_non_null(HMAC(EVP_sha256(), key, (int)(32 + auth_len), msg, 97, out, &len));
 }
@@ -317,9 +318,9 @@ static void tpm_response_hmac(const struct tpmsession *s, const uint8_t rp_hash[
 
 	memcpy(msg, rp_hash, 32);
 	memcpy(msg + 32, new_nt, 32);
-	memcpy(msg + 64, s->nonce_caller, 32);
+	memcpy(msg + 64, s->sec->nonce_caller, 32);
 	msg[96] = attrs;
-	assert_non_null(HMAC(EVP_sha256(), s->key, 32, msg, 97, out, &len));
+	assert_non_null(HMAC(EVP_sha256(), s->sec->key, 32, msg, 97, out, &len));
 }
 
 static void test_response_hmac_and_tampering(void **state)
@@ -331,7 +332,7 @@ static void test_response_hmac_and_tampering(void **state)
 	assert_int_equal(tpmsession_roll_caller_nonce(s), TPMS_OK);
 	fill(rp, sizeof(rp), 30);
 	fill(new_nt, 32, 31);
-	memcpy(old_nt, s->nonce_tpm, 32);
+	memcpy(old_nt, s->sec->nonce_tpm, 32);
 	assert_int_equal(tpmsession_rp_hash(s, 0x15d, rp, sizeof(rp), rp_hash), TPMS_OK);
 	memset(head, 0, 8);
 	be32(head + 4, 0x15d);
@@ -356,11 +357,11 @@ static void test_response_hmac_and_tampering(void **state)
 			 TPMS_E_HMAC);
 	assert_int_equal(tpmsession_rsp_check(s, (const uint8_t *)"pin", 3, rp_hash, new_nt, 32,
 					      0x01, hmac, 32), TPMS_E_HMAC);
-	assert_memory_equal(s->nonce_tpm, old_nt, 32);
+	assert_memory_equal(s->sec->nonce_tpm, old_nt, 32);
 	/* The genuine response passes and its nonce becomes nonceTPM. */
 	assert_int_equal(tpmsession_rsp_check(s, NULL, 0, rp_hash, new_nt, 32, 0x01, hmac, 32),
 			 TPMS_OK);
-	assert_memory_equal(s->nonce_tpm, new_nt, 32);
+	assert_memory_equal(s->sec->nonce_tpm, new_nt, 32);
 }
 
 /* ---- parameter encryption ---- */
@@ -378,19 +379,81 @@ static void test_cfb(void **state)
 							  sizeof(buf)), TPMS_OK);
 	assert_memory_not_equal(buf, plain, sizeof(buf));
 	/* The TPM decrypts with KDFa(sessionKey || auth, "CFB", nonceCaller, nonceTPM). */
-	memcpy(value, s->key, 32);
+	memcpy(value, s->sec->key, 32);
 	memcpy(value + 32, "pin!", 4);
-	ref_kdfa(value, 36, "CFB", s->nonce_caller, 32, s->nonce_tpm, 32, keyiv, 32);
+	ref_kdfa(value, 36, "CFB", s->sec->nonce_caller, 32, s->sec->nonce_tpm, 32, keyiv, 32);
 	ref_cfb(keyiv, 0, buf, sizeof(buf));
 	assert_memory_equal(buf, plain, sizeof(buf));
 	/* Responses: the TPM encrypts with the nonces the other way round. */
-	ref_kdfa(value, 36, "CFB", s->nonce_tpm, 32, s->nonce_caller, 32, keyiv, 32);
+	ref_kdfa(value, 36, "CFB", s->sec->nonce_tpm, 32, s->sec->nonce_caller, 32, keyiv, 32);
 	ref_cfb(keyiv, 1, buf, sizeof(buf));
 	assert_int_equal(tpmsession_decrypt_response_param(s, (const uint8_t *)"pin!", 4, buf,
 							   sizeof(buf)), TPMS_OK);
 	assert_memory_equal(buf, plain, sizeof(buf));
 	/* Empty parameters are fine. */
 	assert_int_equal(tpmsession_encrypt_command_param(s, NULL, 0, buf, 0), TPMS_OK);
+}
+
+/* ---- a known answer from tpm2-tss ESAPI ---- */
+
+/* One TPM2_ObjectChangeAuth that ESAPI sent through a salted session with decrypt and
+ * encrypt set, captured on the wire (kat/gen-session-kat.sh says how): with ESAPI's
+ * session key and the nonces of the capture, our code must compute the same cpHash and
+ * command HMAC, the same CFB ciphertext of newAuth, accept the TPM's response HMAC and
+ * decrypt outPrivate to what ESAPI decrypted. */
+static void test_esapi_exchange(void **state)
+{
+	struct tpmsession *s = *state;
+	struct tpmsession_name names[2] = {
+		{ kat_object_name, sizeof(kat_object_name) },
+		{ kat_parent_name, sizeof(kat_parent_name) },
+	};
+	uint8_t cp_hash[32], rp_hash[32], hmac[32], param[sizeof(kat_new_auth)];
+	uint8_t out[sizeof(kat_out_private)];
+
+	assert_int_equal(sizeof(kat_cp), 2 + sizeof(kat_new_auth));
+	assert_int_equal(sizeof(kat_rp), 2 + sizeof(kat_out_private));
+	start_known(s);
+	memcpy(s->sec->key, kat_session_key, sizeof(kat_session_key));
+	memcpy(s->sec->nonce_tpm, kat_nonce_tpm0, sizeof(kat_nonce_tpm0));
+	s->sec->nonce_tpm_len = sizeof(kat_nonce_tpm0);
+	memcpy(s->sec->nonce_caller, kat_nonce_caller, sizeof(kat_nonce_caller));
+	s->sec->nonce_caller_len = sizeof(kat_nonce_caller);
+
+	/* the command: CFB of newAuth, then cpHash over both names and the HMAC */
+	memcpy(param, kat_new_auth, sizeof(param));
+	assert_int_equal(tpmsession_encrypt_command_param(s, kat_auth, sizeof(kat_auth), param,
+							  sizeof(param)), TPMS_OK);
+	assert_memory_equal(param, kat_cp + 2, sizeof(param));
+	assert_int_equal(tpmsession_cp_hash(s, 0x150, names, 2, kat_cp, sizeof(kat_cp), cp_hash),
+			 TPMS_OK);
+	assert_int_equal(tpmsession_cmd_hmac(s, kat_auth, sizeof(kat_auth), cp_hash,
+					     kat_cmd_attrs[0], hmac), TPMS_OK);
+	assert_memory_equal(hmac, kat_cmd_hmac, sizeof(kat_cmd_hmac));
+
+	/* the response: rpHash and HMAC with the new nonceTPM, then CFB of outPrivate */
+	assert_int_equal(tpmsession_rp_hash(s, 0x150, kat_rp, sizeof(kat_rp), rp_hash), TPMS_OK);
+	assert_int_equal(tpmsession_rsp_check(s, kat_auth, sizeof(kat_auth), rp_hash,
+					      kat_nonce_tpm1, sizeof(kat_nonce_tpm1),
+					      kat_rsp_attrs[0], kat_rsp_hmac, sizeof(kat_rsp_hmac)),
+			 TPMS_OK);
+	memcpy(out, kat_rp + 2, sizeof(out));
+	assert_int_equal(tpmsession_decrypt_response_param(s, kat_auth, sizeof(kat_auth), out,
+							   sizeof(out)), TPMS_OK);
+	assert_memory_equal(out, kat_out_private, sizeof(out));
+}
+
+/* The CFB context is reset after each use: no key schedule stays in it. */
+static void test_cfb_context_reset(void **state)
+{
+	struct tpmsession *s = *state;
+	uint8_t buf[16] = { 0 };
+
+	start_known(s);
+	assert_int_equal(tpmsession_encrypt_command_param(s, NULL, 0, buf, sizeof(buf)), TPMS_OK);
+	assert_null(EVP_CIPHER_CTX_get0_cipher(s->c.cipher));
+	assert_int_equal(tpmsession_decrypt_response_param(s, NULL, 0, buf, sizeof(buf)), TPMS_OK);
+	assert_null(EVP_CIPHER_CTX_get0_cipher(s->c.cipher));
 }
 
 /* ---- hostile lengths ---- */
@@ -480,6 +543,8 @@ int main(void)
 		cmocka_unit_test(test_cmd_hmac),
 		cmocka_unit_test(test_response_hmac_and_tampering),
 		cmocka_unit_test(test_cfb),
+		cmocka_unit_test(test_esapi_exchange),
+		cmocka_unit_test(test_cfb_context_reset),
 		cmocka_unit_test(test_hostile_lengths),
 		cmocka_unit_test(test_cost_per_command),
 	};

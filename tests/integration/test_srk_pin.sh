@@ -1,0 +1,200 @@
+#!/bin/bash
+# test_srk_pin: the pinned SRK (issue 13). The agent talks to swtpm through
+# tests/lib/tpm_proxy.py, a TPM-bus interposer. A fresh data dir pins the SRK's name at
+# the first start (checked against tpm2_readpublic); `tpm-key init` proves, with the
+# EK certificate swtpm_setup wrote, that the SRK lives in that TPM. When the interposer
+# substitutes its own key in ReadPublic, at start or at a reconnect, the agent refuses
+# the TPM with both names and the remedy, and the interposer sees no StartAuthSession,
+# Create, Load, Sign or Unseal: no secret crosses. After a deliberate change of the SRK
+# (evicted, as by a TPM clear) the agent refuses until `tpm-key init --repin`, which
+# pins the new name; keys then work again.
+IT_NO_TPM=1
+. "$(dirname "$0")/lib.sh"
+
+CC_STARTAUTH=0x176; CC_CREATE=0x153; CC_LOAD=0x157; CC_SIGN=0x15d; CC_UNSEAL=0x15e
+CC_READPUBLIC=0x173; CC_GETCAP=0x17a
+
+step "an swtpm with an RSA EK certificate (swtpm_setup --create-ek-cert, private local CA)"
+EKD="$T/ek"
+swtpm_make_ek_state "$EKD" || fail "swtpm_setup: $(tail -5 "$EKD/setup.log")"
+SWTPM_STATE_FROM="$EKD/state" swtpm_start || fail "swtpm with the EK state"
+REAL_TCTI=$SWTPM_TCTI
+
+# ---------------------------------------------------------------- the interposer
+
+PROXY_CTL="$T/proxy.ctl"
+PROXY_PID=
+proxy_start() {
+	local tries=0
+	while [ $tries -lt 20 ]; do
+		tries=$((tries + 1))
+		PROXY_PORT=$(( ( ($$ * 13 + tries * 7919 + RANDOM) % 20000) * 2 + 21000 ))
+		it_port_busy "$PROXY_PORT" && continue
+		it_port_busy $((PROXY_PORT + 1)) && continue
+		rm -f "$T/proxy.out" "$PROXY_CTL"
+		python3 "$IT_REPO/tests/lib/tpm_proxy.py" --listen "$PROXY_PORT" \
+			--target "$SWTPM_PORT" --ctl "$PROXY_CTL" >"$T/proxy.out" 2>"$T/proxy.err" &
+		PROXY_PID=$!
+		local n=0
+		while [ $n -lt 100 ] && it_pid_alive "$PROXY_PID"; do
+			grep -q ready "$T/proxy.out" 2>/dev/null && break
+			sleep 0.1; n=$((n + 1))
+		done
+		grep -q ready "$T/proxy.out" 2>/dev/null && return 0
+		kill "$PROXY_PID" 2>/dev/null; wait "$PROXY_PID" 2>/dev/null
+	done
+	fail "tpm_proxy.py did not start: $(cat "$T/proxy.err")"
+}
+proxy_stop() {
+	[ -n "$PROXY_PID" ] || return 0
+	kill "$PROXY_PID" 2>/dev/null
+	it_wait_gone "$PROXY_PID" 50 || kill -9 "$PROXY_PID" 2>/dev/null
+	wait "$PROXY_PID" 2>/dev/null
+	PROXY_PID=
+}
+it_on_exit proxy_stop
+# proxy REQUEST...: one control line; the answer in $PROXY_ANSWER (fails on "err").
+proxy() {
+	PROXY_ANSWER=$(printf '%s\n' "$*" | timeout 10 socat -t 5 - UNIX-CONNECT:"$PROXY_CTL") ||
+		fail "proxy control: $*"
+	case "$PROXY_ANSWER" in ok*) ;; *) fail "proxy: $*: $PROXY_ANSWER" ;; esac
+}
+# proxy_count CC: commands with that code seen since the last reset.
+proxy_count() { proxy count "$1"; printf '%s' "${PROXY_ANSWER#ok }"; }
+# assert_no_secrets WHAT: the interposer saw no command that starts a salted session
+# or carries a key, a PIN or a sealed secret.
+assert_no_secrets() {
+	local cc
+	for cc in $CC_STARTAUTH $CC_CREATE $CC_LOAD $CC_SIGN $CC_UNSEAL; do
+		assert_eq 0 "$(proxy_count $cc)" "$1: commands with code $cc crossed the bus"
+	done
+}
+
+proxy_start
+SWTPM_TCTI="swtpm:host=127.0.0.1,port=$PROXY_PORT"   # the agent goes through the interposer
+PIN_FILE="$TPM_AGENT_HOME/srk-pins"
+
+# real_srk_name: the SRK's name as tpm2-tools reads it from swtpm itself (no agent then).
+real_srk_name() {
+	TPM2TOOLS_TCTI="$REAL_TCTI" timeout 60 tpm2_readpublic -c 0x81000001 -n "$T/srk.name" \
+		>/dev/null 2>&1 || fail "tpm2_readpublic of the SRK"
+	od -An -v -tx1 "$T/srk.name" | tr -d ' \n'
+}
+pinned_name() { awk '$1 == "0x81000001" { print $2 }' "$PIN_FILE"; }
+
+step "a fresh data dir pins the SRK at the first start"
+[ -e "$PIN_FILE" ] && fail "a pin file before the first start"
+agent_start_fg
+run_ok tk status
+[ -f "$PIN_FILE" ] || fail "no $PIN_FILE after the first start"
+assert_mode "$PIN_FILE" 600
+PIN1=$(pinned_name)
+assert_match "$PIN1" '^000b[0-9a-f]{64}$' "pinned name"
+assert_match "$OUT" "srk pin +matches: name $PIN1" "status shows the pin"
+assert_contains "$(cat "$AGENT_LOG")" "pinned the SRK at 0x81000001: name $PIN1"
+gen_key k1 ecdsa 256
+printf 'hello\n' >msg
+run_ok ssh-keygen -Y sign -f k1.pub -n test msg
+printf "sealed-secret" >s1.txt
+run_ok timeout 120 "$TPM_KEY" seal s1 --no-pin <s1.txt
+
+step "tpm-key init proves with the EK certificate that the SRK lives in this TPM"
+run_ok tk init
+assert_contains "$OUT" "EK proof: the SRK lives in the TPM holding the EK certified by"
+PROOF="$TPM_AGENT_HOME/srk-proof"
+[ -f "$PROOF" ] || fail "no proof record"
+assert_mode "$PROOF" 600
+assert_contains "$(cat "$PROOF")" "srk-name $PIN1"
+assert_contains "$(cat "$PROOF")" "result ok"
+run_ok tk status
+assert_match "$OUT" "srk ek proof +ok at .*SRK name $PIN1" "status shows the proof"
+agent_stop
+assert_eq "$PIN1" "$(real_srk_name)" "the pinned name is the one tpm2_readpublic computes"
+CERT_SHA=$(TPM2TOOLS_TCTI="$REAL_TCTI" timeout 60 tpm2_nvread 0x01c00002 2>/dev/null | sha256sum | cut -d' ' -f1)
+assert_contains "$(cat "$PROOF")" "ek-cert-sha256 $CERT_SHA" "proof names the EK certificate"
+
+step "the interposer substitutes its key in ReadPublic at start: refused, nothing secret sent"
+FAKE=$(openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null |
+	openssl ec -pubout -outform DER 2>/dev/null | tail -c 64 | od -An -v -tx1 | tr -d ' \n')
+assert_match "$FAKE" '^[0-9a-f]{128}$' "a P-256 point for the interposer"
+proxy arm srk $CC_READPUBLIC 1000 "$FAKE"
+proxy reset
+: >"$AGENT_LOG"
+agent_start_fg
+run_ok tk status
+assert_contains "$OUT" "refusing this TPM"
+assert_contains "$OUT" "pinned name is $PIN1"
+GOT=$(grep -o 'has name [0-9a-f]*' "$AGENT_LOG" | head -1 | cut -d' ' -f3)
+assert_match "$GOT" '^000b[0-9a-f]{64}$' "the log names the substituted SRK"
+assert_ne "$PIN1" "$GOT" "the substituted name"
+assert_contains "$(cat "$AGENT_LOG")" "tpm-key init --repin" "the remedy is logged"
+rm -f msg.sig
+run_fail ssh-keygen -Y sign -f k1.pub -n test msg
+run_fail tk unseal s1
+assert_contains "$ERR" "refusing this TPM"
+run_fail tk gen --no-pin -t ecdsa -n k2
+assert_contains "$ERR" "pinned name is $PIN1"
+run_fail tk init
+assert_contains "$ERR" "tpm-key init --repin"
+assert_eq 1 "$([ "$(proxy_count $CC_READPUBLIC)" -ge 1 ] && echo 1)" "ReadPublic went through"
+assert_no_secrets "after the substitution at start"
+assert_eq "$PIN1" "$(pinned_name)" "the pin is unchanged"
+agent_stop
+proxy disarm
+
+step "the same substitution at a reconnect: refused, nothing secret sent"
+agent_start_fg
+run_ok ssh-keygen -Y sign -f k1.pub -n test msg
+rm -f msg.sig
+proxy arm srk $CC_READPUBLIC 1000 "$FAKE"
+proxy arm close $CC_SIGN 1
+proxy reset
+run_fail ssh-keygen -Y sign -f k1.pub -n test msg
+rm -f msg.sig
+run_fail ssh-keygen -Y sign -f k1.pub -n test msg
+run_fail tk unseal s1
+assert_contains "$ERR" "refusing this TPM"
+assert_eq 1 "$(proxy_count $CC_SIGN)" "only the sign the interposer dropped was sent"
+assert_eq 0 "$(proxy_count $CC_STARTAUTH)" "StartAuthSession after the reconnect"
+assert_eq 0 "$(proxy_count $CC_UNSEAL)" "Unseal after the reconnect"
+assert_eq 0 "$(proxy_count $CC_CREATE)" "Create after the reconnect"
+run_ok tk status
+assert_contains "$OUT" "pinned name is $PIN1"
+agent_stop
+proxy disarm
+
+step "a deliberate change (the SRK evicted, as by a TPM clear): refused until --repin"
+run_ok tpm2tools env TPM2TOOLS_TCTI="$REAL_TCTI" tpm2_evictcontrol -C o -c 0x81000001
+proxy reset
+: >"$AGENT_LOG"
+agent_start_fg
+run_fail tk gen --no-pin -t ecdsa -n k2
+assert_contains "$ERR" "the pinned SRK at 0x81000001 is gone"
+assert_no_secrets "with the pinned SRK gone"
+run_ok tk init --repin
+assert_contains "$OUT" "re-pinned the SRK at 0x81000001: name"
+assert_contains "$OUT" "EK proof: the SRK lives in the TPM holding the EK"
+PIN2=$(pinned_name)
+assert_match "$PIN2" '^000b[0-9a-f]{64}$' "the new pin"
+assert_contains "$OUT" "$PIN2"
+gen_key k2 ecdsa 256
+run_ok ssh-keygen -Y sign -f k2.pub -n test msg
+run_ok tk status
+assert_match "$OUT" "srk pin +matches: name $PIN2"
+agent_stop
+assert_eq "$PIN2" "$(real_srk_name)" "the re-pinned name is the TPM's"
+
+step "the new pin holds across a restart"
+: >"$AGENT_LOG"
+agent_start_fg
+rm -f msg.sig
+run_ok ssh-keygen -Y sign -f k2.pub -n test msg
+assert_not_contains "$(cat "$AGENT_LOG")" "refusing this TPM"
+agent_stop
+
+step "a pin file others may write is refused by name"
+chmod 620 "$PIN_FILE"
+run_fail timeout 60 "$TPM_AGENT" -D --tcti "$SWTPM_TCTI" -a "$T/bad.sock"
+assert_contains "$ERR" "$PIN_FILE is writable by group or others"
+chmod 600 "$PIN_FILE"
+echo "test_srk_pin: ok"
