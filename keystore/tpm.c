@@ -121,10 +121,6 @@ static const char *rc_default_remedy(TSS2_RC rc)
 	return NULL;
 }
 
-/* The last SRK refusal, for tpm_err's message (the agent has one TPM, used under its
- * lock). */
-static char srk_refusal_text[ERRMSG_MAX];
-
 /* Formats "tpm: <what>: <decoded rc> (<remedy>)" into e and returns the TPM_E_*
  * class of rc. remedy NULL picks one from the class, if any. */
 int tpm_err(struct errmsg *e, TSS2_RC rc, const char *remedy, const char *fmt, ...)
@@ -151,8 +147,7 @@ int tpm_err(struct errmsg *e, TSS2_RC rc, const char *remedy, const char *fmt, .
 		return errmsg_set(e, "tpm: %s: response HMAC mismatch: possible tampering on "
 				  "the TPM bus; the session was restarted", what);
 	if (rc == TPM_RC_SRK_REFUSED) {
-		errmsg_set(e, "%s", srk_refusal_text[0] ? srk_refusal_text :
-			   "tpm: refusing this TPM: its SRK is not the pinned one");
+		errmsg_set(e, "%s", srk_refusal_last());
 		return TPM_E_SRK_REFUSED;
 	}
 	if (rc_class(rc) == TPM_E_CONN && remedy == NULL) {
@@ -466,116 +461,16 @@ static int is_endorsement_primary(const TPM2B_NAME *name, const TPM2B_NAME *qnam
 	return memcmp(qname->name + 2, md, 32) == 0;
 }
 
-/* The public area and name ESAPI keeps for the SRK (Esys_TR_Serialize: handle,
- * TPM2B_NAME, resource type 1 = key, TPM2B_PUBLIC): its salted sessions encrypt to
- * that public area, so that, not a second answer of the TPM, is what must match the pin. */
-static int srk_esys_view(struct tpm *t, TPM2B_PUBLIC *pub, TPM2B_NAME *name)
-{
-	uint8_t *buf = NULL;
-	size_t len = 0, off = 4;
-	uint32_t type = 0;
-	TSS2_RC rc;
-
-	memset(pub, 0, sizeof(*pub));
-	memset(name, 0, sizeof(*name));
-	if (Esys_TR_Serialize(t->esys, t->srk, &buf, &len) != TSS2_RC_SUCCESS)
-		return -1;
-	rc = Tss2_MU_TPM2B_NAME_Unmarshal(buf, len, &off, name);
-	if (rc == TSS2_RC_SUCCESS)
-		rc = Tss2_MU_UINT32_Unmarshal(buf, len, &off, &type);
-	if (rc == TSS2_RC_SUCCESS && type == 1)
-		rc = Tss2_MU_TPM2B_PUBLIC_Unmarshal(buf, len, &off, pub);
-	Esys_Free(buf);
-	return rc == TSS2_RC_SUCCESS && type == 1 && off == len ? 0 : -1;
-}
-
-/* name = nameAlg || H(marshalled TPMT_PUBLIC), computed here: a name the TPM (or an
- * interposer) sends along proves nothing about the public area. */
-static int public_name(const TPMT_PUBLIC *p, TPM2B_NAME *name)
-{
-	uint8_t buf[sizeof(TPMT_PUBLIC)];
-	const EVP_MD *md = p->nameAlg == TPM2_ALG_SHA256 ? EVP_sha256() :
-			   p->nameAlg == TPM2_ALG_SHA384 ? EVP_sha384() :
-			   p->nameAlg == TPM2_ALG_SHA512 ? EVP_sha512() :
-			   p->nameAlg == TPM2_ALG_SHA1 ? EVP_sha1() : NULL;
-	size_t off = 0;
-	unsigned len = 0;
-
-	if (md == NULL ||
-	    Tss2_MU_TPMT_PUBLIC_Marshal(p, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS ||
-	    EVP_Digest(buf, off, name->name + 2, &len, md, NULL) != 1)
-		return -1;
-	name->name[0] = (uint8_t)(p->nameAlg >> 8);
-	name->name[1] = (uint8_t)p->nameAlg;
-	name->size = (UINT16)(2 + len);
-	return 0;
-}
-
-static void hex_of(const uint8_t *b, size_t len, char *out, size_t cap)
-{
-	size_t i;
-
-	for (i = 0; i < len && 2 * i + 2 < cap; i++)
-		snprintf(out + 2 * i, 3, "%02x", b[i]);
-	out[cap ? 2 * i : 0] = '\0';
-}
-
-static int srk_refuse(struct tpm *t, struct errmsg *e, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int srk_refuse(struct tpm *t, struct errmsg *e, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(t->srk_refusal, sizeof(t->srk_refusal), fmt, ap);
-	va_end(ap);
-	snprintf(srk_refusal_text, sizeof(srk_refusal_text), "%s", t->srk_refusal);
-	t->srk_refused = 1;
-	errmsg_set(e, "%s", t->srk_refusal);
-	return TPM_E_SRK_REFUSED;
-}
-
-/* Compares the SRK ESAPI holds with the pin (adopting it when there is none yet). */
-static int srk_pin_check(struct tpm *t, const TPM2B_NAME *esys_name, const TPM2B_NAME *name,
-			 struct errmsg *e)
-{
-	char got[2 * TPM_KEY_NAME_MAX + 1], want[2 * TPM_KEY_NAME_MAX + 1];
-
-	hex_of(name->name, name->size, got, sizeof(got));
-	if (esys_name->size != name->size || memcmp(esys_name->name, name->name, name->size) != 0)
-		return srk_refuse(t, e, "tpm: refusing this TPM: the SRK at 0x%08x came with a "
-				  "name that is not the hash of its public area (%s): something "
-				  "between the agent and the TPM tampers with its answers",
-				  t->info.srk_handle, got);
-	if (t->info.hierarchy == TPM_HIER_NULL)
-		return 0;
-	if (t->srk_pin_len == 0) {
-		memcpy(t->srk_pin, name->name, name->size);
-		t->srk_pin_len = name->size;
-		return 0;
-	}
-	if (t->srk_pin_len == name->size && memcmp(t->srk_pin, name->name, name->size) == 0)
-		return 0;
-	hex_of(t->srk_pin, t->srk_pin_len, want, sizeof(want));
-	return srk_refuse(t, e, "tpm: refusing this TPM: the SRK at 0x%08x has name %s, but "
-			  "the pinned name is %s. Something between the agent and the TPM may "
-			  "substitute its key; if you cleared the TPM on purpose, re-pin with "
-			  "`tpm-key init --repin`", t->info.srk_handle, got, want);
-}
-
 static int srk_check(struct tpm *t, struct errmsg *e)
 {
 	TPM2B_PUBLIC *pub = NULL, view;
-	TPM2B_NAME *name = NULL, *qname = NULL, esys_name, computed;
+	TPM2B_NAME *name = NULL, *qname = NULL, computed;
 	TPMA_OBJECT a;
 	char what[128];
 	int ok;
 	TSS2_RC rc;
 
-	if (srk_esys_view(t, &view, &esys_name) != 0 || public_name(&view.publicArea, &computed) != 0)
-		return errmsg_set(e, "tpm: cannot read ESAPI's record of the SRK at 0x%08x",
-				  t->info.srk_handle);
-	if ((ok = srk_pin_check(t, &esys_name, &computed, e)) != 0)
+	if ((ok = srk_view_check(t, &view, &computed, e)) != 0)
 		return ok;
 	rc = Esys_ReadPublic(t->esys, t->srk, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
 			     &pub, &name, &qname);
@@ -1298,29 +1193,6 @@ int tpm_get_info(struct tpm *t, struct tpm_info *info, struct errmsg *e)
 	return 0;
 }
 
-TSS2_RC tpm_srk_gate(const struct tpm *t)
-{
-	return t->srk_refused ? TPM_RC_SRK_REFUSED : TSS2_RC_SUCCESS;
-}
-
-int tpm_srk_refused(const struct tpm *t, struct errmsg *e)
-{
-	if (t == NULL || !t->srk_refused)
-		return 0;
-	errmsg_set(e, "%s", t->srk_refusal);
-	return 1;
-}
-
-int tpm_srk_name(const struct tpm *t, uint8_t *name, size_t cap, size_t *len)
-{
-	*len = 0;
-	if (t == NULL || t->info.hierarchy == TPM_HIER_NULL || t->srk_pin_len > cap)
-		return -1;
-	memcpy(name, t->srk_pin, t->srk_pin_len);
-	*len = t->srk_pin_len;
-	return 0;
-}
-
 int tpm_srk_repin(struct tpm *t, uint8_t *name, size_t cap, size_t *len, struct errmsg *e)
 {
 	int r;
@@ -1335,7 +1207,7 @@ int tpm_srk_repin(struct tpm *t, uint8_t *name, size_t cap, size_t *len, struct 
 		session_close(t);
 	t->srk_pin_len = 0;
 	t->srk_refused = 0;
-	srk_refusal_text[0] = '\0';
+	srk_refusal_forget();
 	if (t->sys == NULL) {
 		r = reconnect(t, e);
 	} else {

@@ -6,11 +6,11 @@ usage: hold_clients.py ssh|gpg SOCKET N [DRIBBLE_SECONDS]
 
 Each connection first completes one exchange, so the agent has surely accepted it:
 ssh sends REQUEST_IDENTITIES and reads the answer, gpg reads the Assuan greeting.
-With $HOLD_SEND (hex) ssh sends those bytes instead and reads one answer per whole
-frame among them (none for half a frame).
 Then "ready N" goes to stdout. From there on the connections stay silent or, with
 DRIBBLE_SECONDS, each sends one byte of a request that never ends every
-DRIBBLE_SECONDS (a slowloris). A line "closed N" is printed whenever the agent has
+DRIBBLE_SECONDS (a slowloris). With $HOLD_SEND (hex; ssh only), each connection sends
+those bytes after its exchange and, when they are one whole frame, reads the agent's
+answer before "ready": the agent has surely handled it. A line "closed N" is printed whenever the agent has
 closed N of them (N counts up). It exits when stdin reaches EOF or the agent closed
 them all ("all closed").
 """
@@ -31,32 +31,27 @@ def recv_exact(s, n):
     return data
 
 
-def whole_frames(data):
-    """How many whole ssh-agent frames data starts with."""
-    n = 0
-    while len(data) >= 4:
-        (length,) = struct.unpack(">I", data[:4])
-        if len(data) < 4 + length:
-            break
-        data = data[4 + length:]
-        n += 1
-    return n
-
-
 def handshake(kind, s):
     if kind == "ssh":
-        send = os.environ.get("HOLD_SEND", "")
-        data = bytes.fromhex(send) if send else struct.pack(">IB", 1, 11)
-        s.sendall(data)  # default: REQUEST_IDENTITIES
-        for _ in range(whole_frames(data)):
-            (length,) = struct.unpack(">I", recv_exact(s, 4))
-            recv_exact(s, length)
+        s.sendall(struct.pack(">IB", 1, 11))  # REQUEST_IDENTITIES
+        (length,) = struct.unpack(">I", recv_exact(s, 4))
+        recv_exact(s, length)
     else:
         line = b""
         while not line.endswith(b"\n"):
             line += recv_exact(s, 1)
         if not line.startswith(b"OK"):
             raise ConnectionError("no greeting: %r" % line)
+
+
+def send_extra(s):
+    extra = bytes.fromhex(os.environ.get("HOLD_SEND", "").replace(" ", ""))
+    if not extra:
+        return
+    s.sendall(extra)
+    if len(extra) >= 4 and struct.unpack(">I", extra[:4])[0] == len(extra) - 4:
+        (length,) = struct.unpack(">I", recv_exact(s, 4))
+        recv_exact(s, length)
 
 
 def main():
@@ -70,6 +65,7 @@ def main():
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.connect(path)
         handshake(kind, s)
+        send_extra(s)
         conns.append(s)
     print("ready %d" % n, flush=True)
     sent = {s: 0 for s in conns}
