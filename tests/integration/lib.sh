@@ -87,7 +87,7 @@ assert_not_contains() {
 
 # assert_match HAYSTACK ERE [WHAT]   (grep -E on any line)
 assert_match() {
-	printf '%s\n' "$1" | grep -Eq -- "$2" || fail "${3:-no match}: /$2/ not in: $(printf '%s' "$1" | head -c 2000)"
+	grep -Eq -- "$2" <<<"$1" || fail "${3:-no match}: /$2/ not in: $(printf '%s' "$1" | head -c 2000)"
 }
 
 # assert_mode PATH OCTAL  (e.g. 600)
