@@ -25,6 +25,7 @@
 #include "daemon_hostkeys.h"
 #include "daemon_pin.h"
 #include "daemon_policy.h"
+#include "daemon_restrict.h"
 #include "daemon_softkeys.h"
 #include "daemon_srkpin.h"
 #include "log.h"
@@ -162,7 +163,7 @@ static int ctl_rm(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 	if (ctl_name_arg(body, name, e) != 0)
 		return -1;
 	pin_forget(a, name);
-	if (keystore_delete(a->ks, name, e) != 0)
+	if (keystore_delete(a->ks, name, e) != 0 || restrict_tpm_set(a, name, NULL, e) != 0)
 		return -1;
 	return hostkey_set(a, name, 0, e); /* a later key of that name is no host key */
 }
@@ -174,6 +175,7 @@ static int ctl_load(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 	struct ks_key *k;
 
 	struct cert_entry *c;
+	struct dest_set *dest = NULL;
 	uint32_t flags = 0, lifetime = 0;
 
 	if (ctl_name_arg(body, name, e) != 0)
@@ -181,8 +183,17 @@ static int ctl_load(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 	if (sshbuf_len(body) > 0 && (sshbuf_get_u32(body, &flags) != 0 ||
 				     sshbuf_get_u32(body, &lifetime) != 0))
 		return errmsg_set(e, "load: malformed constraints");
-	if (keystore_load(a->ks, name, &k, e) != 0)
+	/* -h: destination constraints, in restrict-destination-v00@openssh.com's form */
+	if (sshbuf_len(body) > 0 && dest_parse(body, &dest, e) != 0)
+		return errmsg_prefix(e, "load -h");
+	if (keystore_load(a->ks, name, &k, e) != 0) {
+		dest_free(dest);
 		return -1;
+	}
+	if (restrict_tpm_set(a, name, dest, e) != 0) {
+		k->hidden = 1; /* never served less restricted than asked */
+		return errmsg_prefix(e, "load -h");
+	}
 	/* Constraints are those of the latest load (ssh-add -c / -t habits). */
 	k->confirm = (flags & CTL_LOAD_CONFIRM) != 0;
 	k->lifetime_end = lifetime ? pincache_now() + lifetime : 0;
@@ -190,8 +201,9 @@ static int ctl_load(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 	if ((c = certstore_find_key(a->certs, name)) != NULL)
 		c->hidden = 0;
 	hostkeys_apply(a); /* a host key is only for tpm-agent --host, and vice versa */
-	log_info("key '%s' loaded into the agent%s%s", name, k->confirm ? " (confirm each use)" : "",
-		 lifetime ? " (with a lifetime)" : "");
+	log_info("key '%s' loaded into the agent%s%s%s", name,
+		 k->confirm ? " (confirm each use)" : "", lifetime ? " (with a lifetime)" : "",
+		 restrict_tpm_get(name) ? " (restricted to destinations)" : "");
 	return put_key(out, k) == 0 ? 0 : errmsg_set(e, "load: reply too large");
 }
 

@@ -2,10 +2,13 @@
  * constraints (see daemon_restrict.h). */
 #include "daemon_restrict.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "../keystore/store.h"
 #include "../protocol/sshverify.h"
 #include "client.h"
 #include "log.h"
@@ -279,14 +282,15 @@ int restrict_may_sign(const struct conn *c, const struct dest_set *d,
 	return 0;
 }
 
-/* TPM keys' constraints: few keys, so a small list by name. */
+/* TPM keys' constraints: few keys, so a small list by name, each also kept in
+ * keys/<name>.dest (the wire form) so that a restart does not lift it. */
 static struct tpm_restriction {
 	char name[STORE_NAME_MAX];
 	struct dest_set *d;
 } tpm_r[STORE_MAX_KEYS];
 static size_t n_tpm_r;
 
-int restrict_tpm_set(const char *name, struct dest_set *d)
+static int remember(const char *name, struct dest_set *d)
 {
 	size_t i;
 
@@ -305,6 +309,68 @@ int restrict_tpm_set(const char *name, struct dest_set *d)
 	snprintf(tpm_r[n_tpm_r].name, sizeof(tpm_r[n_tpm_r].name), "%s", name);
 	tpm_r[n_tpm_r++].d = d;
 	return 0;
+}
+
+int restrict_tpm_set(struct agent *a, const char *name, struct dest_set *d, struct errmsg *e)
+{
+	char path[PATH_MAX + STORE_NAME_MAX + 16];
+	struct sshbuf *b = NULL;
+	int r;
+
+	if (store_key_path(a->data_dir, name, ".dest", path, sizeof(path), e) != 0) {
+		dest_free(d);
+		return -1;
+	}
+	if (d == NULL) {
+		remember(name, NULL);
+		if (unlink(path) != 0 && errno != ENOENT)
+			return errmsg_set(e, "cannot remove %s: %s", path, strerror(errno));
+		return 0;
+	}
+	if ((b = sshbuf_new(SSHBUF_SIZE_MAX)) == NULL || dest_put(d, b) != 0 ||
+	    store_write_atomic(path, sshbuf_ptr(b), sshbuf_len(b), 0600, e) != 0) {
+		if (b == NULL)
+			errmsg_set(e, "out of memory");
+		sshbuf_free(b);
+		dest_free(d);
+		return -1;
+	}
+	sshbuf_free(b);
+	if ((r = remember(name, d)) != 0)
+		errmsg_set(e, "too many restricted keys (%d)", STORE_MAX_KEYS);
+	return r;
+}
+
+void restrict_tpm_restore(struct agent *a)
+{
+	char path[PATH_MAX + STORE_NAME_MAX + 16], *text;
+	struct dest_set *d;
+	struct sshbuf b;
+	struct errmsg e;
+	size_t len;
+
+	for (size_t i = 0; i < keystore_count(a->ks); i++) {
+		const char *name = keystore_get(a->ks, i)->name;
+
+		if (store_key_path(a->data_dir, name, ".dest", path, sizeof(path), &e) != 0 ||
+		    access(path, F_OK) != 0)
+			continue;
+		if (store_read_private(path, SSHBUF_SIZE_MAX, 0, &text, &len, &e) != 0) {
+			/* Unreadable restrictions must not leave the key unrestricted. */
+			log_warn("key '%s' hidden: its destination restrictions: %s", name, e.text);
+			keystore_get(a->ks, i)->hidden = 1;
+			continue;
+		}
+		sshbuf_view(&b, text, len);
+		if (dest_parse(&b, &d, &e) != 0 || remember(name, d) != 0) {
+			log_warn("key '%s' hidden: bad destination restrictions in %s: %s", name,
+				 path, e.text);
+			keystore_get(a->ks, i)->hidden = 1;
+		} else {
+			log_info("key '%s' restricted to destinations (%s)", name, path);
+		}
+		free(text);
+	}
 }
 
 const struct dest_set *restrict_tpm_get(const char *name)

@@ -33,10 +33,12 @@ int restrict_may_list(const struct conn *c, const struct dest_set *d);
 int restrict_may_sign(const struct conn *c, const struct dest_set *d,
 		      const struct agentmsg_sign_request *req, const char *what);
 
-/* Destination constraints of TPM keys (tpm-key load -h), by key name: set takes d
- * (NULL clears; -1 when the table is full, d freed); get returns NULL when the key
- * is unrestricted. */
-int restrict_tpm_set(const char *name, struct dest_set *d);
+/* Destination constraints of TPM keys (tpm-key load -h), by key name. set takes d
+ * (NULL lifts the restriction) and keeps it in keys/<name>.dest too; -1 with e set
+ * when that fails (d freed, the old restriction kept). restore reads those files at
+ * start (a key whose file is bad stays hidden). get returns NULL when unrestricted. */
+int restrict_tpm_set(struct agent *a, const char *name, struct dest_set *d, struct errmsg *e);
+void restrict_tpm_restore(struct agent *a);
 const struct dest_set *restrict_tpm_get(const char *name);
 void restrict_tpm_clear(void);
 

@@ -87,7 +87,7 @@ static void proof_record(const struct tpm_ek_proof *p, const char *result, char 
 		 when, srk, cert, p->issuer, result);
 }
 
-void srkpin_prove(struct agent *a, char *note, size_t note_len)
+int srkpin_prove(struct agent *a, char *note, size_t note_len)
 {
 	struct tpm_ek_proof p;
 	struct errmsg e = { "" }, we;
@@ -98,12 +98,12 @@ void srkpin_prove(struct agent *a, char *note, size_t note_len)
 	if (r == 0 && !p.have_cert) {
 		snprintf(note, note_len, "no EK certificate in the TPM: the SRK could not be "
 			 "proven to live in a certified TPM");
-		return;
+		return 0;
 	}
 	if (!p.have_cert && r != 0) {
 		snprintf(note, note_len, "EK proof not made: %s", e.text);
 		log_warn("%s", note);
-		return;
+		return 0;
 	}
 	snprintf(result, sizeof(result), "%s%s", r == 0 ? "ok" : "FAILED: ", r == 0 ? "" : e.text);
 	proof_record(&p, result, text, sizeof(text));
@@ -115,23 +115,30 @@ void srkpin_prove(struct agent *a, char *note, size_t note_len)
 	else
 		snprintf(note, note_len, "EK proof FAILED: %s", e.text);
 	log_msg(r == 0 ? LOG_LVL_INFO : LOG_LVL_ERROR, "%s", note);
+	return r == 0 ? 0 : -1;
 }
 
+/* A re-pin trusts the SRK the TPM shows now: where the TPM has an EK certificate, only
+ * once the EK proof says it lives in that TPM (an interposer's key fails it). */
 int srkpin_repin(struct agent *a, char *note, size_t note_len, struct errmsg *e)
 {
 	uint8_t name[SRKPIN_NAME_MAX];
-	char hex[SRKPIN_HEX_MAX], proof[512];
+	char hex[SRKPIN_HEX_MAX], proof[512], why[ERRMSG_MAX];
 	size_t len;
 	int r;
 
 	if ((r = tpm_srk_repin(a->tpm, name, sizeof(name), &len, e)) != 0)
 		return r;
 	srkpin_hex(name, len, hex, sizeof(hex));
+	if (srkpin_prove(a, proof, sizeof(proof)) != 0) {
+		snprintf(why, sizeof(why), "the SRK at 0x%08x (name %s) failed the EK proof; not "
+			 "re-pinned (%.200s)", a->srk_handle, hex, proof);
+		return tpm_srk_distrust(a->tpm, why, e);
+	}
 	if (record_pin(a, e) != 0)
 		return errmsg_prefix(e, "the SRK at 0x%08x (name %s) is in use but its pin was "
 				     "not recorded", a->srk_handle, hex);
 	log_warn("re-pinned the SRK at 0x%08x: name %s", a->srk_handle, hex);
-	srkpin_prove(a, proof, sizeof(proof));
 	snprintf(note, note_len, "re-pinned the SRK at 0x%08x: name %s%s%s", a->srk_handle, hex,
 		 proof[0] ? "\n" : "", proof);
 	return 0;

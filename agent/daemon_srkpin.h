@@ -24,8 +24,9 @@ int srkpin_repin(struct agent *a, char *note, size_t note_len, struct errmsg *e)
 
 /* The EK proof (tpm-key init), under agent_tpm_lock: where the TPM has an EK certificate,
  * proves that the pinned SRK lives in the TPM holding that EK and records the result
- * in <data dir>/srk-proof. note gets a one-line summary ("" when there is no EK). */
-void srkpin_prove(struct agent *a, char *note, size_t note_len);
+ * in <data dir>/srk-proof. note gets a one-line summary ("" when there is no EK).
+ * -1 when a proof was made and failed, else 0. */
+int srkpin_prove(struct agent *a, char *note, size_t note_len);
 
 /* (label, value) pairs for tpm-key status. */
 void srkpin_status(struct agent *a, void (*add)(void *ctx, const char *label,

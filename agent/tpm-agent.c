@@ -27,6 +27,7 @@
 #include "daemon_proxy.h"
 #include "daemon_sdlisten.h"
 #include "daemon_settings.h"
+#include "daemon_restrict.h"
 #include "daemon_softkeys.h"
 #include "daemon_srkpin.h"
 #include "client.h"
@@ -567,6 +568,7 @@ static int agent_setup(const struct options *o, struct agent *a, int *listen_fd,
 	    certstore_use_nv(a->certs, a->tpm, a->settings.nv_base_index,
 			     a->settings.max_nv_certs, e) != 0)
 		return -1;
+	restrict_tpm_restore(a); /* tpm-key load -h outlives a restart */
 	if (pin_start(a, e) != 0) /* before gpg: its threads use the PIN cache too */
 		return -1;
 	if (sd.gpg_fd >= 0) {
@@ -590,6 +592,7 @@ static void agent_cleanup(struct agent *a, int listen_fd)
 {
 	gpg_server_stop(); /* its threads use the keystore: they end first */
 	softkeys_clear();  /* wipes the software keys */
+	restrict_tpm_clear();
 	/* So do jobs; those still prompting find a->quit. A TPM worker stuck in the TPM
 	 * still uses the TPM and the keystore: they are left to the exit. */
 	if (pin_stop(a) == 0) {

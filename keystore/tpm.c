@@ -121,10 +121,6 @@ static const char *rc_default_remedy(TSS2_RC rc)
 	return NULL;
 }
 
-/* The last SRK refusal, for tpm_err's message (the agent has one TPM, used under its
- * lock). */
-static char srk_refusal_text[ERRMSG_MAX];
-
 /* Formats "tpm: <what>: <decoded rc> (<remedy>)" into e and returns the TPM_E_*
  * class of rc. remedy NULL picks one from the class, if any. */
 int tpm_err(struct errmsg *e, TSS2_RC rc, const char *remedy, const char *fmt, ...)
@@ -151,8 +147,7 @@ int tpm_err(struct errmsg *e, TSS2_RC rc, const char *remedy, const char *fmt, .
 		return errmsg_set(e, "tpm: %s: response HMAC mismatch: possible tampering on "
 				  "the TPM bus; the session was restarted", what);
 	if (rc == TPM_RC_SRK_REFUSED) {
-		errmsg_set(e, "%s", srk_refusal_text[0] ? srk_refusal_text :
-			   "tpm: refusing this TPM: its SRK is not the pinned one");
+		errmsg_set(e, "%s", srk_refusal_last());
 		return TPM_E_SRK_REFUSED;
 	}
 	if (rc_class(rc) == TPM_E_CONN && remedy == NULL) {
@@ -248,9 +243,10 @@ static unsigned flush_listed(struct tpm *t, TPM2_HANDLE first)
  * session and object slots. At a reconnect they are our own, and not counted. */
 static void sweep_leftovers(struct tpm *t)
 {
-	unsigned sessions = flush_listed(t, TPM2_HR_HMAC_SESSION) +
-			    flush_listed(t, TPM2_HR_POLICY_SESSION);
-	unsigned objects = flush_listed(t, TPM2_HR_TRANSIENT);
+	/* tss2's TPM2_HR_* shift a signed int into the sign bit (UBSan): spelt out here. */
+	unsigned sessions = flush_listed(t, (TPM2_HC)TPM2_HT_HMAC_SESSION << TPM2_HR_SHIFT) +
+			    flush_listed(t, (TPM2_HC)TPM2_HT_POLICY_SESSION << TPM2_HR_SHIFT);
+	unsigned objects = flush_listed(t, (TPM2_HC)TPM2_HT_TRANSIENT << TPM2_HR_SHIFT);
 
 	if (t->info.reconnects == 0) {
 		t->info.leftover_sessions = sessions;
@@ -293,7 +289,8 @@ static int connect_tpm(struct tpm *t, struct errmsg *e)
 		drop_connection(t);
 		return r;
 	}
-	if (t->info.raw_tpm)
+	/* Only under the per-TPM lock: with it no other agent's session is there. */
+	if (t->info.raw_tpm && tcti_guard_locked(t->guard))
 		sweep_leftovers(t);
 	layers_suspect = 0;
 	return 0;
@@ -466,116 +463,16 @@ static int is_endorsement_primary(const TPM2B_NAME *name, const TPM2B_NAME *qnam
 	return memcmp(qname->name + 2, md, 32) == 0;
 }
 
-/* The public area and name ESAPI keeps for the SRK (Esys_TR_Serialize: handle,
- * TPM2B_NAME, resource type 1 = key, TPM2B_PUBLIC): its salted sessions encrypt to
- * that public area, so that, not a second answer of the TPM, is what must match the pin. */
-static int srk_esys_view(struct tpm *t, TPM2B_PUBLIC *pub, TPM2B_NAME *name)
-{
-	uint8_t *buf = NULL;
-	size_t len = 0, off = 4;
-	uint32_t type = 0;
-	TSS2_RC rc;
-
-	memset(pub, 0, sizeof(*pub));
-	memset(name, 0, sizeof(*name));
-	if (Esys_TR_Serialize(t->esys, t->srk, &buf, &len) != TSS2_RC_SUCCESS)
-		return -1;
-	rc = Tss2_MU_TPM2B_NAME_Unmarshal(buf, len, &off, name);
-	if (rc == TSS2_RC_SUCCESS)
-		rc = Tss2_MU_UINT32_Unmarshal(buf, len, &off, &type);
-	if (rc == TSS2_RC_SUCCESS && type == 1)
-		rc = Tss2_MU_TPM2B_PUBLIC_Unmarshal(buf, len, &off, pub);
-	Esys_Free(buf);
-	return rc == TSS2_RC_SUCCESS && type == 1 && off == len ? 0 : -1;
-}
-
-/* name = nameAlg || H(marshalled TPMT_PUBLIC), computed here: a name the TPM (or an
- * interposer) sends along proves nothing about the public area. */
-static int public_name(const TPMT_PUBLIC *p, TPM2B_NAME *name)
-{
-	uint8_t buf[sizeof(TPMT_PUBLIC)];
-	const EVP_MD *md = p->nameAlg == TPM2_ALG_SHA256 ? EVP_sha256() :
-			   p->nameAlg == TPM2_ALG_SHA384 ? EVP_sha384() :
-			   p->nameAlg == TPM2_ALG_SHA512 ? EVP_sha512() :
-			   p->nameAlg == TPM2_ALG_SHA1 ? EVP_sha1() : NULL;
-	size_t off = 0;
-	unsigned len = 0;
-
-	if (md == NULL ||
-	    Tss2_MU_TPMT_PUBLIC_Marshal(p, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS ||
-	    EVP_Digest(buf, off, name->name + 2, &len, md, NULL) != 1)
-		return -1;
-	name->name[0] = (uint8_t)(p->nameAlg >> 8);
-	name->name[1] = (uint8_t)p->nameAlg;
-	name->size = (UINT16)(2 + len);
-	return 0;
-}
-
-static void hex_of(const uint8_t *b, size_t len, char *out, size_t cap)
-{
-	size_t i;
-
-	for (i = 0; i < len && 2 * i + 2 < cap; i++)
-		snprintf(out + 2 * i, 3, "%02x", b[i]);
-	out[cap ? 2 * i : 0] = '\0';
-}
-
-static int srk_refuse(struct tpm *t, struct errmsg *e, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int srk_refuse(struct tpm *t, struct errmsg *e, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(t->srk_refusal, sizeof(t->srk_refusal), fmt, ap);
-	va_end(ap);
-	snprintf(srk_refusal_text, sizeof(srk_refusal_text), "%s", t->srk_refusal);
-	t->srk_refused = 1;
-	errmsg_set(e, "%s", t->srk_refusal);
-	return TPM_E_SRK_REFUSED;
-}
-
-/* Compares the SRK ESAPI holds with the pin (adopting it when there is none yet). */
-static int srk_pin_check(struct tpm *t, const TPM2B_NAME *esys_name, const TPM2B_NAME *name,
-			 struct errmsg *e)
-{
-	char got[2 * TPM_KEY_NAME_MAX + 1], want[2 * TPM_KEY_NAME_MAX + 1];
-
-	hex_of(name->name, name->size, got, sizeof(got));
-	if (esys_name->size != name->size || memcmp(esys_name->name, name->name, name->size) != 0)
-		return srk_refuse(t, e, "tpm: refusing this TPM: the SRK at 0x%08x came with a "
-				  "name that is not the hash of its public area (%s): something "
-				  "between the agent and the TPM tampers with its answers",
-				  t->info.srk_handle, got);
-	if (t->info.hierarchy == TPM_HIER_NULL)
-		return 0;
-	if (t->srk_pin_len == 0) {
-		memcpy(t->srk_pin, name->name, name->size);
-		t->srk_pin_len = name->size;
-		return 0;
-	}
-	if (t->srk_pin_len == name->size && memcmp(t->srk_pin, name->name, name->size) == 0)
-		return 0;
-	hex_of(t->srk_pin, t->srk_pin_len, want, sizeof(want));
-	return srk_refuse(t, e, "tpm: refusing this TPM: the SRK at 0x%08x has name %s, but "
-			  "the pinned name is %s. Something between the agent and the TPM may "
-			  "substitute its key; if you cleared the TPM on purpose, re-pin with "
-			  "`tpm-key init --repin`", t->info.srk_handle, got, want);
-}
-
 static int srk_check(struct tpm *t, struct errmsg *e)
 {
 	TPM2B_PUBLIC *pub = NULL, view;
-	TPM2B_NAME *name = NULL, *qname = NULL, esys_name, computed;
+	TPM2B_NAME *name = NULL, *qname = NULL, computed;
 	TPMA_OBJECT a;
 	char what[128];
 	int ok;
 	TSS2_RC rc;
 
-	if (srk_esys_view(t, &view, &esys_name) != 0 || public_name(&view.publicArea, &computed) != 0)
-		return errmsg_set(e, "tpm: cannot read ESAPI's record of the SRK at 0x%08x",
-				  t->info.srk_handle);
-	if ((ok = srk_pin_check(t, &esys_name, &computed, e)) != 0)
+	if ((ok = srk_view_check(t, &view, &computed, e)) != 0)
 		return ok;
 	rc = Esys_ReadPublic(t->esys, t->srk, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
 			     &pub, &name, &qname);
@@ -1231,6 +1128,7 @@ static int reserve_srk_slot(struct tpm *t, struct errmsg *e)
 int tpm_open(const struct tpm_options *o, struct tpm **out, struct errmsg *e)
 {
 	struct tpm *t;
+	long holder;
 	int r;
 
 	*out = NULL;
@@ -1272,6 +1170,16 @@ int tpm_open(const struct tpm_options *o, struct tpm **out, struct errmsg *e)
 				   GUARD_CREATE_TIMEOUT_DEFAULT_S;
 	tcti_guard_set_deadlines(t->guard, t->info.timeout_s, t->info.create_timeout_s);
 	t->info.raw_tpm = tcti_guard_raw_tpm(t->guard);
+	if (t->info.raw_tpm && tcti_guard_lock(t->guard, &holder) != 0) {
+		tcti_guard_free(t->guard);
+		free(t);
+		return errmsg_set(e, "tpm: another tpm-agent (pid %ld) uses the TPM at '%s', "
+				  "which has no resource manager: two agents there would flush "
+				  "each other's sessions (and a reused session handle costs a "
+				  "dictionary-attack try); stop that agent, or share the TPM "
+				  "through tpm2-abrmd (--tcti tabrmd:bus_type=session)",
+				  holder, o->tcti ? o->tcti : TPM_TCTI_DEFAULT);
+	}
 	/* tpm2-tss logs every failure to stderr; our error messages say it better. */
 	setenv("TSS2_LOG", "all+none", 0);
 	if ((r = connect_tpm(t, e)) == 0 && (r = read_info(t, e)) == 0 &&
@@ -1298,29 +1206,6 @@ int tpm_get_info(struct tpm *t, struct tpm_info *info, struct errmsg *e)
 	return 0;
 }
 
-TSS2_RC tpm_srk_gate(const struct tpm *t)
-{
-	return t->srk_refused ? TPM_RC_SRK_REFUSED : TSS2_RC_SUCCESS;
-}
-
-int tpm_srk_refused(const struct tpm *t, struct errmsg *e)
-{
-	if (t == NULL || !t->srk_refused)
-		return 0;
-	errmsg_set(e, "%s", t->srk_refusal);
-	return 1;
-}
-
-int tpm_srk_name(const struct tpm *t, uint8_t *name, size_t cap, size_t *len)
-{
-	*len = 0;
-	if (t == NULL || t->info.hierarchy == TPM_HIER_NULL || t->srk_pin_len > cap)
-		return -1;
-	memcpy(name, t->srk_pin, t->srk_pin_len);
-	*len = t->srk_pin_len;
-	return 0;
-}
-
 int tpm_srk_repin(struct tpm *t, uint8_t *name, size_t cap, size_t *len, struct errmsg *e)
 {
 	int r;
@@ -1335,7 +1220,7 @@ int tpm_srk_repin(struct tpm *t, uint8_t *name, size_t cap, size_t *len, struct 
 		session_close(t);
 	t->srk_pin_len = 0;
 	t->srk_refused = 0;
-	srk_refusal_text[0] = '\0';
+	srk_refusal_forget();
 	if (t->sys == NULL) {
 		r = reconnect(t, e);
 	} else {
@@ -1583,8 +1468,9 @@ void tpm_close(struct tpm *t)
 {
 	if (t == NULL)
 		return;
-	/* Shutting down must not wait a full tpm-timeout per flush on a stuck TPM. */
-	tcti_guard_set_deadlines(t->guard, 2, 2);
+	/* Shutting down must not wait a full tpm-timeout on a stuck TPM: after one flush
+	 * without an answer the guard is dirty and nothing more is sent. */
+	tcti_guard_set_deadlines(t->guard, 1, 1);
 	/* Flush only over a connection in a known state; otherwise (aborted, timed out,
 	 * garbled) the TPM is swept at the next start when it has no resource manager. */
 	if (t->sys == NULL || tcti_guard_dirty(t->guard) || tcti_guard_aborted(t->guard)) {

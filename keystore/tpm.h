@@ -139,6 +139,9 @@ int tpm_srk_name(const struct tpm *t, uint8_t *name, size_t cap, size_t *len);
  * session, adopts the SRK at the handle now (making it when the handle is empty),
  * starts the session and gives its name. The caller records it (srkpin_save). */
 int tpm_srk_repin(struct tpm *t, uint8_t *name, size_t cap, size_t *len, struct errmsg *e);
+/* Refuses the TPM from now on, with why (e.g. the EK proof of a re-pinned SRK failed);
+ * returns TPM_E_SRK_REFUSED with the message in e. */
+int tpm_srk_distrust(struct tpm *t, const char *why, struct errmsg *e);
 /* Flushes every loaded key and disconnects. NULL ok. After tpm_abort it sends nothing. */
 void tpm_close(struct tpm *t);
 

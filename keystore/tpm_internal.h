@@ -60,6 +60,17 @@ struct tpm_policy_run {
 /* TPM_RC_SRK_REFUSED when t refuses the TPM (checked before any salted session or
  * command that uses the SRK), else TSS2_RC_SUCCESS. */
 TSS2_RC tpm_srk_gate(const struct tpm *t);
+/* tpm_srkpin.c for tpm.c: the SRK's public area as ESAPI holds it and its name computed
+ * here, checked against the pin (adopted when there is none yet). 0, or
+ * TPM_E_SRK_REFUSED after srk_refuse, or -1 (e says why). */
+int srk_view_check(struct tpm *t, TPM2B_PUBLIC *view, TPM2B_NAME *name, struct errmsg *e);
+/* Sets t refusing, with the reason (also into e); returns TPM_E_SRK_REFUSED. */
+int srk_refuse(struct tpm *t, struct errmsg *e, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The text of the last refusal (tpm_err's message for TPM_RC_SRK_REFUSED); forget it
+ * at a re-pin. */
+const char *srk_refusal_last(void);
+void srk_refusal_forget(void);
 /* tpm_auth.c: TPM2_Shutdown(STATE), the last command tpm_close sends when asked. */
 void tpm_send_shutdown(struct tpm *t);
 

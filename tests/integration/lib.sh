@@ -433,6 +433,11 @@ holders_stop() {
 	wait "$HOLDERS_PID" 2>/dev/null
 	HOLDERS_PID=
 }
-# hold_start / hold_stop: one idle client on the agent socket (holders_start ssh ... 1).
-hold_start() { holders_start ssh "$SSH_AUTH_SOCK" 1; }
+# hold_start [HEX] / hold_stop: one idle client on the agent socket (holders_start ssh
+# ... 1) that first sends the bytes HEX (a whole frame: its answer is awaited).
+hold_start() {
+	export HOLD_SEND="${1:-}"
+	holders_start ssh "$SSH_AUTH_SOCK" 1
+	unset HOLD_SEND
+}
 hold_stop() { holders_stop; }

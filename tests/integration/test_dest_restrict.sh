@@ -4,7 +4,8 @@
 # their own host keys; the client reaches A with -A, and A reaches B through the
 # forwarded agent. A key restricted to "A" and "A>B" logs in to A and hops on to B; a
 # key restricted to "A" alone logs in to A, is hidden on A and cannot hop to B; the
-# first key cannot go straight to B.
+# first key cannot go straight to B. The same for TPM keys with tpm-key load -h, whose
+# restriction survives an agent restart and is lifted by a load without -h.
 . "$(dirname "$0")/lib.sh"
 
 agent_stop
@@ -82,3 +83,41 @@ ssh_to hosta "$A_PORT" echo reached-a >a.out 2>&1 || fail "login to A: $(cat a.o
 ssh_to hosta "$A_PORT" -A bash "$PWD/hop.sh" >a.out 2>&1 || fail "ssh -A to A: $(cat a.out)"
 [ "$(cat hop.rc)" != 0 ] || fail "the A-only key hopped on to B: $(cat hop.out)"
 assert_not_contains "$(cat seen-on-a.out)" "only-a" "keys listed on A"
+
+step "TPM keys: tpm-key load -h gives the same restriction, kept in keys/NAME.dest"
+run_ok ssh-add -D
+gen_key tpm-hop ecdsa 256
+authorize_key "$PUB"
+gen_key tpm-only ecdsa 256
+authorize_key "$PUB"
+run_ok ssh-add -d tpm-only.pub
+run_ok tk load -H kh -h hosta -h "hosta>hostb" tpm-hop
+assert_contains "$ERR" "restricted to destinations" "tpm-key load -h"
+[ -f "$TPM_AGENT_HOME/keys/tpm-hop.dest" ] || fail "no keys/tpm-hop.dest"
+ssh_to hosta "$A_PORT" -A bash "$PWD/hop.sh" >a.out 2>&1 || fail "ssh -A to A: $(cat a.out)"
+assert_eq 0 "$(cat hop.rc)" "hop A>B with the TPM key: $(cat hop.out)"
+assert_contains "$(cat seen-on-a.out)" "tpm-hop@it" "TPM keys listed on A"
+if ssh_to hostb "$B_PORT" echo reached-b >b.out 2>&1; then
+	fail "the TPM A>B key logged in straight to B"
+fi
+
+step "the TPM key's restriction outlives an agent restart"
+agent_stop
+agent_start_fg
+run_ok ssh-add -d tpm-only.pub
+if ssh_to hostb "$B_PORT" echo reached-b >b.out 2>&1; then
+	fail "after a restart the TPM A>B key logged in straight to B"
+fi
+ssh_to hosta "$A_PORT" echo reached-a >a.out 2>&1 || fail "login to A after a restart: $(cat a.out)"
+
+step "a TPM key restricted to A alone: no hop; load without -h lifts it"
+run_ok ssh-add -d tpm-hop.pub
+run_ok tk load -H kh -h hosta tpm-only
+ssh_to hosta "$A_PORT" -A bash "$PWD/hop.sh" >a.out 2>&1 || fail "ssh -A to A: $(cat a.out)"
+[ "$(cat hop.rc)" != 0 ] || fail "the A-only TPM key hopped on to B: $(cat hop.out)"
+assert_not_contains "$(cat seen-on-a.out)" "tpm-only@it" "TPM keys listed on A"
+run_ok tk load tpm-only
+[ ! -e "$TPM_AGENT_HOME/keys/tpm-only.dest" ] || fail "keys/tpm-only.dest left after a load without -h"
+ssh_to hostb "$B_PORT" echo reached-b >b.out 2>&1 || fail "unrestricted TPM key to B: $(cat b.out)"
+run_fail tk load -H kh -h nosuchhost tpm-only
+assert_contains "$ERR" "no host keys for 'nosuchhost'" "tpm-key load -h with an unknown host"

@@ -90,6 +90,9 @@ sign n3 || fail "null key did not sign in a new agent before a TPM reset"
 agent_stop
 
 step "TPM reset (swtpm restarted with startup-clear): the null keys no longer load"
+# A reboot: TPM2_Shutdown(CLEAR), then Startup(CLEAR) is a TPM Reset (the agent's own
+# Shutdown(STATE) would make it a TPM Restart, which keeps the null seed).
+run_ok tpm2tools tpm2_shutdown -c
 kill -9 "$SWTPM_PID"
 it_wait_gone "$SWTPM_PID" 50 || fail "swtpm did not die"
 swtpm_restart

@@ -7,12 +7,13 @@
 # the TPM with both names and the remedy, and the interposer sees no StartAuthSession,
 # Create, Load, Sign or Unseal: no secret crosses. After a deliberate change of the SRK
 # (evicted, as by a TPM clear) the agent refuses until `tpm-key init --repin`, which
-# pins the new name; keys then work again.
+# pins the new name; keys then work again. An EK certificate for another key makes the
+# EK proof fail, and the record and tpm-key status say so.
 IT_NO_TPM=1
 . "$(dirname "$0")/lib.sh"
 
 CC_STARTAUTH=0x176; CC_CREATE=0x153; CC_LOAD=0x157; CC_SIGN=0x15d; CC_UNSEAL=0x15e
-CC_READPUBLIC=0x173; CC_GETCAP=0x17a
+CC_READPUBLIC=0x173
 
 step "an swtpm with an RSA EK certificate (swtpm_setup --create-ek-cert, private local CA)"
 EKD="$T/ek"
@@ -190,6 +191,31 @@ agent_start_fg
 rm -f msg.sig
 run_ok ssh-keygen -Y sign -f k2.pub -n test msg
 assert_not_contains "$(cat "$AGENT_LOG")" "refusing this TPM"
+agent_stop
+
+step "an EK certificate for another key: the EK proof fails and says so"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout other-ek.key -outform DER -out other-ek.der \
+	-subj /CN=not-this-tpm -days 2 2>/dev/null || fail "openssl req"
+ekcert() { TPM2TOOLS_TCTI="$REAL_TCTI" timeout 60 "$@" >/dev/null 2>>"$T/ekcert.err"; }
+ekcert tpm2_nvundefine -C p 0x01c00002 || fail "nvundefine: $(cat "$T/ekcert.err")"
+ekcert tpm2_nvdefine -C p -s "$(stat -c %s other-ek.der)" \
+	-a "ppwrite|ppread|ownerread|authread|platformcreate|no_da" 0x01c00002 ||
+	fail "nvdefine: $(cat "$T/ekcert.err")"
+ekcert tpm2_nvwrite -C p -i other-ek.der 0x01c00002 || fail "nvwrite: $(cat "$T/ekcert.err")"
+agent_start_fg
+run_ok tk init
+assert_contains "$OUT" "EK proof FAILED"
+assert_contains "$(cat "$PROOF")" "result FAILED"
+assert_contains "$(cat "$PROOF")" "CN=not-this-tpm"
+run_ok tk status
+assert_match "$OUT" "srk ek proof +FAILED" "status shows the failed proof"
+assert_match "$OUT" "srk pin +matches: name $PIN2" "the pin stands"
+step "a re-pin whose EK proof fails is refused, and the agent then refuses the TPM"
+run_fail tk init --repin
+assert_contains "$ERR" "failed the EK proof; not re-pinned"
+assert_eq "$PIN2" "$(pinned_name)" "the pin file after a refused re-pin"
+run_fail tk gen --no-pin -t ecdsa -n k3
+assert_contains "$ERR" "failed the EK proof"
 agent_stop
 
 step "a pin file others may write is refused by name"
