@@ -31,6 +31,10 @@ static const struct {
 	{ "attest", cmd_attest, "TPM attestation of a key (for a CA)" },
 	{ "verify-attestation", cmd_verify_attestation, "check an attestation file offline" },
 	{ "setup", cmd_setup, "enable the systemd user units; print the profile line" },
+	{ "srk", cmd_srk, "print this TPM's SRK public key (PEM) and name" },
+	{ "wrap", cmd_wrap, "wrap a private key for another TPM's SRK (no TPM needed)" },
+	{ "add", cmd_add, "add a TSS2 key file (wrapped or loadable) to the store" },
+	{ "supported", cmd_supported, "algorithms, curves and RSA sizes this TPM offers" },
 };
 
 static void usage(FILE *f)

@@ -1403,7 +1403,8 @@ static TSS2_RC load_op(struct tpm *t, void *arg)
 		evict_lru(t);
 	for (;;) {
 		from_saved = k->state.saved_len > 0 && k->state.name_len > 0;
-		rc = from_saved ? context_load(t, k, &h) : blob_load(t, k, &h);
+		rc = from_saved ? context_load(t, k, &h) :
+		     k->primary ? tpm_primary_load(t, k, &h) : blob_load(t, k, &h);
 		if (rc == TSS2_RC_SUCCESS)
 			break;
 		if (rc_base(rc) == TPM2_RC_OBJECT_MEMORY) {
@@ -1438,7 +1439,7 @@ int tpm_key_load(struct tpm *t, struct tpm_key *k, struct errmsg *e)
 	}
 	/* A handle we do not know (another connection's, a copied struct) means nothing. */
 	k->state.handle = 0;
-	bad = unmarshal_pub(k, &pub, e) != 0 || unmarshal_priv(k, &priv, e) != 0;
+	bad = unmarshal_pub(k, &pub, e) != 0 || (!k->primary && unmarshal_priv(k, &priv, e) != 0);
 	OPENSSL_cleanse(&priv, sizeof(priv));
 	if (bad)
 		return TPM_E_FAIL;
