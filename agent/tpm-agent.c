@@ -609,6 +609,12 @@ static int agent_setup(const struct options *o, struct agent *a, int *listen_fd,
  * for the TPM. */
 static void agent_cleanup(struct agent *a, int listen_fd)
 {
+	/* A TPM command in flight (someone holds the TPM lock) fails now instead of at its
+	 * deadline, so the threads waiting for it end. */
+	if (pthread_mutex_trylock(&a->tpm_lock) == 0)
+		pthread_mutex_unlock(&a->tpm_lock);
+	else if (a->tpm != NULL)
+		tpm_abort(a->tpm);
 	gpg_server_stop(); /* its threads use the keystore: they end first */
 	softkeys_clear();  /* wipes the software keys */
 	restrict_tpm_clear();
