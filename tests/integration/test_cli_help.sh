@@ -38,7 +38,7 @@ for c in "list" "status" "pub x" "forget" "unseal x" "gen --no-pin" "cert list";
 	run_fail "$TPM_KEY" $c </dev/null
 	assert_eq 1 "$(printf '%s\n' "$ERR" | wc -l)" "tpm-key $c: one line of error: $ERR"
 	assert_match "$ERR" "^tpm-key: " "tpm-key $c: the prefix"
-	if printf '%s\n' "$ERR" | grep -qE '^tpm-key: ([a-z-]+): \1( |:)'; then
+	if grep -qE '^tpm-key: ([a-z-]+): \1( |:)' <<<"$ERR"; then
 		fail "tpm-key $c: doubled prefix: $ERR"
 	fi
 done

@@ -64,6 +64,15 @@ PY
 run_fail tk status --bogus
 assert_match "$ERR" "^tpm-key: status: bad arguments; usage: tpm-key status" "status with a bad option"
 
+step "errors the agent words: one line, one prefix"
+for c in "gen -n pinless" "unseal nosuch" "passwd nosuch"; do
+	run_fail tk $c
+	assert_eq 1 "$(wc -l <<<"$ERR")" "tpm-key $c: one line: $ERR"
+	if grep -qE '^tpm-key: ([a-z-]+): \1( |:)' <<<"$ERR"; then
+		fail "tpm-key $c: doubled prefix: $ERR"
+	fi
+done
+
 step "the human table stays aligned"
 run_ok tk list
 printf '%s\n' "$OUT" | awk 'NR == 1 { c = index($0, "FINGERPRINT") } /^(k[12]|imp) |soft-ed/ {

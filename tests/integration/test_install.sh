@@ -106,7 +106,7 @@ if command -v zsh >/dev/null; then
 	}
 	out=$(zcomplete tpm-key "")
 	for c in gen list pub rm unseal setup; do
-		printf '%s\n' "$out" | grep -qx "$c" || fail "zsh: commands lack $c: $out"
+		grep -qx "$c" <<<"$out" || fail "zsh: commands lack $c: $out"
 	done
 	out=$(zcomplete tpm-key gen -t "")
 	assert_eq "$(printf 'ecdsa\nrsa')" "$out" "zsh: gen -t"
