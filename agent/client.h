@@ -4,6 +4,7 @@
 #define TPM_AGENT_CLIENT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../protocol/errmsg.h"
 #include "../protocol/sshbuf.h"
@@ -25,6 +26,9 @@
 #define CTL_SEAL_NO_PIN 0x1 /* seal flag: no PIN; without it the agent asks one (pinentry) */
 #define CTL_ATTEST    "attest@tpm-agent"   /* agent/daemon_attest.c */
 #define CTL_IMPORT    "import@tpm-agent"   /* agent/daemon_import.c */
+/* activate: string TPM2B_ID_OBJECT, string TPM2B_ENCRYPTED_SECRET -> string credential:
+ * the enrolment CA's challenge answered with the cached AK (agent/daemon_attest.c). */
+#define CTL_ACTIVATE  "activate@tpm-agent"
 #define CTL_IMPORT_NO_PIN 0x2 /* import flag: no PIN; without it the agent asks one (pinentry) */
 
 /* Padding of a CTL_DECRYPT request. */
@@ -74,6 +78,9 @@
 #define CTL_KEY_HOST         0x200 /* a host key for sshd (tpm-key gen --host) */
 #define CTL_KEY_SOFT_CONFIRM 0x400 /* software key added with ssh-add -c */
 
+/* All len bytes to / from fd (EINTR retried); -1 on an error or end of file. */
+int client_write_all(int fd, const uint8_t *p, size_t len);
+int client_read_all(int fd, uint8_t *p, size_t len);
 /* $TPM_AGENT_SOCK, else $SSH_AUTH_SOCK, else NULL. */
 const char *client_socket_path(void);
 /* 1 if something accepts connections on the unix socket at path. */

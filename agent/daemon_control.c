@@ -432,6 +432,7 @@ static const struct {
 	{ CTL_SEAL_LIST, ctl_seal_list, 0 },
 	{ CTL_SEAL_RM, ctl_seal_rm, 0 },
 	{ CTL_ATTEST, ctl_attest, 2 },
+	{ CTL_ACTIVATE, ctl_activate, 1 },
 	{ CTL_IMPORT, ctl_import, 2 },
 };
 

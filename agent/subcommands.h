@@ -37,6 +37,8 @@ int cmd_unseal(int argc, char **argv);
 int cmd_attest(int argc, char **argv);   /* cmd_attest.c */
 int cmd_verify_attestation(int argc, char **argv);
 int cmd_setup(int argc, char **argv);    /* cmd_setup.c */
+int cmd_ca(int argc, char **argv);       /* cmd_ca.c */
+int cmd_enroll(int argc, char **argv);   /* cmd_enroll.c */
 
 /* cmd_stdio.c: reads all of stdin (at most max bytes, more is an error) into a
  * sodium_malloc'd *out the caller sodium_frees; writes all of data to stdout. */

@@ -30,6 +30,8 @@ static const struct {
 	{ "unseal", cmd_unseal, "print a sealed secret" },
 	{ "attest", cmd_attest, "TPM attestation of a key (for a CA)" },
 	{ "verify-attestation", cmd_verify_attestation, "check an attestation file offline" },
+	{ "enroll", cmd_enroll, "get a certificate from an enrolment CA over ssh" },
+	{ "ca", cmd_ca, "the enrolment CA (an sshd ForceCommand)" },
 	{ "setup", cmd_setup, "enable the systemd user units; print the profile line" },
 };
 
