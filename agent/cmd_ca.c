@@ -425,6 +425,21 @@ static void request_identity(struct ca_request *q)
 			*p = '_';
 }
 
+/* The client closes (accepted) or says why it refused the certificate: logged. */
+static void after_issue(FILE *log, const struct ca_request *q, const struct caproto_msg *att,
+			uint64_t serial, struct caproto_msg *m)
+{
+	char detail[ERRMSG_MAX + 64];
+	struct errmsg e;
+
+	if (caio_recv(0, CA_ERROR + 1, "client", m, &e) == 0 || m->type != CA_ERROR)
+		return;
+	snprintf(detail, sizeof(detail), "serial=%llu %s", (unsigned long long)serial, m->error);
+	log_line(log, "refused-by-client", q, att->name, detail);
+	fprintf(stderr, "tpm-key ca: the client refused serial %llu: %s\n",
+		(unsigned long long)serial, m->error);
+}
+
 int cmd_ca(int argc, char **argv)
 {
 	const char *usage = "usage: tpm-key ca --config FILE (as an sshd ForceCommand)";
@@ -454,11 +469,12 @@ int cmd_ca(int argc, char **argv)
 		fprintf(stderr, "tpm-key ca: issued serial %llu to %s for key %s (%s)\n",
 			(unsigned long long)m->serial, q.user, att->name, q.principals);
 		rc = 0;
+		after_issue(log, &q, att, m->serial, m);
 	}
 	if (rc != 0) {
 		struct errmsg sent;
 
-		errmsg_set(&sent, "CA refused: %s", e.text);
+		errmsg_set(&sent, "refused: %s", e.text);
 		caio_send_error(1, &sent);
 		if (log != NULL)
 			log_line(log, "refused", &q, att != NULL ? att->name : "", e.text);

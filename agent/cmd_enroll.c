@@ -209,8 +209,9 @@ static int enroll_run(struct enroll *en, struct errmsg *e)
 		if (check_cert(en, m->cert, c, e) != 0) {
 			struct errmsg sent;
 
-			errmsg_set(&sent, "client refused: %s", e->text);
+			errmsg_set(&sent, "client refused the certificate: %s", e->text);
 			caio_send_error(en->to_ca, &sent);
+			m->type = CA_ERROR; /* told */
 		} else if (store_cert(en, m->cert, e) == 0) {
 			printf("enrolled '%s': certificate serial %llu, principals", en->name,
 			       (unsigned long long)c->serial);
@@ -219,6 +220,13 @@ static int enroll_run(struct enroll *en, struct errmsg *e)
 			printf(", key id %s\n", c->key_id);
 			r = 0;
 		}
+	}
+	/* The CA hears why the client gave up (unless it was the CA's own refusal). */
+	if (r != 0 && en->to_ca >= 0 && m != NULL && m->type != CA_ERROR) {
+		struct errmsg sent;
+
+		errmsg_set(&sent, "client gave up: %s", e->text);
+		caio_send_error(en->to_ca, &sent);
 	}
 	free(m);
 	free(c);

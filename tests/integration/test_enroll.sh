@@ -83,7 +83,7 @@ step "enrol over one ssh connection; the certificate is stored and served"
 run_ok tk enroll laptop --ca cahost -F "$T/ssh_config" --file
 assert_contains "$OUT" "enrolled 'laptop': certificate serial 1"
 assert_contains "$OUT" "tpm-users"
-grep -q "^serial=1 .*user=$USER_NAME key=laptop fp=$(re "$LAPTOP_FP") ek=$EK_SHA origin=tpm principals=$USER_NAME,tpm-users" \
+grep -qE "^serial=1 .*user=$USER_NAME key=laptop fp=$(re "$LAPTOP_FP") ek=$EK_SHA origin=tpm principals=$USER_NAME,tpm-users" \
 	"$T/issued.log" || fail "issuance log: $(cat "$T/issued.log")"
 run_ok tk cert list
 assert_contains "$OUT" "laptop"
@@ -106,3 +106,70 @@ printf '%s\n' "$SSHD_NEWLOG" | grep -q "Accepted publickey .*CA ECDSA" ||
 step "a second enrolment gets the next serial"
 run_ok tk enroll laptop --ca cahost -F "$T/ssh_config" --file
 assert_contains "$OUT" "serial 2"
+
+step "refusal: a replayed transcript (an ATTEST made for an old nonce)"
+cat >"$T/proxy-ssh" <<EOP
+#!/bin/sh
+exec python3 "$IT_REPO/tests/lib/enroll_proxy.py" "\$@"
+EOP
+chmod +x "$T/proxy-ssh"
+export TPM_KEY_SSH="$T/proxy-ssh" ENROLL_PROXY_FILE="$T/attest.frame"
+ENROLL_PROXY_MODE=record run_ok tk enroll laptop --ca cahost -F "$T/ssh_config" --file
+assert_contains "$OUT" "serial 3"
+[ -s "$T/attest.frame" ] || fail "the proxy recorded no ATTEST frame"
+ENROLL_PROXY_MODE=replay run_fail tk enroll laptop --ca cahost -F "$T/ssh_config" --file
+assert_contains "$ERR" "CA: refused: attestation: the nonce"
+assert_contains "$ERR" "replayed"
+grep -q "^refused .*key=laptop .*nonce" "$T/issued.log" || fail "CA log: no replay refusal"
+
+step "refusal: another TPM's EK (same manufacturer CA): the credential cannot be activated"
+mkdir -p "$T/ek2/state" "$T/ek2/certs"
+timeout 120 swtpm_setup --tpm2 --tpmstate "$T/ek2/state" --create-ek-cert \
+	--config "$EKD/setup.conf" --write-ek-cert-files "$T/ek2/certs" \
+	--logfile "$T/ek2/setup.log" >/dev/null 2>&1 || fail "second EK: $(tail -3 "$T/ek2/setup.log")"
+EK2=$(ls "$T/ek2/certs"/*rsa* 2>/dev/null | head -1)
+[ -n "$EK2" ] || fail "swtpm_setup wrote no RSA EK certificate: $(ls "$T/ek2/certs")"
+ENROLL_PROXY_MODE=swap-ek ENROLL_PROXY_EK_CERT="$EK2" \
+	run_fail tk enroll laptop --ca cahost -F "$T/ssh_config" --file
+assert_contains "$ERR" "ActivateCredential"
+grep -q "^refused .*key=laptop .*client gave up: .*ActivateCredential" "$T/issued.log" ||
+	fail "CA log: no activation refusal: $(tail -2 "$T/issued.log")"
+
+step "refusal: the CA's answer certifies another key; the client refuses and says so"
+ssh-keygen -q -t ecdsa -N '' -f other </dev/null && ssh-keygen -q -t ecdsa -N '' -f rogue-ca </dev/null
+ssh-keygen -q -s rogue-ca -I other -n "$USER_NAME" other.pub </dev/null || fail "rogue cert"
+ENROLL_PROXY_MODE=swap-cert ENROLL_PROXY_FILE="$PWD/other-cert.pub" \
+	run_fail tk enroll laptop --ca cahost -F "$T/ssh_config" --file
+assert_contains "$ERR" "another public key than key 'laptop'"
+grep -q "^refused-by-client .*key=laptop .*serial=4 .*another public key" "$T/issued.log" ||
+	fail "CA log: no client refusal: $(tail -2 "$T/issued.log")"
+unset TPM_KEY_SSH
+ssh-add -L | grep -- '-cert-v01@openssh.com ' | ssh-keygen -Lf - >cert.txt || fail "ssh-keygen -L"
+assert_match "$(cat cert.txt)" "Serial: 3$"
+assert_not_contains "$(cat cert.txt)" "other"
+
+step "refusal: an imported key (not fixedTPM) where policy demands fixedTPM; recorded when allowed"
+openssl ecparam -name prime256v1 -genkey -noout -out imp.pem 2>/dev/null || fail "openssl ecparam"
+agent_stop
+run_ok tpm2tools tpm2_import -C 0x81000001 -G ecc -i imp.pem -u imp.pub -r imp.priv
+ok=0
+# tpm2-tools 5.4 writes emptyAuth = (-p given), newer ones the reverse: pick by result.
+for variant in -p ""; do
+	rm -f imp.tss
+	# shellcheck disable=SC2086
+	tpm2tools tpm2_encodeobject -C 0x81000001 -u imp.pub -r imp.priv -o imp.tss $variant \
+		>/dev/null 2>&1 || continue
+	openssl asn1parse -in imp.tss | grep -A1 'cont \[ 0 \]' | grep -qE 'BOOLEAN +:(1|255)' &&
+		{ ok=1; break; }
+done
+[ "$ok" = 1 ] || fail "tpm2_encodeobject could not make an emptyAuth key file"
+cp imp.tss "$TPM_AGENT_HOME/keys/imported.tss"
+agent_start
+run_fail tk enroll imported --ca cahost -F "$T/ssh_config" --file
+assert_contains "$ERR" "CA: refused: attestation: the attested key was not generated inside the TPM"
+grep -q "^refused .*key=imported .*not generated inside the TPM" "$T/issued.log" ||
+	fail "CA log: no imported-key refusal"
+sed -i 's/^require-fixedtpm yes/require-fixedtpm no/' "$T/ca.conf"
+run_ok tk enroll imported --ca cahost -F "$T/ssh_config" --file
+grep -q "^serial=[0-9]* .*key=imported .*origin=imported" "$T/issued.log" ||
+	fail "CA log: the imported key is not recorded as such: $(tail -1 "$T/issued.log")"
