@@ -56,6 +56,14 @@ $(BUILD)/bench/tpm-bench: $(call obj,$(BENCH_SRC)) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm
 
+# tpm-key setup --host writes the system units it was built with (contrib/embed.sh).
+HOST_UNITS := contrib/systemd/system/tpm-agent-host.socket contrib/systemd/system/tpm-agent-host.service
+$(BUILD)/gen/host_units.h: $(HOST_UNITS) contrib/embed.sh
+	@mkdir -p $(dir $@)
+	sh contrib/embed.sh $(HOST_UNITS) >$@.tmp && mv $@.tmp $@
+$(BUILD)/agent/cmd_setup_host.o: $(BUILD)/gen/host_units.h
+$(BUILD)/agent/cmd_setup_host.o: CFLAGS += -I$(BUILD)/gen
+
 deps:
 	@sh contrib/install-deps.sh
 
@@ -139,12 +147,14 @@ valgrind-check: deps
 	@sh tests/sanitizers/valgrind-check.sh $(VALGRIND_TESTS)
 
 # ---------------------------------------------------------------- install
-# make install [PREFIX=/usr/local] [DESTDIR=] [BINDIR= MANDIR= SYSTEMDUSERUNITDIR= BASHCOMPDIR=]
+# make install [PREFIX=/usr/local] [DESTDIR=] [BINDIR= MANDIR= SYSTEMDUSERUNITDIR=
+#   SYSTEMDSYSTEMUNITDIR= BASHCOMPDIR=]
 # The units' ExecStart names $(BINDIR) (without DESTDIR: where the binary will live).
 PREFIX             ?= /usr/local
 BINDIR             ?= $(PREFIX)/bin
 MANDIR             ?= $(PREFIX)/share/man
 SYSTEMDUSERUNITDIR ?= $(PREFIX)/lib/systemd/user
+SYSTEMDSYSTEMUNITDIR ?= $(PREFIX)/lib/systemd/system
 BASHCOMPDIR        ?= $(PREFIX)/share/bash-completion/completions
 INSTALL            ?= install
 UNITS              := tpm-agent.socket tpm-agent-gpg.socket tpm-agent.service
@@ -162,12 +172,18 @@ install: all
 		mv $(DESTDIR)$(SYSTEMDUSERUNITDIR)/$$u.tmp $(DESTDIR)$(SYSTEMDUSERUNITDIR)/$$u || exit 1; \
 	done
 	$(INSTALL) -m 0644 contrib/completion/tpm-key.bash $(DESTDIR)$(BASHCOMPDIR)/tpm-key
+	$(INSTALL) -d $(DESTDIR)$(SYSTEMDSYSTEMUNITDIR)
+	for u in $(HOST_UNITS); do \
+		sed 's|@BINDIR@|$(BINDIR)|g; s|@ROOT@||g' $$u >$(DESTDIR)$(SYSTEMDSYSTEMUNITDIR)/$$(basename $$u) || exit 1; \
+		chmod 0644 $(DESTDIR)$(SYSTEMDSYSTEMUNITDIR)/$$(basename $$u); \
+	done
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/tpm-agent $(DESTDIR)$(BINDIR)/tpm-key
 	rm -f $(DESTDIR)$(MANDIR)/man1/tpm-agent.1 $(DESTDIR)$(MANDIR)/man1/tpm-key.1
 	rm -f $(DESTDIR)$(MANDIR)/man5/tpm-agent.conf.5 $(DESTDIR)$(BASHCOMPDIR)/tpm-key
 	for u in $(UNITS); do rm -f $(DESTDIR)$(SYSTEMDUSERUNITDIR)/$$u; done
+	for u in $(HOST_UNITS); do rm -f $(DESTDIR)$(SYSTEMDSYSTEMUNITDIR)/$$(basename $$u); done
 
 # conformance: OpenSSH's own agent regression tests (regress/ of the installed version's
 # source, fetched with a private apt sources list and built once into build/openssh)

@@ -30,6 +30,11 @@
  * the enrolment CA's challenge answered with the cached AK (agent/daemon_attest.c). */
 #define CTL_ACTIVATE  "activate@tpm-agent"
 #define CTL_IMPORT_NO_PIN 0x2 /* import flag: no PIN; without it the agent asks one (pinentry) */
+#define CTL_SRK       "srk@tpm-agent"      /* agent/daemon_peer.c */
+#define CTL_ADD       "add@tpm-agent"
+#define CTL_SUPPORTED "supported@tpm-agent"
+#define CTL_HIERARCHY_PUB "hierarchy-pub@tpm-agent"
+#define CTL_SANDBOX_PROBE "sandbox-probe@tpm-agent" /* agent/daemon_sandbox.c */
 
 /* Padding of a CTL_DECRYPT request. */
 #define CTL_PAD_OAEP  1

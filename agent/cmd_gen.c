@@ -28,7 +28,10 @@ static void gen_usage(FILE *f)
 		"  --pcr-authorized      PolicyAuthorize by a signing key of yours instead, so that\n"
 		"              `tpm-key pcr-seal NAME` can approve a new state after an update\n"
 		"  --signer NAME         that signing key (default: a new NAME-policy-signer)\n"
-		"  --no-pcr    not bound, whatever the platform-policy setting says\n");
+		"  --no-pcr    not bound, whatever the platform-policy setting says\n"
+		"  --hierarchy H  print the hierarchy key of this type under H (owner,\n"
+		"              endorsement, null): made from the hierarchy's seed, no file\n"
+		"              (the setting hierarchy-keys serves it)\n");
 }
 
 /* The PCR part of the request (CTL_GEN_PCR): "[BANK:]LIST", then the signer. */
@@ -48,7 +51,7 @@ static int gen_put_pcr(struct sshbuf *args, const char *pcr, const char *bank,
 int cmd_gen(int argc, char **argv)
 {
 	const char *type = "ecdsa", *name = "", *comment = "";
-	const char *pcr = NULL, *bank = NULL, *signer = "";
+	const char *pcr = NULL, *bank = NULL, *signer = "", *hierarchy = NULL;
 	unsigned long bits = 0;
 	uint32_t flags = 0;
 	static const struct option longopts[] = {
@@ -60,6 +63,7 @@ int cmd_gen(int argc, char **argv)
 		{ "pcr-authorized", no_argument, NULL, 'A' },
 		{ "signer", required_argument, NULL, 'S' },
 		{ "no-pcr", no_argument, NULL, 'O' },
+		{ "hierarchy", required_argument, NULL, 'Y' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -94,12 +98,17 @@ int cmd_gen(int argc, char **argv)
 		case 'A': flags |= CTL_GEN_PCR_AUTHORIZED; break;
 		case 'S': signer = optarg; break;
 		case 'O': flags |= CTL_GEN_NO_PCR; break;
+		case 'Y': hierarchy = optarg; break;
 		case 'h': gen_usage(stdout); rc = 0; goto done;
 		default: gen_usage(stderr); goto done;
 		}
 	}
 	if (optind != argc) {
 		rc = cli_fail("gen: unexpected argument '%s'", argv[optind]);
+		goto done;
+	}
+	if (hierarchy != NULL) {
+		rc = cli_hierarchy_pub(hierarchy, type, (unsigned)bits);
 		goto done;
 	}
 	if (args == NULL || reply == NULL || sshbuf_put_cstring(args, type) != 0 ||

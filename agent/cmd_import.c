@@ -316,6 +316,31 @@ static int pem_parse(const char *path, const uint8_t *text, size_t len, struct s
 	return rc;
 }
 
+int cli_read_private_key(const char *path, struct sshbuf *material, char *comment,
+			 size_t comment_len)
+{
+	uint8_t *text = NULL, *bin = NULL;
+	size_t text_len = 0, bin_len = 0;
+	int rc = 1;
+
+	if (sodium_init() < 0)
+		return cli_fail("cannot initialise libsodium");
+	if (read_file(path, &text, &text_len) != 0)
+		return 1;
+	if (strstr((const char *)text, OPENSSH_BEGIN) != NULL) {
+		if (openssh_decode((const char *)text, &bin, &bin_len) != 0)
+			cli_fail("import: %s: malformed OpenSSH private key", path);
+		else
+			rc = openssh_parse(path, bin, bin_len, material, comment, comment_len);
+	} else {
+		rc = pem_parse(path, text, text_len, material);
+	}
+	sodium_free(text);
+	if (bin != NULL)
+		sodium_free(bin);
+	return rc;
+}
+
 int cmd_import(int argc, char **argv)
 {
 	const char *name = "", *comment = NULL, *path;
@@ -327,8 +352,7 @@ int cmd_import(int argc, char **argv)
 	struct sshbuf *material = sshbuf_new(8192), *args = sshbuf_new(16384);
 	struct sshbuf *reply = sshbuf_new(64 * 1024);
 	char file_comment[256] = "", got_name[64], got_comment[256];
-	uint8_t *text = NULL, *bin = NULL;
-	size_t text_len = 0, bin_len = 0, blob_len;
+	size_t blob_len;
 	const uint8_t *blob;
 	struct errmsg e;
 	uint32_t flags = 0;
@@ -357,19 +381,8 @@ int cmd_import(int argc, char **argv)
 		rc = cli_fail("import: out of memory");
 		goto done;
 	}
-	if (read_file(path, &text, &text_len) != 0)
+	if (cli_read_private_key(path, material, file_comment, sizeof(file_comment)) != 0)
 		goto done;
-	if (strstr((const char *)text, OPENSSH_BEGIN) != NULL) {
-		if (openssh_decode((const char *)text, &bin, &bin_len) != 0) {
-			rc = cli_fail("import: %s: malformed OpenSSH private key", path);
-			goto done;
-		}
-		if (openssh_parse(path, bin, bin_len, material, file_comment,
-				  sizeof(file_comment)) != 0)
-			goto done;
-	} else if (pem_parse(path, text, text_len, material) != 0) {
-		goto done;
-	}
 	if (comment == NULL) {
 		const char *base = strrchr(path, '/');
 
@@ -397,10 +410,6 @@ int cmd_import(int argc, char **argv)
 		"with the PIN you chose", path, path);
 	rc = cli_print_pub(blob, blob_len, got_comment);
 done:
-	if (text != NULL)
-		sodium_free(text);
-	if (bin != NULL)
-		sodium_free(bin);
 	sshbuf_free(material); /* sshbuf_free wipes */
 	sshbuf_free(args);
 	sshbuf_free(reply);

@@ -33,6 +33,10 @@ static const char *const gpg_unit_paths[] = {
 static void setup_usage(FILE *f)
 {
 	fprintf(f, "usage: tpm-key setup [--gpg] [--yes] [--dry-run]\n"
+		"       tpm-key setup --host [--root DIR] [--socket PATH] [--hierarchy-key H:TYPE]\n"
+		"                     [--sshd PATH] [--dry-run]\n"
+		"  --host      sshd's host keys: system units for tpm-agent --host, its settings\n"
+		"              and an sshd_config.d drop-in, checked with sshd -t (see tpm-key(1))\n"
 		"  --gpg       also serve gpg: enable tpm-agent-gpg.socket, after masking\n"
 		"              gpg-agent's user sockets (that takes --yes)\n"
 		"  --yes       run the gpg-agent masking command instead of only printing it\n"
@@ -47,9 +51,7 @@ static void print_cmd(FILE *f, const char *prefix, const char *const *argv)
 	fputc('\n', f);
 }
 
-/* Runs argv (stdin/stdout/stderr shared); its exit status, or 127 when it cannot run.
- * quiet sends its output to /dev/null. */
-static int run(const char *const *argv, int quiet)
+int cli_run(const char *const *argv, int quiet)
 {
 	pid_t pid;
 	int status;
@@ -79,7 +81,7 @@ static int have_user_systemd(void)
 {
 	static const char *const probe[] = { "systemctl", "--user", "show-environment", NULL };
 
-	return run(probe, 1) == 0;
+	return cli_run(probe, 1) == 0;
 }
 
 static int gpg_agent_units_present(void)
@@ -122,6 +124,9 @@ int cmd_setup(int argc, char **argv)
 	};
 	int gpg = 0, yes = 0, dry = 0, ch, masked = 0;
 
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--host") == 0)
+			return cmd_setup_host(argc, argv);
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -153,9 +158,9 @@ int cmd_setup(int argc, char **argv)
 		print_profile();
 		return 1;
 	}
-	(void)run(daemon_reload, 0);
+	(void)cli_run(daemon_reload, 0);
 	print_cmd(stdout, "running: ", enable_ssh);
-	if (run(enable_ssh, 0) != 0) {
+	if (cli_run(enable_ssh, 0) != 0) {
 		fprintf(stderr, "tpm-key: setup: enabling tpm-agent.socket failed; are the units "
 			"installed (make install puts them in <prefix>/lib/systemd/user)?\n");
 		return 1;
@@ -167,7 +172,7 @@ int cmd_setup(int argc, char **argv)
 			masked = 1;
 		} else if (yes) {
 			print_cmd(stdout, "running: ", mask_gpg);
-			masked = run(mask_gpg, 0) == 0;
+			masked = cli_run(mask_gpg, 0) == 0;
 			if (!masked)
 				fprintf(stderr, "tpm-key: setup: masking gpg-agent's sockets failed\n");
 		} else {
@@ -178,7 +183,7 @@ int cmd_setup(int argc, char **argv)
 		}
 		if (masked) {
 			print_cmd(stdout, "running: ", enable_gpg);
-			if (run(enable_gpg, 0) != 0) {
+			if (cli_run(enable_gpg, 0) != 0) {
 				fprintf(stderr, "tpm-key: setup: enabling tpm-agent-gpg.socket failed\n");
 				return 1;
 			}

@@ -22,6 +22,7 @@
 #include "../pinentry/pincache.h"
 #include "client.h"
 #include "daemon_ops.h"
+#include "daemon_sandbox.h"
 #include "daemon_hostkeys.h"
 #include "daemon_pin.h"
 #include "daemon_policy.h"
@@ -313,6 +314,7 @@ static int ctl_status(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 	status_add(&st, "agent pid", "%d", (int)a->pid);
 	status_add(&st, "agent socket", "%s", a->socket_path);
 	status_add(&st, "agent version", "%s", TPM_AGENT_VERSION);
+	status_add(&st, "sandbox", "%s", sandbox_describe());
 	settings_each(&a->settings, status_add_setting, &st);
 	if (st.r == 0)
 		st.r = sshbuf_poke_u32(out, st.count_pos, st.n);
@@ -434,6 +436,11 @@ static const struct {
 	{ CTL_ATTEST, ctl_attest, 2 },
 	{ CTL_ACTIVATE, ctl_activate, 1 },
 	{ CTL_IMPORT, ctl_import, 2 },
+	{ CTL_SRK, ctl_srk, 1 },
+	{ CTL_ADD, ctl_add, 2 },           /* TPM2_Import */
+	{ CTL_SUPPORTED, ctl_supported, 1 },
+	{ CTL_HIERARCHY_PUB, ctl_hierarchy_pub, 2 }, /* TPM2_CreatePrimary */
+	{ CTL_SANDBOX_PROBE, ctl_sandbox_probe, 0 },
 };
 
 int control_put_names(struct sshbuf *out)

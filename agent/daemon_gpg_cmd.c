@@ -435,12 +435,23 @@ static gpg_error_t cmd_havekey(assuan_context_t ctx, char *line)
 
 /* One KEYINFO line (without "KEYINFO "), appended to lines: grip, type D (a key "on
  * disk" to gpg), serialno, idstr, cached, protection (C: no PIN; P: PIN), ssh
- * fingerprint, ttl, flags. */
+ * fingerprint, ttl and flags from sshcontrol (D disabled, S listed, c confirm). */
 static int keyinfo_line(const struct ks_key *k, int fpr, struct sshbuf *lines)
 {
-	char text[160];
-	int n = snprintf(text, sizeof(text), "%s D - - - %s %s - -\n", k->keygrip,
-			 k->empty_auth ? "C" : "P", fpr ? k->fingerprint : "-");
+	char text[200], ttl[24] = "-", flags[4] = "";
+	int disabled = 0, confirm = 0;
+	long t = 0;
+
+	if (sshcontrol_lookup(k->keygrip, &disabled, &t, &confirm)) {
+		if (t > 0)
+			snprintf(ttl, sizeof(ttl), "%ld", t);
+		strcat(flags, disabled ? "D" : "S");
+		if (confirm)
+			strcat(flags, "c");
+	}
+	int n = snprintf(text, sizeof(text), "%s D - - - %s %s %s %s\n", k->keygrip,
+			 k->empty_auth ? "C" : "P", fpr ? k->fingerprint : "-", ttl,
+			 flags[0] ? flags : "-");
 
 	return sshbuf_put(lines, text, (size_t)n);
 }
@@ -475,10 +486,9 @@ static gpg_error_t cmd_keyinfo(assuan_context_t ctx, char *line)
 	char grip[41];
 	struct ks_key *k;
 
-	if (ssh_list) {
-		list = 1; /* the keys ssh sees: tpm-key's, and gpg's listed in sshcontrol */
-		sshcontrol_refresh();
-	}
+	sshcontrol_refresh();
+	if (ssh_list)
+		list = 1; /* as gpg-agent: the keys sshcontrol lists (flag D: disabled) */
 	if (!list && gpg_parse_grip(gpg_skip_options(line), grip) != 0)
 		return gpg_grip_error(ctx);
 	if ((lines = sshbuf_new(SSHBUF_SIZE_MAX)) == NULL)
@@ -488,7 +498,7 @@ static gpg_error_t cmd_keyinfo(assuan_context_t ctx, char *line)
 	pthread_mutex_lock(&a->lock);
 	if (list) {
 		for (size_t i = 0; r == 0 && a->lock_hash == NULL && i < keystore_count(a->ks); i++)
-			if (!(k = keystore_get(a->ks, i))->hidden && (!ssh_list || sshcontrol_offers(k)))
+			if (!(k = keystore_get(a->ks, i))->hidden && (!ssh_list || sshcontrol_listed(k)))
 				r = keyinfo_line(k, fpr, lines);
 	} else if ((k = gpg_usable_key(a, grip)) != NULL) {
 		r = keyinfo_line(k, fpr, lines);

@@ -41,7 +41,8 @@ void hostkeys_apply(struct agent *a)
 	for (size_t i = 0; i < keystore_count(a->ks); i++) {
 		struct ks_key *k = keystore_get(a->ks, i);
 
-		if (k->hidden || hostkey_is_host(a, k->name) == a->settings.host)
+		/* hierarchy keys are served by the agent whose hierarchy-keys names them */
+		if (k->hidden || k->tk.primary || hostkey_is_host(a, k->name) == a->settings.host)
 			continue;
 		k->hidden = 1;
 		log_debug("key '%s' not offered: %s", k->name,

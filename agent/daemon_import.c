@@ -13,80 +13,9 @@
 #include <sodium.h>
 
 #include "../keystore/keystore.h"
+#include "../keystore/wrap.h"
 #include "client.h"
 #include "log.h"
-
-static int get_num(struct sshbuf *b, uint8_t *out, size_t cap, size_t *len)
-{
-	const uint8_t *p;
-	size_t n;
-
-	if (sshbuf_get_string(b, &p, &n) != 0 || n > cap + 1)
-		return -1;
-	while (n > 0 && p[0] == 0) { /* mpint-style leading zero */
-		p++;
-		n--;
-	}
-	if (n > cap)
-		return -1;
-	memcpy(out, p, n);
-	*len = n;
-	return 0;
-}
-
-static int get_material(struct sshbuf *b, const char *type, struct tpm_import_in *in,
-			struct errmsg *e)
-{
-	if (strncmp(type, "ecdsa-sha2-nistp", 16) == 0) {
-		uint8_t q[1 + 2 * 66];
-		size_t q_len = 0, coord;
-
-		if (strcmp(type + 16, "256") == 0)
-			in->type = SSHKEY_ECDSA_P256, coord = 32;
-		else if (strcmp(type + 16, "384") == 0)
-			in->type = SSHKEY_ECDSA_P384, coord = 48;
-		else if (strcmp(type + 16, "521") == 0)
-			in->type = SSHKEY_ECDSA_P521, coord = 66;
-		else
-			return errmsg_set(e, "import: unknown ECDSA curve '%s'", type + 16);
-		{
-			const uint8_t *p;
-
-			if (sshbuf_get_string(b, &p, &q_len) != 0 || q_len != 1 + 2 * coord ||
-			    p[0] != 0x04)
-				return errmsg_set(e, "import: malformed ECDSA public point");
-			memcpy(q, p, q_len);
-		}
-		memcpy(in->x, q + 1, coord);
-		memcpy(in->y, q + 1 + coord, coord);
-		in->x_len = in->y_len = coord;
-		if (get_num(b, in->d, sizeof(in->d), &in->d_len) != 0)
-			return errmsg_set(e, "import: malformed ECDSA private key");
-		return 0;
-	}
-	if (strcmp(type, "ssh-rsa") == 0) {
-		uint8_t ebuf[8];
-		size_t e_len = 0;
-
-		in->type = SSHKEY_RSA;
-		if (get_num(b, in->n, sizeof(in->n), &in->n_len) != 0)
-			return errmsg_set(e, "import: RSA keys over 3072 bits (e.g. RSA 4096) "
-					  "cannot live in a TPM: TPM 2.0 holds RSA 2048 and 3072 only");
-		if (get_num(b, ebuf, sizeof(ebuf), &e_len) != 0 || e_len == 0 || e_len > 4)
-			return errmsg_set(e, "import: unsupported RSA public exponent");
-		in->e = 0;
-		for (size_t i = 0; i < e_len; i++)
-			in->e = (in->e << 8) | ebuf[i];
-		if (get_num(b, in->p, sizeof(in->p), &in->p_len) != 0)
-			return errmsg_set(e, "import: malformed RSA prime");
-		return 0;
-	}
-	if (strcmp(type, "ssh-ed25519") == 0)
-		return errmsg_set(e, "import: Ed25519 keys cannot live in a TPM (TPM 2.0 has no "
-				  "Ed25519); keep it as a software key or make a TPM key with tpm-key gen");
-	return errmsg_set(e, "import: key type '%s' is not supported: the TPM holds ECDSA "
-			  "P-256/384/521 and RSA 2048/3072 keys", type);
-}
 
 /* The request up to the key material. */
 struct import_head {
@@ -121,7 +50,7 @@ int ctl_import_peek(struct agent *a, const struct sshbuf *body, char *name, size
 	if (in == NULL)
 		return errmsg_set(e, "import: out of memory");
 	memset(in, 0, sizeof(*in));
-	if ((r = get_head(&b, &h, e)) == 0 && (r = get_material(&b, h.type, in, e)) == 0) {
+	if ((r = get_head(&b, &h, e)) == 0 && (r = wrap_material(&b, h.type, in, e)) == 0) {
 		*flags = h.flags;
 		if (h.name[0] != '\0')
 			snprintf(name, len, "%s", h.name);
@@ -149,7 +78,7 @@ int ctl_import(struct agent *a, struct sshbuf *body, struct sshbuf *out, struct 
 	}
 	/* the rest of the request is key material: wiped whatever happens */
 	secret = (uint8_t *)sshbuf_ptr(body);
-	r = get_material(body, h.type, in, e);
+	r = wrap_material(body, h.type, in, e);
 	sodium_memzero(secret, (size_t)(body->d + body->size - secret));
 	/* A key with a PIN gets it from the PIN job that runs this handler (daemon_pinjob.c). */
 	if (r == 0 && !(h.flags & CTL_IMPORT_NO_PIN) && a->op_pin == NULL)

@@ -39,6 +39,15 @@ int ctl_import_peek(struct agent *a, const struct sshbuf *body, char *name, size
  * and gives the name the key will get. */
 int ctl_gen_name(struct agent *a, const char *type, uint32_t bits, const char *name,
 		 char *out, size_t len, struct errmsg *e);
+/* daemon_peer.c: srk@tpm-agent, add@tpm-agent (payloads there) */
+int ctl_srk(struct agent *a, struct sshbuf *body, struct sshbuf *out, struct errmsg *e);
+int ctl_add(struct agent *a, struct sshbuf *body, struct sshbuf *out, struct errmsg *e);
+int ctl_supported(struct agent *a, struct sshbuf *body, struct sshbuf *out, struct errmsg *e);
+int ctl_hierarchy_pub(struct agent *a, struct sshbuf *body, struct sshbuf *out,
+		      struct errmsg *e);
+/* At start, after the store: serves the key-dirs files too, then hides every key when
+ * load-keys = no (tpm-key load / add show them). */
+int peer_key_locations(struct agent *a, struct errmsg *e);
 /* seal without CTL_SEAL_NO_PIN takes the new PIN from a->op_pin (a PIN job). */
 
 /* Under a->lock: 1 if sealed object name has a PIN, 0 if not, -1 (e) if unreadable. */

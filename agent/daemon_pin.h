@@ -116,7 +116,8 @@ struct pin_use {
  * DA state is read: in lockout nothing is asked nor sent (TPM_E_LOCKOUT, the error says
  * when it ends and the exact clear command); failures counted before show in the
  * prompt; with 1 try left a pinentry CONFIRM comes first and declining sends nothing
- * (PIN_E_NOT_CONFIRMED; loopback cannot confirm, so it is refused). One TPM_RC_AUTH_FAIL
+ * (PIN_E_NOT_CONFIRMED; loopback cannot confirm, so it is refused; a cached PIN, which
+ * the TPM accepted for this very key, is sent without it). One TPM_RC_AUTH_FAIL
  * = one more prompt, never a resend: the cache entry is dropped and the prompt comes
  * back with "Wrong PIN (N tries left before the TPM locks out)" while fewer than
  * max_prompts were shown and the TPM has tries left. A failure is logged and kept for

@@ -32,6 +32,11 @@ static const struct {
 	{ CTL_STATUS, ACCESS_READ },
 	{ CTL_CERT_LIST, ACCESS_READ },
 	{ CTL_SEAL_LIST, ACCESS_READ },
+	{ CTL_SRK, ACCESS_READ },          /* the SRK's public key */
+	{ CTL_SUPPORTED, ACCESS_READ },
+	{ CTL_HIERARCHY_PUB, ACCESS_READ }, /* a hierarchy key's public key, not served */
+	{ CTL_ADD, ACCESS_MUTATE },
+	{ CTL_SANDBOX_PROBE, ACCESS_MUTATE }, /* tries to open a path: not over forwarding */
 	{ CTL_GEN, ACCESS_MUTATE },        /* and prompts for the new PIN */
 	{ CTL_PCR_SEAL, ACCESS_MUTATE },
 	{ CTL_RM, ACCESS_MUTATE },

@@ -63,6 +63,11 @@ static const struct setting_def defs[] = {
 	{ "legacy-rsa-sha1", BOOL(legacy_rsa_sha1) },
 	{ "tpm-timeout", UINT(tpm_timeout, 1, 3600) },
 	{ "tpm-create-timeout", UINT(tpm_create_timeout, 1, 3600) },
+	{ "key-dirs", STR(key_dirs) },
+	{ "load-keys", BOOL(load_keys) },
+	{ "hierarchy-keys", STR(hierarchy_keys) },
+	{ "sandbox", BOOL(sandbox) },
+	{ "sandbox-allow", STR(sandbox_allow) },
 };
 #define N_DEFS (sizeof(defs) / sizeof(defs[0]))
 
@@ -94,6 +99,8 @@ void settings_defaults(struct settings *s)
 	s->restrict_websafe = 1;
 	s->tpm_timeout = 30;
 	s->tpm_create_timeout = 300;
+	s->load_keys = 1;
+	s->sandbox = 1;
 	settings_env_simulator(s);
 }
 

@@ -36,6 +36,12 @@ struct settings {
 	char pin_from_sealed[512];      /* "KEY:SEALED[,KEY:SEALED...]" ("" = none) */
 	unsigned tpm_timeout;           /* seconds one TPM command may take */
 	unsigned tpm_create_timeout;    /* seconds one key creation may take */
+	/* key locations (daemon_peer.c) */
+	char key_dirs[2048];            /* "DIR[,DIR...]" of .tss/.tpm files, ~ allowed ("" = none) */
+	int load_keys;                  /* 0: serve only keys tpm-key load/add names */
+	char hierarchy_keys[256];       /* "HIER:TYPE[,HIER:TYPE...]", e.g. "owner:ecdsa256" */
+	int sandbox;                    /* Landlock + seccomp after start (daemon_sandbox.c) */
+	char sandbox_allow[1024];       /* more paths the sandbox leaves writable ("" = none) */
 	/* ssh-agent parity (ssh-agent -t, -E, -P, -O; daemon_softkeys.c, daemon_helper.c) */
 	unsigned key_lifetime;          /* default lifetime of added keys, s; 0 = forever */
 	char fingerprint_hash[8];       /* "sha256" or "md5", for log lines */

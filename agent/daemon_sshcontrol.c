@@ -90,3 +90,25 @@ int sshcontrol_offers(const struct ks_key *k)
 	pthread_mutex_unlock(&sc.mu);
 	return ok;
 }
+
+int sshcontrol_lookup(const char *grip, int *disabled, long *ttl, int *confirm)
+{
+	const struct sshcontrol_entry *en = NULL;
+
+	pthread_mutex_lock(&sc.mu);
+	if (sc.list != NULL && (en = sshcontrol_find(sc.list, grip)) != NULL) {
+		*disabled = en->disabled;
+		*ttl = en->ttl;
+		*confirm = en->confirm;
+	}
+	pthread_mutex_unlock(&sc.mu);
+	return en != NULL;
+}
+
+int sshcontrol_listed(const struct ks_key *k)
+{
+	int disabled, confirm;
+	long ttl;
+
+	return sshcontrol_lookup(k->keygrip, &disabled, &ttl, &confirm);
+}

@@ -11,6 +11,10 @@
 void sshcontrol_refresh(void);
 /* 1 if ssh may see and use k (after sshcontrol_refresh). */
 int sshcontrol_offers(const struct ks_key *k);
+/* 1 when sshcontrol lists grip, with its '!' (disabled), TTL and confirm flag. */
+int sshcontrol_lookup(const char *grip, int *disabled, long *ttl, int *confirm);
+/* 1 when sshcontrol lists k's keygrip (enabled or not). */
+int sshcontrol_listed(const struct ks_key *k);
 /* 1 for keys gpg made or imported (comment "gpg" or "gpg: <user ID>"). */
 int ks_key_from_gpg(const struct ks_key *k);
 

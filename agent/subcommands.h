@@ -37,6 +37,24 @@ int cmd_unseal(int argc, char **argv);
 int cmd_attest(int argc, char **argv);   /* cmd_attest.c */
 int cmd_verify_attestation(int argc, char **argv);
 int cmd_setup(int argc, char **argv);    /* cmd_setup.c */
+int cmd_setup_host(int argc, char **argv); /* cmd_setup_host.c: tpm-key setup --host */
+/* cmd_setup.c: runs argv (stdin/stdout/stderr shared; quiet: output to /dev/null);
+ * its exit status, or 127 when it cannot run. */
+int cli_run(const char *const *argv, int quiet);
+int cmd_srk(int argc, char **argv);      /* cmd_srk.c */
+int cmd_wrap(int argc, char **argv);     /* cmd_wrap.c */
+int cmd_add(int argc, char **argv);      /* cmd_add.c */
+int cmd_supported(int argc, char **argv); /* cmd_supported.c */
+/* cmd_hierarchy.c: tpm-key gen --hierarchy H: prints the hierarchy key of type ("ecdsa",
+ * "rsa") and bits (0: the type's default) under H; 0 or 1. */
+int cli_hierarchy_pub(const char *hierarchy, const char *type, unsigned bits);
+
+/* cmd_import.c: reads an OpenSSH or PEM private key file (ECDSA or RSA) and appends its
+ * type and material to material as import@tpm-agent carries it (keystore/wrap.h
+ * wrap_material reads it back); comment gets the file's comment ("" if none). 0 or 1
+ * (message printed). */
+int cli_read_private_key(const char *path, struct sshbuf *material, char *comment,
+			 size_t comment_len);
 int cmd_ca(int argc, char **argv);       /* cmd_ca.c */
 int cmd_enroll(int argc, char **argv);   /* cmd_enroll.c */
 

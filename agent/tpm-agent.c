@@ -23,6 +23,8 @@
 #include "../keystore/store.h"
 #include "daemon_gpg.h"
 #include "daemon_hostkeys.h"
+#include "daemon_ops.h"
+#include "daemon_sandbox.h"
 #include "daemon_pin.h"
 #include "daemon_proxy.h"
 #include "daemon_sdlisten.h"
@@ -546,6 +548,20 @@ static int resolve_paths(const struct options *o, struct agent *a, struct errmsg
 	return default_socket(a, e);
 }
 
+/* Landlock and seccomp (daemon_sandbox.c), once the TPM, the keys and the sockets are
+ * set up. */
+static int agent_sandbox(const struct options *o, struct agent *a, struct errmsg *e)
+{
+	char config[PATH_MAX] = "";
+	struct errmsg ignored;
+
+	if (o->config != NULL)
+		snprintf(config, sizeof(config), "%s", o->config);
+	else if (settings_default_path(config, sizeof(config), &ignored) != 0)
+		config[0] = '\0';
+	return sandbox_apply(a, a->settings.gpg ? gpg_socket_path : "", config, e);
+}
+
 /* Everything that can fail before we serve; on failure e says why. */
 static int agent_setup(const struct options *o, struct agent *a, int *listen_fd,
 		       struct errmsg *e)
@@ -564,9 +580,12 @@ static int agent_setup(const struct options *o, struct agent *a, int *listen_fd,
 	if (datadir_lock(a, e) != 0) /* before the TPM: the running agent owns it */
 		return -1;
 	if (open_tpm(o, a, e) != 0 || keystore_open(a->data_dir, a->tpm, &a->ks, e) != 0 ||
+	    peer_key_locations(a, e) != 0 ||
 	    certstore_open(a->data_dir, &a->certs, e) != 0 ||
 	    certstore_use_nv(a->certs, a->tpm, a->settings.nv_base_index,
 			     a->settings.max_nv_certs, e) != 0)
+		return -1;
+	if (agent_sandbox(o, a, e) != 0) /* before any thread: they inherit it */
 		return -1;
 	restrict_tpm_restore(a); /* tpm-key load -h outlives a restart */
 	if (pin_start(a, e) != 0) /* before gpg: its threads use the PIN cache too */

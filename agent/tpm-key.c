@@ -33,6 +33,10 @@ static const struct {
 	{ "enroll", cmd_enroll, "get a certificate from an enrolment CA over ssh" },
 	{ "ca", cmd_ca, "the enrolment CA (an sshd ForceCommand)" },
 	{ "setup", cmd_setup, "enable the systemd user units; print the profile line" },
+	{ "srk", cmd_srk, "print this TPM's SRK public key (PEM) and name" },
+	{ "wrap", cmd_wrap, "wrap a private key for another TPM's SRK (no TPM needed)" },
+	{ "add", cmd_add, "add a TSS2 key file (wrapped or loadable) to the store" },
+	{ "supported", cmd_supported, "algorithms, curves and RSA sizes this TPM offers" },
 };
 
 static void usage(FILE *f)

@@ -10,6 +10,7 @@
 
 #include "../agent/log.h"
 #include "keystore_policy.h"
+#include "tpm_hierarchy.h"
 
 struct keystore {
 	char dir[4096];
@@ -91,16 +92,15 @@ static int ks_key_from_tss2(const struct tss2key *f, const char *name, struct ks
 	return ks_key_derive(k, e);
 }
 
-/* Takes the comment from dir/keys/<name>.pub when that line holds the same key. */
-static void ks_read_comment(struct keystore *ks, struct ks_key *k)
+/* Takes the comment from the .pub file at path when that line holds the same key. */
+static void ks_read_comment(struct ks_key *k, const char *path)
 {
-	char path[4200], comment[TSS2KEY_DESC_MAX], *line = NULL;
+	char comment[TSS2KEY_DESC_MAX], *line = NULL;
 	struct sshkey_pub pub;
 	size_t len;
 	struct errmsg e;
 
-	if (store_key_path(ks->dir, k->name, ".pub", path, sizeof(path), &e) != 0 ||
-	    store_read_file(path, 16384, &line, &len, &e) != 0)
+	if (store_read_file(path, 16384, &line, &len, &e) != 0)
 		return;
 	if (sshkey_pub_from_line(line, &pub, comment, sizeof(comment)) == 0 &&
 	    sshkey_pub_equal(&pub, &k->pub))
@@ -108,11 +108,12 @@ static void ks_read_comment(struct keystore *ks, struct ks_key *k)
 	free(line);
 }
 
-/* Reads dir/keys/<name>.tss into a new key. */
-static int ks_read_key(struct keystore *ks, const char *name, struct ks_key **out,
-		       struct errmsg *e)
+/* Reads the key file at path (pub_path: its .pub) into a new key called name; the file
+ * and its directory must pass the store's rules. owned: a key-dirs file, where an
+ * importable key is refused (tpm-key add imports it). */
+static int ks_read_key_at(struct keystore *ks, const char *name, const char *path,
+			  const char *pub_path, int owned, struct ks_key **out, struct errmsg *e)
 {
-	char path[4200];
 	char *pem = NULL;
 	size_t len = 0;
 	struct tss2key *f = calloc(1, sizeof(*f));
@@ -123,9 +124,13 @@ static int ks_read_key(struct keystore *ks, const char *name, struct ks_key **ou
 		errmsg_set(e, "keystore: out of memory");
 		goto done;
 	}
-	if (store_key_path(ks->dir, name, ".tss", path, sizeof(path), e) != 0 ||
-	    store_read_private(path, TSS2KEY_FILE_MAX, 0, &pem, &len, e) != 0)
+	if (store_read_private(path, TSS2KEY_FILE_MAX, 0, &pem, &len, e) != 0)
 		goto done;
+	if (owned && tss2key_from_pem(pem, len, f, e) == 0 && f->type == TSS2KEY_IMPORTABLE) {
+		errmsg_set(e, "%s is an importable (wrapped) key: tpm-key add %s puts it in the "
+			   "store", path, path);
+		goto done;
+	}
 	if (tss2key_from_pem(pem, len, f, e) != 0 || ks_key_from_tss2(f, name, k, e) != 0 ||
 	    ks_policy_load(ks->dir, k, f, e) != 0) {
 		errmsg_prefix(e, "%s", path);
@@ -145,7 +150,7 @@ static int ks_read_key(struct keystore *ks, const char *name, struct ks_key **ou
 		}
 	}
 	if (!f->has_description)
-		ks_read_comment(ks, k);
+		ks_read_comment(k, pub_path);
 	*out = k;
 	k = NULL;
 	r = 0;
@@ -154,6 +159,18 @@ done:
 	free(f);
 	free(k);
 	return r;
+}
+
+/* Reads dir/keys/<name>.tss into a new key. */
+static int ks_read_key(struct keystore *ks, const char *name, struct ks_key **out,
+		       struct errmsg *e)
+{
+	char path[4200], pub[4200];
+
+	if (store_key_path(ks->dir, name, ".tss", path, sizeof(path), e) != 0 ||
+	    store_key_path(ks->dir, name, ".pub", pub, sizeof(pub), e) != 0)
+		return -1;
+	return ks_read_key_at(ks, name, path, pub, 0, out, e);
 }
 
 static int ks_write_pub(struct keystore *ks, const struct ks_key *k, struct errmsg *e);
@@ -216,6 +233,52 @@ int keystore_open(const char *dir, struct tpm *tpm, struct keystore **out, struc
 		log_warn("removed %zu public key file(s) without their .tss in %s/keys (left by an "
 			 "interrupted gen or import)", ks->orphans_removed, dir);
 	*out = ks;
+	return 0;
+}
+
+/* One key file of a key dir: dir/<name>.tss or .tpm, with dir/<name>.pub if any. */
+static void ks_add_dir_key(struct keystore *ks, const char *dir, const char *file)
+{
+	char name[STORE_NAME_MAX], path[sizeof(((struct ks_key *)0)->ext_path)], pub[4200];
+	size_t n = strlen(file) - 4;
+	struct ks_key *k = NULL;
+	struct errmsg e;
+
+	snprintf(name, sizeof(name), "%.*s", (int)n, file);
+	if (snprintf(path, sizeof(path), "%s/%s", dir, file) >= (int)sizeof(path) ||
+	    snprintf(pub, sizeof(pub), "%s/%s.pub", dir, name) >= (int)sizeof(pub))
+		return;
+	if (keystore_find_name(ks, name) != NULL) {
+		log_warn("skipping %s: a key named '%s' is served already", path, name);
+		return;
+	}
+	if (ks_read_key_at(ks, name, path, pub, 1, &k, &e) != 0) {
+		log_warn("skipping key file %s: %s", path, e.text);
+		return;
+	}
+	snprintf(k->ext_path, sizeof(k->ext_path), "%s", path);
+	if (ks_append(ks, k, &e) != 0) {
+		free(k);
+		log_warn("skipping key file %s: %s", path, e.text);
+	}
+}
+
+int keystore_add_dir(struct keystore *ks, const char *dir, struct errmsg *e)
+{
+	char (*files)[STORE_FILE_MAX] = calloc(STORE_MAX_KEYS, sizeof(*files));
+	size_t count = 0, before = ks->n;
+
+	if (files == NULL)
+		return errmsg_set(e, "keystore: out of memory");
+	if (store_check_dir(dir, 0, e) != 0 ||
+	    store_list_dir_keys(dir, files, STORE_MAX_KEYS, &count, e) != 0) {
+		free(files);
+		return -1;
+	}
+	for (size_t i = 0; i < count; i++)
+		ks_add_dir_key(ks, dir, files[i]);
+	free(files);
+	log_info("key-dirs: %zu key(s) from %s", ks->n - before, dir);
 	return 0;
 }
 
@@ -295,6 +358,56 @@ static void ks_forget(struct keystore *ks, struct ks_key *k)
 	memmove(&ks->keys[i], &ks->keys[i + 1], (ks->n - i - 1) * sizeof(ks->keys[0]));
 	ks->n--;
 	ks_key_free(ks, k);
+}
+
+/* 1 (e set) for the keys whose file the agent must not write or delete: key-dirs files
+ * and hierarchy keys (no file at all). */
+static int ks_not_in_store(const struct ks_key *k, const char *what, struct errmsg *e)
+{
+	if (k->tk.primary != 0) {
+		errmsg_set(e, "%s: '%s' is a hierarchy key (hierarchy-keys): it has no file and "
+			   "no PIN; drop it from the setting instead", what, k->name);
+		return 1;
+	}
+	if (k->ext_path[0] != '\0') {
+		errmsg_set(e, "%s: key '%s' is the file %s (key-dirs), which the agent never "
+			   "writes or deletes: change or remove that file yourself, or tpm-key add "
+			   "it to the store", what, k->name, k->ext_path);
+		return 1;
+	}
+	return 0;
+}
+
+int keystore_add_hierarchy_key(struct keystore *ks, uint32_t hierarchy, const char *hname,
+			       const char *tname, struct ks_key **out, struct errmsg *e)
+{
+	enum sshkey_type type;
+	unsigned bits;
+	struct ks_key *k;
+	char name[STORE_NAME_MAX];
+
+	if (ks->tpm == NULL)
+		return errmsg_set(e, "keystore: no TPM connection");
+	if (tpm_hierarchy_keytype(tname, &type, &bits) != 0)
+		return errmsg_set(e, "hierarchy key type '%s': use ecdsa256, ecdsa384, ecdsa521, "
+				  "rsa2048 or rsa3072", tname);
+	snprintf(name, sizeof(name), "%s-%s", hname, tname);
+	if (keystore_find_name(ks, name) != NULL)
+		return errmsg_set(e, "a key named '%s' is served already", name);
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return errmsg_set(e, "keystore: out of memory");
+	snprintf(k->name, sizeof(k->name), "%s", name);
+	snprintf(k->comment, sizeof(k->comment), "%s hierarchy key", hname);
+	k->empty_auth = 1;
+	if (tpm_hierarchy_key(ks->tpm, hierarchy, type, bits, &k->tk, &k->pub, e) != 0 ||
+	    ks_key_derive(k, e) != 0 || ks_append(ks, k, e) != 0) {
+		free(k);
+		return -1;
+	}
+	log_info("hierarchy key '%s' (%s)", k->name, k->fingerprint);
+	if (out != NULL)
+		*out = k;
+	return 0;
 }
 
 /* "ecdsa-p256", "rsa-3072", then "-2", "-3" ... until the name is free. */
@@ -492,6 +605,82 @@ int keystore_import(struct keystore *ks, const struct tpm_import_in *in, const c
 	return 0;
 }
 
+/* The key inside a loadable file from elsewhere (ssh-tpm-agent, tpm2-openssl) must be
+ * under this TPM's SRK: TPM2_Load says so before the file joins the store. */
+static int ks_check_loadable(struct keystore *ks, const struct tss2key *f, struct ks_key *k,
+			     const struct tpm_info *info, struct errmsg *e)
+{
+	if (tpm_parent_hierarchy(f->parent) != info->hierarchy)
+		return errmsg_set(e, "the key's parent is 0x%08x (%s hierarchy); this agent runs "
+				  "with hierarchy = %s", f->parent,
+				  tpm_hierarchy_name(tpm_parent_hierarchy(f->parent)),
+				  tpm_hierarchy_name(info->hierarchy));
+	if (f->pub_len > sizeof(k->tk.pub) || f->priv_len > sizeof(k->tk.priv))
+		return errmsg_set(e, "TPM blobs too large");
+	memcpy(k->tk.pub, f->pub, f->pub_len);
+	k->tk.pub_len = f->pub_len;
+	memcpy(k->tk.priv, f->priv, f->priv_len);
+	k->tk.priv_len = f->priv_len;
+	if (tpm_key_load(ks->tpm, &k->tk, e) != 0) {
+		errmsg_prefix(e, "the key does not load under this TPM's SRK (made on another TPM?)");
+		return -1;
+	}
+	return 0;
+}
+
+int keystore_add(struct keystore *ks, const struct tss2key *f, const char *name,
+		 const char *comment, struct ks_key **out, struct errmsg *e)
+{
+	struct tpm_key *probe = calloc(1, sizeof(*probe));
+	struct sshkey_pub pub;
+	struct tpm_info info;
+	struct ks_key *k = NULL;
+	int r = -1;
+
+	if (probe == NULL)
+		return errmsg_set(e, "keystore: out of memory");
+	if (ks->tpm == NULL)
+		errmsg_set(e, "keystore: no TPM connection");
+	else if (f->type == TSS2KEY_SEALED)
+		errmsg_set(e, "the file holds sealed data, not a key");
+	else if (f->n_policy > 0 || f->n_authpolicy > 0)
+		errmsg_set(e, "keys bound to a TPM policy cannot be added (only keys with a PIN "
+			   "or none)");
+	else if (f->pub_len > sizeof(probe->pub))
+		errmsg_set(e, "TPM public blob too large");
+	else
+		r = 0;
+	if (r == 0) {
+		memcpy(probe->pub, f->pub, f->pub_len);
+		probe->pub_len = f->pub_len;
+		if ((r = tpm_key_public(probe, &pub, e)) == 0)
+			r = tpm_get_info(ks->tpm, &info, e);
+	}
+	if (r == 0 && (k = ks_new_named(ks, pub.type, sshkey_bits(&pub), name, comment, e)) == NULL)
+		r = -1;
+	if (r == 0)
+		r = f->type == TSS2KEY_IMPORTABLE ? tpm_import_wrapped(ks->tpm, f, &k->tk, e) :
+						     ks_check_loadable(ks, f, k, &info, e);
+	if (r == 0) {
+		k->empty_auth = f->empty_auth;
+		k->pub = pub;
+		if (ks_key_derive(k, e) != 0 || ks_write_key(ks, k, info.parent, 1, e) != 0 ||
+		    ks_append(ks, k, e) != 0)
+			r = -1;
+	}
+	free(probe);
+	if (r != 0) {
+		if (k != NULL)
+			ks_key_free(ks, k);
+		return r;
+	}
+	log_info("added key '%s' (%s, %s)", k->name,
+		 f->type == TSS2KEY_IMPORTABLE ? "imported" : "loadable", k->fingerprint);
+	if (out != NULL)
+		*out = k;
+	return 0;
+}
+
 int keystore_delete(struct keystore *ks, const char *name_or_grip, struct errmsg *e)
 {
 	struct ks_key *k = keystore_find_name(ks, name_or_grip);
@@ -500,6 +689,8 @@ int keystore_delete(struct keystore *ks, const char *name_or_grip, struct errmsg
 	snprintf(name, sizeof(name), "%s", k != NULL ? k->name : name_or_grip);
 	if (!store_name_valid(name))
 		return errmsg_set(e, "invalid key name '%s'", name);
+	if (k != NULL && ks_not_in_store(k, "rm", e))
+		return -1;
 	if (k == NULL && !store_key_exists(ks->dir, name))
 		return errmsg_set(e, "no key named '%s' (see tpm-key list)", name);
 	if (store_remove_key(ks->dir, name, e) != 0)
@@ -520,6 +711,13 @@ int keystore_load(struct keystore *ks, const char *name, struct ks_key **out,
 
 	if (!store_name_valid(name))
 		return errmsg_set(e, "invalid key name '%s'", name);
+	old = keystore_find_name(ks, name);
+	if (old != NULL && (old->ext_path[0] != '\0' || old->tk.primary)) { /* no store file */
+		old->hidden = 0;
+		if (out != NULL)
+			*out = old;
+		return 0;
+	}
 	if (!store_key_exists(ks->dir, name))
 		return errmsg_set(e, "no key named '%s' in %s/keys", name, ks->dir);
 	if (ks_read_key(ks, name, &fresh, e) != 0)
@@ -723,6 +921,8 @@ int keystore_change_auth(struct keystore *ks, struct ks_key *k, const uint8_t *o
 	struct tpm_info info;
 	int r;
 
+	if (ks_not_in_store(k, "passwd", e))
+		return -1;
 	if (ks->tpm == NULL)
 		return errmsg_set(e, "keystore: no TPM connection");
 	/* Only the policy authorises a PCR-bound key: without PolicyAuthValue in it (fixed
@@ -769,6 +969,8 @@ int keystore_rewrite_key(struct keystore *ks, struct ks_key *k, struct errmsg *e
 {
 	struct tpm_info info;
 
+	if (ks_not_in_store(k, "rewrite", e))
+		return -1;
 	if (ks->tpm == NULL || tpm_get_info(ks->tpm, &info, e) != 0)
 		return errmsg_set(e, "keystore: no TPM connection");
 	return ks_write_key(ks, k, info.parent, 0, e);

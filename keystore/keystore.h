@@ -28,6 +28,7 @@ struct ks_key {
 	uint64_t lifetime_end; /* CLOCK_MONOTONIC second at which the key is hidden; 0 = never */
 	struct tpm_key tk;
 	struct ks_policy *policy; /* PCR policy (keystore_policy.h); NULL: none */
+	char ext_path[1024]; /* a key-dirs file outside the store; "" for keys in the store */
 };
 
 struct keystore;
@@ -40,6 +41,15 @@ int keystore_open(const char *dir, struct tpm *tpm, struct keystore **out, struc
 void keystore_repairs(const struct keystore *ks, size_t *orphans_removed,
 		      size_t *pubs_rewritten);
 void keystore_close(struct keystore *ks);
+/* key-dirs: also serves the .tss and .tpm files of dir (which must be ours, not a
+ * symlink, not writable by others; so must each file). A file that does not load, or
+ * whose name is taken, is skipped with a log line. Such keys are never written or
+ * deleted by the agent. */
+int keystore_add_dir(struct keystore *ks, const char *dir, struct errmsg *e);
+/* hierarchy-keys: serves the hierarchy key of type tname ("ecdsa256", ...) under
+ * hierarchy (TPM2_RH_*, named hname), named "<hname>-<tname>", with no file. */
+int keystore_add_hierarchy_key(struct keystore *ks, uint32_t hierarchy, const char *hname,
+			       const char *tname, struct ks_key **out, struct errmsg *e);
 const char *keystore_dir(const struct keystore *ks);
 
 size_t keystore_count(const struct keystore *ks);
@@ -64,6 +74,13 @@ int keystore_import(struct keystore *ks, const struct tpm_import_in *in, const c
  * then "-2", "-3" ...), as keystore_generate and keystore_import choose it now. */
 int keystore_default_name(struct keystore *ks, enum sshkey_type type, unsigned bits,
 			  char *out, size_t len, struct errmsg *e);
+/* tpm-key add: a TSS2 key file made elsewhere joins the store: an importable key
+ * (tpm-key wrap, for this TPM's SRK) is TPM2_Import'ed and stored loadable; a loadable
+ * one (ssh-tpm-agent's .tpm, tpm2-openssl) is stored once TPM2_Load accepts it. Sealed
+ * data and policy-bound keys are refused. name, comment as for keystore_generate. */
+int keystore_add(struct keystore *ks, const struct tss2key *f, const char *name,
+		 const char *comment, struct ks_key **out, struct errmsg *e);
+/* Deletes the key's files and forgets it. */
 /* Gives k a new name and comment: its files are written under the new name, then the
  * old ones removed. The name must be valid and free. */
 int keystore_rename(struct keystore *ks, struct ks_key *k, const char *name,

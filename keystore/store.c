@@ -514,6 +514,37 @@ int store_list_keys(const char *dir, char (*names)[STORE_NAME_MAX], size_t max,
 	return 0;
 }
 
+int store_list_dir_keys(const char *dir, char (*files)[STORE_FILE_MAX], size_t max,
+			size_t *count, struct errmsg *e)
+{
+	struct dirent *de;
+	DIR *d;
+
+	*count = 0;
+	if ((d = opendir(dir)) == NULL)
+		return errmsg_set(e, "key-dirs: cannot list %s: %s", dir, strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name);
+		char name[STORE_NAME_MAX];
+
+		if (n <= 4 || n - 4 >= STORE_NAME_MAX || (strcmp(de->d_name + n - 4, ".tss") != 0 &&
+							   strcmp(de->d_name + n - 4, ".tpm") != 0))
+			continue;
+		memcpy(name, de->d_name, n - 4);
+		name[n - 4] = '\0';
+		if (!store_name_valid(name) || !is_regular_at(d, de->d_name))
+			continue;
+		if (*count == max) {
+			closedir(d);
+			return errmsg_set(e, "key-dirs: more than %zu keys in %s", max, dir);
+		}
+		memcpy(files[(*count)++], de->d_name, n + 1);
+	}
+	closedir(d);
+	qsort(files, *count, STORE_FILE_MAX, cmp_names);
+	return 0;
+}
+
 /* The key name of a directory entry "<name>.pub" whose "<name>.tss" is missing, or 0. */
 static int orphan_pub_of(DIR *d, const char *entry, char name[STORE_NAME_MAX])
 {

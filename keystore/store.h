@@ -10,6 +10,7 @@
 
 #define STORE_NAME_MAX 64
 #define STORE_MAX_KEYS 1024
+#define STORE_FILE_MAX (STORE_NAME_MAX + 4) /* "<name>.tss" with its NUL */
 
 /* $TPM_AGENT_HOME, else $XDG_DATA_HOME/tpm-agent, else ~/.local/share/tpm-agent. */
 int store_default_dir(char *out, size_t len, struct errmsg *e);
@@ -42,6 +43,11 @@ int store_check_dir(const char *dir, int root_ok, struct errmsg *e);
  * file is a regular file (no symbolic link) with the same owner and mode rules. */
 int store_read_private(const char *path, size_t max, int root_ok, char **data, size_t *len,
 		       struct errmsg *e);
+
+/* key-dirs (key files outside the store): the regular files "<name>.tss" and
+ * "<name>.tpm" (valid names) in dir, sorted. */
+int store_list_dir_keys(const char *dir, char (*files)[STORE_FILE_MAX], size_t max,
+			size_t *count, struct errmsg *e);
 
 /* Names of the keys in dir/keys (files *.tss with valid names), sorted. */
 int store_list_keys(const char *dir, char (*names)[STORE_NAME_MAX], size_t max,

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -43,6 +44,7 @@ struct tcti_guard {
 	unsigned missed_s;
 	uint64_t sent;
 	atomic_int aborted;
+	int lock_fd;
 };
 
 static struct tcti_guard *guard_of(TSS2_TCTI_CONTEXT *c)
@@ -377,6 +379,7 @@ struct tcti_guard *tcti_guard_new(const char *conf)
 	g->v2.v1.setLocality = guard_set_locality;
 	g->v2.makeSticky = guard_make_sticky;
 	g->sock = -1;
+	g->lock_fd = -1;
 	g->cmd_ms = GUARD_TIMEOUT_DEFAULT_S * 1000u;
 	g->create_ms = GUARD_CREATE_TIMEOUT_DEFAULT_S * 1000u;
 	g->cur_ms = g->cmd_ms;
@@ -415,6 +418,8 @@ void tcti_guard_free(struct tcti_guard *g)
 	if (g == NULL)
 		return;
 	tcti_guard_disconnect(g);
+	if (g->lock_fd >= 0)
+		close(g->lock_fd);
 	free(g);
 }
 
@@ -467,6 +472,45 @@ int tcti_guard_dirty(const struct tcti_guard *g)
 uint64_t tcti_guard_sent(const struct tcti_guard *g)
 {
 	return g->sent;
+}
+
+int tcti_guard_lock(struct tcti_guard *g, long *holder)
+{
+	const char *dir = getenv("XDG_RUNTIME_DIR");
+	char path[4096], pid[32];
+	uint32_t h = 2166136261u;
+	ssize_t n;
+	int fd;
+
+	*holder = 0;
+	if (g->lock_fd >= 0)
+		return 0;
+	for (const char *c = g->conf; *c != '\0'; c++)
+		h = (h ^ (uint8_t)*c) * 16777619u;
+	if (dir == NULL || dir[0] != '/')
+		dir = "/tmp";
+	if (snprintf(path, sizeof(path), "%s/tpm-agent-tpm-%08x.lock", dir, h) >= (int)sizeof(path))
+		return 0;
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return 0;
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		n = pread(fd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		*holder = strtol(pid, NULL, 10);
+		close(fd);
+		return -1;
+	}
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+		(void)0; /* the pid is only for the message of the next agent */
+	g->lock_fd = fd;
+	return 0;
+}
+
+int tcti_guard_locked(const struct tcti_guard *g)
+{
+	return g->lock_fd >= 0;
 }
 
 int tcti_guard_raw_tpm(const struct tcti_guard *g)

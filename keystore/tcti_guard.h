@@ -68,4 +68,13 @@ uint64_t tcti_guard_sent(const struct tcti_guard *g);
  * whatever is there at start is a crashed agent's leftovers. */
 int tcti_guard_raw_tpm(const struct tcti_guard *g);
 
+/* One agent per TPM without a resource manager: two would flush each other's sessions
+ * and objects at start, and a session handle the TPM hands out again makes the other's
+ * next command fail its HMAC, which costs a dictionary-attack try. An flock on
+ * $XDG_RUNTIME_DIR (else /tmp)/tpm-agent-tpm-<hash of the TCTI string>.lock, held until
+ * tcti_guard_free. 0: held, or the file cannot be made (*holder 0: go on, without the
+ * start-up clean-up); -1: another process holds it, *holder its pid (0 if unknown). */
+int tcti_guard_lock(struct tcti_guard *g, long *holder);
+int tcti_guard_locked(const struct tcti_guard *g);
+
 #endif

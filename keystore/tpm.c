@@ -243,9 +243,10 @@ static unsigned flush_listed(struct tpm *t, TPM2_HANDLE first)
  * session and object slots. At a reconnect they are our own, and not counted. */
 static void sweep_leftovers(struct tpm *t)
 {
-	unsigned sessions = flush_listed(t, TPM2_HR_HMAC_SESSION) +
-			    flush_listed(t, TPM2_HR_POLICY_SESSION);
-	unsigned objects = flush_listed(t, TPM2_HR_TRANSIENT);
+	/* tss2's TPM2_HR_* shift a signed int into the sign bit (UBSan): spelt out here. */
+	unsigned sessions = flush_listed(t, (TPM2_HC)TPM2_HT_HMAC_SESSION << TPM2_HR_SHIFT) +
+			    flush_listed(t, (TPM2_HC)TPM2_HT_POLICY_SESSION << TPM2_HR_SHIFT);
+	unsigned objects = flush_listed(t, (TPM2_HC)TPM2_HT_TRANSIENT << TPM2_HR_SHIFT);
 
 	if (t->info.reconnects == 0) {
 		t->info.leftover_sessions = sessions;
@@ -288,7 +289,8 @@ static int connect_tpm(struct tpm *t, struct errmsg *e)
 		drop_connection(t);
 		return r;
 	}
-	if (t->info.raw_tpm)
+	/* Only under the per-TPM lock: with it no other agent's session is there. */
+	if (t->info.raw_tpm && tcti_guard_locked(t->guard))
 		sweep_leftovers(t);
 	layers_suspect = 0;
 	return 0;
@@ -1126,6 +1128,7 @@ static int reserve_srk_slot(struct tpm *t, struct errmsg *e)
 int tpm_open(const struct tpm_options *o, struct tpm **out, struct errmsg *e)
 {
 	struct tpm *t;
+	long holder;
 	int r;
 
 	*out = NULL;
@@ -1167,6 +1170,16 @@ int tpm_open(const struct tpm_options *o, struct tpm **out, struct errmsg *e)
 				   GUARD_CREATE_TIMEOUT_DEFAULT_S;
 	tcti_guard_set_deadlines(t->guard, t->info.timeout_s, t->info.create_timeout_s);
 	t->info.raw_tpm = tcti_guard_raw_tpm(t->guard);
+	if (t->info.raw_tpm && tcti_guard_lock(t->guard, &holder) != 0) {
+		tcti_guard_free(t->guard);
+		free(t);
+		return errmsg_set(e, "tpm: another tpm-agent (pid %ld) uses the TPM at '%s', "
+				  "which has no resource manager: two agents there would flush "
+				  "each other's sessions (and a reused session handle costs a "
+				  "dictionary-attack try); stop that agent, or share the TPM "
+				  "through tpm2-abrmd (--tcti tabrmd:bus_type=session)",
+				  holder, o->tcti ? o->tcti : TPM_TCTI_DEFAULT);
+	}
 	/* tpm2-tss logs every failure to stderr; our error messages say it better. */
 	setenv("TSS2_LOG", "all+none", 0);
 	if ((r = connect_tpm(t, e)) == 0 && (r = read_info(t, e)) == 0 &&
@@ -1390,7 +1403,8 @@ static TSS2_RC load_op(struct tpm *t, void *arg)
 		evict_lru(t);
 	for (;;) {
 		from_saved = k->state.saved_len > 0 && k->state.name_len > 0;
-		rc = from_saved ? context_load(t, k, &h) : blob_load(t, k, &h);
+		rc = from_saved ? context_load(t, k, &h) :
+		     k->primary ? tpm_primary_load(t, k, &h) : blob_load(t, k, &h);
 		if (rc == TSS2_RC_SUCCESS)
 			break;
 		if (rc_base(rc) == TPM2_RC_OBJECT_MEMORY) {
@@ -1425,7 +1439,7 @@ int tpm_key_load(struct tpm *t, struct tpm_key *k, struct errmsg *e)
 	}
 	/* A handle we do not know (another connection's, a copied struct) means nothing. */
 	k->state.handle = 0;
-	bad = unmarshal_pub(k, &pub, e) != 0 || unmarshal_priv(k, &priv, e) != 0;
+	bad = unmarshal_pub(k, &pub, e) != 0 || (!k->primary && unmarshal_priv(k, &priv, e) != 0);
 	OPENSSL_cleanse(&priv, sizeof(priv));
 	if (bad)
 		return TPM_E_FAIL;
@@ -1455,8 +1469,9 @@ void tpm_close(struct tpm *t)
 {
 	if (t == NULL)
 		return;
-	/* Shutting down must not wait a full tpm-timeout per flush on a stuck TPM. */
-	tcti_guard_set_deadlines(t->guard, 2, 2);
+	/* Shutting down must not wait a full tpm-timeout on a stuck TPM: after one flush
+	 * without an answer the guard is dirty and nothing more is sent. */
+	tcti_guard_set_deadlines(t->guard, 1, 1);
 	/* Flush only over a connection in a known state; otherwise (aborted, timed out,
 	 * garbled) the TPM is swept at the next start when it has no resource manager. */
 	if (t->sys == NULL || tcti_guard_dirty(t->guard) || tcti_guard_aborted(t->guard)) {

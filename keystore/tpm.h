@@ -95,6 +95,9 @@ struct tpm_info {
 struct tpm_key {
 	uint8_t pub[TSS2KEY_BLOB_MAX]; size_t pub_len;   /* marshalled TPM2B_PUBLIC */
 	uint8_t priv[TSS2KEY_BLOB_MAX]; size_t priv_len; /* marshalled TPM2B_PRIVATE */
+	/* A hierarchy key (tpm_hierarchy.h): the hierarchy handle whose primary seed makes
+	 * it with TPM2_CreatePrimary (priv is empty); 0 for a key loaded from its blobs. */
+	uint32_t primary;
 	struct {
 		uint32_t handle;   /* TPM handle of the loaded object (0x80xxxxxx), 0 when not loaded */
 		uint64_t last_use; /* LRU stamp */
@@ -286,6 +289,15 @@ struct tpm_import_in {
  * bytes are TPM_E_UNSUPPORTED. */
 int tpm_import_key(struct tpm *t, const struct tpm_import_in *in, const uint8_t *auth,
 		   size_t auth_len, struct tpm_key *k, struct sshkey_pub *pub, struct errmsg *e);
+/* TPM2_Import of an importable TSS2 key (tpm-key wrap made it for this TPM's SRK) under
+ * the SRK; fills k's blobs (loadable from now on). A file wrapped for another TPM fails
+ * with a message that says so. */
+int tpm_import_wrapped(struct tpm *t, const struct tss2key *f, struct tpm_key *k,
+		       struct errmsg *e);
+/* The SRK's P-256 public point and TPM name (*name_len: capacity in, length out), for
+ * tpm-key srk; no TPM command. Fails when the SRK is not an ECC P-256 key. */
+int tpm_srk_public(struct tpm *t, uint8_t x[32], uint8_t y[32], uint8_t *name,
+		   size_t *name_len, struct errmsg *e);
 
 /* ---- tpm_wait.c: while a thread waits for the TPM ---- */
 

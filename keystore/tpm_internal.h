@@ -115,6 +115,11 @@ int tpm_err(struct errmsg *e, TSS2_RC rc, const char *remedy, const char *fmt, .
 /* tpm_wait.c: routes ctx's transmit and receive through the wait hooks (tpm.h). */
 void tpm_wait_wrap(TSS2_TCTI_CONTEXT *ctx);
 
+/* tpm_hierarchy.c: TPM2_CreatePrimary of hierarchy key k (k->primary) from its fixed
+ * template; *h its transient handle, k's name set. Fails when the hierarchy's seed no
+ * longer makes k's public key (null hierarchy after a TPM reset, owner after a clear). */
+TSS2_RC tpm_primary_load(struct tpm *t, struct tpm_key *k, TPM2_HANDLE *h);
+
 /* The TCG "H-2" ECC P-256 storage primary template of the SRK (REFERENCE.md §2). */
 void srk_template(TPM2B_PUBLIC *p);
 

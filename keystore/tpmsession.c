@@ -170,7 +170,7 @@ int tpmsession_kdfe(struct tpmsession *s, const uint8_t *z, size_t z_len,
 
 /* ---- ECC salt ---- */
 
-static EVP_PKEY *p256_public(const uint8_t x[TPMS_ECC_COORD], const uint8_t y[TPMS_ECC_COORD])
+EVP_PKEY *tpmsession_p256_public(const uint8_t x[TPMS_ECC_COORD], const uint8_t y[TPMS_ECC_COORD])
 {
 	uint8_t q[1 + 2 * TPMS_ECC_COORD];
 	char group[] = "P-256";
@@ -232,7 +232,7 @@ int tpmsession_ecc_seed(struct tpmsession *s, const char *label,
 			const uint8_t srk_y[TPMS_ECC_COORD], uint8_t salt[TPMS_DIGEST_LEN],
 			uint8_t eph_x[TPMS_ECC_COORD], uint8_t eph_y[TPMS_ECC_COORD])
 {
-	EVP_PKEY *srk = p256_public(srk_x, srk_y), *eph = NULL;
+	EVP_PKEY *srk = tpmsession_p256_public(srk_x, srk_y), *eph = NULL;
 	uint8_t z[TPMS_ECC_COORD];
 	int r = TPMS_E_CRYPTO;
 

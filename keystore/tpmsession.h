@@ -86,6 +86,10 @@ int tpmsession_ecc_salt(struct tpmsession *s, const uint8_t srk_x[TPMS_ECC_COORD
 			const uint8_t srk_y[TPMS_ECC_COORD], uint8_t salt[TPMS_DIGEST_LEN],
 			uint8_t eph_x[TPMS_ECC_COORD], uint8_t eph_y[TPMS_ECC_COORD]);
 
+/* The P-256 public key with point (x, y) (EVP_PKEY_free it); NULL when the point is not
+ * on the curve. */
+EVP_PKEY *tpmsession_p256_public(const uint8_t x[TPMS_ECC_COORD], const uint8_t y[TPMS_ECC_COORD]);
+
 /* The same with another KDFe label: "DUPLICATE" makes the seed of a duplication blob's
  * outer wrapper (Part 1 §23.3, TPM2_Import's inSymSeed). */
 int tpmsession_ecc_seed(struct tpmsession *s, const char *label,

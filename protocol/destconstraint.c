@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "knownhosts.h"
+
 #define SSH2_MSG_USERAUTH_REQUEST 50
 
 static int fail(struct errmsg *e, int r, const char *why)
@@ -159,26 +161,6 @@ int dest_put_constraint(struct sshbuf *out, const char *from_host,
 
 /* ---- matching ---- */
 
-/* OpenSSH's match_pattern: '*' and '?' wildcards, nothing else special. */
-static int wild_match(const char *s, const char *p)
-{
-	for (; *p != '\0'; p++, s++) {
-		if (*p == '*') {
-			while (p[1] == '*')
-				p++;
-			if (p[1] == '\0')
-				return 1;
-			for (; *s != '\0'; s++)
-				if (wild_match(s, p + 1))
-					return 1;
-			return 0;
-		}
-		if (*s == '\0' || (*p != '?' && *p != *s))
-			return 0;
-	}
-	return *s == '\0';
-}
-
 /* A plain host key matches a non-CA entry with the same blob. A certificate host key
  * would need its CA and principals checked: session-bind does not accept those (see
  * sshverify.h), so a CA entry never matches here. */
@@ -203,7 +185,7 @@ static int permitted_hop(const struct dest_set *d, const struct dest_binding *fr
 			continue;
 		if (to != NULL && !hop_has_key(&c->to, to->hostkey, to->hostkey_len))
 			continue;
-		if (c->to.user[0] != '\0' && user != NULL && !wild_match(user, c->to.user))
+		if (c->to.user[0] != '\0' && user != NULL && !knownhosts_wild(user, c->to.user, strlen(c->to.user)))
 			continue;
 		return 1;
 	}

@@ -11,20 +11,30 @@
 #define HASH_MAGIC "|1|"
 #define SHA1_LEN 20
 
-/* OpenSSH's match_pattern: '*' and '?' wildcards (case folded by the caller). */
-static int wild(const char *s, const char *p, size_t plen)
+/* OpenSSH's match_pattern: '*' and '?' wildcards. Greedy with one backtrack point,
+ * so time stays linear-times-length whatever the pattern (no recursion). */
+int knownhosts_wild(const char *s, const char *p, size_t plen)
 {
-	for (; plen > 0; p++, plen--, s++) {
-		if (*p == '*') {
-			for (; *s != '\0'; s++)
-				if (wild(s, p + 1, plen - 1))
-					return 1;
-			return wild(s, p + 1, plen - 1);
-		}
-		if (*s == '\0' || (*p != '?' && *p != *s))
+	const char *retry_s = NULL;
+	size_t pi = 0, retry_p = 0;
+
+	while (*s != '\0') {
+		if (pi < plen && p[pi] == '*') {
+			retry_p = ++pi;
+			retry_s = s;
+		} else if (pi < plen && (p[pi] == '?' || p[pi] == *s)) {
+			pi++;
+			s++;
+		} else if (retry_s != NULL) {
+			pi = retry_p;
+			s = ++retry_s;
+		} else {
 			return 0;
+		}
 	}
-	return *s == '\0';
+	while (pi < plen && p[pi] == '*')
+		pi++;
+	return pi == plen;
 }
 
 /* Strict-enough base64 of at most out_max bytes; the decoded length, or -1. */
@@ -75,7 +85,7 @@ static int hosts_match(const char *list, size_t len, const char *host)
 		size_t n = comma != NULL ? (size_t)(comma - list) : len;
 		int neg = n > 0 && list[0] == '!';
 
-		if (wild(host, list + neg, n - (size_t)neg)) {
+		if (knownhosts_wild(host, list + neg, n - (size_t)neg)) {
 			if (neg)
 				return 0;
 			hit = 1;

@@ -18,4 +18,8 @@ int knownhosts_lookup(const char *text, size_t len, const char *host,
 		      int (*found)(void *arg, const uint8_t *blob, size_t blob_len, int is_ca),
 		      void *arg);
 
+/* 1 when s matches the plen bytes of pattern p ('*' any run, '?' any one character;
+ * nothing else is special), as OpenSSH's match_pattern. */
+int knownhosts_wild(const char *s, const char *p, size_t plen);
+
 #endif

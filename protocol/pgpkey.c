@@ -12,6 +12,7 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
+#include <sodium.h>
 
 #include "sexp.h"
 
@@ -369,7 +370,9 @@ static int decrypt_secret(struct pgpkey *k, const char *pass, size_t pass_len, i
 		return fail(msg, "the key's S2K hash is not supported", PGPKEY_E_UNSUPPORTED);
 	if (pass_len == 0)
 		return fail(msg, "no passphrase given", PGPKEY_E_PASSPHRASE);
-	if ((size_t)EVP_CIPHER_key_length(ci) > sizeof(key) || (plain = malloc(n + 1)) == NULL)
+	/* the decrypted key goes to locked, guarded memory, wiped when freed */
+	if ((size_t)EVP_CIPHER_key_length(ci) > sizeof(key) || sodium_init() < 0 ||
+	    (plain = sodium_malloc(n + 1)) == NULL)
 		return fail(msg, "out of memory", PGPKEY_E_CRYPTO);
 	if (pgpkey_s2k(k->s2k_hash, k->s2k_mode, k->salt, k->s2k_count, pass, pass_len, key,
 		       (size_t)EVP_CIPHER_key_length(ci)) != 0 || cfb_decrypt(k, key, plain) != 0) {
@@ -391,8 +394,7 @@ static int decrypt_secret(struct pgpkey *k, const char *pass, size_t pass_len, i
 	if (r == PGPKEY_E_PASSPHRASE)
 		fail(msg, "wrong passphrase (the key's checksum does not match)", r);
 	OPENSSL_cleanse(key, sizeof(key));
-	OPENSSL_cleanse(plain, n + 1);
-	free(plain);
+	sodium_free(plain);
 	return r;
 }
 

@@ -6,7 +6,8 @@
  * parsed with every length bounded, then unprotected with the passphrase: OpenPGP S2K
  * (RFC 4880 3.7.1), CFB decryption, the SHA-1 or 16-bit checksum, and a check that the
  * secret matches the public key (RSA: p divides n; ECC: d*G = Q). Everything secret
- * lives in the caller's memory (sodium_malloc it) and in OpenSSL's cleansed buffers. */
+ * lives in the caller's struct pgpkey (sodium_malloc it), in sodium memory of our own
+ * and in OpenSSL's secure, cleansed bignums. */
 #ifndef TPM_AGENT_PGPKEY_H
 #define TPM_AGENT_PGPKEY_H
 

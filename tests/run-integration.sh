@@ -4,7 +4,9 @@
 # time limit. Prints PASS/FAIL per test and "integration: N passed, M failed".
 # Exit 1 on any failure. Arguments: optional test names or paths to run only those.
 # Env: IT_TIMEOUT (seconds per test, default 600), IT_VERBOSE=1 shows passing tests'
-# output too (a failing test's output is always shown).
+# output too (a failing test's output is always shown). IT_JOBS=N runs N tests at a time
+# (default 1; each test has its own swtpm, ports and temp dirs).
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"   # wait -n, for IT_JOBS
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 limit=${IT_TIMEOUT:-600}
@@ -29,25 +31,54 @@ else
 fi
 [ -n "$tests" ] || { echo "integration: no tests found"; exit 1; }
 
-for t in $tests; do
-	name=$(basename "$t" .sh)
-	start=$(date +%s)
-	# Own process (bash), stdin closed; SIGTERM at the limit lets the test's trap clean up.
-	( timeout -k 30 "$limit" bash "$t" </dev/null >"$logdir/$name.log" 2>&1 )
-	rc=$?
-	secs=$(( $(date +%s) - start ))
-	if [ "$rc" -eq 0 ]; then
+# report NAME RC SECS: the verdict line, and the log when it failed (or IT_VERBOSE=1).
+report() {
+	if [ "$2" -eq 0 ]; then
 		passed=$((passed + 1))
-		echo "PASS $name (${secs}s)"
-		[ "${IT_VERBOSE:-0}" = 1 ] && sed 's/^/    /' "$logdir/$name.log"
+		echo "PASS $1 (${3}s)"
+		[ "${IT_VERBOSE:-0}" = 1 ] && sed 's/^/    /' "$logdir/$1.log"
 	else
 		failed=$((failed + 1))
-		failed_names="$failed_names $name"
-		echo "FAIL $name (exit $rc, ${secs}s)"
-		[ "$rc" -eq 124 ] && echo "    (timed out after ${limit}s)"
-		sed 's/^/    /' "$logdir/$name.log"
+		failed_names="$failed_names $1"
+		echo "FAIL $1 (exit $2, ${3}s)"
+		[ "$2" -eq 124 ] && echo "    (timed out after ${limit}s)"
+		sed 's/^/    /' "$logdir/$1.log"
 	fi
+}
+
+# run_one NAME PATH: the test in its own process (bash), stdin closed; SIGTERM at the
+# limit lets the test's trap clean up. Leaves "RC SECS" in $logdir/NAME.rc.
+run_one() {
+	local start=$(date +%s) rc=0
+	timeout -k 30 "$limit" bash "$2" </dev/null >"$logdir/$1.log" 2>&1 || rc=$?
+	echo "$rc $(( $(date +%s) - start ))" >"$logdir/$1.rc"
+}
+
+# collect: reports every finished test not yet reported.
+collect() {
+	local f n
+	for f in "$logdir"/*.rc; do
+		[ -e "$f" ] || continue
+		n=$(basename "$f" .rc)
+		# shellcheck disable=SC2046
+		report "$n" $(cat "$f")
+		rm -f "$f"
+	done
+}
+
+jobs_max=${IT_JOBS:-1}
+running=0
+for t in $tests; do
+	if [ "$running" -ge "$jobs_max" ]; then
+		wait -n
+		running=$((running - 1))
+		collect
+	fi
+	run_one "$(basename "$t" .sh)" "$t" &
+	running=$((running + 1))
 done
+wait
+collect
 [ "$failed" -eq 0 ] || echo "failed:$failed_names"
 echo "integration: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -21,6 +21,7 @@
 #include "../../protocol/agentmsg.h"
 #include "../../protocol/keygrip.h"
 #include "../../protocol/tss2key.h"
+#include "peer_seq.h"
 
 #define CLIENTS 4
 
@@ -557,6 +558,53 @@ static void commands_per_signature(const struct keydef *one, struct keydef *ks, 
 	proxy_stop();
 }
 
+/* n signatures the ssh-tpm-agent way (peer_seq.c) over tcti; their p50 in ms. */
+static double peer_loop(const char *tcti, const struct tss2key *f, int n)
+{
+	const char *why = "out of memory";
+	struct peer_seq *p = peer_seq_open(tcti, f, &why);
+	double *lat = calloc((size_t)n, sizeof(double)), p50;
+
+	if (p == NULL || lat == NULL)
+		die("peer sequence", why);
+	for (int i = 0; i < n; i++) {
+		double t0 = now_ms();
+
+		if (peer_seq_sign(p) != 0)
+			die("peer sequence", "a command of the sequence failed");
+		lat[i] = now_ms() - t0;
+	}
+	p50 = percentile(lat, n, 0.5);
+	peer_seq_close(p);
+	free(lat);
+	return p50;
+}
+
+/* ssh-tpm-agent's per-signature sequence with the P-256 bench key: timed on the swtpm,
+ * counted through the proxy. */
+static void peer_sequence(double *p50, double *cmds)
+{
+	char path[1024], *pem;
+	size_t len;
+	struct tss2key *f = calloc(1, sizeof(*f));
+	struct errmsg e;
+	long c;
+
+	fprintf(stderr, "tpm-bench: ssh-tpm-agent's per-signature sequence, replayed...\n");
+	snprintf(path, sizeof(path), "%s/keys/bench0.tss", home);
+	if (f == NULL || store_read_file(path, TSS2KEY_FILE_MAX, &pem, &len, &e) != 0 ||
+	    tss2key_from_pem(pem, len, f, &e) != 0)
+		die(path, f == NULL ? "out of memory" : e.text);
+	free(pem);
+	*p50 = peer_loop(sim.tcti, f, 200);
+	proxy_start();
+	proxy_req("reset\n");
+	peer_loop(proxy_tcti, f, 20);
+	*cmds = (c = proxy_req("count\n")) < 0 ? -1 : c / 20.0;
+	proxy_stop();
+	free(f);
+}
+
 static void gen_extra(int from, int to)
 {
 	char name[32];
@@ -589,6 +637,7 @@ int main(void)
 	struct keydef rr[10], plain[2];
 	int nids50 = 0, nids100 = 0;
 	double first, ids50, ids100, addl50, rr_p50, gpg_p50, cmds_cached, cmds_rr, cmds_rr_sign;
+	double peer_p50 = 0, peer_cmds = 0;
 	long rss;
 
 	snprintf(home, sizeof(home), "%s/tpm-bench.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -651,6 +700,7 @@ int main(void)
 		bench_floor(&keys[i], t, name);
 	}
 	tpm_close(t);
+	peer_sequence(&peer_p50, &peer_cmds);
 	simulator_stop(&sim);
 
 	print_table();
@@ -663,6 +713,10 @@ int main(void)
 	printf("TPM commands per signature (tpm_proxy.py count): cached key %.2f; 10 keys "
 	       "round-robin over 3 slots %.2f (%.2f of them TPM2_Sign; a miss is FlushContext + "
 	       "ContextLoad + Sign)\n", cmds_cached, cmds_rr, cmds_rr_sign);
+	printf("cached P-256 signature, side by side: tpm-agent %.2f TPM commands, p50 %.3f ms; "
+	       "ssh-tpm-agent's sequence replayed (CreatePrimary, StartAuthSession, Load, "
+	       "StartAuthSession, Sign, FlushContext x2) %.2f commands, p50 %.3f ms (%.1fx)\n",
+	       cmds_cached, keys[0].one_p50, peer_cmds, peer_p50, peer_p50 / keys[0].one_p50);
 	printf("gpg PKSIGN (SIGKEY + SETHASH + PKSIGN over Assuan), ECDSA P-256: p50 %.3f ms "
 	       "(%.2fx the floor)\n", gpg_p50, gpg_p50 / keys[0].floor_p50);
 	printf("first signature after agent start (exec to signature): %.1f ms\n", first);

@@ -147,3 +147,20 @@ for n in ["p256", "p384", "p521", "rsa"]:
         (l,) = struct.unpack(">I", raw[off:off + 4]); fields.append(raw[off + 4:off + 4 + l]); off += 4 + l
     put("sshsig", fields[4])
     os.unlink(msg + ".sig")
+
+# destconstraint: ssh-add -h constraints (string of constraints), userauth requests,
+# session-bind signatures; knownhosts: known_hosts text.
+def hop(user, host, keys):
+    return sstr(sstr(user) + sstr(host) + sstr(b"") + b"".join(sstr(k) + bytes([ca]) for k, ca in keys))
+def constraint(frm, to):
+    return sstr(frm + to + sstr(b""))
+hk_a, hk_b = line_blob(pubs["p256"]), line_blob(pubs["rsa"])
+put("destconstraint", sstr(constraint(hop("", "", []), hop("", "hosta", [(hk_a, 0)]))))
+put("destconstraint", sstr(constraint(hop("", "", []), hop("", "hosta", [(hk_a, 0)])) +
+                           constraint(hop("", "hosta", [(hk_a, 0)]), hop("root", "hostb", [(hk_b, 0), (hk_a, 1)]))))
+put("destconstraint", sstr(seed_blob) + sstr(b"\x01" * 32) + b"\x32" + sstr("root") + sstr("ssh-connection") +
+    sstr("publickey-hostbound-v00@openssh.com") + b"\x01" + sstr("ecdsa-sha2-nistp256") + sstr(seed_blob) + sstr(hk_a))
+put("destconstraint", sstr(hk_a) + sstr(sstr("ecdsa-sha2-nistp256") + sstr(u32(1) + b"\x01" + u32(1) + b"\x02")) + b"sid")
+put("knownhosts", "hosta,!hostc " + pubs["p256"] + "\n@cert-authority *.example.com " + pubs["rsa"] + "\n"
+    "@revoked hosta " + pubs["p384"] + "\n|1|c2FsdHNhbHRzYWx0c2FsdHNhbHQ=|Ym9ndXNib2d1c2JvZ3VzYm9ndXM= " + pubs["p521"] + "\n"
+    "[127.0.0.1]:2222 " + pubs["p256"] + "\r\n# comment\n")

@@ -12,9 +12,9 @@
 # Helpers: fail, step, assert_eq, assert_ne, assert_contains, assert_not_contains,
 # assert_match, assert_mode, run_ok, run_fail, tk (bin/tpm-key), agent_start,
 # agent_start_fg, agent_stop, start_sshd, stop_sshd, ssh_login (+ $SSHD_NEWLOG),
-# authorize_key, gen_key, import_key, fp_of, key_body, agent_fps, tpm2tools, re, hold_start,
-# hold_stop, holders_start, holders_stop, it_on_exit, it_pid_alive, it_wait_gone,
-# it_wait_line, it_wait_log.
+# ssh_host_login, authorize_key, gen_key, import_key, fp_of, key_body, agent_fps,
+# sshsig_ok, tpm2tools, re, hold_start, hold_stop, holders_start, holders_stop,
+# it_on_exit, it_pid_alive, it_wait_gone, it_wait_line, it_wait_log.
 
 set -u
 set -o pipefail
@@ -159,6 +159,9 @@ it_port_busy() { bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 # ---------------------------------------------------------------- the agent
 
 AGENT_SOCK="$T/agent.sock"
+# The agent's sandbox (daemon_sandbox.c) is inherited by pinentry: the scripted
+# pinentries in $T run tests/pinentry/*, so the repo's tests/ stays reachable.
+IT_SANDBOX_ALLOW="$IT_REPO/tests"
 AGENT_LOG="$T/agent.log"
 
 # agent_start [EXTRA ARGS]: daemon mode, output eval'ed like ssh-agent's.
@@ -166,7 +169,8 @@ AGENT_LOG="$T/agent.log"
 agent_start() {
 	local rc=0
 	rm -f "$AGENT_SOCK"
-	timeout 60 $TPM_AGENT_WRAPPER "$TPM_AGENT" --tcti "$SWTPM_TCTI" -a "$AGENT_SOCK" -s "$@" \
+	timeout 60 $TPM_AGENT_WRAPPER "$TPM_AGENT" --tcti "$SWTPM_TCTI" -a "$AGENT_SOCK" -s \
+		--sandbox-allow="$IT_SANDBOX_ALLOW" "$@" \
 		</dev/null >"$T/agent.env" 2>>"$AGENT_LOG" || rc=$?
 	[ "$rc" -eq 0 ] || fail "tpm-agent -s exited $rc: $(tail -5 "$AGENT_LOG")"
 	eval "$(cat "$T/agent.env")" >/dev/null
@@ -180,7 +184,8 @@ agent_start() {
 # shell, log lines (stderr) in $AGENT_LOG.
 agent_start_fg() {
 	rm -f "$AGENT_SOCK"
-	$TPM_AGENT_WRAPPER "$TPM_AGENT" -D -d --tcti "$SWTPM_TCTI" -a "$AGENT_SOCK" "$@" \
+	$TPM_AGENT_WRAPPER "$TPM_AGENT" -D -d --tcti "$SWTPM_TCTI" -a "$AGENT_SOCK" \
+		--sandbox-allow="$IT_SANDBOX_ALLOW" "$@" \
 		</dev/null >"$T/agent-fg.out" 2>>"$AGENT_LOG" &
 	SSH_AGENT_PID=$!
 	SSH_AUTH_SOCK="$AGENT_SOCK"
@@ -314,6 +319,19 @@ ssh_login() {
 	SSHD_NEWLOG=$(sshd_log_new)
 }
 
+# ssh_host_login KNOWN_HOSTS IDENTITY: ssh to the private sshd checking its host key
+# strictly against KNOWN_HOSTS (ECDSA P-256 host keys), logging in with the file key
+# IDENTITY and no agent, so only the host key can come from a TPM. Sets RC, OUT, ERR.
+ssh_host_login() {
+	RC=0
+	SSH_AUTH_SOCK= timeout 60 ssh -F /dev/null -o UserKnownHostsFile="$1" \
+		-o StrictHostKeyChecking=yes -o GlobalKnownHostsFile=/dev/null -o UpdateHostKeys=no \
+		-o HostKeyAlgorithms=ecdsa-sha2-nistp256 -o IdentitiesOnly=yes -o IdentityFile="$2" \
+		-o IdentityAgent=none -o BatchMode=yes -o ConnectTimeout=20 -o LogLevel=ERROR \
+		-p "$SSHD_PORT" "$(id -un)@127.0.0.1" echo ok </dev/null >"$T/.out" 2>"$T/.err" || RC=$?
+	OUT=$(cat "$T/.out"); ERR=$(cat "$T/.err")
+}
+
 # sshd_log_new: the sshd log lines written since the last ssh_login started.
 sshd_log_new() { tail -n "+$((SSHD_LOG_MARK + 1))" "$SSHD_DIR/log"; }
 
@@ -425,6 +443,19 @@ key_body() { printf '%s\n' "$1" | cut -d' ' -f1,2; }
 # agent_fps: the fingerprints ssh-add -l lists (empty when none).
 agent_fps() { ssh-add -l 2>/dev/null | awk '{print $2}'; }
 
+# sshsig_ok PUBFILE: an ssh-keygen -Y signature through the agent with that key, checked
+# with ssh-keygen -Y verify (fails the test otherwise).
+sshsig_ok() {
+	rm -f "$T/sshsig.msg.sig"
+	echo "message $RANDOM" >"$T/sshsig.msg"
+	timeout 30 ssh-keygen -Y sign -f "$1" -n git "$T/sshsig.msg" </dev/null >/dev/null \
+		2>"$T/.sigerr" || fail "ssh-keygen -Y sign with $1: $(cat "$T/.sigerr")"
+	printf 'alice %s\n' "$(cat "$1")" >"$T/sshsig.allowed"
+	timeout 30 ssh-keygen -Y verify -f "$T/sshsig.allowed" -I alice -n git \
+		-s "$T/sshsig.msg.sig" <"$T/sshsig.msg" >/dev/null 2>&1 ||
+		fail "signature with $1 does not verify"
+}
+
 # tpm2tools CMD...: a tpm2-tools command against the private swtpm (only while no agent
 # holds it: the swtpm serves one client at a time).
 tpm2tools() { TPM2TOOLS_TCTI="$SWTPM_TCTI" timeout 60 "$@"; }
@@ -455,6 +486,11 @@ holders_stop() {
 	wait "$HOLDERS_PID" 2>/dev/null
 	HOLDERS_PID=
 }
-# hold_start / hold_stop: one idle client on the agent socket (holders_start ssh ... 1).
-hold_start() { holders_start ssh "$SSH_AUTH_SOCK" 1; }
+# hold_start [HEX] / hold_stop: one idle client on the agent socket (holders_start ssh
+# ... 1) that first sends the bytes HEX (a whole frame: its answer is awaited).
+hold_start() {
+	export HOLD_SEND="${1:-}"
+	holders_start ssh "$SSH_AUTH_SOCK" 1
+	unset HOLD_SEND
+}
 hold_stop() { holders_stop; }

@@ -97,7 +97,7 @@ step "KEYINFO, HAVEKEY and READKEY over gpg-connect-agent"
 run_ok gca "KEYINFO $P256_GRIP" "HAVEKEY 0000000000000000000000000000000000000000 $P256_GRIP" \
 	"HAVEKEY 0000000000000000000000000000000000000000" "READKEY $P256_GRIP" \
 	"KEYINFO 0000000000000000000000000000000000000000"
-assert_contains "$OUT" "S KEYINFO $P256_GRIP D - - - C - - -" "KEYINFO line"
+assert_contains "$OUT" "S KEYINFO $P256_GRIP D - - - C - - S" "KEYINFO line (S: listed in sshcontrol)"
 assert_contains "$OUT" "ERR 67108881 No secret key <GPG Agent>" "HAVEKEY of an unknown grip"
 assert_contains "$OUT" "D (10:public-key(3:ecc(5:curve10:NIST P-256)(1:q65:" "READKEY"
 assert_contains "$OUT" "ERR 67108891 Not found" "KEYINFO of an unknown grip"

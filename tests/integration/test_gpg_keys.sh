@@ -100,8 +100,9 @@ run_ok ssh-add -l
 assert_eq 2 "$(printf '%s\n' "$OUT" | wc -l)" "tpm-key key and Alice's: $OUT"
 assert_contains "$OUT" "gpg: Alice <alice@example.org>" "Alice's key with its user ID"
 run_ok gca "KEYINFO --ssh-list"
-assert_contains "$OUT" "$ALICE" "KEYINFO --ssh-list"
-assert_not_contains "$OUT" "$CAROL" "disabled with !"
+assert_contains "$OUT" "S KEYINFO $ALICE D - - - P - - S" "KEYINFO --ssh-list: listed"
+assert_contains "$OUT" "S KEYINFO $CAROL D - - - C - - D" "KEYINFO --ssh-list: disabled with !"
+assert_not_contains "$OUT" "$BOB" "KEYINFO --ssh-list: only sshcontrol's keys"
 run_ok g --export-ssh-key "$(g --with-colons -K alice@example.org | awk -F: '$1=="fpr"{print $10; exit}')!"
 assert_match "$OUT" "^ecdsa-sha2-nistp256 " "gpg --export-ssh-key"
 

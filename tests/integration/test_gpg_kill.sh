@@ -86,4 +86,20 @@ run_ok timeout 30 "$TPM_AGENT" -k
 it_wait_gone "$AGENT_PID" 100 || fail "tpm-agent -k did not stop the agent"
 [ ! -e "$GSOCK" ] || fail "gpg socket left behind"
 unset SSH_AGENT_PID SSH_AUTH_SOCK
+
+step "GETINFO version: the installed gpg's own, so that gpg never warns (2.2 and 2.4 rule)"
+mkdir -p "$T/gpg24"
+printf '#!/bin/sh\necho "gpg (GnuPG) 2.4.7"\n' >"$T/gpg24/gpg"
+chmod +x "$T/gpg24/gpg"
+PATH="$T/gpg24:$PATH" agent_start_fg --gpg --pinentry-program="$T/pinentry"
+it_wait_socket "$GSOCK" 100 || fail "no gpg socket"
+run_ok timeout 30 gpg-connect-agent 'GETINFO version' /bye
+assert_contains "$OUT" "D 2.4.7" "a gpg 2.4.7 on the agent's PATH"
+agent_stop
+agent_start_fg --gpg --pinentry-program="$T/pinentry"
+it_wait_socket "$GSOCK" 100 || fail "no gpg socket"
+run_ok timeout 30 gpg-connect-agent 'GETINFO version' /bye
+assert_contains "$OUT" "D $(gpg --version | sed -n '1s/.* //p')" "the installed gpg"
+run_ok g --yes --pinentry-mode loopback --passphrase kpin -u k@example.org --detach-sign -o v.sig msg
+assert_not_contains "$ERR" "older than us" "gpg's version warning"
 echo ok

@@ -181,13 +181,13 @@ sign pk.pub
 assert_eq 0 "$RC" "signature after the TTL"
 assert_eq 2 "$(getpins)" "prompts after the TTL"
 
-step "-t 0: every use asks"
+step "pin-cache-ttl=0: every use asks (-t is the key lifetime now, as in ssh-agent)"
 agent_stop
-start -t 0
+start --pin-cache-ttl=0
 pe_reset
 sign pk.pub
 sign pk.pub
-assert_eq 2 "$(getpins)" "prompts with -t 0"
+assert_eq 2 "$(getpins)" "prompts with pin-cache-ttl=0"
 
 step "a scan of the agent's readable memory finds no PIN"
 agent_stop

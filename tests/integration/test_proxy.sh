@@ -73,12 +73,13 @@ run_ok ssh-keygen -Y sign -f tpm1.pub -n file file
 step "a hung upstream costs at most proxy-timeout, then is skipped for a while"
 agent_stop
 rm -f "$UP_SOCK"
-# Accepts, reads, never answers.
+# The agent first (agent_start_fg lists once to see it answer), then the upstream that
+# accepts, reads, never answers.
+agent_start_fg --proxy "$UP_SOCK" --proxy-timeout=2
 socat -u UNIX-LISTEN:"$UP_SOCK",fork OPEN:/dev/null </dev/null >/dev/null 2>&1 &
 HUNG_PID=$!
 it_on_exit 'kill "$HUNG_PID" 2>/dev/null'
 it_wait_socket "$UP_SOCK" 50 || fail "socat did not listen"
-agent_start_fg --proxy "$UP_SOCK" --proxy-timeout=2
 t0=$(now_ms)
 assert_eq "$FP_TPM" "$(agent_fps)" "our key with a hung upstream"
 t1=$(now_ms)

@@ -32,6 +32,20 @@ for round in 1 2 3 4 5; do
 		"round $round: status counts the dead agent's session and keys"
 done
 
+step "a second agent (another data dir) on the same plain swtpm is refused, naming the first"
+# Its start-up clean-up would flush the first agent's session, and the TPM would hand
+# the handle out again: the first agent's next command would fail its HMAC and cost a
+# dictionary-attack try. tpm2-abrmd is the way to share.
+mkdir -m 700 "$T/data2"
+da0=$(da_counter)
+run_fail env TPM_AGENT_HOME="$T/data2" timeout 60 "$TPM_AGENT" -D --tcti "$SWTPM_TCTI" -a "$T/b.sock"
+assert_contains "$ERR" "another tpm-agent (pid $SSH_AGENT_PID) uses the TPM at '$SWTPM_TCTI'" \
+	"refusal names the running agent"
+assert_contains "$ERR" "tabrmd" "the refusal names the remedy"
+sign c-p256 || fail "the first agent no longer signs: $(tail -5 "$AGENT_LOG")"
+sign c-rsa || fail "the first agent no longer signs with RSA"
+assert_eq "$da0" "$(da_counter)" "lockout counter"
+
 step "the TPM holds only what the running agent uses"
 n=$(tpm_handles handles-loaded-session)
 assert_eq 1 "$n" "loaded sessions (the agent's one)"

@@ -8,7 +8,9 @@ Each connection first completes one exchange, so the agent has surely accepted i
 ssh sends REQUEST_IDENTITIES and reads the answer, gpg reads the Assuan greeting.
 Then "ready N" goes to stdout. From there on the connections stay silent or, with
 DRIBBLE_SECONDS, each sends one byte of a request that never ends every
-DRIBBLE_SECONDS (a slowloris). A line "closed N" is printed whenever the agent has
+DRIBBLE_SECONDS (a slowloris). With $HOLD_SEND (hex; ssh only), each connection sends
+those bytes after its exchange and, when they are one whole frame, reads the agent's
+answer before "ready": the agent has surely handled it. A line "closed N" is printed whenever the agent has
 closed N of them (N counts up). It exits when stdin reaches EOF or the agent closed
 them all ("all closed").
 """
@@ -42,6 +44,16 @@ def handshake(kind, s):
             raise ConnectionError("no greeting: %r" % line)
 
 
+def send_extra(s):
+    extra = bytes.fromhex(os.environ.get("HOLD_SEND", "").replace(" ", ""))
+    if not extra:
+        return
+    s.sendall(extra)
+    if len(extra) >= 4 and struct.unpack(">I", extra[:4])[0] == len(extra) - 4:
+        (length,) = struct.unpack(">I", recv_exact(s, 4))
+        recv_exact(s, length)
+
+
 def main():
     kind, path, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
     dribble = float(sys.argv[4]) if len(sys.argv) > 4 else None
@@ -53,6 +65,7 @@ def main():
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.connect(path)
         handshake(kind, s)
+        send_extra(s)
         conns.append(s)
     print("ready %d" % n, flush=True)
     sent = {s: 0 for s in conns}

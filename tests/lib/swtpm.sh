@@ -45,6 +45,22 @@ swtpm_da_params() {
 		echo "swtpm: warning: cannot set the dictionary-attack parameters (see $SWTPM_DIR/log)" >&2
 }
 
+# swtpm_restart: stops swtpm and starts it again on its state and ports (a TPM reset:
+# the null hierarchy's seed is new; transient objects and sessions are gone).
+swtpm_restart() {
+	kill "$SWTPM_PID" 2>/dev/null
+	n=0
+	while kill -0 "$SWTPM_PID" 2>/dev/null && [ $n -lt 100 ]; do
+		sleep 0.1; n=$((n + 1))
+	done
+	swtpm socket --tpm2 --tpmstate dir="$SWTPM_DIR" \
+		--server type=tcp,port="$SWTPM_PORT",bindaddr=127.0.0.1 \
+		--ctrl type=tcp,port=$((SWTPM_PORT + 1)),bindaddr=127.0.0.1 \
+		--flags not-need-init,startup-clear --pid file="$SWTPM_DIR/pid" --daemon \
+		2>>"$SWTPM_DIR/log" || return 1
+	SWTPM_PID=$(cat "$SWTPM_DIR/pid")
+}
+
 swtpm_stop() {
 	if [ -n "${SWTPM_PID:-}" ]; then
 		kill "$SWTPM_PID" 2>/dev/null

@@ -349,6 +349,22 @@ static void test_known_hosts(void **state)
 	assert_int_equal(lookup(text, "other-host", NULL), 0);
 }
 
+static void test_wildcards(void **state)
+{
+	const char *evil = "*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b";
+
+	(void)state;
+	assert_true(knownhosts_wild("root", "ro*", 3));
+	assert_true(knownhosts_wild("root", "*", 1));
+	assert_true(knownhosts_wild("abc", "a?c", 3));
+	assert_true(knownhosts_wild("a.b.c", "*.c", 3));
+	assert_false(knownhosts_wild("abc", "a?", 2));
+	assert_false(knownhosts_wild("", "?", 1));
+	assert_true(knownhosts_wild("", "**", 2));
+	/* once exponential (the fuzzer hung on such a pattern): now linear-ish */
+	assert_false(knownhosts_wild("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", evil, strlen(evil)));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -360,6 +376,7 @@ int main(void)
 		cmocka_unit_test(test_verify_ecdsa),
 		cmocka_unit_test(test_verify_rsa),
 		cmocka_unit_test(test_known_hosts),
+		cmocka_unit_test(test_wildcards),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
