@@ -29,6 +29,9 @@
 /* activate: string TPM2B_ID_OBJECT, string TPM2B_ENCRYPTED_SECRET -> string credential:
  * the enrolment CA's challenge answered with the cached AK (agent/daemon_attest.c). */
 #define CTL_ACTIVATE  "activate@tpm-agent"
+/* enrolled: string key name, uint32 n, n x string argument of tpm-key enroll after NAME:
+ * the agent renews the certificate with them (agent/daemon_renew.c). */
+#define CTL_ENROLLED  "enrolled@tpm-agent"
 #define CTL_IMPORT_NO_PIN 0x2 /* import flag: no PIN; without it the agent asks one (pinentry) */
 #define CTL_SRK       "srk@tpm-agent"      /* agent/daemon_peer.c */
 #define CTL_ADD       "add@tpm-agent"

@@ -26,6 +26,7 @@ struct enroll {
 	char *publine;
 	int to_ca, from_ca;
 	pid_t ssh;
+	char **args; int n_args; /* the command line after NAME: how the agent renews */
 };
 
 /* The key's public line, from the agent's list. */
@@ -196,6 +197,26 @@ static int store_cert(const struct enroll *en, const char *line, struct errmsg *
 	return r;
 }
 
+/* Tells the agent how this key was enrolled, so that it renews the certificate. */
+static int record_enrolment(const struct enroll *en, struct errmsg *e)
+{
+	struct sshbuf *args = sshbuf_new(16384), *reply = sshbuf_new(1024);
+	int r = -1;
+
+	if (args != NULL && reply != NULL && sshbuf_put_cstring(args, en->name) == 0 &&
+	    sshbuf_put_u32(args, (uint32_t)en->n_args) == 0) {
+		r = 0;
+		for (int i = 0; r == 0 && i < en->n_args; i++)
+			r = sshbuf_put_cstring(args, en->args[i]);
+		r = r == 0 ? cli_control(CTL_ENROLLED, args, reply, e) :
+		    errmsg_set(e, "arguments too long");
+	} else
+		errmsg_set(e, "out of memory");
+	sshbuf_free(args);
+	sshbuf_free(reply);
+	return r;
+}
+
 static int enroll_run(struct enroll *en, struct errmsg *e)
 {
 	struct caproto_msg *m = calloc(1, sizeof(*m));
@@ -219,6 +240,8 @@ static int enroll_run(struct enroll *en, struct errmsg *e)
 				printf("%s%s", i ? "," : " ", c->principals[i]);
 			printf(", key id %s\n", c->key_id);
 			r = 0;
+			if (record_enrolment(en, e) != 0)
+				fprintf(stderr, "tpm-key: the agent will not renew it: %s\n", e->text);
 		}
 	}
 	/* The CA hears why the client gave up (unless it was the CA's own refusal). */
@@ -248,6 +271,7 @@ int cmd_enroll(int argc, char **argv)
 	struct enroll en = { .where = CTL_CERT_AUTO, .to_ca = -1, .from_ca = -1 };
 	const char *ssh = getenv("TPM_KEY_SSH");
 	struct errmsg e = { "" };
+	char *rest[ENROLL_SSH_ARGS];
 	int bad = 0, rc;
 
 	ssh_arg(&en, ssh != NULL && *ssh ? ssh : "ssh");
@@ -273,7 +297,12 @@ int cmd_enroll(int argc, char **argv)
 			en.name = a;
 		else
 			bad = 1;
+		if (a != en.name && en.n_args < ENROLL_SSH_ARGS)
+			rest[en.n_args++] = (char *)a;
+		if (i > 0 && argv[i] != a && en.n_args < ENROLL_SSH_ARGS) /* an option's value */
+			rest[en.n_args++] = argv[i];
 	}
+	en.args = rest;
 	if (bad || en.name == NULL || en.ca == NULL || en.ca[0] == '-')
 		return cli_fail("%s", usage);
 	ssh_arg(&en, "--");

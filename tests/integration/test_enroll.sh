@@ -158,3 +158,31 @@ sed -i 's/^require-fixedtpm yes/require-fixedtpm no/' "$T/ca.conf"
 run_ok tk enroll imported --ca cahost -F "$T/ssh_config" --file
 grep -q "^serial=[0-9]* .*key=imported .*origin=imported" "$T/issued.log" ||
 	fail "CA log: the imported key is not recorded as such: $(tail -1 "$T/issued.log")"
+
+step "renewal: a 2-minute certificate is renewed by the agent in its last half, no restart"
+sed -i 's/^validity .*/validity 120/' "$T/ca.conf"
+agent_stop
+# -d: renewals are logged. The sandbox lets the agent's ssh child reach the ssh config,
+# key and known_hosts only where allowed (ssh users allow ~/.ssh); bin/ holds tpm-key.
+agent_start_fg --renew-at 50 --renew-check 2 --sandbox-allow "$IT_REPO/bin,$T"
+run_ok tk enroll laptop --ca cahost -F "$T/ssh_config" --file
+OLD_SERIAL=$(printf '%s\n' "$OUT" | sed -n 's/.*certificate serial \([0-9]*\).*/\1/p')
+[ -n "$OLD_SERIAL" ] || fail "no serial in: $OUT"
+[ -f "$TPM_AGENT_HOME/enroll/laptop" ] || fail "the enrolment was not recorded"
+run_ok tk status
+assert_match "$OUT" "certificate laptop +serial $OLD_SERIAL, expires .*; renews from .*; last renewal never"
+renewed() {
+	timeout 20 "$TPM_KEY" status 2>/dev/null | grep "^certificate laptop " |
+		grep -qv "serial $OLD_SERIAL,"
+}
+# renewal is due 30 s after issue (validity 120 s from a minute back, last 50 %)
+it_wait_until 1500 renewed || fail "no renewal within 150 s: $(tk status | grep certificate; tail -5 "$AGENT_LOG")"
+run_ok tk status
+assert_match "$OUT" "certificate laptop +serial [0-9]+, expires .*; last renewal [0-9]{4}-"
+grep -q "renewed the certificate of key 'laptop'" "$AGENT_LOG" || fail "no renewal log line"
+NEW_SERIAL=$(grep -o "^serial=[0-9]* .*key=laptop " "$T/issued.log" | tail -1 | sed 's/serial=\([0-9]*\).*/\1/')
+[ "$NEW_SERIAL" -gt "$OLD_SERIAL" ] || fail "the CA issued no new serial: $(tail -2 "$T/issued.log")"
+ssh-add -L | grep -- '-cert-v01@openssh.com ' | ssh-keygen -Lf - >cert.txt || fail "ssh-keygen -L"
+assert_match "$(cat cert.txt)" "Serial: $NEW_SERIAL$"
+ssh_login
+[ "$RC" -eq 0 ] || fail "login with the renewed certificate failed: $ERR"
