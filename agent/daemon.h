@@ -5,6 +5,7 @@
 #define TPM_AGENT_DAEMON_H
 
 #include <limits.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,7 +37,7 @@ struct agent {
 	uint32_t srk_handle;
 	pid_t pid;
 	unsigned char *lock_hash;   /* sodium_malloc'd crypto_pwhash_str; NULL when unlocked */
-	volatile int quit;
+	_Atomic int quit;           /* set by the signal handler, read by every thread */
 	/* The state lock: held briefly around every use of ks, certs, the PIN cache and
 	 * lock_hash; the ssh event loop, the gpg (Assuan) connection threads and the jobs
 	 * share them. */

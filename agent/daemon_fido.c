@@ -95,11 +95,13 @@ static int parse_answer(struct sshbuf *resp, struct sshbuf *sig, struct errmsg *
 }
 
 int fido_sign(struct agent *a, const struct softkey *k, const char *provider,
-	      const char *pin, const uint8_t *data, size_t len, struct sshbuf *sig,
-	      struct errmsg *e)
+	      const char *pin, const struct fido_notice *notice, const uint8_t *data,
+	      size_t len, struct sshbuf *sig, struct errmsg *e)
 {
 	struct sshbuf *req = sshbuf_new(HELPER_FRAME_MAX), *resp = sshbuf_new(HELPER_FRAME_MAX);
 	struct helper h = { -1, -1 };
+	struct pinentry_notice *shown = NULL;
+	struct errmsg ne;
 	int r = -1;
 
 	if (req == NULL || resp == NULL || sign_request(k, provider, pin, data, len, req) != 0) {
@@ -110,11 +112,19 @@ int fido_sign(struct agent *a, const struct softkey *k, const char *provider,
 		 softkey_type_name(k));
 	/* The authenticator may wait for a touch: gpg clients and PIN jobs go on. */
 	pthread_mutex_unlock(&a->lock);
+	if (notice != NULL && notice->desc != NULL) {
+		struct pinentry_prompt p = { .title = "tpm-agent", .desc = notice->desc,
+					     .timeout_s = FIDO_TOUCH_TIMEOUT_MS / 1000 };
+
+		if ((shown = pinentry_notice_start(notice->program, notice->env, &p, &ne)) == NULL)
+			log_warn("cannot show the touch notice: %s", ne.text);
+	}
 	if (helper_start(helper_path("SSH_SK_HELPER", FIDO_HELPER_DEFAULT), &h, e) == 0 &&
 	    helper_send(&h, sshbuf_ptr(req), sshbuf_len(req), e) == 0 &&
 	    helper_recv(&h, resp, FIDO_TOUCH_TIMEOUT_MS, e) == 0)
 		r = parse_answer(resp, sig, e);
 	helper_stop(&h);
+	pinentry_notice_end(shown);
 	pthread_mutex_lock(&a->lock);
 out:
 	sshbuf_free(req); /* wipes the PIN */

@@ -11,10 +11,12 @@
 #include <stdint.h>
 
 #include "../keystore/softkey.h"
+#include "../pinentry/pinentry.h"
 #include "daemon.h"
 
 #define FIDO_HELPER_DEFAULT "/usr/lib/openssh/ssh-sk-helper"
 #define FIDO_TOUCH_TIMEOUT_MS 60000 /* as long as a person may take to touch the key */
+#define SK_USER_PRESENCE_REQD     0x01 /* key flag: the authenticator wants a touch */
 #define SK_USER_VERIFICATION_REQD 0x04 /* key flag: the authenticator wants its PIN */
 
 /* Checks the provider an ssh-add names (sk-provider@openssh.com) against the
@@ -28,11 +30,19 @@ int fido_provider_check(const struct agent *a, const char *provider, char *out, 
  * so that a web origin's FIDO challenge cannot be signed through the agent. */
 int fido_data_websafe(const uint8_t *data, size_t len);
 
+/* The touch notice shown through pinentry while the authenticator waits (NULL desc:
+ * none, e.g. a key made with no-touch-required). */
+struct fido_notice {
+	const char *program;             /* pinentry-program */
+	const struct pinentry_env *env;  /* the client's display/tty */
+	const char *desc;
+};
+
 /* Signs data with k through ssh-sk-helper and provider (pin: the authenticator's PIN,
  * or NULL); the signature blob is appended to sig. Releases a->lock while the
- * authenticator waits for a touch. */
+ * authenticator waits for a touch, with notice (may be NULL) on screen meanwhile. */
 int fido_sign(struct agent *a, const struct softkey *k, const char *provider,
-	      const char *pin, const uint8_t *data, size_t len, struct sshbuf *sig,
-	      struct errmsg *e);
+	      const char *pin, const struct fido_notice *notice, const uint8_t *data,
+	      size_t len, struct sshbuf *sig, struct errmsg *e);
 
 #endif

@@ -186,19 +186,19 @@ static void put_timeout_failure(struct sshbuf *out, int control, unsigned s)
 
 /* ---------------------------------------------------------------- the TPM worker */
 
-static void tpm_job_run(struct pin_job *j)
+/* Runs j's request again from the start, its handler now on the TPM side
+ * (j->client.tpm_ok). 1 when a prompting job took the request over (no reply here). */
+static int tpm_job_run(struct pin_job *j)
 {
 	struct agent *a = j->a;
 	int r;
 
 	log_debug("TPM worker: request of pid %d started", (int)j->client.pid);
 	agent_tpm_lock(a);
-	j->client.tpm_ok = 1; /* the handlers now run the TPM part themselves */
 	/* At shutdown nobody reads the reply. */
 	r = a->quit ? 0 : ssh_dispatch(a, &j->client, j->msg, j->len, j->reply);
 	agent_tpm_unlock(a);
-	if (r == SSH_DISPATCH_DEFERRED) /* a prompting job took the request over */
-		j->abandoned = 1;
+	return r == SSH_DISPATCH_DEFERRED;
 }
 
 static void *tpm_thread(void *arg)
@@ -206,6 +206,7 @@ static void *tpm_thread(void *arg)
 	struct agent *a = arg;
 	struct pin_worker *w = a->worker;
 	sigset_t set;
+	int deferred;
 
 	sigfillset(&set); /* signals are the event loop's business */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
@@ -221,10 +222,10 @@ static void *tpm_thread(void *arg)
 			w->queue_tail = &w->queue;
 		w->current = j;
 		pthread_mutex_unlock(&w->mu);
-		tpm_job_run(j);
+		deferred = tpm_job_run(j);
 		pthread_mutex_lock(&w->mu);
 		w->current = NULL;
-		if (j->abandoned)
+		if (deferred || j->abandoned)
 			job_free(j);
 		else
 			post_locked(w, j);
@@ -253,9 +254,10 @@ static void expire_current(struct agent *a, struct pin_worker *w, struct pin_job
 		return; /* out of memory: the next round tries again */
 	}
 	j->abandoned = 1;
-	stand_in->a = a;
-	stand_in->client = j->client;
-	stand_in->client.env = NULL;
+	stand_in->a = a; /* only what finds the client: the worker is using j->client */
+	stand_in->client.id = j->client.id;
+	stand_in->client.ticket = j->client.ticket;
+	stand_in->client.fd = -1;
 	put_timeout_failure(stand_in->reply, j->control, j->timeout_s);
 	post_locked(w, stand_in);
 	log_error("tpm: no answer in %u s (tpm-timeout) to a request of pid %d; TPM "
@@ -337,6 +339,7 @@ static int job_queue_tpm(struct agent *a, struct conn *c, struct pin_job *j, str
 	struct pin_worker *w = a->worker;
 	/* Key creation has its own, longer deadline (tpm-create-timeout). */
 	j->timeout_s = c->tpm_slow ? a->settings.tpm_create_timeout : a->settings.tpm_timeout;
+	j->client.tpm_ok = 1; /* on the worker the handlers run the TPM part themselves */
 	j->deadline_ms = mono_ms() + (int64_t)(j->timeout_s + DEADLINE_MARGIN_S) * 1000;
 	pthread_mutex_lock(&w->mu);
 	if (tpm_stuck_locked(w)) {

@@ -180,8 +180,9 @@ static int run_enroll(struct agent *a, const char *name, char *msg, size_t msg_l
 		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
 		ssize_t r;
 
-		if (pid < 0 || poll(&pfd, 1, 1000) < 0 || time(NULL) > end)
-			break;
+		if (pid < 0 || poll(&pfd, 1, 200) < 0 || time(NULL) > end ||
+		    __atomic_load_n(&rn.stopping, __ATOMIC_RELAXED))
+			break; /* the agent stops within its 2 s: the child gets SIGTERM below */
 		if (pfd.revents == 0)
 			continue;
 		if ((r = read(p[0], out + used, sizeof(out) - 1 - used)) <= 0)
@@ -263,7 +264,7 @@ static void renew_pass(struct agent *a)
 
 	if (enroll_path(a, NULL, dir, sizeof(dir)) != 0 || (dp = opendir(dir)) == NULL)
 		return;
-	while ((d = readdir(dp)) != NULL && !rn.stopping)
+	while ((d = readdir(dp)) != NULL && !__atomic_load_n(&rn.stopping, __ATOMIC_RELAXED))
 		if (store_name_valid(d->d_name))
 			renew_one(a, d->d_name, time(NULL));
 	closedir(dp);

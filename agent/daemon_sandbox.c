@@ -2,7 +2,9 @@
  * (linux/landlock.h, linux/seccomp.h, linux/filter.h): no new library (see
  * daemon_sandbox.h). Landlock grants, beneath each path:
  *   read+execute: the system (/usr, /lib*, /bin, /sbin, /etc, /opt, /proc, /sys, /run),
- *     the pinentry program's and swtpm's directories, the config file's, key-dirs;
+ *     the pinentry program's and swtpm's directories, the config file's, key-dirs,
+ *     ssh-sk-helper's and ssh-pkcs11-helper's, and allowed-providers' (up to the
+ *     first wildcard);
  *   read+write: the data dir, the socket's and gpg socket's directories,
  *     $XDG_RUNTIME_DIR, the simulator's state, /dev (terminals, the TPM), and
  *     sandbox-allow;
@@ -26,6 +28,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "daemon_fido.h"
+#include "daemon_helper.h"
+#include "daemon_pkcs11.h"
 #include "log.h"
 
 /* Rights of later ABIs than Debian 12's headers (Linux 6.1) know: the kernel's UAPI values. */
@@ -148,6 +153,31 @@ static void ll_allow_list(int rs, __u64 handled, const char *list, __u64 access)
 	}
 }
 
+/* Read+execute for what ssh-add may make the helpers load: the helper programs and,
+ * for each allowed-providers pattern (-P), the directory before its first wildcard
+ * ("/usr/lib*\/\*" gives /usr, "/\*" gives /): the helpers inherit the sandbox. */
+static void ll_allow_providers(int rs, __u64 handled, const struct agent *a)
+{
+	const char *list = a->settings.allowed_providers;
+	char buf[PATH_MAX];
+
+	ll_allow(rs, handled, prog_dir(helper_path("SSH_SK_HELPER", FIDO_HELPER_DEFAULT), buf,
+				       sizeof(buf)), RO);
+	ll_allow(rs, handled, prog_dir(helper_path("SSH_PKCS11_HELPER", PKCS11_HELPER_DEFAULT),
+				       buf, sizeof(buf)), RO);
+	while (*list != '\0') {
+		size_t n = strcspn(list, ","), lit = strcspn(list, "*?[");
+
+		if (list[0] == '/' && lit > 0) {
+			snprintf(buf, sizeof(buf), "%.*s", (int)(lit < n ? lit : n), list);
+			/* the directory holding the wildcard (or the file) */
+			*(strrchr(buf, '/') == buf ? buf + 1 : strrchr(buf, '/')) = '\0';
+			ll_allow(rs, handled, buf, RO);
+		}
+		list += n + (list[n] == ',');
+	}
+}
+
 static int landlock(struct agent *a, const char *gpg_socket, const char *config)
 {
 	static const char *const system_dirs[] = { "/usr", "/lib", "/lib32", "/lib64", "/bin",
@@ -172,6 +202,7 @@ static int landlock(struct agent *a, const char *gpg_socket, const char *config)
 	if (config != NULL && config[0] != '\0')
 		ll_allow(rs, rw, dir_of(config, buf, sizeof(buf)), RO);
 	ll_allow_list(rs, rw, a->settings.key_dirs, RO);
+	ll_allow_providers(rs, rw, a);
 	ll_allow(rs, rw, "/dev", rw & ~(__u64)(LANDLOCK_ACCESS_FS_MAKE_CHAR |
 					      LANDLOCK_ACCESS_FS_MAKE_BLOCK));
 	ll_allow(rs, rw, a->data_dir, rw);

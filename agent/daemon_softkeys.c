@@ -561,6 +561,33 @@ static int confirm_use(struct agent *a, struct conn *c, const struct soft_entry 
 	return -1;
 }
 
+/* fido_sign with a "touch your security key" notice through pinentry, as ssh-agent
+ * shows one through ssh-askpass, unless the key needs no touch. */
+static int sk_sign_noticed(struct agent *a, struct conn *c, const struct soft_entry *s,
+			   const char *provider, const char *pin,
+			   const struct agentmsg_sign_request *req, struct sshbuf *sig,
+			   struct errmsg *e)
+{
+	char desc[1024], what[SSHKEY_FP_MAX + SOFTKEY_COMMENT_MAX + 64];
+	struct pin_env_store *env = pin_env_dup(c->env != NULL ? c->env : a->ssh_env);
+	struct pinentry_env view;
+	struct fido_notice n = { .program = a->settings.pinentry_program, .env = &view };
+	int r;
+
+	describe(s, what, sizeof(what));
+	for (char *q = what; *q; q++)
+		if ((unsigned char)*q < 0x20)
+			*q = '?';
+	snprintf(desc, sizeof(desc), "Confirm user presence for key\n%s\n(touch your security "
+		 "key; this closes by itself)", what);
+	if (softkey_sk_flags(s->key) & SK_USER_PRESENCE_REQD)
+		n.desc = desc;
+	pin_env_view(env, &view);
+	r = fido_sign(a, s->key, provider, pin, &n, req->data, req->data_len, sig, e);
+	pin_env_free(env);
+	return r;
+}
+
 /* A FIDO key: web-safe data only (unless its application is "ssh:..." or
  * restrict-websafe is off), its PIN through pinentry when it was made with
  * verify-required (ssh-keygen -O verify-required), then the helper. */
@@ -582,7 +609,7 @@ static int sk_sign(struct agent *a, struct conn *c, const struct soft_entry *s,
 	    (r = ask_user(a, c, s, "Enter the PIN of the security key to sign with", &pin,
 			  &pin_len, e)) != PINENTRY_OK)
 		return -1;
-	r = fido_sign(a, s->key, provider, pin, req->data, req->data_len, sig, e);
+	r = sk_sign_noticed(a, c, s, provider, pin, req, sig, e);
 	sodium_free(pin);
 	return r;
 }

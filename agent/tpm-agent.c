@@ -610,6 +610,12 @@ static int agent_setup(const struct options *o, struct agent *a, int *listen_fd,
  * for the TPM. */
 static void agent_cleanup(struct agent *a, int listen_fd)
 {
+	/* A TPM command in flight (someone holds the TPM lock) fails now instead of at its
+	 * deadline, so the threads waiting for it end. */
+	if (pthread_mutex_trylock(&a->tpm_lock) == 0)
+		pthread_mutex_unlock(&a->tpm_lock);
+	else if (a->tpm != NULL)
+		tpm_abort(a->tpm);
 	renew_stop(); /* its tpm-key child talks to this agent: it ends first */
 	gpg_server_stop(); /* its threads use the keystore: they end first */
 	softkeys_clear();  /* wipes the software keys */
@@ -669,6 +675,39 @@ static void detach_stdio(void)
 	}
 }
 
+/* TPM_AGENT_SIMULATOR=ephemeral: the sandbox may not remove the ephemeral dir (its
+ * parent is not ours), so a process forked before it, holding nothing but a pipe,
+ * removes it once the agent is gone (the pipe's write end closes with the agent). */
+static void ephemeral_reaper(void)
+{
+	int p[2];
+	pid_t pid;
+	char c;
+
+	if (ephemeral[0] == '\0' || pipe2(p, O_CLOEXEC) != 0)
+		return;
+	if ((pid = fork()) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return;
+	}
+	if (pid > 0) {
+		close(p[0]); /* p[1] stays open until the agent exits */
+		return;
+	}
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	detach_stdio(); /* an eval `tpm-agent -s` must not wait for us */
+	if (dup2(p[0], 3) != 3)
+		_exit(1);
+	closefrom(4);
+	while (read(3, &c, 1) < 0 && errno == EINTR)
+		;
+	nftw(ephemeral, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	_exit(0);
+}
+
 /* Runs the agent in this process. ready_fd (or -1) gets "OK" or the error once set up. */
 static int agent_main(const struct options *o, int ready_fd)
 {
@@ -678,6 +717,7 @@ static int agent_main(const struct options *o, int ready_fd)
 	agent.pid = getpid();
 	if (ready_fd >= 0 && !o->debug)
 		log_init("tpm-agent", 0, (enum log_level)agent.settings.log_level);
+	ephemeral_reaper();
 	install_signals();
 	if (agent_setup(o, &agent, &listen_fd, &e) != 0) {
 		if (ready_fd >= 0) {

@@ -741,6 +741,57 @@ static int run_dialogue(struct session *s, const char *program,
 	return rc;
 }
 
+/* ---- a notice left open while the agent works (FIDO touch) ---------------------- */
+
+struct pinentry_notice {
+	struct session s;
+};
+
+struct pinentry_notice *pinentry_notice_start(const char *program,
+					      const struct pinentry_env *env,
+					      const struct pinentry_prompt *p, struct errmsg *e)
+{
+	struct pinentry_notice *n = calloc(1, sizeof(*n));
+	gpg_error_t err;
+
+	if (n == NULL) {
+		errmsg_set(e, "out of memory for a pinentry notice");
+		return NULL;
+	}
+	if (session_prepare(&n->s, program, env, p, e) < 0) {
+		free(n);
+		return NULL;
+	}
+	n->s.deadline_ms = now_ms() + (int64_t)n->s.timeout_s * 1000;
+	err = session_connect(&n->s);
+	if (!err)
+		err = send_options(&n->s, env);
+	if (!err)
+		err = send_texts(&n->s, p);
+	if (!err) /* no answer awaited: the notice stays up until pinentry_notice_end */
+		err = assuan_write_line(n->s.ctx, "MESSAGE");
+	if (err) {
+		session_close(&n->s);
+		free_envp(&n->s);
+		session_result(&n->s, err, e);
+		free(n);
+		return NULL;
+	}
+	return n;
+}
+
+void pinentry_notice_end(struct pinentry_notice *n)
+{
+	if (n == NULL)
+		return;
+	if (n->s.pid > 0)
+		kill(n->s.pid, SIGTERM);
+	n->s.timed_out = 1; /* no BYE; reap kills at once what SIGTERM left */
+	session_close(&n->s);
+	free_envp(&n->s);
+	free(n);
+}
+
 static int getpin_with(dialog_fn dialog, const char *program,
 		       const struct pinentry_env *env, const struct pinentry_prompt *p,
 		       char **pin, size_t *pin_len, struct errmsg *e)

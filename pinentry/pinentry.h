@@ -69,6 +69,15 @@ int pinentry_getpin_new(const char *program, const struct pinentry_env *env,
 int pinentry_confirm(const char *program, const struct pinentry_env *env,
 		     const struct pinentry_prompt *p, struct errmsg *e);
 
+/* A notice (SETDESC, then MESSAGE) left on screen while the caller works, e.g. "touch
+ * your security key": the answer is not awaited. NULL when it cannot be shown (e says
+ * why). pinentry_notice_end takes it down (SIGTERM, then reaped; NULL ok). */
+struct pinentry_notice;
+struct pinentry_notice *pinentry_notice_start(const char *program,
+					      const struct pinentry_env *env,
+					      const struct pinentry_prompt *p, struct errmsg *e);
+void pinentry_notice_end(struct pinentry_notice *n);
+
 /* Writes the dialog text for a request into out (always NUL-terminated):
  *   <action> the TPM key "<name>" (<comment>)
  *   Fingerprint: <fingerprint>

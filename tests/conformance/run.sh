@@ -9,6 +9,8 @@
 # runs them as an unprivileged user ($CONFORMANCE_USER, default tpm-conformance, made
 # with useradd when missing) with a sudoers drop-in for what those two tests ask of
 # sudo (become nobody; chown/chgrp/chmod their copy of the agent), removed at exit.
+# Not root: they run as the current user when password-less sudo works, else they
+# are skipped with a message saying so.
 #
 # Usage: run.sh [TEST...]   (default: every test below; "fido" is our own
 # test_fido.sh with sk-dummy, not run against the stock agent)
@@ -126,6 +128,8 @@ run_one() {
 				$(run_env "$u/bin" "$u/bin/agent-under-test") \
 				sh "$u/regress/test-exec.sh" "$u/regress" "$u/regress/$t.sh") \
 				>>"$log" 2>&1
+		elif ! sudo -n true 2>/dev/null; then
+			echo "skipped: not root, and no password-less sudo to become nobody" >"$log"
 		else
 			obj="$work/obj-$t"
 			rm -rf "$obj" && cp -pR "$src/regress" "$obj"

@@ -1,7 +1,8 @@
 #!/bin/bash
 # test_fido: FIDO keys through OpenSSH's sk-dummy middleware (regress/misc/sk-dummy,
 # built by openssh-build.sh), beyond what agent.sh and sshsig.sh cover: the provider
-# allow-list (-P) refuses a provider outside it; a key made with verify-required gets
+# allow-list (-P) refuses a provider outside it; a touch notice goes up through
+# pinentry (MESSAGE) while the authenticator signs; a key made with verify-required gets
 # its PIN through pinentry (cancelled: no signature); an sk key logs in to sshd and
 # signs SSHSIG; ssh-add -d removes it. Run by run.sh (needs the OpenSSH build):
 #   bash tests/conformance/test_fido.sh OPENSSH_SOURCE_TREE
@@ -44,6 +45,8 @@ for k in ec ed; do
 	run_ok "$O/ssh-keygen" -Y verify -f allowed -I me -n file -s file.sig <file
 done
 grep -q sk-dummy "/proc/$SSH_AGENT_PID/maps" && fail "the middleware is mapped into the agent"
+assert_contains "$(cat "$T/pinentry.log")" "Confirm user presence" "touch notice text"
+assert_contains "$(cat "$T/pinentry.log")" "MESSAGE" "touch notice shown with MESSAGE"
 
 step "an sk key logs in to sshd"
 authorize_key "$(cat keys/ed.pub)"

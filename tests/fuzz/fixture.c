@@ -124,6 +124,7 @@ void fixture_open(struct agent *a)
 			write_file(fixture[i].dst, fixture_data[i], fixture_len[i]);
 	memset(a, 0, sizeof(*a));
 	pthread_mutex_init(&a->lock, NULL);
+	pthread_mutex_init(&a->tpm_lock, NULL); /* no worker: TPM requests run inline */
 	snprintf(a->data_dir, sizeof(a->data_dir), "%s", dir);
 	snprintf(a->socket_path, sizeof(a->socket_path), "%s/agent.sock", dir);
 	snprintf(a->tcti, sizeof(a->tcti), "none");
@@ -143,5 +144,6 @@ void fixture_close(struct agent *a)
 	a->ssh_env = NULL;
 	certstore_close(a->certs);
 	keystore_close(a->ks);
+	pthread_mutex_destroy(&a->tpm_lock);
 	pthread_mutex_destroy(&a->lock);
 }

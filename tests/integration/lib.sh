@@ -87,7 +87,7 @@ assert_not_contains() {
 
 # assert_match HAYSTACK ERE [WHAT]   (grep -E on any line)
 assert_match() {
-	printf '%s\n' "$1" | grep -Eq -- "$2" || fail "${3:-no match}: /$2/ not in: $(printf '%s' "$1" | head -c 2000)"
+	grep -Eq -- "$2" <<<"$1" || fail "${3:-no match}: /$2/ not in: $(printf '%s' "$1" | head -c 2000)"
 }
 
 # assert_mode PATH OCTAL  (e.g. 600)
@@ -181,8 +181,11 @@ agent_start() {
 }
 
 # agent_start_fg [EXTRA ARGS]: foreground debug mode (-D -d) in the background of this
-# shell, log lines (stderr) in $AGENT_LOG.
+# shell, log lines (stderr) in $AGENT_LOG. Returns once the agent serves (its
+# "serving N key(s)" line: the socket is bound before the keys are read).
 agent_start_fg() {
+	local served
+	served=$(agent_served_count)
 	rm -f "$AGENT_SOCK"
 	$TPM_AGENT_WRAPPER "$TPM_AGENT" -D -d --tcti "$SWTPM_TCTI" -a "$AGENT_SOCK" \
 		--sandbox-allow="$IT_SANDBOX_ALLOW" "$@" \
@@ -193,16 +196,16 @@ agent_start_fg() {
 	if ! it_wait_socket "$SSH_AUTH_SOCK" 150; then
 		fail "tpm-agent -D did not create $SSH_AUTH_SOCK: $(tail -5 "$AGENT_LOG")"
 	fi
-	# The socket is bound before the keys are read: wait until the agent answers.
-	it_wait_until 150 agent_answers ||
-		fail "tpm-agent -D does not answer on $SSH_AUTH_SOCK: $(tail -5 "$AGENT_LOG")"
+	it_wait_until 150 agent_served_since "$served" ||
+		fail "tpm-agent -D does not serve on $SSH_AUTH_SOCK: $(tail -5 "$AGENT_LOG")"
 }
-# agent_answers: ssh-add -l got an answer (keys or none), or the agent is gone.
-agent_answers() {
-	local rc=0
-	timeout 20 ssh-add -l >/dev/null 2>&1 || rc=$?
-	[ "$rc" -ne 2 ] || ! it_pid_alive "$SSH_AGENT_PID"
+agent_served_count() {
+	local n
+	n=$(grep -c "info: serving [0-9]* key(s)" "$AGENT_LOG" 2>/dev/null)
+	echo "${n:-0}"
 }
+# agent_served_since N: the agent logged its Nth+1 "serving" line, or it is gone.
+agent_served_since() { [ "$(agent_served_count)" -gt "$1" ] || ! it_pid_alive "$SSH_AGENT_PID"; }
 
 # agent_stop: bin/tpm-agent -k (kills $SSH_AGENT_PID) and waits until the process is
 # gone, so that the swtpm (one client at a time) is free afterwards.

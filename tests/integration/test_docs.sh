@@ -17,7 +17,7 @@ opts() {
 	grep -oE '(^|[][ ,|(])(--[a-z][a-z0-9-]*|-[A-Za-z])' | sed -E 's/^[][ ,|(]//' | sort -u
 }
 # has_opt TEXT OPT: OPT appears in TEXT as a whole option (--pcr is not --pcr-bank).
-has_opt() { printf '%s\n' "$1" | grep -qE -- "(^|[^A-Za-z0-9-])$(re "$2")([^A-Za-z0-9-]|$)"; }
+has_opt() { grep -qE -- "(^|[^A-Za-z0-9-])$(re "$2")([^A-Za-z0-9-]|$)" <<<"$1"; }
 
 step "every option of tpm-agent --help is in tpm-agent(1)"
 AGENT_MAN=$(render "$MAN/tpm-agent.1")
@@ -35,12 +35,12 @@ KEYS=$("$TPM_AGENT" --check-config | sed -n 's/^\([a-z0-9-]*\) =.*/\1/p')
 [ "$(printf '%s\n' "$KEYS" | wc -l)" -ge 10 ] || fail "--check-config printed too few settings: $KEYS"
 DOC_KEYS=$(sed -n 's/^\.It Cm \([a-z0-9-]*\).*/\1/p' "$MAN/tpm-agent.conf.5")
 for k in $KEYS; do
-	printf '%s\n' "$DOC_KEYS" | grep -qx -- "$k" || fail "setting '$k' has no entry in tpm-agent.conf(5)"
+	grep -qx -- "$k" <<<"$DOC_KEYS" || fail "setting '$k' has no entry in tpm-agent.conf(5)"
 	has_opt "$AGENT_MAN" "--$k" || grep -q "tpm-agent.conf 5" "$MAN/tpm-agent.1" ||
 		fail "tpm-agent(1) neither names --$k nor refers to tpm-agent.conf(5)"
 done
 for k in $DOC_KEYS; do
-	printf '%s\n' "$KEYS" | grep -qx -- "$k" || fail "tpm-agent.conf(5) documents '$k', which is no setting"
+	grep -qx -- "$k" <<<"$KEYS" || fail "tpm-agent.conf(5) documents '$k', which is no setting"
 done
 
 step "every command of tpm-key --help has an entry in tpm-key(1) with each option of its -h"
@@ -55,7 +55,7 @@ section() {
 		f'
 }
 for c in $CMDS; do
-	printf '%s\n' "$DOC_CMDS" | grep -qx -- "$c" || fail "tpm-key $c has no entry in tpm-key(1)"
+	grep -qx -- "$c" <<<"$DOC_CMDS" || fail "tpm-key $c has no entry in tpm-key(1)"
 	SEC=$(section "$c")
 	[ -n "$SEC" ] || fail "tpm-key(1): empty entry for $c"
 	for o in $(timeout 10 "$TPM_KEY" "$c" -h 2>&1 </dev/null | opts); do
@@ -64,7 +64,7 @@ for c in $CMDS; do
 	done
 done
 for c in $DOC_CMDS; do
-	printf '%s\n' "$CMDS" | grep -qx -- "$c" || fail "tpm-key(1) documents '$c', which tpm-key --help does not list"
+	grep -qx -- "$c" <<<"$CMDS" || fail "tpm-key(1) documents '$c', which tpm-key --help does not list"
 done
 
 step "tpm-key setup --dry-run prints the systemctl commands and the profile line"

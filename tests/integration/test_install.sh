@@ -52,13 +52,13 @@ complete_words() {   # complete_words WORD...: what <TAB> after WORD... offers
 PATH="$R/usr/bin:$PATH"
 out=$(PATH="$R/usr/bin:$PATH" complete_words tpm-key "")
 for c in gen list pub rm load status cert setup; do
-	printf '%s\n' "$out" | grep -qx "$c" || fail "completion of commands lacks $c: $out"
+	grep -qx "$c" <<<"$out" || fail "completion of commands lacks $c: $out"
 done
 out=$(PATH="$R/usr/bin:$PATH" complete_words tpm-key gen --d)
 assert_eq "--decrypt" "$out" "completion of tpm-key gen --d"
 out=$(PATH="$R/usr/bin:$PATH" complete_words tpm-key setup --)
 for o in --gpg --yes --dry-run; do
-	printf '%s\n' "$out" | grep -qx -- "$o" || fail "completion of setup options lacks $o: $out"
+	grep -qx -- "$o" <<<"$out" || fail "completion of setup options lacks $o: $out"
 done
 out=$(PATH="$R/usr/bin:$PATH" complete_words tpm-key pub "")
 assert_eq "inst" "$out" "completion of key names for pub"

@@ -93,9 +93,10 @@ assert_match "$(tail -3 "$AGENT_LOG")" "failed: pinentry" "crash in the log"
 
 step "other clients are served while a prompt is open"
 pe PIN=1234 DELAY=4
+prompts=$(getpins)
 sign pk.pub &
 BG=$!
-sleep 1
+it_wait_until 100 eval '[ "$(getpins)" -gt "$prompts" ]' || fail "the prompt never opened"
 t0=$(date +%s%N)
 run_ok timeout 3 ssh-add -l
 t1=$(date +%s%N)
@@ -160,8 +161,8 @@ assert_eq 0 "$(grep -c '^CONFIRM' "$PE_LOG")" "CONFIRMs after a plain load"
 step "lifetime (tpm-key load -t): the key leaves the agent"
 run_ok tk load -t 2 np
 assert_contains "$(ssh-add -l)" "nopin@it" "listed within its lifetime"
-sleep 3.5
-assert_not_contains "$(ssh-add -l 2>&1)" "nopin@it" "listed after its lifetime"
+it_wait_until 100 eval '! ssh-add -l 2>&1 | grep -q nopin@it' ||
+	fail "still listed 10 s after its 2 s lifetime"
 run_ok tk load np
 
 step "the PIN is not in the agent's log"

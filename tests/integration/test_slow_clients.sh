@@ -33,6 +33,10 @@ holders_stop
 run_ok timeout 5 ssh-add -l
 
 step "gpg socket: 128 slow clients take every place; the next is refused with a log line"
+# A longer idle timeout here: all 128 must still be connected when the next one comes,
+# however slowly a busy machine opens them.
+agent_stop
+agent_start_fg --client-idle-timeout=10 --gpg-socket "$GSOCK"
 holders_start gpg "$GSOCK" 128 0.5
 timeout 5 gpg-connect-agent --no-autostart -S "$GSOCK" 'KEYINFO --list' /bye >"$T/g.out" 2>&1
 it_wait_log "gpg: refusing connection from pid [0-9]*: too many connections" 50 ||
@@ -43,12 +47,12 @@ step "gpg: the slow clients are closed after client-idle-timeout, then gpg is se
 t0=$(ms); n=0
 until timeout 5 gpg-connect-agent --no-autostart -S "$GSOCK" 'KEYINFO --list' /bye >"$T/g.out" 2>&1 &&
 	grep -q "S KEYINFO" "$T/g.out"; do
-	[ $n -ge 80 ] && fail "gpg got no answer 8 s after the slow clients came: $(cat "$T/g.out")"
+	[ $n -ge 150 ] && fail "gpg got no answer 15 s after the slow clients came: $(cat "$T/g.out")"
 	sleep 0.1; n=$((n + 1))
 done
 echo "    gpg answered after $(( $(ms) - t0 )) ms"
 it_wait_line "$HOLD_OUT" "all closed" 100 || fail "slow gpg clients still connected: $(tail -1 "$HOLD_OUT")"
-grep -q "gpg: client pid [0-9]* idle for 3 s" "$AGENT_LOG" || fail "no gpg idle log line"
+grep -q "gpg: client pid [0-9]* idle for 10 s" "$AGENT_LOG" || fail "no gpg idle log line"
 holders_stop
 
 echo "PASS: $IT_NAME"

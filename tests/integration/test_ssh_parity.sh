@@ -107,6 +107,14 @@ pid=$(cat cmd.pid)
 it_wait_gone "$pid" 100 || fail "agent $pid still runs after COMMAND exited"
 [ ! -S "$T/run/cmd.sock" ] || fail "socket left behind"
 
+step "TPM_AGENT_SIMULATOR=ephemeral: a throwaway swtpm and data dir, gone after exit"
+mkdir -m 700 "$T/eph"
+run_ok env TMPDIR="$T/eph" TPM_AGENT_SIMULATOR=ephemeral timeout 60 "$TPM_AGENT" \
+	-a "$T/run/eph.sock" sh -c 'ls -d "$TMPDIR"/tpm-agent-ephemeral.*/data && ssh-add -l; [ $? -eq 1 ]'
+assert_contains "$OUT" "tpm-agent-ephemeral." "the agent ran in an ephemeral dir"
+it_wait_until 100 sh -c "! ls -d '$T'/eph/tpm-agent-ephemeral.* >/dev/null 2>&1" ||
+	fail "ephemeral dir left behind: $(ls "$T/eph")"
+
 step "ssh-rsa (SHA-1) is refused by default, made with legacy-rsa-sha1 = yes"
 agent_start_fg
 run_ok ssh-add keys/rsa

@@ -79,7 +79,7 @@ TOOLS_OWNER_BODY=$(key_body "$OUT")
 
 TOOLS_SRK_BODY=
 run_ok tpm2tools tpm2_getcap handles-persistent
-if printf '%s\n' "$OUT" | grep -qi '0x81000001'; then
+if grep -qi '0x81000001' <<<"$OUT"; then
 	step "tpm2-tools: an RSA 2048 key under the persistent SRK 0x81000001"
 	run_ok tpm2tools tpm2_create -C 0x81000001 -G rsa2048 -u k.pub -r k.priv
 	run_ok tpm2tools tpm2_flushcontext -t

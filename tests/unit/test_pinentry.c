@@ -174,6 +174,27 @@ static int expect_getpin_error(const struct pinentry_prompt *p, const char *prog
 	return rc;
 }
 
+/* A notice stays up (SETDESC, MESSAGE) until taken down, then its child is reaped
+ * (teardown checks); a missing program gives NULL and a reason. */
+static void test_notice(void **state)
+{
+	struct pinentry_prompt p = { .title = "t", .desc = "touch it" };
+	struct pinentry_notice *n;
+	struct errmsg e;
+
+	(void)state;
+	n = pinentry_notice_start(fake, NULL, &p, &e);
+	assert_non_null(n);
+	for (int i = 0; i < 500 && !log_has_line("MESSAGE"); i++) /* the fake reads it */
+		usleep(10000);
+	assert_true(log_has_line("SETDESC touch it"));
+	assert_true(log_has_line("MESSAGE"));
+	pinentry_notice_end(n);
+	pinentry_notice_end(NULL);
+	assert_null(pinentry_notice_start("/nonexistent/pinentry", NULL, &p, &e));
+	assert_non_null(strstr(e.text, "not found"));
+}
+
 static void test_right_pin(void **state)
 {
 	(void)state;
@@ -487,6 +508,7 @@ static void test_describe_request(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_notice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_right_pin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pin_with_cr_lf, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty_pin, setup, teardown),
