@@ -58,7 +58,7 @@ int client_connect(const char *path, struct errmsg *e)
 	return fd;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
+int client_write_all(int fd, const uint8_t *p, size_t len)
 {
 	while (len > 0) {
 		ssize_t n = write(fd, p, len);
@@ -73,7 +73,7 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
-static int read_all(int fd, uint8_t *p, size_t len)
+int client_read_all(int fd, uint8_t *p, size_t len)
 {
 	while (len > 0) {
 		ssize_t n = read(fd, p, len);
@@ -95,9 +95,9 @@ int client_call(int fd, const struct sshbuf *msg, struct sshbuf *reply, struct e
 	size_t frame_len;
 
 	hdr[0] = len >> 24; hdr[1] = len >> 16; hdr[2] = len >> 8; hdr[3] = len;
-	if (write_all(fd, hdr, 4) != 0 || write_all(fd, sshbuf_ptr(msg), len) != 0)
+	if (client_write_all(fd, hdr, 4) != 0 || client_write_all(fd, sshbuf_ptr(msg), len) != 0)
 		return errmsg_set(e, "cannot write to the agent: %s", strerror(errno));
-	if (read_all(fd, hdr, 4) != 0)
+	if (client_read_all(fd, hdr, 4) != 0)
 		return errmsg_set(e, "the agent closed the connection without a reply");
 	if (agentmsg_frame_peek(hdr, 4, &frame_len) != SSHBUF_E_SHORT &&
 	    agentmsg_frame_peek(hdr, 4, &frame_len) != 0)
@@ -106,7 +106,7 @@ int client_call(int fd, const struct sshbuf *msg, struct sshbuf *reply, struct e
 	sshbuf_reset(reply);
 	if (sshbuf_reserve(reply, len, &p) != 0)
 		return errmsg_set(e, "the agent's reply is too large (%u bytes)", len);
-	if (read_all(fd, p, len) != 0)
+	if (client_read_all(fd, p, len) != 0)
 		return errmsg_set(e, "the agent's reply was cut short");
 	return 0;
 }

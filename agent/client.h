@@ -4,6 +4,7 @@
 #define TPM_AGENT_CLIENT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../protocol/errmsg.h"
 #include "../protocol/sshbuf.h"
@@ -25,6 +26,12 @@
 #define CTL_SEAL_NO_PIN 0x1 /* seal flag: no PIN; without it the agent asks one (pinentry) */
 #define CTL_ATTEST    "attest@tpm-agent"   /* agent/daemon_attest.c */
 #define CTL_IMPORT    "import@tpm-agent"   /* agent/daemon_import.c */
+/* activate: string TPM2B_ID_OBJECT, string TPM2B_ENCRYPTED_SECRET -> string credential:
+ * the enrolment CA's challenge answered with the cached AK (agent/daemon_attest.c). */
+#define CTL_ACTIVATE  "activate@tpm-agent"
+/* enrolled: string key name, uint32 n, n x string argument of tpm-key enroll after NAME:
+ * the agent renews the certificate with them (agent/daemon_renew.c). */
+#define CTL_ENROLLED  "enrolled@tpm-agent"
 #define CTL_IMPORT_NO_PIN 0x2 /* import flag: no PIN; without it the agent asks one (pinentry) */
 #define CTL_SRK       "srk@tpm-agent"      /* agent/daemon_peer.c */
 #define CTL_ADD       "add@tpm-agent"
@@ -83,6 +90,9 @@
 #define CTL_KEY_IMPORTED     0x2000 /* its private key existed outside a TPM (import, wrap + add) */
 #define CTL_KEY_GPG          0x4000 /* made or imported by gpg */
 
+/* All len bytes to / from fd (EINTR retried); -1 on an error or end of file. */
+int client_write_all(int fd, const uint8_t *p, size_t len);
+int client_read_all(int fd, uint8_t *p, size_t len);
 /* $TPM_AGENT_SOCK, else $SSH_AUTH_SOCK, else NULL. */
 const char *client_socket_path(void);
 /* 1 if something accepts connections on the unix socket at path. */

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/crypto.h>
+
 #include "../keystore/tpm_attest.h"
 #include "../protocol/attestation.h"
 #include "log.h"
@@ -180,4 +182,39 @@ int ctl_attest(struct agent *a, struct sshbuf *body, struct sshbuf *out, struct 
 		return r;
 	log_info("attested key '%s'%s", name, pin != NULL ? " (with its PIN)" : "");
 	return 0;
+}
+
+/* activate: string TPM2B_ID_OBJECT, string TPM2B_ENCRYPTED_SECRET -> string credential.
+ * The enrolment CA's live challenge (tpm-key enroll): ActivateCredential with the cached
+ * AK, the one whose TPM2_Certify the CA just checked. No key authorisation is spent. */
+int ctl_activate(struct agent *a, struct sshbuf *body, struct sshbuf *out, struct errmsg *e)
+{
+	struct ak_cache *c = calloc(1, sizeof(*c));
+	struct attestation *tmp = calloc(1, sizeof(*tmp));
+	struct tss2key *f = calloc(1, sizeof(*f));
+	const uint8_t *blob, *secret;
+	size_t blob_len, secret_len, cred_len = 0;
+	uint8_t cred[64];
+	int r = -1;
+
+	if (c == NULL || tmp == NULL || f == NULL)
+		errmsg_set(e, "activate: out of memory");
+	else if (sshbuf_get_string(body, &blob, &blob_len) != 0 ||
+		 sshbuf_get_string(body, &secret, &secret_len) != 0)
+		errmsg_set(e, "activate: malformed request");
+	else if (ak_read(a, c, tmp, f, e) != 0)
+		errmsg_prefix(e, "activate: no attestation key (run tpm-key attest first)");
+	else if ((r = tpm_attest_activate(a->tpm, &c->key, blob, blob_len, secret, secret_len,
+					  cred, sizeof(cred), &cred_len, e)) == 0)
+		r = sshbuf_put_string(out, cred, cred_len) == 0 ? 0 :
+		    errmsg_set(e, "activate: reply too large");
+	OPENSSL_cleanse(cred, sizeof(cred));
+	if (c != NULL)
+		OPENSSL_cleanse(c, sizeof(*c));
+	free(c);
+	free(tmp);
+	free(f);
+	if (r == 0)
+		log_info("answered a CA's credential challenge with the attestation key");
+	return r;
 }

@@ -29,6 +29,7 @@
 #include "daemon_hostkeys.h"
 #include "daemon_pin.h"
 #include "daemon_policy.h"
+#include "daemon_renew.h"
 #include "daemon_restrict.h"
 #include "daemon_softkeys.h"
 #include "daemon_srkpin.h"
@@ -335,6 +336,7 @@ static int ctl_status(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 		   ".pub written", orphans, rewritten);
 	status_nv(a, &st);
 	srkpin_status(a, status_add_pair, &st);
+	renew_status(a, status_add_pair, &st); /* each certificate: expiry, last renewal */
 	status_add(&st, "data dir", "%s", a->data_dir);
 	status_add(&st, "agent pid", "%d", (int)a->pid);
 	status_add(&st, "agent socket", "%s", a->socket_path);
@@ -482,6 +484,8 @@ static const struct {
 	{ CTL_SEAL_LIST, ctl_seal_list, 0 },
 	{ CTL_SEAL_RM, ctl_seal_rm, 0 },
 	{ CTL_ATTEST, ctl_attest, 2 },
+	{ CTL_ACTIVATE, ctl_activate, 1 },
+	{ CTL_ENROLLED, ctl_enrolled, 0 },
 	{ CTL_IMPORT, ctl_import, 2 },
 	{ CTL_SRK, ctl_srk, 1 },
 	{ CTL_ADD, ctl_add, 2 },           /* TPM2_Import */

@@ -63,5 +63,6 @@ int seal_unseal(struct agent *a, const char *name, const uint8_t *pin, size_t pi
 /* attest: string key name, string qualifying data (0..64 bytes) -> string attestation
  * file (text, see protocol/attestation.h). */
 int ctl_attest(struct agent *a, struct sshbuf *body, struct sshbuf *out, struct errmsg *e);
+int ctl_activate(struct agent *a, struct sshbuf *body, struct sshbuf *out, struct errmsg *e);
 
 #endif

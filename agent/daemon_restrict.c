@@ -46,6 +46,8 @@ static const struct {
 	{ CTL_SEAL, ACCESS_MUTATE },
 	{ CTL_SEAL_RM, ACCESS_MUTATE },
 	{ CTL_ATTEST, ACCESS_MUTATE },     /* may make and store the attestation key */
+	{ CTL_ACTIVATE, ACCESS_MUTATE },   /* enrolment: proves this TPM to a CA */
+	{ CTL_ENROLLED, ACCESS_MUTATE },   /* records how to renew (runs ssh later) */
 	{ CTL_IMPORT, ACCESS_MUTATE },
 	{ CTL_INIT, ACCESS_MUTATE },
 	{ CTL_FORGET, ACCESS_MUTATE },

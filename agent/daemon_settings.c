@@ -55,6 +55,8 @@ static const struct setting_def defs[] = {
 	{ "pin-from-sealed", SET_PINSEAL, offsetof(struct settings, pin_from_sealed),
 	  sizeof(((struct settings *)0)->pin_from_sealed), 0, 0 },
 	{ "key-lifetime", UINT(key_lifetime, 0, 86400u * 365 * 10) },
+	{ "renew-at", UINT(renew_at, 0, 99) },
+	{ "renew-check", UINT(renew_check, 1, 86400) },
 	{ "fingerprint-hash", SET_FPHASH, offsetof(struct settings, fingerprint_hash),
 	  sizeof(((struct settings *)0)->fingerprint_hash), 0, 0 },
 	{ "allowed-providers", STR(allowed_providers) },
@@ -91,6 +93,8 @@ void settings_defaults(struct settings *s)
 	s->log_level = LOG_LVL_INFO;
 	s->software_keys = 1;
 	s->proxy_timeout = 5;
+	s->renew_at = 20;
+	s->renew_check = 60;
 	snprintf(s->pcr_selection, sizeof(s->pcr_selection), "0,1,2,3,7");
 	s->client_idle_timeout = 300;
 	snprintf(s->fingerprint_hash, sizeof(s->fingerprint_hash), "sha256");

@@ -44,6 +44,8 @@ struct settings {
 	char sandbox_allow[1024];       /* more paths the sandbox leaves writable ("" = none) */
 	/* ssh-agent parity (ssh-agent -t, -E, -P, -O; daemon_softkeys.c, daemon_helper.c) */
 	unsigned key_lifetime;          /* default lifetime of added keys, s; 0 = forever */
+	unsigned renew_at;              /* renew enrolled certificates in their last N%; 0 = never */
+	unsigned renew_check;           /* seconds between renewal checks */
 	char fingerprint_hash[8];       /* "sha256" or "md5", for log lines */
 	char allowed_providers[1024];   /* pattern list of PKCS#11 / FIDO provider paths */
 	int allow_remote_pkcs11;        /* PKCS#11 adds through a forwarded agent */

@@ -56,6 +56,8 @@ int cli_hierarchy_pub(const char *hierarchy, const char *type, unsigned bits);
  * (message printed). */
 int cli_read_private_key(const char *path, struct sshbuf *material, char *comment,
 			 size_t comment_len);
+int cmd_ca(int argc, char **argv);       /* cmd_ca.c */
+int cmd_enroll(int argc, char **argv);   /* cmd_enroll.c */
 
 /* cmd_stdio.c: reads all of stdin (at most max bytes, more is an error) into a
  * sodium_malloc'd *out the caller sodium_frees; writes all of data to stdout. */

@@ -27,6 +27,7 @@
 #include "daemon_sandbox.h"
 #include "daemon_pin.h"
 #include "daemon_proxy.h"
+#include "daemon_renew.h"
 #include "daemon_sdlisten.h"
 #include "daemon_settings.h"
 #include "daemon_restrict.h"
@@ -615,6 +616,7 @@ static void agent_cleanup(struct agent *a, int listen_fd)
 		pthread_mutex_unlock(&a->tpm_lock);
 	else if (a->tpm != NULL)
 		tpm_abort(a->tpm);
+	renew_stop(); /* its tpm-key child talks to this agent: it ends first */
 	gpg_server_stop(); /* its threads use the keystore: they end first */
 	softkeys_clear();  /* wipes the software keys */
 	restrict_tpm_clear();
@@ -737,6 +739,8 @@ static int agent_main(const struct options *o, int ready_fd)
 	} else {
 		print_startup_env(o, &agent);
 	}
+	if (renew_start(&agent, &e) != 0)
+		log_warn("%s: enrolled certificates are not renewed", e.text);
 	r = server_run(&agent, listen_fd);
 	log_info("shutting down");
 	agent_cleanup(&agent, listen_fd);

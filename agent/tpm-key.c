@@ -199,6 +199,20 @@ static const struct command {
 	  "              SRK) or loadable (ssh-tpm-agent .tpm, tpm2-openssl, .tss)\n"
 	  "  -n NAME     the key's name in the store (default: FILE's name without .tss/.tpm)\n"
 	  "  -C COMMENT  comment (default: the comment of FILE's .pub, else the file's)\n" },
+	{ "enroll", cmd_enroll, "get a certificate from an enrolment CA over ssh", "key",
+	  "--ca=;-p=;-F=@file;-o=",
+	  "usage: tpm-key enroll NAME --ca [USER@]HOST [-p PORT] [-F SSH_CONFIG]\n"
+	  "                      [-o SSH_OPTION]... [--nv|--file|--auto]\n"
+	  "  --ca [USER@]HOST  the enrolment CA's ssh account (its sshd runs tpm-key ca)\n"
+	  "  -p PORT           ssh port\n"
+	  "  -F SSH_CONFIG     ssh configuration file\n"
+	  "  -o SSH_OPTION     an ssh option (repeatable)\n"
+	  "  --nv | --file | --auto  where the certificate goes, as cert add (default --auto)\n"
+	  "The agent renews the certificate near its expiry (renew-at).\n" },
+	{ "ca", cmd_ca, "the enrolment CA (an sshd ForceCommand)", "", "--config=@file",
+	  "usage: tpm-key ca --config FILE (as an sshd ForceCommand)\n"
+	  "  --config FILE  the CA's policy: ca-key, agent-socket, ek-ca or ek-allow,\n"
+	  "                 validity, log, allow lines (tpm-key(1), ENROLMENT)\n" },
 	{ "supported", cmd_supported, "algorithms, curves and RSA sizes this TPM offers", "", "",
 	  "usage: tpm-key supported\n"
 	  "Lists the TPM's algorithms, ECC curves and RSA sizes, marking those tpm-agent uses.\n" },

@@ -448,18 +448,30 @@ static int ek_cert(struct tpm *t, struct tpm_ek_proof *p, EVP_PKEY **key, struct
 	return 0;
 }
 
+/* TPM2_ActivateCredential(activateHandle = obj, keyHandle = EK with
+ * PolicySecret(endorsement)): the credential into *got (Esys_Free'd by the caller). */
+static TSS2_RC activate_with(struct tpm *t, ESYS_TR obj, ESYS_TR ek, const TPM2B_ID_OBJECT *blob,
+			     const TPM2B_ENCRYPTED_SECRET *secret, TPM2B_DIGEST **got)
+{
+	ESYS_TR sess = ESYS_TR_NONE;
+	TSS2_RC rc = ek_policy_session(t, &sess);
+
+	if (rc == TSS2_RC_SUCCESS)
+		rc = Esys_ActivateCredential(t->esys, obj, ek, ESYS_TR_PASSWORD, sess,
+					     ESYS_TR_NONE, blob, secret, got);
+	if (sess != ESYS_TR_NONE)
+		Esys_FlushContext(t->esys, sess);
+	return rc;
+}
+
 static int activate_srk(struct tpm *t, ESYS_TR ek, const TPM2B_ID_OBJECT *blob,
 			const TPM2B_ENCRYPTED_SECRET *secret, const TPM2B_DIGEST *want,
 			struct errmsg *e)
 {
 	TPM2B_DIGEST *got = NULL;
-	ESYS_TR sess = ESYS_TR_NONE;
-	TSS2_RC rc = ek_policy_session(t, &sess);
+	TSS2_RC rc = activate_with(t, t->srk, ek, blob, secret, &got);
 	int r;
 
-	if (rc == TSS2_RC_SUCCESS)
-		rc = Esys_ActivateCredential(t->esys, t->srk, ek, ESYS_TR_PASSWORD, sess,
-					     ESYS_TR_NONE, blob, secret, &got);
 	if (rc != TSS2_RC_SUCCESS)
 		r = tpm_err(e, rc, "the SRK is not in the TPM that holds the certified EK, or the "
 			    "EK there is another", "EK proof: TPM2_ActivateCredential failed");
@@ -468,8 +480,6 @@ static int activate_srk(struct tpm *t, ESYS_TR ek, const TPM2B_ID_OBJECT *blob,
 		r = errmsg_set(e, "tpm: EK proof: ActivateCredential returned another secret");
 	else
 		r = 0;
-	if (sess != ESYS_TR_NONE)
-		Esys_FlushContext(t->esys, sess);
 	if (got != NULL)
 		OPENSSL_cleanse(got, sizeof(*got));
 	Esys_Free(got);
@@ -506,4 +516,75 @@ int tpm_ek_prove_srk(struct tpm *t, struct tpm_ek_proof *p, struct errmsg *e)
 	ek_close(t, ek, made);
 	OPENSSL_cleanse(&cred, sizeof(cred));
 	return r == 0 ? 0 : TPM_E_FAIL;
+}
+
+/* ---- the live challenge of an enrolment CA (tpm-key ca / tpm-key enroll) ---- */
+
+int tpm_make_credential_sw(EVP_PKEY *ek, const uint8_t *name, size_t name_len,
+			   const uint8_t *cred, size_t cred_len, uint8_t *id_object, size_t id_cap,
+			   size_t *id_len, uint8_t *secret, size_t secret_cap, size_t *secret_len)
+{
+	TPM2B_DIGEST c = { 0 };
+	TPM2B_ID_OBJECT blob = { 0 };
+	TPM2B_ENCRYPTED_SECRET sec = { 0 };
+	size_t off = 0, off2 = 0;
+	int ok;
+
+	if (cred_len == 0 || cred_len > sizeof(c.buffer) || EVP_PKEY_get_base_id(ek) != EVP_PKEY_RSA)
+		return -1;
+	c.size = (UINT16)cred_len;
+	memcpy(c.buffer, cred, cred_len);
+	ok = make_credential(ek, name, name_len, &c, &blob, &sec) &&
+	     Tss2_MU_TPM2B_ID_OBJECT_Marshal(&blob, id_object, id_cap, &off) == TSS2_RC_SUCCESS &&
+	     Tss2_MU_TPM2B_ENCRYPTED_SECRET_Marshal(&sec, secret, secret_cap, &off2) ==
+		     TSS2_RC_SUCCESS;
+	OPENSSL_cleanse(&c, sizeof(c));
+	*id_len = ok ? off : 0;
+	*secret_len = ok ? off2 : 0;
+	return ok ? 0 : -1;
+}
+
+int tpm_attest_activate(struct tpm *t, const struct tpm_key *ak, const uint8_t *id_object,
+			size_t id_len, const uint8_t *secret, size_t secret_len, uint8_t *out,
+			size_t cap, size_t *out_len, struct errmsg *e)
+{
+	TPM2B_ID_OBJECT blob;
+	TPM2B_ENCRYPTED_SECRET sec;
+	TPM2B_DIGEST *got = NULL;
+	ESYS_TR ek, akh = ESYS_TR_NONE;
+	size_t off = 0, off2 = 0;
+	TSS2_RC rc;
+	int made, r;
+
+	memset(&blob, 0, sizeof(blob));
+	memset(&sec, 0, sizeof(sec));
+	if (Tss2_MU_TPM2B_ID_OBJECT_Unmarshal(id_object, id_len, &off, &blob) != TSS2_RC_SUCCESS ||
+	    off != id_len ||
+	    Tss2_MU_TPM2B_ENCRYPTED_SECRET_Unmarshal(secret, secret_len, &off2, &sec) !=
+		    TSS2_RC_SUCCESS || off2 != secret_len)
+		return errmsg_set(e, "activate: the CA's challenge is malformed");
+	if (tpm_srk_gate(t) != TSS2_RC_SUCCESS)
+		return tpm_err(e, tpm_srk_gate(t), NULL, "activate");
+	make_room(t);
+	if ((r = ek_open(t, &ek, &made, e)) != 0)
+		return r;
+	if ((r = esys_load(t, ak, &akh, e)) == 0) {
+		rc = activate_with(t, akh, ek, &blob, &sec, &got);
+		if (rc != TSS2_RC_SUCCESS)
+			r = tpm_err(e, rc, "the challenge was made for another TPM's EK or another "
+				    "AK", "TPM2_ActivateCredential of the CA's challenge failed");
+		else if (got->size > cap)
+			r = errmsg_set(e, "activate: a credential of %u bytes", got->size);
+		else {
+			memcpy(out, got->buffer, got->size);
+			*out_len = got->size;
+		}
+	}
+	if (got != NULL)
+		OPENSSL_cleanse(got, sizeof(*got));
+	Esys_Free(got);
+	if (akh != ESYS_TR_NONE)
+		Esys_FlushContext(t->esys, akh);
+	ek_close(t, ek, made);
+	return r;
 }

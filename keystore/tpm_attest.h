@@ -4,6 +4,8 @@
 #ifndef TPM_AGENT_TPM_ATTEST_H
 #define TPM_AGENT_TPM_ATTEST_H
 
+#include <openssl/evp.h>
+
 #include "../protocol/attestation.h"
 #include "../protocol/errmsg.h"
 #include "tpm.h"
@@ -45,5 +47,21 @@ struct tpm_ek_proof {
  * PolicySecret(endorsement)) must give the secret back. 0 with have_cert 0 when there
  * is no certificate; TPM_E_FAIL with e when the proof fails. */
 int tpm_ek_prove_srk(struct tpm *t, struct tpm_ek_proof *p, struct errmsg *e);
+
+/* ---- the live challenge of an enrolment CA (tpm-key ca / tpm-key enroll) ---- */
+
+/* TPM2_MakeCredential in software, no TPM (the CA side): the credential cred for the
+ * object name (the AK's), sealed to the RSA EK key ek; id_object and secret get the
+ * marshalled TPM2B_ID_OBJECT and TPM2B_ENCRYPTED_SECRET. 0 or -1. */
+int tpm_make_credential_sw(EVP_PKEY *ek, const uint8_t *name, size_t name_len,
+			   const uint8_t *cred, size_t cred_len, uint8_t *id_object, size_t id_cap,
+			   size_t *id_len, uint8_t *secret, size_t secret_cap, size_t *secret_len);
+
+/* TPM2_ActivateCredential(activateHandle = ak, keyHandle = the EK): the credential of a
+ * challenge made by tpm_make_credential_sw for the AK's name, into out. It fails when
+ * the challenge was sealed to another TPM's EK or bound to another object's name. */
+int tpm_attest_activate(struct tpm *t, const struct tpm_key *ak, const uint8_t *id_object,
+			size_t id_len, const uint8_t *secret, size_t secret_len, uint8_t *out,
+			size_t cap, size_t *out_len, struct errmsg *e);
 
 #endif

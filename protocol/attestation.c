@@ -354,8 +354,9 @@ static int check_certify(const struct attestation *a, const TPM2B_ATTEST *info,
 	return 0;
 }
 
-static int check_key(const TPMT_PUBLIC *kp, const struct sshkey_pub *want, struct errmsg *e)
+static int check_key(const TPMT_PUBLIC *kp, const struct att_verify_opts *o, struct errmsg *e)
 {
+	const struct sshkey_pub *want = o->key;
 	struct sshkey_pub got;
 
 	if (tpmt_to_ssh(kp, &got) != 0)
@@ -363,6 +364,13 @@ static int check_key(const TPMT_PUBLIC *kp, const struct sshkey_pub *want, struc
 	if (want != NULL && !sshkey_pub_equal(&got, want))
 		return errmsg_set(e, "attestation: the attested key is not the given public key "
 				  "(a different key's public half)");
+	if (o->imported != NULL)
+		*o->imported = 0;
+	if (o->allow_imported && check_origin(kp->objectAttributes, "attested key", e) != 0) {
+		if (o->imported != NULL)
+			*o->imported = 1;
+		return 0;
+	}
 	return check_origin(kp->objectAttributes, "attested key", e);
 }
 
@@ -403,10 +411,14 @@ int attestation_verify(const struct attestation *a, const struct att_verify_opts
 		return -1;
 	passed(&rep, "certify: TPM-generated, certified name = name of the key%s",
 	       o->nonce ? ", nonce matches" : "");
-	if (check_key(&key.publicArea, o->key, e) != 0)
+	if (check_key(&key.publicArea, o, e) != 0)
 		return -1;
-	passed(&rep, "key: %sfixedTPM, fixedParent, sensitiveDataOrigin",
-	       o->key ? "matches the given public key; " : "");
+	if (o->imported != NULL && *o->imported)
+		passed(&rep, "key: %sIMPORTED (not generated in the TPM, or not fixed to it)",
+		       o->key ? "matches the given public key; " : "");
+	else
+		passed(&rep, "key: %sfixedTPM, fixedParent, sensitiveDataOrigin",
+		       o->key ? "matches the given public key; " : "");
 	return 0;
 }
 

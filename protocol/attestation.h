@@ -43,6 +43,10 @@ struct att_verify_opts {
 	const struct sshkey_pub *key;   /* the public key the CA is asked to certify */
 	const char *ek_ca_file;         /* PEM CA certificate(s), NULL: skip the chain check */
 	const uint8_t *nonce; size_t nonce_len; /* expected qualifying data, NULL: any */
+	/* 0: a key not made in the TPM (imported: sensitiveDataOrigin, fixedTPM or
+	 * fixedParent clear) fails. 1: it passes and *imported (if not NULL) is set to 1. */
+	int allow_imported;
+	int *imported;
 };
 
 /* Every check, in order; the first failure says which and why. On success, report

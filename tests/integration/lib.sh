@@ -12,9 +12,9 @@
 # Helpers: fail, step, assert_eq, assert_ne, assert_contains, assert_not_contains,
 # assert_match, assert_mode, run_ok, run_fail, tk (bin/tpm-key), agent_start,
 # agent_start_fg, agent_stop, start_sshd, stop_sshd, ssh_login (+ $SSHD_NEWLOG),
-# ssh_host_login, authorize_key, gen_key, fp_of, key_body, agent_fps, sshsig_ok,
-# tpm2tools, re, hold_start, hold_stop, holders_start, holders_stop, it_on_exit,
-# it_pid_alive, it_wait_gone, it_wait_line, it_wait_log.
+# ssh_host_login, authorize_key, gen_key, import_key, fp_of, key_body, agent_fps,
+# sshsig_ok, tpm2tools, re, hold_start, hold_stop, holders_start, holders_stop,
+# it_on_exit, it_pid_alive, it_wait_gone, it_wait_line, it_wait_log.
 
 set -u
 set -o pipefail
@@ -413,6 +413,28 @@ gen_key() {
 	printf '%s\n' "$PUB" >"$name.pub"
 	FP=$(fp_of "$name.pub")
 	[ -n "$FP" ] || fail "ssh-keygen cannot read the public key of $name: $PUB"
+}
+
+# import_key NAME: an ECDSA P-256 key made by openssl and imported under the SRK with
+# tpm2_import (so fixedTPM and sensitiveDataOrigin are clear), stored as keys/NAME.tss
+# with emptyAuth. Stops the agent for tpm2-tools (one TPM client at a time), restarts it.
+import_key() {
+	local name=$1 ok=0 variant
+	openssl ecparam -name prime256v1 -genkey -noout -out "$name.pem" 2>/dev/null || fail "openssl ecparam"
+	agent_stop
+	run_ok tpm2tools tpm2_import -C 0x81000001 -G ecc -i "$name.pem" -u "$name.tpub" -r "$name.tpriv"
+	# tpm2-tools 5.4 writes emptyAuth = (-p given), newer ones the reverse: pick by result.
+	for variant in -p ""; do
+		rm -f "$name.tss"
+		# shellcheck disable=SC2086
+		tpm2tools tpm2_encodeobject -C 0x81000001 -u "$name.tpub" -r "$name.tpriv" -o "$name.tss" \
+			$variant >/dev/null 2>&1 || continue
+		openssl asn1parse -in "$name.tss" | grep -A1 'cont \[ 0 \]' | grep -qE 'BOOLEAN +:(1|255)' &&
+			{ ok=1; break; }
+	done
+	[ "$ok" = 1 ] || fail "tpm2_encodeobject could not make an emptyAuth key file"
+	cp "$name.tss" "$TPM_AGENT_HOME/keys/$name.tss"
+	agent_start
 }
 
 # fp_of PUBFILE: SHA256 fingerprint as ssh-keygen -l prints it.

@@ -60,22 +60,7 @@ run_fail tk verify-attestation host.att --key host.pub --ek-ca other-ca.pem
 assert_contains "$ERR" "does not chain"
 
 step "a key imported into the TPM (made outside it) is attested but refused"
-openssl ecparam -name prime256v1 -genkey -noout -out imp.pem 2>/dev/null || fail "openssl ecparam"
-agent_stop
-run_ok tpm2tools tpm2_import -C 0x81000001 -G ecc -i imp.pem -u imp.pub -r imp.priv
-ok=0
-# tpm2-tools 5.4 writes emptyAuth = (-p given), newer ones the reverse: pick by result.
-for variant in -p ""; do
-	rm -f imp.tss
-	# shellcheck disable=SC2086
-	tpm2tools tpm2_encodeobject -C 0x81000001 -u imp.pub -r imp.priv -o imp.tss $variant \
-		>/dev/null 2>&1 || continue
-	openssl asn1parse -in imp.tss | grep -A1 'cont \[ 0 \]' | grep -qE 'BOOLEAN +:(1|255)' &&
-		{ ok=1; break; }
-done
-[ "$ok" = 1 ] || fail "tpm2_encodeobject could not make an emptyAuth key file"
-cp imp.tss "$TPM_AGENT_HOME/keys/imported.tss"
-agent_start
+import_key imported
 run_ok tk pub imported
 printf '%s\n' "$OUT" >imported.pub
 run_ok tk attest imported -o imp.att
