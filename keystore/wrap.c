@@ -187,6 +187,8 @@ int wrap_objects(const struct tpm_import_in *in, TPM2B_PUBLIC *pub, TPM2B_SENSIT
 	memset(sens, 0, sizeof(*sens));
 	pub->publicArea.nameAlg = TPM2_ALG_SHA256;
 	pub->publicArea.objectAttributes = IMPORT_ATTRS;
+	if ((in->flags & TPM_KEY_DECRYPT) && in->type != SSHKEY_RSA)
+		pub->publicArea.objectAttributes |= TPMA_OBJECT_DECRYPT; /* ECDH (gpg encryption) */
 	switch (in->type) {
 	case SSHKEY_ECDSA_P256:
 	case SSHKEY_ECDSA_P384:

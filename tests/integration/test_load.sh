@@ -9,7 +9,10 @@ command -v socat >/dev/null || fail "socat not installed (contrib/install-deps.s
 CLIENTS=16
 SIGNS=2000
 LIST_EVERY=10
-RSS_MARGIN_KB=2048
+# Requests now run as jobs on the TPM worker and the reply queue (issue 14): under 16
+# concurrent clients glibc gives those threads their own arenas, a one-off 1.5-2.5 MB
+# seen here. Leaks are LeakSanitizer's (asan-check) and valgrind's (valgrind-check).
+RSS_MARGIN_KB=4096
 
 step "build the load client"
 LIB="$IT_REPO/build/libtpmagent.a"
