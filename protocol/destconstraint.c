@@ -4,8 +4,10 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "knownhosts.h"
+#include "sshcert.h"
 
 #define SSH2_MSG_USERAUTH_REQUEST 50
 
@@ -161,15 +163,44 @@ int dest_put_constraint(struct sshbuf *out, const char *from_host,
 
 /* ---- matching ---- */
 
-/* A plain host key matches a non-CA entry with the same blob. A certificate host key
- * would need its CA and principals checked: session-bind does not accept those (see
- * sshverify.h), so a CA entry never matches here. */
+/* OpenSSH's sshkey_cert_check_host for a hop named host: a host certificate, valid
+ * now, without critical options, naming host among its principals (each principal
+ * matched against host as a pattern, as OpenSSH does) or naming none. Its CA's
+ * signature was checked when it was bound (sshverify). */
+static int cert_fits_host(const struct sshcert_any *c, const char *host)
+{
+	time_t now = time(NULL);
+
+	if (c->cert_type != SSHCERT_TYPE_HOST || now < 0 ||
+	    !sshcert_any_valid_at(c, (uint64_t)now) || c->critical_len != 0)
+		return 0;
+	if (c->n_principals == 0)
+		return 1;
+	for (size_t i = 0; i < c->n_principals; i++)
+		if (knownhosts_wild(c->principals[i], host, strlen(host)))
+			return 1;
+	return 0;
+}
+
+/* match_key_hop: a plain host key matches a non-CA entry with the same blob; a
+ * certificate matches a CA entry holding its signature key, when it fits the hop's
+ * host name. */
 static int hop_has_key(const struct dest_hop *h, const uint8_t *key, size_t len)
 {
-	for (size_t i = 0; i < h->n_keys; i++)
-		if (!h->keys[i].is_ca && h->keys[i].len == len &&
-		    memcmp(h->keys[i].blob, key, len) == 0)
+	struct sshcert_any c;
+	int cert = sshcert_is_cert_blob(key, len);
+
+	if (cert && sshcert_any_from_blob(key, len, &c) != 0)
+		return 0;
+	for (size_t i = 0; i < h->n_keys; i++) {
+		const struct dest_key *k = &h->keys[i];
+
+		if (!cert && !k->is_ca && k->len == len && memcmp(k->blob, key, len) == 0)
 			return 1;
+		if (cert && k->is_ca && k->len == c.ca_len && memcmp(k->blob, c.ca, c.ca_len) == 0 &&
+		    cert_fits_host(&c, h->host))
+			return 1;
+	}
 	return 0;
 }
 

@@ -74,7 +74,9 @@ static int get_key(struct sshbuf *b, enum sshkey_type t, struct sshkey_pub *k)
 }
 
 /* The principals string is itself a sequence of strings; every one must fit. */
-static int get_principals(struct sshbuf *b, struct sshcert *c)
+static int get_principal_list(struct sshbuf *b,
+			      char principals[SSHCERT_PRINCIPALS_MAX][SSHCERT_PRINCIPAL_MAX],
+			      size_t *n)
 {
 	struct sshbuf list;
 	const uint8_t *p;
@@ -85,13 +87,12 @@ static int get_principals(struct sshbuf *b, struct sshcert *c)
 		return r;
 	sshbuf_view(&list, p, len);
 	while (sshbuf_len(&list) > 0) {
-		if (c->n_principals == SSHCERT_PRINCIPALS_MAX)
+		if (*n == SSHCERT_PRINCIPALS_MAX)
 			return SSHBUF_E_TOOBIG;
-		r = sshbuf_get_cstring(&list, c->principals[c->n_principals],
-				       SSHCERT_PRINCIPAL_MAX);
+		r = sshbuf_get_cstring(&list, principals[*n], SSHCERT_PRINCIPAL_MAX);
 		if (r != SSHBUF_OK)
 			return r;
-		c->n_principals++;
+		(*n)++;
 	}
 	return SSHBUF_OK;
 }
@@ -150,7 +151,7 @@ static int get_body(struct sshbuf *b, struct sshcert *c)
 	if ((r = sshbuf_get_u64(b, &c->serial)) != SSHBUF_OK ||
 	    (r = sshbuf_get_u32(b, &c->cert_type)) != SSHBUF_OK ||
 	    (r = sshbuf_get_cstring(b, c->key_id, sizeof(c->key_id))) != SSHBUF_OK ||
-	    (r = get_principals(b, c)) != SSHBUF_OK ||
+	    (r = get_principal_list(b, c->principals, &c->n_principals)) != SSHBUF_OK ||
 	    (r = sshbuf_get_u64(b, &c->valid_after)) != SSHBUF_OK ||
 	    (r = sshbuf_get_u64(b, &c->valid_before)) != SSHBUF_OK)
 		return r;
@@ -198,6 +199,11 @@ int sshcert_valid_at(const struct sshcert *c, uint64_t now)
 	return c->valid_after <= now && now < c->valid_before;
 }
 
+int sshcert_any_valid_at(const struct sshcert_any *c, uint64_t now)
+{
+	return c->valid_after <= now && now < c->valid_before;
+}
+
 int sshcert_from_line(const char *line, uint8_t **blob, size_t *blob_len,
 		      struct sshcert *c, char *comment, size_t comment_len)
 {
@@ -220,5 +226,110 @@ int sshcert_from_line(const char *line, uint8_t **blob, size_t *blob_len,
 		if (comment != NULL && comment_len > 0)
 			comment[0] = '\0';
 	}
+	return r;
+}
+
+/* ---- host-key certificates of any type ---- */
+
+#define CERT_SUFFIX "-cert-v01@openssh.com"
+
+/* The plain types whose certificates sshd presents, with the number of key fields
+ * (strings or mpints) each certificate carries after its nonce. */
+static const struct {
+	const char *plain;
+	int fields;
+} any_types[] = {
+	{ "ssh-ed25519", 1 },
+	{ "ecdsa-sha2-nistp256", 2 },
+	{ "ecdsa-sha2-nistp384", 2 },
+	{ "ecdsa-sha2-nistp521", 2 },
+	{ "ssh-rsa", 2 },
+};
+
+int sshcert_is_cert_blob(const uint8_t *blob, size_t len)
+{
+	char name[CERT_NAME_MAX];
+	struct sshbuf b;
+	size_t n, s = strlen(CERT_SUFFIX);
+
+	sshbuf_view(&b, blob, len);
+	if (sshbuf_get_cstring(&b, name, sizeof(name)) != SSHBUF_OK)
+		return 0;
+	n = strlen(name);
+	return n > s && strcmp(name + n - s, CERT_SUFFIX) == 0;
+}
+
+/* Type name, nonce and key fields: the plain key blob into c->key. */
+static int get_any_key(struct sshbuf *b, struct sshcert_any *c)
+{
+	char name[CERT_NAME_MAX];
+	const uint8_t *fields;
+	size_t i, n = sizeof(any_types) / sizeof(any_types[0]), plen = 0, before, flen;
+	int r;
+
+	if ((r = sshbuf_get_cstring(b, name, sizeof(name))) != SSHBUF_OK)
+		return r == SSHBUF_E_TOOBIG ? SSHBUF_E_FORMAT : r;
+	for (i = 0; i < n; i++) {
+		plen = strlen(any_types[i].plain);
+		if (strncmp(name, any_types[i].plain, plen) == 0 &&
+		    strcmp(name + plen, CERT_SUFFIX) == 0)
+			break;
+	}
+	if (i == n)
+		return SSHBUF_E_FORMAT;
+	if ((r = skip_string(b)) != SSHBUF_OK) /* nonce */
+		return r;
+	fields = sshbuf_ptr(b);
+	before = sshbuf_len(b);
+	for (int f = 0; f < any_types[i].fields; f++)
+		if ((r = skip_string(b)) != SSHBUF_OK)
+			return r;
+	flen = before - sshbuf_len(b);
+	if (4 + plen + flen > sizeof(c->key))
+		return SSHBUF_E_TOOBIG;
+	/* string plain type name, then the fields as they are */
+	c->key[0] = 0;
+	c->key[1] = 0;
+	c->key[2] = (uint8_t)(plen >> 8);
+	c->key[3] = (uint8_t)plen;
+	memcpy(c->key + 4, any_types[i].plain, plen);
+	memcpy(c->key + 4 + plen, fields, flen);
+	c->key_len = 4 + plen + flen;
+	return SSHBUF_OK;
+}
+
+int sshcert_any_from_blob(const uint8_t *blob, size_t len, struct sshcert_any *c)
+{
+	const uint8_t *critical;
+	uint64_t serial;
+	struct sshbuf b;
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	if (len > SSHCERT_BLOB_MAX)
+		return SSHBUF_E_TOOBIG;
+	sshbuf_view(&b, blob, len);
+	if ((r = get_any_key(&b, c)) != SSHBUF_OK ||
+	    (r = sshbuf_get_u64(&b, &serial)) != SSHBUF_OK ||
+	    (r = sshbuf_get_u32(&b, &c->cert_type)) != SSHBUF_OK ||
+	    (r = skip_string(&b)) != SSHBUF_OK || /* key id */
+	    (r = get_principal_list(&b, c->principals, &c->n_principals)) != SSHBUF_OK ||
+	    (r = sshbuf_get_u64(&b, &c->valid_after)) != SSHBUF_OK ||
+	    (r = sshbuf_get_u64(&b, &c->valid_before)) != SSHBUF_OK ||
+	    (r = sshbuf_get_string(&b, &critical, &c->critical_len)) != SSHBUF_OK ||
+	    (r = skip_string(&b)) != SSHBUF_OK || (r = skip_string(&b)) != SSHBUF_OK ||
+	    (r = sshbuf_get_string(&b, &c->ca, &c->ca_len)) != SSHBUF_OK)
+		goto fail;
+	c->signed_len = len - sshbuf_len(&b);
+	if ((r = sshbuf_get_string(&b, &c->sig, &c->sig_len)) != SSHBUF_OK)
+		goto fail;
+	if (c->ca_len == 0 || c->sig_len == 0 || sshbuf_len(&b) != 0 ||
+	    (c->cert_type != SSHCERT_TYPE_USER && c->cert_type != SSHCERT_TYPE_HOST)) {
+		r = SSHBUF_E_FORMAT;
+		goto fail;
+	}
+	return SSHBUF_OK;
+fail:
+	memset(c, 0, sizeof(*c));
 	return r;
 }

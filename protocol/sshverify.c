@@ -8,6 +8,7 @@
 
 #include "pubkey_evp.h"
 #include "sshbuf.h"
+#include "sshcert.h"
 #include "sshkey.h"
 
 #define ED25519_PK_LEN  32
@@ -124,6 +125,23 @@ static int verify_pub(const uint8_t *key, size_t key_len, const char *alg, struc
 	return r;
 }
 
+/* A certificate: its CA's signature over the certificate (as OpenSSH's cert_parse, a CA
+ * that is itself a certificate is refused), then the certified key's over data. */
+static int verify_cert(const uint8_t *key, size_t key_len, const uint8_t *sig,
+		       size_t sig_len, const uint8_t *data, size_t data_len)
+{
+	struct sshcert_any c;
+	int r;
+
+	if ((r = sshcert_any_from_blob(key, key_len, &c)) != 0)
+		return r == SSHBUF_E_FORMAT ? SSHVERIFY_E_UNSUPP : r;
+	if (sshcert_is_cert_blob(c.ca, c.ca_len))
+		return SSHVERIFY_E_UNSUPP;
+	if ((r = sshverify(c.ca, c.ca_len, c.sig, c.sig_len, key, c.signed_len)) != 0)
+		return r == SSHVERIFY_E_BADSIG ? SSHVERIFY_E_BADCA : r;
+	return sshverify(c.key, c.key_len, sig, sig_len, data, data_len);
+}
+
 int sshverify(const uint8_t *key, size_t key_len, const uint8_t *sig, size_t sig_len,
 	      const uint8_t *data, size_t data_len)
 {
@@ -131,6 +149,8 @@ int sshverify(const uint8_t *key, size_t key_len, const uint8_t *sig, size_t sig
 	struct sshbuf kb, sb;
 	int r;
 
+	if (sshcert_is_cert_blob(key, key_len))
+		return verify_cert(key, key_len, sig, sig_len, data, data_len);
 	sshbuf_view(&kb, key, key_len);
 	sshbuf_view(&sb, sig, sig_len);
 	if ((r = sshbuf_get_cstring(&kb, ktype, sizeof(ktype))) != 0 ||
@@ -140,7 +160,7 @@ int sshverify(const uint8_t *key, size_t key_len, const uint8_t *sig, size_t sig
 		return strcmp(alg, ktype) == 0 ? verify_ed25519(&kb, &sb, data, data_len) :
 						 SSHVERIFY_E_UNSUPP;
 	if (sshkey_type_from_name(ktype) == SSHKEY_UNSPEC)
-		return SSHVERIFY_E_UNSUPP; /* certificates, FIDO keys, DSA */
+		return SSHVERIFY_E_UNSUPP; /* FIDO keys, DSA */
 	return verify_pub(key, key_len, alg, &sb, data, data_len);
 }
 
@@ -150,5 +170,7 @@ const char *sshverify_strerror(int r)
 		return "the signature does not verify";
 	if (r == SSHVERIFY_E_UNSUPP)
 		return "unsupported key or signature type";
+	if (r == SSHVERIFY_E_BADCA)
+		return "the certificate's CA signature does not verify";
 	return sshbuf_strerror(r);
 }

@@ -1,8 +1,9 @@
 /* test_destconstraint: ssh-add -h constraints (parse, refusals, round trip), OpenSSH's
  * identity_permitted decisions over hop chains, userauth request parsing, session-bind
  * signatures made here with OpenSSL (Ed25519, ECDSA P-256, RSA-SHA2-512; a flipped bit
- * and SHA-1 ssh-rsa refused) and known_hosts lookups (patterns, negation, hashed
- * names, markers). */
+ * and SHA-1 ssh-rsa refused), Ed25519 host certificates (session-bind verified with the
+ * certified key and the CA's signature; @cert-authority matching by CA, type, principal
+ * and validity) and known_hosts lookups (patterns, negation, hashed names, markers). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -18,6 +19,7 @@
 
 #include "../../protocol/destconstraint.h"
 #include "../../protocol/knownhosts.h"
+#include "../../protocol/sshcert.h"
 #include "../../protocol/sshverify.h"
 
 static const uint8_t KEY_A[] = "\0\0\0\x0bssh-ed25519\0\0\0\x20" "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
@@ -296,6 +298,177 @@ static void test_verify_rsa(void **state)
 
 struct found { size_t n, ca; };
 
+/* ---- host certificates ---- */
+
+static void ed25519_blob(EVP_PKEY *k, struct sshbuf *out)
+{
+	uint8_t pub[32];
+	size_t len = sizeof(pub);
+
+	assert_int_equal(EVP_PKEY_get_raw_public_key(k, pub, &len), 1);
+	assert_int_equal(sshbuf_put_cstring(out, "ssh-ed25519"), 0);
+	assert_int_equal(sshbuf_put_string(out, pub, len), 0);
+}
+
+/* An ssh-ed25519 signature blob by k over data. */
+static void ed25519_sig(EVP_PKEY *k, const uint8_t *data, size_t len, struct sshbuf *out)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	uint8_t sig[64];
+	size_t sig_len = sizeof(sig);
+
+	assert_non_null(ctx);
+	assert_int_equal(EVP_DigestSignInit(ctx, NULL, NULL, NULL, k), 1);
+	assert_int_equal(EVP_DigestSign(ctx, sig, &sig_len, data, len), 1);
+	EVP_MD_CTX_free(ctx);
+	assert_int_equal(sshbuf_put_cstring(out, "ssh-ed25519"), 0);
+	assert_int_equal(sshbuf_put_string(out, sig, sig_len), 0);
+}
+
+/* An ssh-ed25519-cert-v01@openssh.com certificate of key for principal (NULL: none)
+ * of type (1 user, 2 host), valid until valid_before, signed by ca. */
+static struct sshbuf *make_cert(EVP_PKEY *key, EVP_PKEY *ca, uint32_t type,
+				const char *principal, uint64_t valid_before)
+{
+	struct sshbuf *c = buf(), *k = buf(), *p = buf(), *cab = buf(), *sig = buf(), kv;
+	const uint8_t *pk;
+	size_t pk_len;
+
+	ed25519_blob(key, k);
+	sshbuf_view(&kv, sshbuf_ptr(k), sshbuf_len(k));
+	assert_int_equal(sshbuf_get_string(&kv, &pk, &pk_len), 0); /* skip the type */
+	assert_int_equal(sshbuf_get_string(&kv, &pk, &pk_len), 0);
+	if (principal != NULL)
+		assert_int_equal(sshbuf_put_cstring(p, principal), 0);
+	ed25519_blob(ca, cab);
+	assert_int_equal(sshbuf_put_cstring(c, "ssh-ed25519-cert-v01@openssh.com"), 0);
+	assert_int_equal(sshbuf_put_string(c, "nonce", 5), 0);
+	assert_int_equal(sshbuf_put_string(c, pk, pk_len), 0);
+	assert_int_equal(sshbuf_put_u64(c, 7), 0);
+	assert_int_equal(sshbuf_put_u32(c, type), 0);
+	assert_int_equal(sshbuf_put_cstring(c, "host_d"), 0);
+	assert_int_equal(sshbuf_put_stringb(c, p), 0);
+	assert_int_equal(sshbuf_put_u64(c, 0), 0);
+	assert_int_equal(sshbuf_put_u64(c, valid_before), 0);
+	assert_int_equal(sshbuf_put_string(c, NULL, 0), 0); /* critical options */
+	assert_int_equal(sshbuf_put_string(c, NULL, 0), 0); /* extensions */
+	assert_int_equal(sshbuf_put_string(c, NULL, 0), 0); /* reserved */
+	assert_int_equal(sshbuf_put_stringb(c, cab), 0);
+	ed25519_sig(ca, sshbuf_ptr(c), sshbuf_len(c), sig);
+	assert_int_equal(sshbuf_put_stringb(c, sig), 0);
+	sshbuf_free(k);
+	sshbuf_free(p);
+	sshbuf_free(cab);
+	sshbuf_free(sig);
+	return c;
+}
+
+#define FOREVER UINT64_MAX
+
+static void test_verify_cert(void **state)
+{
+	EVP_PKEY *host = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"),
+		 *other = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"),
+		 *ca = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	struct sshbuf *cert, *sig = buf(), *bad = buf(), *plain = buf();
+	struct sshcert_any c;
+	uint8_t *p;
+
+	(void)state;
+	cert = make_cert(host, ca, SSHCERT_TYPE_HOST, "host_d", FOREVER);
+	assert_true(sshcert_is_cert_blob(sshbuf_ptr(cert), sshbuf_len(cert)));
+	assert_int_equal(sshcert_any_from_blob(sshbuf_ptr(cert), sshbuf_len(cert), &c), 0);
+	ed25519_blob(host, plain);
+	assert_int_equal(c.key_len, sshbuf_len(plain)); /* the certified key, as a plain blob */
+	assert_memory_equal(c.key, sshbuf_ptr(plain), c.key_len);
+	assert_int_equal(c.n_principals, 1);
+	assert_string_equal(c.principals[0], "host_d");
+	ed25519_sig(host, SID, sizeof(SID) - 1, sig);
+	check(cert, sig); /* verifies; a flipped bit does not */
+	sshbuf_reset(sig);
+	ed25519_sig(other, SID, sizeof(SID) - 1, bad); /* another key's signature */
+	assert_int_equal(sshverify(sshbuf_ptr(cert), sshbuf_len(cert), sshbuf_ptr(bad),
+				   sshbuf_len(bad), SID, sizeof(SID) - 1), SSHVERIFY_E_BADSIG);
+	/* a principal changed after the CA signed: the CA signature fails */
+	ed25519_sig(host, SID, sizeof(SID) - 1, sig);
+	p = memmem(sshbuf_ptr(cert), sshbuf_len(cert), "host_d\0\0", 8);
+	assert_non_null(p);
+	p = memmem(p + 1, sshbuf_len(cert) - (size_t)(p + 1 - sshbuf_ptr(cert)), "host_d", 6);
+	assert_non_null(p);
+	p[5] = 'e';
+	assert_int_equal(sshverify(sshbuf_ptr(cert), sshbuf_len(cert), sshbuf_ptr(sig),
+				   sshbuf_len(sig), SID, sizeof(SID) - 1), SSHVERIFY_E_BADCA);
+	EVP_PKEY_free(host);
+	EVP_PKEY_free(other);
+	EVP_PKEY_free(ca);
+	sshbuf_free(cert);
+	sshbuf_free(sig);
+	sshbuf_free(bad);
+	sshbuf_free(plain);
+}
+
+/* "-h host_d" where known_hosts says "@cert-authority host_d <ca>". */
+static struct dest_set *ca_constraint(EVP_PKEY *ca, int is_ca)
+{
+	struct sshbuf *c = buf(), *cab = buf();
+	struct dest_set *d = NULL;
+	struct dest_key k;
+
+	ed25519_blob(ca, cab);
+	k.blob = sshbuf_ptr(cab);
+	k.len = sshbuf_len(cab);
+	k.is_ca = is_ca;
+	assert_int_equal(dest_put_constraint(c, NULL, NULL, 0, NULL, "host_d", &k, 1), 0);
+	assert_int_equal(parse(c, &d), 0);
+	sshbuf_free(c);
+	sshbuf_free(cab);
+	return d;
+}
+
+static int cert_permitted(const struct dest_set *d, struct sshbuf *cert)
+{
+	struct dest_binding b = { sshbuf_ptr(cert), sshbuf_len(cert), 0 };
+	int r = dest_permitted(d, &b, 1, "user", NULL);
+
+	sshbuf_free(cert);
+	return r;
+}
+
+static void test_cert_authority(void **state)
+{
+	EVP_PKEY *host = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"),
+		 *ca = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"),
+		 *ca2 = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	struct dest_set *d = ca_constraint(ca, 1), *plain = ca_constraint(ca, 0);
+	struct sshbuf *hk = buf();
+	struct dest_binding b;
+
+	(void)state;
+	assert_int_equal(cert_permitted(d, make_cert(host, ca, 2, "host_d", FOREVER)), 1);
+	/* as OpenSSH's match_key_hop: the hop's name is the pattern, not the principal */
+	assert_int_equal(cert_permitted(d, make_cert(host, ca, 2, "host_*", FOREVER)), 0);
+	assert_int_equal(cert_permitted(d, make_cert(host, ca, 2, NULL, FOREVER)), 1);
+	assert_int_equal(cert_permitted(d, make_cert(host, ca2, 2, "host_d", FOREVER)), 0);
+	assert_int_equal(cert_permitted(d, make_cert(host, ca, 2, "host_e", FOREVER)), 0);
+	assert_int_equal(cert_permitted(d, make_cert(host, ca, 1, "host_d", FOREVER)), 0);
+	assert_int_equal(cert_permitted(d, make_cert(host, ca, 2, "host_d", 1000)), 0);
+	/* the CA key listed as a plain host key does not admit its certificates */
+	assert_int_equal(cert_permitted(plain, make_cert(host, ca, 2, "host_d", FOREVER)), 0);
+	/* nor does a CA entry admit the CA's own (plain) key as a host key */
+	ed25519_blob(ca, hk);
+	b.hostkey = sshbuf_ptr(hk);
+	b.hostkey_len = sshbuf_len(hk);
+	b.forwarded = 0;
+	assert_int_equal(dest_permitted(d, &b, 1, "user", NULL), 0);
+	assert_int_equal(dest_permitted(plain, &b, 1, "user", NULL), 1);
+	dest_free(d);
+	dest_free(plain);
+	sshbuf_free(hk);
+	EVP_PKEY_free(host);
+	EVP_PKEY_free(ca);
+	EVP_PKEY_free(ca2);
+}
+
 static int count(void *arg, const uint8_t *blob, size_t len, int is_ca)
 {
 	struct found *f = arg;
@@ -375,6 +548,8 @@ int main(void)
 		cmocka_unit_test(test_verify_ed25519),
 		cmocka_unit_test(test_verify_ecdsa),
 		cmocka_unit_test(test_verify_rsa),
+		cmocka_unit_test(test_verify_cert),
+		cmocka_unit_test(test_cert_authority),
 		cmocka_unit_test(test_known_hosts),
 		cmocka_unit_test(test_wildcards),
 	};
