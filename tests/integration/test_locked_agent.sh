@@ -40,7 +40,7 @@ done
 assert_eq 0 "$(ssh-add -l 2>/dev/null | grep -c SHA256:)" "identities while locked"
 
 step "tpm-key commands fail and say the agent is locked"
-for cmd in "list" "status" "rm lk-key" "unseal lk-secret" "load lk-key" "gen --no-pin -n lk-new" \
+for cmd in "list" "status" "rm -f lk-key" "unseal lk-secret" "load lk-key" "gen --no-pin -n lk-new" \
 	   "cert list" "forget"; do
 	# shellcheck disable=SC2086
 	run_fail tk $cmd
