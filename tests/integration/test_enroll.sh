@@ -186,3 +186,32 @@ ssh-add -L | grep -- '-cert-v01@openssh.com ' | ssh-keygen -Lf - >cert.txt || fa
 assert_match "$(cat cert.txt)" "Serial: $NEW_SERIAL$"
 ssh_login
 [ "$RC" -eq 0 ] || fail "login with the renewed certificate failed: $ERR"
+
+step "a key with a PIN enrols: the PIN is asked once, through pinentry; its certificate logs in"
+. "$IT_REPO/tests/lib/fake_pinentry.sh"
+agent_stop
+pe PIN=1234
+agent_start_fg --pinentry-program="$T/pinentry"
+run_ok tk gen -t ecdsa -b 256 -n pk -C pk@it
+printf '%s\n' "$OUT" | grep '^ecdsa-sha2-nistp256 ' >pk.pub || fail "gen printed no key: $OUT"
+pe_reset
+run_ok tk enroll pk --ca cahost -F "$T/ssh_config" --file
+assert_contains "$OUT" "enrolled 'pk': certificate serial"
+assert_eq 1 "$(getpins)" "GETPINs of enroll"
+ssh-add -L | grep -- '-cert-v01@openssh.com ' >certs.pub
+: >pk-cert.pub
+while read -r line; do   # the one whose key ID is tpm:USER:pk:FP
+	printf '%s\n' "$line" >one.pub
+	ssh-keygen -Lf one.pub | grep -q "Key ID: \"tpm:$USER_NAME:pk:" && cp one.pub pk-cert.pub
+done <certs.pub
+[ -s pk-cert.pub ] || fail "the agent does not offer pk's certificate: $(ssh-add -L)"
+RC=0
+SSHD_LOG_MARK=$(wc -l <"$SSHD_DIR/log")
+timeout 60 ssh -F /dev/null -o UserKnownHostsFile="$T/known_hosts" -o StrictHostKeyChecking=no \
+	-o GlobalKnownHostsFile=/dev/null -o IdentitiesOnly=yes -o IdentityFile="$PWD/pk.pub" \
+	-o CertificateFile="$PWD/pk-cert.pub" -o BatchMode=yes -o PreferredAuthentications=publickey \
+	-o LogLevel=ERROR -p "$SSHD_PORT" "$USER_NAME@127.0.0.1" echo ok </dev/null >"$T/.out" 2>"$T/.err" || RC=$?
+[ "$RC" -eq 0 ] || fail "login with pk's certificate failed: $(cat "$T/.err")"
+assert_eq "ok" "$(cat "$T/.out")" "remote command output"
+it_wait_until 20 eval 'sshd_log_new | grep -q "Accepted publickey .*CA ECDSA"' ||
+	fail "sshd did not accept pk's certificate: $(sshd_log_new)"
