@@ -5,7 +5,8 @@
 # `tpm-key enroll` gets a certificate over one ssh connection (nonce, TPM2_Certify,
 # MakeCredential/ActivateCredential), and a second sshd trusting the CA (TrustedUserCAKeys)
 # accepts a login with it. Refusals: a replayed transcript, another TPM's EK, an
-# imported key where policy demands fixedTPM, a CA answer for another key.
+# imported key where policy demands fixedTPM, a CA answer for another key. A key with a
+# PIN enrols with the PIN asked once (fake pinentry), and its certificate logs in.
 IT_NO_TPM=1
 . "$(dirname "$0")/lib.sh"
 
