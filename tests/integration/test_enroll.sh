@@ -165,7 +165,7 @@ sed -i 's/^validity .*/validity 120/' "$T/ca.conf"
 agent_stop
 # -d: renewals are logged. The sandbox lets the agent's ssh child reach the ssh config,
 # key and known_hosts only where allowed (ssh users allow ~/.ssh); bin/ holds tpm-key.
-agent_start_fg --renew-at 50 --renew-check 2 --sandbox-allow "$IT_REPO/bin,$T"
+agent_start_fg --renew-at 50 --renew-check 2 --sandbox-allow "$(dirname "$TPM_KEY"),$T"
 run_ok tk enroll laptop --ca cahost -F "$T/ssh_config" --file
 OLD_SERIAL=$(printf '%s\n' "$OUT" | sed -n 's/.*certificate serial \([0-9]*\).*/\1/p')
 [ -n "$OLD_SERIAL" ] || fail "no serial in: $OUT"

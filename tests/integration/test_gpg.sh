@@ -30,13 +30,13 @@ if [ "$(id -u)" -eq 0 ] && unshare -m true 2>/dev/null && [ -d /run/user ]; then
 		for home in default custom; do
 			if [ $home = default ]; then unset GNUPGHOME; else export GNUPGHOME="$1"; fi
 			want=$(gpgconf --list-dirs agent-socket)
-			"$2" -D --tcti "$3" -a "$4/ns.sock" --gpg </dev/null >/dev/null 2>>"$4/ns.log" &
+			"$2" -D --tcti "$3" -a "$4/ns.sock" --gpg $5 </dev/null >/dev/null 2>>"$4/ns.log" &
 			pid=$!
 			n=0; while [ ! -S "$want" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n+1)); done
 			got=$(gpg-connect-agent --no-autostart -S "$want" "GETINFO socket_name" /bye | sed -n "s/^D //p")
 			kill $pid; wait $pid || true
 			echo "$home want=$want got=$got"
-		done' _ "$GNUPGHOME" "$TPM_AGENT" "$SWTPM_TCTI" "$T" 2>&1) || fail "namespace check: $NS_OUT"
+		done' _ "$GNUPGHOME" "$TPM_AGENT" "$SWTPM_TCTI" "$T" "$IT_SANDBOX_ARGS" 2>&1) || fail "namespace check: $NS_OUT"
 	while read -r home want got; do
 		assert_eq "${want#want=}" "${got#got=}" "gpg socket path ($home homedir)"
 	done <<<"$NS_OUT"

@@ -31,7 +31,7 @@ assert_contains "$ERR" "tpm-agent-host.socket running" "names the missing agent"
 SVC="$R/etc/systemd/system/tpm-agent-host.service"
 SOCKU="$R/etc/systemd/system/tpm-agent-host.socket"
 assert_contains "$(cat "$SOCKU")" "ListenStream=$R/run/tpm-agent-host/agent.sock" "socket unit"
-assert_contains "$(cat "$SVC")" "ExecStart=$IT_REPO/bin/tpm-agent -D --host --config $R/etc/tpm-agent/host.conf" "service unit"
+assert_contains "$(cat "$SVC")" "ExecStart=$(dirname "$TPM_KEY")/tpm-agent -D --host --config $R/etc/tpm-agent/host.conf" "service unit"
 assert_contains "$(cat "$R/etc/tpm-agent/host.conf")" "hierarchy-keys = owner:ecdsa256" "host.conf"
 assert_mode "$R/var/lib/tpm-agent" 700
 [ ! -e "$R/etc/ssh/sshd_config.d/tpm-agent-host.conf" ] || fail "drop-in written without host keys"
