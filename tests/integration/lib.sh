@@ -252,8 +252,7 @@ start_sshd() {
 	fi
 	while [ $tries -lt 10 ]; do
 		tries=$((tries + 1))
-		SSHD_PORT=$(( 20000 + ( ($$ * 31 + tries * 7919 + RANDOM) % 40000 ) ))
-		it_port_busy "$SSHD_PORT" && continue
+		SSHD_PORT=$(port_guess) || break
 		cat >"$SSHD_DIR/config" <<-EOF
 		ListenAddress 127.0.0.1:$SSHD_PORT
 		${SSHD_HOSTKEY_CONFIG:-HostKey $SSHD_DIR/host_ecdsa}

@@ -55,8 +55,7 @@ agent_stop
 step "tpm2_getcap on the simulator's state agrees"
 SIM_PID=
 for try in 1 2 3 4 5 6 7 8 9 10; do   # another program may take a free port first
-	P=$(( (($$ + try * 7919 + RANDOM) % 20000) * 2 + 20000 ))
-	if it_port_busy "$P" || it_port_busy $((P + 1)); then continue; fi
+	P=$(port_guess) || break
 	if swtpm socket --tpm2 --tpmstate dir="$SIM_DIR" \
 		--server type=tcp,port="$P",bindaddr=127.0.0.1 \
 		--ctrl type=tcp,port=$((P + 1)),bindaddr=127.0.0.1 --flags not-need-init,startup-clear \

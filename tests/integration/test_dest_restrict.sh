@@ -15,12 +15,7 @@ A_PORT=$SSHD_PORT
 
 step "a second sshd, host B, with its own host key"
 ssh-keygen -q -t ed25519 -N '' -C host-b -f "$T/host_b" </dev/null || fail "ssh-keygen host B"
-B_PORT=
-for try in 1 2 3 4 5 6 7 8 9 10; do
-	p=$(( 20000 + ( ($$ * 13 + try * 7727 + RANDOM) % 40000 ) ))
-	it_port_busy "$p" || { B_PORT=$p; break; }
-done
-[ -n "$B_PORT" ] || fail "no free port for host B"
+B_PORT=$(port_guess) || fail "no free port for host B"
 sed -e "s/^ListenAddress .*/ListenAddress 127.0.0.1:$B_PORT/" \
     -e "s|^HostKey .*|HostKey $T/host_b|" -e "s|^PidFile .*|PidFile $T/sshd_b.pid|" \
     "$SSHD_DIR/config" >"$T/sshd_b.config"

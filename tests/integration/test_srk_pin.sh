@@ -25,27 +25,7 @@ REAL_TCTI=$SWTPM_TCTI
 
 PROXY_CTL="$T/proxy.ctl"
 PROXY_PID=
-proxy_start() {
-	local tries=0
-	while [ $tries -lt 20 ]; do
-		tries=$((tries + 1))
-		PROXY_PORT=$(( ( ($$ * 13 + tries * 7919 + RANDOM) % 20000) * 2 + 21000 ))
-		it_port_busy "$PROXY_PORT" && continue
-		it_port_busy $((PROXY_PORT + 1)) && continue
-		rm -f "$T/proxy.out" "$PROXY_CTL"
-		python3 "$IT_REPO/tests/lib/tpm_proxy.py" --listen "$PROXY_PORT" \
-			--target "$SWTPM_PORT" --ctl "$PROXY_CTL" >"$T/proxy.out" 2>"$T/proxy.err" &
-		PROXY_PID=$!
-		local n=0
-		while [ $n -lt 100 ] && it_pid_alive "$PROXY_PID"; do
-			grep -q ready "$T/proxy.out" 2>/dev/null && break
-			sleep 0.1; n=$((n + 1))
-		done
-		grep -q ready "$T/proxy.out" 2>/dev/null && return 0
-		kill "$PROXY_PID" 2>/dev/null; wait "$PROXY_PID" 2>/dev/null
-	done
-	fail "tpm_proxy.py did not start: $(cat "$T/proxy.err")"
-}
+. "$IT_REPO/tests/lib/tpm_proxy.sh"
 proxy_stop() {
 	[ -n "$PROXY_PID" ] || return 0
 	kill "$PROXY_PID" 2>/dev/null
@@ -71,8 +51,8 @@ assert_no_secrets() {
 	done
 }
 
-proxy_start
-SWTPM_TCTI="swtpm:host=127.0.0.1,port=$PROXY_PORT"   # the agent goes through the interposer
+proxy_spawn
+SWTPM_TCTI=$PROXY_TCTI   # the agent goes through the interposer
 PIN_FILE="$TPM_AGENT_HOME/srk-pins"
 
 # real_srk_name: the SRK's name as tpm2-tools reads it from swtpm itself (no agent then).

@@ -15,24 +15,17 @@ rm -f "$TPM_AGENT_HOME/keys/k3.pub"
 agent_stop
 
 step "a slow TPM behind tpm_proxy.py"
-P=$SWTPM_PORT
-while it_port_busy "$P" || it_port_busy $((P + 1)); do P=$(( (P + 2 - 20000) % 40000 + 20000 )); done
-python3 "$IT_REPO/tests/lib/tpm_proxy.py" --listen "$P" --target "$SWTPM_PORT" --ctl "$T/proxy.ctl" \
-	>"$T/proxy.out" 2>"$T/proxy.err" &
-PROXY_PID=$!
+. "$IT_REPO/tests/lib/tpm_proxy.sh"
+PROXY_CTL="$T/proxy.ctl"
+proxy_spawn
 it_on_exit "kill $PROXY_PID"
-n=0
-until grep -q ready "$T/proxy.out" 2>/dev/null; do
-	[ $n -lt 100 ] || fail "tpm_proxy.py did not start: $(cat "$T/proxy.err")"
-	sleep 0.1; n=$((n + 1))
-done
 ctl() { printf '%s\n' "$1" | socat -t 5 - "UNIX-CONNECT:$T/proxy.ctl"; }
 assert_contains "$(ctl "arm delay any 40 150")" "ok" "delay armed"
 
 step "ssh-add -l as soon as the socket exists"
 : >"$AGENT_LOG" # only this agent's lines
 # (not agent_start_fg, which waits until the agent answers)
-"$TPM_AGENT" -D -d --tcti "swtpm:host=127.0.0.1,port=$P" -a "$AGENT_SOCK" --key-dirs="$T/kd" \
+"$TPM_AGENT" -D -d --tcti "$PROXY_TCTI" -a "$AGENT_SOCK" --key-dirs="$T/kd" \
 	</dev/null >"$T/agent-fg.out" 2>>"$AGENT_LOG" &
 SSH_AGENT_PID=$!
 SSH_AUTH_SOCK="$AGENT_SOCK"

@@ -7,6 +7,23 @@ swtpm_port_busy() {
 	bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
 }
 
+# port_guess: prints an even loopback port P with nothing answering on P or P+1. It
+# lies below the kernel's ephemeral range: outgoing connections (the swtpm TCTI opens
+# one per command) take their local ports from that range, and a port held that way
+# cannot be bound, yet nothing answers on it. Still a guess: callers bind and retry.
+port_guess() {
+	pg_top=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null) || pg_top=32768
+	[ "${pg_top:-0}" -gt 12000 ] 2>/dev/null || pg_top=32768
+	pg_n=0
+	while [ $pg_n -lt 50 ]; do
+		pg_n=$((pg_n + 1))
+		pg_r=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+		pg_p=$(( 10000 + (pg_r % ((pg_top - 10002) / 2)) * 2 ))
+		swtpm_port_busy "$pg_p" || swtpm_port_busy $((pg_p + 1)) || { echo "$pg_p"; return 0; }
+	done
+	return 1
+}
+
 swtpm_start() {
 	SWTPM_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tpm-agent-swtpm.XXXXXX") || return 1
 	# SWTPM_STATE_FROM: a state dir to start from (e.g. made by swtpm_setup with an EK cert).
@@ -14,10 +31,7 @@ swtpm_start() {
 	tries=0
 	while [ $tries -lt 20 ]; do
 		tries=$((tries + 1))
-		SWTPM_PORT=$(( (($$ + tries * 7919 + $(date +%N | sed 's/^0*//;s/^$/0/')) % 20000) * 2 + 20000 ))
-		if swtpm_port_busy "$SWTPM_PORT" || swtpm_port_busy $((SWTPM_PORT + 1)); then
-			continue
-		fi
+		SWTPM_PORT=$(port_guess) || break
 		if swtpm socket --tpm2 --tpmstate dir="$SWTPM_DIR" \
 			--server type=tcp,port="$SWTPM_PORT",bindaddr=127.0.0.1 \
 			--ctrl type=tcp,port=$((SWTPM_PORT + 1)),bindaddr=127.0.0.1 \

@@ -28,12 +28,14 @@ Modes:
             ARG (hex X||Y of equal halves) and recompute the name, as an interposer
             substituting its own key would
 
-Usage: tpm_proxy.py --listen PORT --target PORT --ctl SOCKET [--log FILE]
-Prints "ready" on stdout once it listens.
+Usage: tpm_proxy.py [--listen PORT] --target PORT --ctl SOCKET [--log FILE]
+Without --listen it binds a free port pair itself. Prints "ready PORT" on stdout once
+it listens.
 """
 import argparse
 import hashlib
 import os
+import random
 import socket
 import struct
 import sys
@@ -252,9 +254,42 @@ def serve_control(sock, faults):
 def listener(port):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", port))
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        s.close()
+        raise
     s.listen(16)
     return s
+
+
+def ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def listener_pair(port):
+    """The command and control listeners on PORT and PORT+1 (the swtpm TCTI's pair).
+    PORT 0: an even pair below the ephemeral range, chosen by binding (a port that an
+    outgoing connection holds cannot be bound, yet nothing answers on it), retried."""
+    if port:
+        return listener(port), listener(port + 1)
+    top = max(ephemeral_low(), 12000)
+    rnd = random.SystemRandom()
+    for _ in range(200):
+        p = 10000 + 2 * rnd.randrange((top - 10002) // 2)
+        try:
+            a = listener(p)
+        except OSError:
+            continue
+        try:
+            return a, listener(p + 1)
+        except OSError:
+            a.close()
+    raise SystemExit("tpm_proxy: no free loopback port pair below %d" % top)
 
 
 def accept_loop(sock, fn, *args):
@@ -266,7 +301,8 @@ def accept_loop(sock, fn, *args):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--listen", type=int, required=True)
+    ap.add_argument("--listen", type=int, default=0,
+                    help="command port (control is +1); 0: pick a free pair")
     ap.add_argument("--target", type=int, required=True)
     ap.add_argument("--ctl", required=True)
     ap.add_argument("--log")
@@ -274,8 +310,7 @@ def main():
     faults = Faults()
     if o.log:
         faults.log = open(o.log, "a")
-    cmd_sock = listener(o.listen)
-    ctrl_sock = listener(o.listen + 1)
+    cmd_sock, ctrl_sock = listener_pair(o.listen)
     ctl = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     if os.path.exists(o.ctl):
         os.unlink(o.ctl)
@@ -284,7 +319,7 @@ def main():
     threading.Thread(target=accept_loop, args=(ctrl_sock, serve_ctrl, o.target + 1),
                      daemon=True).start()
     threading.Thread(target=serve_control, args=(ctl, faults), daemon=True).start()
-    print("ready", flush=True)
+    print("ready %d" % cmd_sock.getsockname()[1], flush=True)
     accept_loop(cmd_sock, serve_cmd, o.target, faults)
 
 

@@ -5,23 +5,26 @@
 # the answer on stdout, the test fails on an "err" answer.
 
 proxy_start() {
-	local tries=0 n
-	while [ $tries -lt 20 ]; do
-		tries=$((tries + 1))
-		PROXY_PORT=$(( (($$ * 13 + tries * 7919 + RANDOM) % 20000) * 2 + 21001 ))
-		it_port_busy "$PROXY_PORT" || it_port_busy $((PROXY_PORT + 1)) || break
-	done
 	PROXY_CTL="$T/proxy.ctl"
-	python3 "$IT_REPO/tests/lib/tpm_proxy.py" --listen "$PROXY_PORT" --target "$SWTPM_PORT" \
-		--ctl "$PROXY_CTL" --log "$T/proxy.log" >"$T/proxy.out" 2>&1 &
-	PROXY_PID=$!
+	proxy_spawn "$T/proxy.log"
 	it_on_exit "kill $PROXY_PID"
-	n=0
-	until grep -q ready "$T/proxy.out" 2>/dev/null; do
-		it_pid_alive "$PROXY_PID" || fail "tpm_proxy.py exited: $(cat "$T/proxy.out")"
-		[ $n -ge 100 ] && fail "tpm_proxy.py did not get ready"
+}
+
+# proxy_spawn [LOG]: starts tpm_proxy.py (it binds its own free port pair) in front of
+# $SWTPM_PORT with control socket $PROXY_CTL, and waits for its "ready PORT"; sets
+# PROXY_PID, PROXY_PORT and PROXY_TCTI. The caller arranges the stop.
+proxy_spawn() {
+	local n=0
+	rm -f "$T/proxy.out" "$PROXY_CTL"
+	python3 "$IT_REPO/tests/lib/tpm_proxy.py" --target "$SWTPM_PORT" --ctl "$PROXY_CTL" \
+		${1:+--log "$1"} >"$T/proxy.out" 2>"$T/proxy.err" &
+	PROXY_PID=$!
+	until grep -q '^ready [0-9]' "$T/proxy.out" 2>/dev/null; do
+		it_pid_alive "$PROXY_PID" || fail "tpm_proxy.py exited: $(cat "$T/proxy.err")"
+		[ $n -ge 150 ] && fail "tpm_proxy.py did not get ready: $(cat "$T/proxy.err")"
 		sleep 0.1; n=$((n + 1))
 	done
+	PROXY_PORT=$(sed -n 's/^ready \([0-9]*\)$/\1/p' "$T/proxy.out")
 	PROXY_TCTI="swtpm:host=127.0.0.1,port=$PROXY_PORT"
 }
 
