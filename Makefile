@@ -17,10 +17,11 @@ BUILD   ?= build
 BIN     ?= bin
 LIB     := $(BUILD)/libtpmagent.a
 
-LIB_SRC    := $(wildcard protocol/*.c) $(wildcard keystore/*.c) $(wildcard pinentry/*.c) \
-              agent/log.c agent/client.c
+# The layers (libtpmagent.a), then the two programs: the daemon in agent/, the CLI in
+# agent/cli/ (its client.c is the socket client the benchmark links too).
+LIB_SRC    := $(wildcard protocol/*.c) $(wildcard keystore/*.c) $(wildcard pinentry/*.c)
 DAEMON_SRC := agent/tpm-agent.c $(wildcard agent/daemon_*.c)
-KEY_SRC    := agent/tpm-key.c $(wildcard agent/cmd_*.c)
+KEY_SRC    := agent/cli/tpm-key.c agent/cli/client.c $(wildcard agent/cli/cmd_*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 BENCH_SRC  := $(wildcard tests/bench/*.c)
 
@@ -52,7 +53,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
-$(BUILD)/bench/tpm-bench: $(call obj,$(BENCH_SRC)) $(LIB)
+$(BUILD)/bench/tpm-bench: $(call obj,$(BENCH_SRC) agent/cli/client.c) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm
 
@@ -61,8 +62,8 @@ HOST_UNITS := contrib/systemd/system/tpm-agent-host.socket contrib/systemd/syste
 $(BUILD)/gen/host_units.h: $(HOST_UNITS) contrib/embed.sh
 	@mkdir -p $(dir $@)
 	sh contrib/embed.sh $(HOST_UNITS) >$@.tmp && mv $@.tmp $@
-$(BUILD)/agent/cmd_setup_host.o: $(BUILD)/gen/host_units.h
-$(BUILD)/agent/cmd_setup_host.o: CFLAGS += -I$(BUILD)/gen
+$(BUILD)/agent/cli/cmd_setup_host.o: $(BUILD)/gen/host_units.h
+$(BUILD)/agent/cli/cmd_setup_host.o: CFLAGS += -I$(BUILD)/gen
 
 deps:
 	@sh contrib/install-deps.sh

@@ -15,10 +15,10 @@
 #include "../keystore/certstore.h"
 #include "../keystore/keystore.h"
 #include "../keystore/tpm.h"
+#include "../protocol/control.h"
 #include "../protocol/sshbuf.h"
 #include "daemon_settings.h"
 
-#define TPM_AGENT_VERSION "0.1.0"
 #define CONN_MAX_BINDINGS 16     /* hops per connection, as OpenSSH */
 #define CONN_HOSTKEY_MAX 2048     /* a bound host key blob */
 #define CONN_SESSION_ID_MAX 128   /* OpenSSH's AGENT_MAX_SID_LEN */
@@ -85,6 +85,9 @@ struct conn {
 	int bind_attempted;
 };
 
+/* 1 when something accepts connections on the unix socket at path (an agent or a
+ * gpg-agent already serves it), so we must not take it over. */
+int server_socket_in_use(const char *path);
 /* Binds and listens on a unix socket at path (mode 0600; a stale socket there is
  * removed: callers check first that nothing answers). sock_flags: extra SOCK_* flags.
  * The fd, or -1 with e set. */
@@ -103,7 +106,11 @@ int ssh_dispatch(struct agent *a, struct conn *c, const uint8_t *msg, size_t len
 
 /* Handles one of our control extensions (name ends in "@tpm-agent"); body is the rest
  * of the EXTENSION message. Appends a whole reply frame to out. Returns 0 if name is
- * ours (handled), 1 if it is not one of ours. */
+ * ours (handled), 1 if it is not one of ours, SSH_DISPATCH_DEFERRED when the TPM worker
+ * took it, or one of the two codes below with nothing appended: the request must run
+ * again in a PIN job (pin_control_dispatch in daemon_pinjob.h does that). */
+#define CONTROL_NEEDS_OWNER_AUTH 3 /* the SO PIN (certificate NV operations) */
+#define CONTROL_NEEDS_KEY_PIN    4 /* the PIN of the key named first in the request */
 int control_dispatch(struct agent *a, struct conn *c, const char *name,
 		     struct sshbuf *body, struct sshbuf *out);
 /* Appends the names of our control extensions to out as strings (for "query"). */
@@ -139,9 +146,5 @@ void agent_tpm_unlock(struct agent *a);
 /* Under a->lock: certstore_refresh, skipped (the list stays as it was) while a TPM user
  * is mid-operation, since it may hold a certificate entry across a TPM wait. */
 void agent_certs_refresh(struct agent *a);
-
-/* The key that signs for an ssh key blob: a key of ours, or the key of a certificate
- * we offer; NULL when none (or hidden). Under a->lock. */
-struct ks_key *ssh_signing_key(struct agent *a, const uint8_t *blob, size_t len);
 
 #endif

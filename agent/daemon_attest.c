@@ -13,7 +13,7 @@
 
 #include "../keystore/tpm_attest.h"
 #include "../protocol/attestation.h"
-#include "log.h"
+#include "../keystore/log.h"
 
 struct ak_cache {
 	struct tpm_key key;

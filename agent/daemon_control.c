@@ -23,7 +23,7 @@
 
 #include "../protocol/agentmsg.h"
 #include "../pinentry/pincache.h"
-#include "client.h"
+#include "../protocol/control.h"
 #include "daemon_ops.h"
 #include "daemon_sandbox.h"
 #include "daemon_hostkeys.h"
@@ -34,7 +34,7 @@
 #include "daemon_softkeys.h"
 #include "daemon_srkpin.h"
 #include "daemon_sshcontrol.h"
-#include "log.h"
+#include "../keystore/log.h"
 
 typedef int (*control_handler)(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 			       struct errmsg *e);
@@ -536,14 +536,12 @@ int control_dispatch(struct agent *a, struct conn *c, const char *name,
 			return r;
 		if ((r = control_handlers[i].handler(a, body, out, &e)) != 0) {
 			log_debug("%s for pid %d failed: %s", name, (int)c->pid, e.text);
-			if (r == TPM_E_OWNER_AUTH) {
-				/* Ask the SO PIN in a job, then run the request again. */
+			if (r == TPM_E_OWNER_AUTH || r == CTL_E_KEY_PIN) {
+				/* The caller asks the SO PIN or the key's PIN in a job, then
+				 * runs the request again (daemon_pinjob.c). */
 				out->size = out->off + start;
-				return pin_defer_owner_auth(a, c, out);
-			}
-			if (r == CTL_E_KEY_PIN) { /* likewise the key's PIN */
-				out->size = out->off + start;
-				return pin_defer_key_pin(a, c, out);
+				return r == TPM_E_OWNER_AUTH ? CONTROL_NEEDS_OWNER_AUTH :
+							       CONTROL_NEEDS_KEY_PIN;
 			}
 			return control_fail(out, start, &e);
 		}

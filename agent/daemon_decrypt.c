@@ -6,8 +6,8 @@
 
 #include <sodium.h>
 
-#include "client.h"
-#include "log.h"
+#include "../protocol/control.h"
+#include "../keystore/log.h"
 
 /* The OAEP hash named on the wire; SSHKEY_HASH_NONE for an unknown name. */
 static enum sshkey_hash oaep_hash_named(const char *name)

@@ -9,7 +9,7 @@
 
 #include "daemon_helper.h"
 #include "daemon_settings.h"
-#include "log.h"
+#include "../keystore/log.h"
 
 #define SK_HELPER_VERSION 5
 #define SK_HELPER_ERROR   0

@@ -71,13 +71,6 @@ void gpg_server_stop(void);
 /* The socket path served, "" when not serving. */
 const char *gpg_server_socket(void);
 
-/* The socket `gpgconf --list-dirs agent-socket` names for the current GNUPGHOME:
- * /run/user/<uid>/gnupg[/d.<zbase32(sha1(homedir))>]/S.gpg-agent when /run/user/<uid>
- * exists (creating the gnupg dirs like gpgconf does), else <homedir>/S.gpg-agent. */
-int gpg_default_socket_path(char *out, size_t len, struct errmsg *e);
-
-/* gnupg's home directory: $GNUPGHOME made absolute, or ~/.gnupg. */
-int gpg_home_dir(char *out, size_t len, struct errmsg *e);
 
 /* Registers every gpg-agent command on ctx (daemon_gpg_cmd.c). */
 int gpg_register_commands(assuan_context_t ctx);

@@ -12,7 +12,7 @@
 #include "../keystore/store.h"
 #include "../protocol/sexp.h"
 #include "daemon_sshcontrol.h"
-#include "log.h"
+#include "../keystore/log.h"
 
 struct gpg_session *gpg_sess(assuan_context_t ctx)
 {

@@ -16,7 +16,7 @@
 
 #include "../protocol/keygrip.h"
 #include "../protocol/pgpkey.h"
-#include "log.h"
+#include "../keystore/log.h"
 
 #define KEK_LEN 16 /* AES-128, as gpg-agent's KEYWRAP_KEYSIZE */
 void gpg_import_reset(struct gpg_session *s)

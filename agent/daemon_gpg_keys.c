@@ -11,7 +11,7 @@
 
 #include "../protocol/sexp.h"
 #include "daemon_sshcontrol.h"
-#include "log.h"
+#include "../keystore/log.h"
 
 /* Generation flags for GENKEY. gpg's key parameters do not say whether a key will sign
  * or decrypt, so GENKEY makes keys that can do both. */

@@ -4,6 +4,7 @@
  * lines come back to the client verbatim; the card's PIN (INQUIRE NEEDPIN) is asked
  * through our pinentry; other inquiries go to the client. */
 #include "daemon_gpg_int.h"
+#include "daemon_gpghome.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -13,7 +14,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "../keystore/log.h"
 
 #define SCDAEMON_DEFAULT "/usr/lib/gnupg/scdaemon" /* gnupg_module_name(SCDAEMON) */
 #define SCD_INQUIRE_MAX 8096                       /* as call-scd.c */

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "../protocol/sexp.h"
-#include "log.h"
+#include "../keystore/log.h"
 
 gpg_error_t gpg_cmd_sigkey(assuan_context_t ctx, char *line)
 {

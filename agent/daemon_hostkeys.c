@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "../keystore/store.h"
-#include "log.h"
+#include "../keystore/log.h"
 
 #define HOSTKEY_SUFFIX ".host"
 

@@ -14,8 +14,8 @@
 
 #include "../keystore/keystore.h"
 #include "../keystore/wrap.h"
-#include "client.h"
-#include "log.h"
+#include "../protocol/control.h"
+#include "../keystore/log.h"
 
 /* The request up to the key material. */
 struct import_head {

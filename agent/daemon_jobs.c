@@ -16,7 +16,7 @@
 #include "../pinentry/pincache.h"
 #include "../protocol/agentmsg.h"
 #include "daemon_pin.h"
-#include "log.h"
+#include "../keystore/log.h"
 
 #define REPLY_MAX (AGENTMSG_MAX + 1024)
 #define STOP_WAIT_MS 500 /* at shutdown, for prompts and the TPM worker each */
@@ -37,6 +37,7 @@ struct pin_worker {
 	struct pin_job *current;     /* the TPM job running now, NULL when none */
 	int stopping, tpm_thread_done;
 	uint64_t tickets;
+	struct job_runners run;
 };
 
 /* ---------------------------------------------------------------- the TPM lock */
@@ -196,7 +197,7 @@ static int tpm_job_run(struct pin_job *j)
 	log_debug("TPM worker: request of pid %d started", (int)j->client.pid);
 	agent_tpm_lock(a);
 	/* At shutdown nobody reads the reply. */
-	r = a->quit ? 0 : ssh_dispatch(a, &j->client, j->msg, j->len, j->reply);
+	r = a->quit ? 0 : a->worker->run.dispatch(a, &j->client, j->msg, j->len, j->reply);
 	agent_tpm_unlock(a);
 	return r == SSH_DISPATCH_DEFERRED;
 }
@@ -305,7 +306,7 @@ static void *job_thread(void *arg)
 
 	sigfillset(&set); /* signals are the event loop's business */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	pinjob_run(j);
+	j->a->worker->run.prompt(j);
 	job_post(j);
 	return NULL;
 }
@@ -416,7 +417,7 @@ int tpm_defer(struct agent *a, struct conn *c, int control, int slow, struct ssh
 
 /* ---------------------------------------------------------------- start and stop */
 
-int pin_start(struct agent *a, struct errmsg *e)
+int pin_start(struct agent *a, const struct job_runners *run, struct errmsg *e)
 {
 	struct pin_worker *w = calloc(1, sizeof(*w));
 	int r;
@@ -433,6 +434,7 @@ int pin_start(struct agent *a, struct errmsg *e)
 	pthread_cond_init(&w->idle, NULL);
 	pthread_cond_init(&w->queued, NULL);
 	pthread_cond_init(&w->tpm_idle, NULL);
+	w->run = *run;
 	w->done_tail = &w->done;
 	w->queue_tail = &w->queue;
 	a->worker = w;

@@ -41,7 +41,5 @@ struct pin_job {
 /* Copies the request being dispatched on c (c->cur_msg) into a job of kind and starts
  * it: JOB_TPM on the TPM worker's queue, the others on a thread of their own. */
 int job_start(struct agent *a, struct conn *c, enum job_kind kind, struct errmsg *e);
-/* Runs a prompting job (daemon_pinjob.c), on its thread. */
-void pinjob_run(struct pin_job *j);
 
 #endif

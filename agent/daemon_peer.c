@@ -18,7 +18,7 @@
 #include "../keystore/tpm_caps.h"
 #include "../keystore/tpm_hierarchy.h"
 #include "../keystore/wrap.h"
-#include "log.h"
+#include "../keystore/log.h"
 
 int ctl_srk(struct agent *a, struct sshbuf *body, struct sshbuf *out, struct errmsg *e)
 {

@@ -9,7 +9,8 @@
 #include <sys/types.h>
 
 #include "../pinentry/pinentry.h"
-#include "client.h"
+#include "../pinentry/promptenv.h"
+#include "../protocol/control.h"
 #include "daemon.h"
 
 /* At most this many PIN prompts per request (see pin_use_key for the whole rule). */
@@ -23,30 +24,20 @@
 #define PIN_E_PINENTRY      -43 /* pinentry missing, crashed, silent */
 #define PIN_E_MISMATCH      -44 /* a new PIN and its repetition differed (pin_ask_new) */
 
-/* The environment variables a prompt depends on, in wire order. */
-enum pin_env_var {
-	PE_GPG_TTY, PE_TERM, PE_DISPLAY, PE_WAYLAND_DISPLAY, PE_LC_CTYPE, PE_LC_MESSAGES,
-	PE_XAUTHORITY, PE_DBUS_SESSION_BUS_ADDRESS, PE_COUNT
-};
-extern const char *const pin_env_names[PE_COUNT];
-
-/* Where a client's prompts go. value NULL: the agent's own variable; "": unset it. */
-struct pin_env_store {
-	char *value[PE_COUNT];
-};
-
-/* uint32 n, n x (string name, string value): names not sent are unset in the child. */
-struct pin_env_store *pin_env_parse(struct sshbuf *body, struct errmsg *e);
-struct pin_env_store *pin_env_dup(const struct pin_env_store *s);
-void pin_env_free(struct pin_env_store *s);
-/* Points out's fields into s (NULL s: all NULL, the agent's own environment). */
-void pin_env_view(const struct pin_env_store *s, struct pinentry_env *out);
-
 /* ---- the agent's side ---- */
 
+/* What the jobs run, handed down by the front end above them (tpm-agent.c), so that
+ * daemon_jobs.c need not call up into it: rerun a request the TPM worker took, from
+ * the start (ssh_dispatch), and run a prompting job on its thread (pinjob_run). */
+struct pin_job;
+struct job_runners {
+	int (*dispatch)(struct agent *a, struct conn *c, const uint8_t *msg, size_t len,
+			struct sshbuf *out);
+	void (*prompt)(struct pin_job *j);
+};
 /* Makes the cache and the job machinery (daemon_jobs.c: an eventfd the event loop
- * polls, the TPM worker thread, the TPM wait hooks). */
-int pin_start(struct agent *a, struct errmsg *e);
+ * polls, the TPM worker thread, the TPM wait hooks); the jobs run with run. */
+int pin_start(struct agent *a, const struct job_runners *run, struct errmsg *e);
 /* Waits briefly for running jobs, then frees what it can; call before the keystore
  * goes. Jobs still prompting find a->quit set and touch nothing when they return.
  * -1 when the TPM worker is stuck in a TPM command: the TPM, keystore and PIN cache
@@ -64,26 +55,6 @@ void pin_housekeeping(struct agent *a);
 int pin_poll_timeout_ms(struct agent *a, int max_ms);
 /* Under a->lock: forgets the cached PIN of key name (NULL: all); returns how many. */
 size_t pin_forget(struct agent *a, const char *name);
-
-/* ---- ssh requests ---- */
-
-/* Under a->lock: 1 if signing with k needs a prompt or confirmation (a PIN job). */
-int pin_sign_needs_job(const struct agent *a, const struct ks_key *k);
-/* Hands the message being dispatched on c (c->cur_msg) to a worker thread: returns
- * SSH_DISPATCH_DEFERRED, or 0 with a failure reply in out when no job could start. */
-int pin_defer_sign(struct agent *a, struct conn *c, struct sshbuf *out);
-/* Reruns c's control request (certificate NV operations) in a job that first asks the
- * SO PIN. SSH_DISPATCH_DEFERRED, or 0 with a failure reply in out. */
-int pin_defer_owner_auth(struct agent *a, struct conn *c, struct sshbuf *out);
-/* Reruns c's control request (attest, decrypt: the key named first in it has a PIN)
- * in a job that asks that key's PIN through pin_use_key, then runs the handler with it
- * (control_run_with_key_pin). SSH_DISPATCH_DEFERRED, or 0 with a failure reply. */
-int pin_defer_key_pin(struct agent *a, struct conn *c, struct sshbuf *out);
-/* Our control extensions, and the PIN step of gen@tpm-agent; 1 when name is not
- * handled here (control_dispatch goes on). */
-int pin_control_dispatch(struct agent *a, struct conn *c, const char *name,
-			 struct sshbuf *body, struct sshbuf *out);
-int pin_control_put_names(struct sshbuf *out);
 
 /* ---- one use of a key, with its PIN (ssh worker, gpg threads; NOT under a->lock) ---- */
 

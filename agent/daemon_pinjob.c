@@ -1,7 +1,7 @@
 /* daemon_pinjob: ssh requests that need a prompt run as jobs on their own threads
  * (daemon_jobs.c), so the event loop keeps serving other clients. Also our PIN control
  * extensions. */
-#include "daemon_pin.h"
+#include "daemon_pinjob.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -12,12 +12,13 @@
 #include "../pinentry/pincache.h"
 #include "../protocol/agentmsg.h"
 #include "../keystore/tpm_seal.h"
-#include "client.h"
+#include "../protocol/control.h"
 #include "daemon_jobs.h"
+#include "daemon_offer.h"
 #include "daemon_ops.h"
 #include "daemon_softkeys.h"
 #include "daemon_srkpin.h"
-#include "log.h"
+#include "../keystore/log.h"
 
 /* ---------------------------------------------------------------- replies */
 
@@ -27,6 +28,8 @@ static int put_ext_failure(struct sshbuf *out, const char *text)
 }
 
 static int ctl_reply(struct sshbuf *out, int ok, const char *note);
+static int control_or_job(struct agent *a, struct conn *c, const char *name,
+			  struct sshbuf *body, struct sshbuf *out);
 
 /* ---------------------------------------------------------------- ssh sign */
 
@@ -64,7 +67,7 @@ static struct ks_key *sign_find(struct agent *a, void *arg)
 
 	if (a->lock_hash != NULL)
 		return NULL;
-	return ssh_signing_key(a, s->req.key_blob, s->req.key_blob_len);
+	return offer_signing_key(a, s->req.key_blob, s->req.key_blob_len);
 }
 
 static int sign_op(struct agent *a, struct ks_key *k, const uint8_t *pin, size_t pin_len,
@@ -149,7 +152,7 @@ static void run_with_new_pin(struct pin_job *j, const char *what, const char *na
 	if (a->quit) {
 		errmsg_set(&e, "%s: the agent is shutting down", what);
 		put_ext_failure(j->reply, e.text);
-	} else if (control_dispatch(a, &j->client, name, body, j->reply) != 0) {
+	} else if (control_or_job(a, &j->client, name, body, j->reply) != 0) {
 		errmsg_set(&e, "%s: internal error", what);
 		put_ext_failure(j->reply, e.text);
 	}
@@ -671,14 +674,18 @@ static int defer_control(struct agent *a, struct conn *c, enum job_kind kind, st
 	return SSH_DISPATCH_DEFERRED;
 }
 
-int pin_defer_owner_auth(struct agent *a, struct conn *c, struct sshbuf *out)
+/* control_dispatch, with the PIN it asks for (the SO PIN, a key's PIN) asked in a job
+ * that then runs the request again. */
+static int control_or_job(struct agent *a, struct conn *c, const char *name,
+			  struct sshbuf *body, struct sshbuf *out)
 {
-	return defer_control(a, c, JOB_OWNER, out);
-}
+	int r = control_dispatch(a, c, name, body, out);
 
-int pin_defer_key_pin(struct agent *a, struct conn *c, struct sshbuf *out)
-{
-	return defer_control(a, c, JOB_KEY_PIN, out);
+	if (r == CONTROL_NEEDS_OWNER_AUTH)
+		return defer_control(a, c, JOB_OWNER, out);
+	if (r == CONTROL_NEEDS_KEY_PIN)
+		return defer_control(a, c, JOB_KEY_PIN, out);
+	return r;
 }
 
 
@@ -734,8 +741,9 @@ static int import_dispatch(struct agent *a, struct conn *c, struct sshbuf *body,
 	return r;
 }
 
-int pin_control_dispatch(struct agent *a, struct conn *c, const char *name,
-			 struct sshbuf *body, struct sshbuf *out)
+/* The PIN steps of the control extensions; 1: not one, control_dispatch's. */
+static int pin_steps(struct agent *a, struct conn *c, const char *name, struct sshbuf *body,
+		     struct sshbuf *out)
 {
 	struct gen_args g;
 	int ours = strcmp(name, CTL_ENV) == 0 || strcmp(name, CTL_UPDATE_ENV) == 0 ||
@@ -763,6 +771,14 @@ int pin_control_dispatch(struct agent *a, struct conn *c, const char *name,
 	if (strcmp(name, CTL_INIT) == 0)
 		return defer_control(a, c, JOB_INIT, out);
 	return defer_control(a, c, JOB_PASSWD, out);
+}
+
+int pin_control_dispatch(struct agent *a, struct conn *c, const char *name,
+			 struct sshbuf *body, struct sshbuf *out)
+{
+	int r = pin_steps(a, c, name, body, out);
+
+	return r != 1 ? r : control_or_job(a, c, name, body, out);
 }
 
 int pin_control_put_names(struct sshbuf *out)

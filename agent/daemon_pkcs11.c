@@ -8,7 +8,7 @@
 
 #include "../protocol/agentmsg.h"
 #include "daemon_helper.h"
-#include "log.h"
+#include "../keystore/log.h"
 
 static struct helper helper = { -1, -1 };
 

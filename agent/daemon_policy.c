@@ -4,8 +4,8 @@
 
 #include <string.h>
 
-#include "client.h"
-#include "log.h"
+#include "../protocol/control.h"
+#include "../keystore/log.h"
 
 int gen_pcr_request(struct agent *a, struct sshbuf *body, uint32_t flags, struct ks_bind *b,
 		    struct ks_bind **bind, struct errmsg *e)

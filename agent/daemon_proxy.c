@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "daemon_softkeys.h"
-#include "log.h"
+#include "../keystore/log.h"
 
 #define PROXY_BACKOFF_S 30
 #define PROXY_COMMENT_MAX 1024
@@ -244,7 +244,7 @@ static uint32_t merge_identities(struct agent *a, struct sshbuf *reply, struct s
 	return added;
 }
 
-uint32_t proxy_identities(struct agent *a, struct sshbuf *out)
+static uint32_t proxy_identities(struct agent *a, struct sshbuf *out)
 {
 	struct sshbuf *msg = sshbuf_new(16), *reply = sshbuf_new(AGENTMSG_MAX);
 	struct errmsg e;
@@ -293,8 +293,8 @@ static int relay_sign_reply(const struct sshbuf *reply, struct sshbuf *out)
 	return r;
 }
 
-int proxy_sign(struct agent *a, struct conn *c, const struct agentmsg_sign_request *req,
-	       struct sshbuf *out)
+static int proxy_sign(struct agent *a, struct conn *c,
+		      const struct agentmsg_sign_request *req, struct sshbuf *out)
 {
 	struct sshbuf *msg, *reply;
 	struct errmsg e;
@@ -318,4 +318,23 @@ int proxy_sign(struct agent *a, struct conn *c, const struct agentmsg_sign_reque
 	sshbuf_free(msg);
 	sshbuf_free(reply);
 	return r;
+}
+
+/* ---- after the TPM keys: software keys, then the upstream's ---- */
+
+const struct sshbuf *extra_identities(struct agent *a, const struct conn *c, uint32_t *count)
+{
+	struct sshbuf *b = softkeys_identities(a, c, count);
+
+	if (b != NULL && a->lock_hash == NULL)
+		*count += proxy_identities(a, b);
+	return b;
+}
+
+int extra_sign(struct agent *a, struct conn *c, const struct agentmsg_sign_request *req,
+	       struct sshbuf *out)
+{
+	int r = softkeys_sign(a, c, req, out);
+
+	return r != 1 ? r : proxy_sign(a, c, req, out);
 }

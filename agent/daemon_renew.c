@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "daemon_ops.h"
-#include "log.h"
+#include "../keystore/log.h"
 
 #define RENEW_SLOTS 64
 #define RENEW_RUN_MAX 300 /* seconds a tpm-key enroll may take */

@@ -10,8 +10,8 @@
 
 #include "../keystore/store.h"
 #include "../protocol/sshverify.h"
-#include "client.h"
-#include "log.h"
+#include "../protocol/control.h"
+#include "../keystore/log.h"
 
 /* What a command does, from the point of view of someone who holds only the socket. */
 enum access_class {

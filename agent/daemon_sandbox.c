@@ -31,7 +31,7 @@
 #include "daemon_fido.h"
 #include "daemon_helper.h"
 #include "daemon_pkcs11.h"
-#include "log.h"
+#include "../keystore/log.h"
 
 /* Rights of later ABIs than Debian 12's headers (Linux 6.1) know: the kernel's UAPI values. */
 #ifndef LANDLOCK_ACCESS_FS_REFER

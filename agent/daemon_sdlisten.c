@@ -10,7 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "../keystore/log.h"
 
 #define SD_MAX_FDS 16
 

@@ -11,9 +11,9 @@
 #include "../keystore/sealstore.h"
 #include "../keystore/tpm_policy.h"
 #include "../keystore/tpm_seal.h"
-#include "client.h"
+#include "../protocol/control.h"
 #include "daemon_pin.h"
-#include "log.h"
+#include "../keystore/log.h"
 
 #define PCR_SPEC_MAX 128
 

@@ -18,7 +18,7 @@
 #include "../protocol/agentmsg.h"
 #include "daemon_pin.h"
 #include "daemon_softkeys.h"
-#include "log.h"
+#include "../keystore/log.h"
 
 #define CONN_OUT_MAX (2 * AGENTMSG_MAX + 4096)
 #define CONN_IN_MAX  (AGENTMSG_MAX + 4)
@@ -290,6 +290,20 @@ static void server_drop_idle(const struct agent *a)
 			 sshbuf_len(conns[i]->in));
 		server_drop(i);
 	}
+}
+
+int server_socket_in_use(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd, in_use = 0;
+
+	if (snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path) >= (int)sizeof(sun.sun_path))
+		return 0; /* server_listen_unix refuses such a path with a message */
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0) {
+		in_use = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+		close(fd);
+	}
+	return in_use;
 }
 
 int server_listen_unix(const char *path, int sock_flags, struct errmsg *e)

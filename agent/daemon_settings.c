@@ -13,7 +13,7 @@
 #include "../keystore/tpm_policy.h"
 #include "../pinentry/pinentry.h"
 #include "../protocol/config.h"
-#include "log.h"
+#include "../keystore/log.h"
 
 enum setting_kind { SET_STRING, SET_BOOL, SET_UINT, SET_HANDLE, SET_LOGLEVEL, SET_PCRS,
 		    SET_HIERARCHY, SET_PINSEAL, SET_FPHASH };

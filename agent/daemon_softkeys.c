@@ -15,14 +15,13 @@
 
 #include "../keystore/softkey.h"
 #include "../pinentry/pinentry.h"
-#include "client.h"
+#include "../protocol/control.h"
 #include "daemon_fido.h"
 #include "daemon_helper.h"
 #include "daemon_pkcs11.h"
 #include "daemon_pin.h"
-#include "daemon_proxy.h"
 #include "daemon_restrict.h"
-#include "log.h"
+#include "../keystore/log.h"
 
 /* Key constraints (draft-miller-ssh-agent 4.2.6). */
 #define CONSTRAIN_LIFETIME  1
@@ -444,7 +443,7 @@ static int put_soft_identities(const struct conn *c, struct sshbuf *b, uint32_t 
 	return 0;
 }
 
-const struct sshbuf *extra_identities(struct agent *a, const struct conn *c, uint32_t *count)
+struct sshbuf *softkeys_identities(struct agent *a, const struct conn *c, uint32_t *count)
 {
 	*count = 0;
 	if (extra == NULL && (extra = sshbuf_new(EXTRA_IDENTITIES_MAX)) == NULL)
@@ -457,7 +456,6 @@ const struct sshbuf *extra_identities(struct agent *a, const struct conn *c, uin
 		sshbuf_reset(extra);
 		*count = 0;
 	}
-	*count += proxy_identities(a, extra);
 	return extra;
 }
 
@@ -614,8 +612,8 @@ static int sk_sign(struct agent *a, struct conn *c, const struct soft_entry *s,
 	return r;
 }
 
-static int soft_sign(struct agent *a, struct conn *c, const struct agentmsg_sign_request *req,
-		     struct sshbuf *out)
+int softkeys_sign(struct agent *a, struct conn *c, const struct agentmsg_sign_request *req,
+		  struct sshbuf *out)
 {
 	long i = find_blob(req->key_blob, req->key_blob_len);
 	struct sshbuf *sig;
@@ -681,13 +679,6 @@ uint32_t ssh_sign_flags(const struct agent *a, const struct conn *c,
 	return req->flags | SSHKEY_SIGN_LEGACY_SHA1;
 }
 
-int extra_sign(struct agent *a, struct conn *c, const struct agentmsg_sign_request *req,
-	       struct sshbuf *out)
-{
-	int r = soft_sign(a, c, req, out);
-
-	return r != 1 ? r : proxy_sign(a, c, req, out);
-}
 
 /* ---- removing ---- */
 

@@ -27,16 +27,16 @@ int softkeys_handle_smartcard_add(struct agent *a, struct conn *c, struct sshbuf
 int softkeys_handle_smartcard_remove(struct agent *a, struct conn *c, struct sshbuf *body,
 				     struct sshbuf *out);
 
-/* The identities after the TPM keys in an IDENTITIES_ANSWER: software keys, then the
- * proxy's (none while locked; software keys restricted with ssh-add -h only where c
- * may see them: daemon_restrict.h). Returns a buffer this module owns, valid until the
- * next call, holding *count (string blob, string comment) entries. */
-const struct sshbuf *extra_identities(struct agent *a, const struct conn *c,
-				     uint32_t *count);
-/* A SIGN_REQUEST for a blob no TPM key has: signs with a software key or forwards to
- * the proxy. 0 with the reply in out, 1 when neither has the key. */
-int extra_sign(struct agent *a, struct conn *c, const struct agentmsg_sign_request *req,
-	       struct sshbuf *out);
+/* The software keys' entries of an IDENTITIES_ANSWER (none while locked; keys
+ * restricted with ssh-add -h only where c may see them: daemon_restrict.h). Returns a
+ * buffer this module owns, valid until the next call, holding *count (string blob,
+ * string comment) entries; the caller may append more (daemon_proxy.c does). NULL when
+ * out of memory. */
+struct sshbuf *softkeys_identities(struct agent *a, const struct conn *c, uint32_t *count);
+/* A SIGN_REQUEST for a blob no TPM key has: 0 with the reply in out when a software key
+ * signs it, 1 when it is none of ours. */
+int softkeys_sign(struct agent *a, struct conn *c, const struct agentmsg_sign_request *req,
+		  struct sshbuf *out);
 
 /* The flags a signature is made with. An RSA key asked for no rsa-sha2 hash (that
  * is, for ssh-rsa with SHA-1) signs rsa-sha2-512 instead, unless the legacy-rsa-sha1

@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "../keystore/tpm_attest.h"
-#include "log.h"
+#include "../keystore/log.h"
 
 #define PROOF_MAX 2048
 

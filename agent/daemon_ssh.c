@@ -9,12 +9,13 @@
 
 #include "../keystore/keystore_policy.h"
 #include "../protocol/agentmsg.h"
-#include "daemon_pin.h"
+#include "daemon_offer.h"
+#include "daemon_pinjob.h"
+#include "daemon_proxy.h"
 #include "daemon_restrict.h"
 #include "daemon_softkeys.h"
-#include "daemon_srkpin.h"
 #include "daemon_sshcontrol.h"
-#include "log.h"
+#include "../keystore/log.h"
 
 typedef int (*ssh_handler)(struct agent *a, struct conn *c, struct sshbuf *body,
 			   struct sshbuf *out);
@@ -29,55 +30,18 @@ static int reply_success(struct sshbuf *out)
 	return agentmsg_put_simple(out, SSH_AGENT_SUCCESS);
 }
 
-/* Keys gpg made are ssh's only when sshcontrol lists them (daemon_sshcontrol.h); keys
- * whose parent is not this TPM's SRK are not offered at all (signing would fail), and
- * the log says why once. */
-static int ssh_offered(const struct agent *a, const struct ks_key *k)
-{
-	static int warned;
-	struct errmsg why;
-
-	if (srkpin_keys_unusable(a, &why)) {
-		if (!warned)
-			log_warn("not offering the TPM keys to ssh: %s", why.text);
-		warned = 1;
-		return 0;
-	}
-	return !k->hidden && sshcontrol_offers(k);
-}
-
-/* A certificate is offered beside its key while the key is offered, the certificate
- * certifies that key, and it is valid now. */
-static int cert_offered(struct agent *a, struct cert_entry *c, uint64_t now)
-{
-	struct ks_key *k = keystore_find_name(a->ks, c->key_name);
-
-	if (c->hidden || k == NULL || !ssh_offered(a, k) || !sshkey_pub_equal(&k->pub, &c->cert.key))
-		return 0;
-	if (!sshcert_valid_at(&c->cert, now)) {
-		if (!c->warned_expired)
-			log_info("not offering the certificate of key '%s' (serial %llu): %s",
-				 c->key_name, (unsigned long long)c->cert.serial,
-				 now < c->cert.valid_after ? "not valid yet" : "expired");
-		c->warned_expired = 1;
-		return 0;
-	}
-	c->warned_expired = 0;
-	return 1;
-}
-
 /* A key and the certificates offered beside it, when c may see the key. */
 static int key_shown(struct agent *a, struct conn *c, struct ks_key *k, uint64_t now,
 		     uint32_t *n)
 {
 	*n = 0;
-	if (!ssh_offered(a, k) || !restrict_may_list(c, restrict_tpm_get(k->name)))
+	if (!offer_key(a, k) || !restrict_may_list(c, restrict_tpm_get(k->name)))
 		return 0;
 	*n = 1;
 	for (size_t i = 0; i < certstore_count(a->certs); i++) {
 		struct cert_entry *ce = certstore_get(a->certs, i);
 
-		*n += strcmp(ce->key_name, k->name) == 0 && cert_offered(a, ce, now);
+		*n += strcmp(ce->key_name, k->name) == 0 && offer_cert(a, ce, now);
 	}
 	return 1;
 }
@@ -91,7 +55,7 @@ static int put_key_identities(struct agent *a, struct ks_key *k, uint64_t now,
 	for (size_t i = 0; r == 0 && i < certstore_count(a->certs); i++) {
 		struct cert_entry *c = certstore_get(a->certs, i);
 
-		if (strcmp(c->key_name, k->name) == 0 && cert_offered(a, c, now))
+		if (strcmp(c->key_name, k->name) == 0 && offer_cert(a, c, now))
 			r = agentmsg_identities_add(out, c->blob, c->blob_len,
 						    c->comment[0] ? c->comment : c->cert.key_id);
 	}
@@ -104,7 +68,7 @@ static int handle_request_identities(struct agent *a, struct conn *c, struct ssh
 	size_t n = keystore_count(a->ks), start;
 	uint64_t now = (uint64_t)time(NULL);
 	uint32_t shown = 0, n_key, n_extra;
-	/* software keys and the --proxy agent's keys, listed after ours (daemon_softkeys.c) */
+	/* software keys and the --proxy agent's keys, listed after ours (daemon_proxy.c) */
 	const struct sshbuf *extra = extra_identities(a, c, &n_extra);
 	int r;
 
@@ -128,21 +92,6 @@ static int handle_request_identities(struct agent *a, struct conn *c, struct ssh
 	return agentmsg_end(out, start);
 }
 
-/* The key that signs for blob: a key of ours, or the key of a certificate we offer. */
-struct ks_key *ssh_signing_key(struct agent *a, const uint8_t *blob, size_t len)
-{
-	struct ks_key *k = keystore_find_blob(a->ks, blob, len);
-	struct cert_entry *c;
-
-	sshcontrol_refresh();
-	if (k != NULL)
-		return ssh_offered(a, k) ? k : NULL;
-	if ((c = certstore_find_blob(a->certs, blob, len)) == NULL ||
-	    !cert_offered(a, c, (uint64_t)time(NULL)))
-		return NULL;
-	return keystore_find_name(a->ks, c->key_name);
-}
-
 static int handle_sign_request(struct agent *a, struct conn *c, struct sshbuf *body,
 			       struct sshbuf *out)
 {
@@ -154,7 +103,7 @@ static int handle_sign_request(struct agent *a, struct conn *c, struct sshbuf *b
 
 	if ((r = agentmsg_parse_sign_request(body, &req)) != 0)
 		return r;
-	k = ssh_signing_key(a, req.key_blob, req.key_blob_len);
+	k = offer_signing_key(a, req.key_blob, req.key_blob_len);
 	if (k == NULL && (r = extra_sign(a, c, &req, out)) != 1)
 		return r; /* a software key's, or forwarded to the --proxy agent */
 	if (k == NULL) {
@@ -309,8 +258,7 @@ static int handle_extension(struct agent *a, struct conn *c, struct sshbuf *body
 		return restrict_session_bind(a, c, body, out);
 	if (strcmp(name, "query") == 0)
 		return ext_query(out);
-	if ((r = pin_control_dispatch(a, c, name, body, out)) != 1 ||
-	    (r = control_dispatch(a, c, name, body, out)) != 1)
+	if ((r = pin_control_dispatch(a, c, name, body, out)) != 1)
 		return r;
 	log_debug("pid %d: unknown extension '%s'", (int)c->pid, name);
 	return agentmsg_put_simple(out, SSH_AGENT_FAILURE);

@@ -11,8 +11,8 @@
 
 #include "../keystore/store.h"
 #include "../protocol/sshcontrol.h"
-#include "daemon_gpg.h"
-#include "log.h"
+#include "daemon_gpghome.h"
+#include "../keystore/log.h"
 
 #define SSHCONTROL_FILE_MAX (1024 * 1024)
 

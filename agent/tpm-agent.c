@@ -22,10 +22,11 @@
 #include "../keystore/simulator.h"
 #include "../keystore/store.h"
 #include "daemon_gpg.h"
+#include "daemon_gpghome.h"
 #include "daemon_hostkeys.h"
 #include "daemon_ops.h"
 #include "daemon_sandbox.h"
-#include "daemon_pin.h"
+#include "daemon_pinjob.h"
 #include "daemon_proxy.h"
 #include "daemon_renew.h"
 #include "daemon_sdlisten.h"
@@ -33,8 +34,8 @@
 #include "daemon_restrict.h"
 #include "daemon_softkeys.h"
 #include "daemon_srkpin.h"
-#include "client.h"
-#include "log.h"
+#include "../protocol/control.h"
+#include "../keystore/log.h"
 
 #define MAX_FLAG_SETTINGS 64
 
@@ -382,7 +383,7 @@ static int default_socket(struct agent *a, struct errmsg *e)
 
 static int listen_socket(const char *path, struct errmsg *e)
 {
-	if (client_socket_alive(path))
+	if (server_socket_in_use(path))
 		return errmsg_set(e, "an agent already listens on %s (stop it, or use -a)", path);
 	return server_listen_unix(path, SOCK_NONBLOCK, e);
 }
@@ -564,6 +565,10 @@ static int agent_sandbox(const struct options *o, struct agent *a, struct errmsg
 }
 
 /* Everything that can fail before we serve; on failure e says why. */
+/* The jobs rerun a deferred request through the ssh front end and run prompts with
+ * daemon_pinjob.c: handed down here, so daemon_jobs.c calls neither of them by name. */
+static const struct job_runners runners = { .dispatch = ssh_dispatch, .prompt = pinjob_run };
+
 static int agent_setup(const struct options *o, struct agent *a, int *listen_fd,
 		       struct errmsg *e)
 {
@@ -589,7 +594,7 @@ static int agent_setup(const struct options *o, struct agent *a, int *listen_fd,
 	if (agent_sandbox(o, a, e) != 0) /* before any thread: they inherit it */
 		return -1;
 	restrict_tpm_restore(a); /* tpm-key load -h outlives a restart */
-	if (pin_start(a, e) != 0) /* before gpg: its threads use the PIN cache too */
+	if (pin_start(a, &runners, e) != 0) /* before gpg: its threads use the PIN cache too */
 		return -1;
 	if (sd.gpg_fd >= 0) {
 		int fd = sd.gpg_fd;

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../agent/log.h"
+#include "log.h"
 #include "../protocol/nvcert.h"
 #include "tpm_nv.h"
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../agent/log.h"
+#include "log.h"
 #include "keystore_policy.h"
 #include "tpm_hierarchy.h"
 

@@ -9,7 +9,7 @@
 
 #include <openssl/crypto.h>
 
-#include "../agent/log.h"
+#include "log.h"
 
 #define PCR_FILE_MAX 8192
 

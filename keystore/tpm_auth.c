@@ -9,7 +9,7 @@
 #include <tss2/tss2_mu.h>
 
 #include "tpm_internal.h"
-#include "../agent/log.h"
+#include "log.h"
 
 #define AUTH_NEW_MAX 32 /* the TPM caps authValue at the nameAlg (SHA-256) size */
 

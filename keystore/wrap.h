@@ -19,7 +19,7 @@
 
 #define WRAP_PARENT_OWNER 0x40000001u /* "the H-2 primary of the owner hierarchy" */
 
-/* The key material of an import request (agent/cmd_import.c builds it): string key
+/* The key material of an import request (agent/cli/cmd_import.c builds it): string key
  * type ("ecdsa-sha2-nistp256|384|521" or "ssh-rsa"), then ECDSA: string Q (04||X||Y),
  * string d; RSA: string n, string e, string p (big-endian unsigned). Fills in, which
  * the caller keeps in sodium memory. */

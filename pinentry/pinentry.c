@@ -18,6 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
+const char *const pin_env_names[PE_COUNT] = {
+	"GPG_TTY", "TERM", "DISPLAY", "WAYLAND_DISPLAY", "LC_CTYPE", "LC_MESSAGES",
+	"XAUTHORITY", "DBUS_SESSION_BUS_ADDRESS",
+};
+
 /* Assuan refuses command lines longer than 1000 bytes. */
 #define LINE_MAX_BYTES 1000
 #define CMDLINE_MAX 256
@@ -25,22 +30,13 @@
  * before it is killed: generous for a curses program restoring the terminal. */
 #define EXIT_GRACE_MS 2000
 
-enum managed_var {
-	VAR_TTY, VAR_TERM, VAR_DISPLAY, VAR_WAYLAND, VAR_LC_CTYPE, VAR_LC_MESSAGES,
-	VAR_XAUTHORITY, VAR_DBUS, VAR_COUNT
-};
-
-static const char *const managed_names[VAR_COUNT] = {
-	"GPG_TTY", "TERM", "DISPLAY", "WAYLAND_DISPLAY", "LC_CTYPE", "LC_MESSAGES",
-	"XAUTHORITY", "DBUS_SESSION_BUS_ADDRESS",
-};
 
 struct session {
 	assuan_context_t ctx;
 	const char *program;      /* as the caller named it, for argv[0] and messages */
 	char path[PATH_MAX];      /* resolved through PATH: libassuan uses execv */
 	char **envp;              /* the child's environment, installed after fork */
-	char *owned_vars[VAR_COUNT];
+	char *owned_vars[PE_COUNT];
 	pid_t pid;
 	int timeout_s;
 	int64_t deadline_ms;      /* CLOCK_MONOTONIC, for the whole dialogue */
@@ -247,19 +243,19 @@ static int resolve_program(const char *program, char *out, size_t len)
 	}
 }
 
-static const char *env_value(const struct pinentry_env *env, enum managed_var v)
+static const char *env_value(const struct pinentry_env *env, enum pin_env_var v)
 {
 	if (env == NULL)
 		return NULL;
 	switch (v) {
-	case VAR_TTY: return env->ttyname;
-	case VAR_TERM: return env->ttytype;
-	case VAR_DISPLAY: return env->display;
-	case VAR_WAYLAND: return env->wayland_display;
-	case VAR_LC_CTYPE: return env->lc_ctype;
-	case VAR_LC_MESSAGES: return env->lc_messages;
-	case VAR_XAUTHORITY: return env->xauthority;
-	case VAR_DBUS: return env->dbus_address;
+	case PE_GPG_TTY: return env->ttyname;
+	case PE_TERM: return env->ttytype;
+	case PE_DISPLAY: return env->display;
+	case PE_WAYLAND_DISPLAY: return env->wayland_display;
+	case PE_LC_CTYPE: return env->lc_ctype;
+	case PE_LC_MESSAGES: return env->lc_messages;
+	case PE_XAUTHORITY: return env->xauthority;
+	case PE_DBUS_SESSION_BUS_ADDRESS: return env->dbus_address;
 	default: return NULL;
 	}
 }
@@ -269,11 +265,11 @@ static int overridden(const struct pinentry_env *env, const char *entry)
 {
 	int v;
 
-	for (v = 0; v < VAR_COUNT; v++) {
-		size_t n = strlen(managed_names[v]);
+	for (v = 0; v < PE_COUNT; v++) {
+		size_t n = strlen(pin_env_names[v]);
 
-		if (strncmp(entry, managed_names[v], n) == 0 && entry[n] == '=')
-			return env_value(env, (enum managed_var)v) != NULL;
+		if (strncmp(entry, pin_env_names[v], n) == 0 && entry[n] == '=')
+			return env_value(env, (enum pin_env_var)v) != NULL;
 	}
 	return 0;
 }
@@ -286,18 +282,18 @@ static int build_envp(struct session *s, const struct pinentry_env *env)
 
 	while (environ != NULL && environ[n] != NULL)
 		n++;
-	s->envp = calloc(n + VAR_COUNT + 1, sizeof(char *));
+	s->envp = calloc(n + PE_COUNT + 1, sizeof(char *));
 	if (s->envp == NULL)
 		return -1;
 	for (i = 0; i < n; i++)
 		if (!overridden(env, environ[i]))
 			s->envp[out++] = environ[i];
-	for (v = 0; v < VAR_COUNT; v++) {
-		const char *val = env_value(env, (enum managed_var)v);
+	for (v = 0; v < PE_COUNT; v++) {
+		const char *val = env_value(env, (enum pin_env_var)v);
 
 		if (val == NULL || *val == '\0')
 			continue;
-		if (asprintf(&s->owned_vars[v], "%s=%s", managed_names[v], val) < 0) {
+		if (asprintf(&s->owned_vars[v], "%s=%s", pin_env_names[v], val) < 0) {
 			s->owned_vars[v] = NULL;
 			return -1;
 		}
@@ -310,7 +306,7 @@ static void free_envp(struct session *s)
 {
 	int v;
 
-	for (v = 0; v < VAR_COUNT; v++)
+	for (v = 0; v < PE_COUNT; v++)
 		free(s->owned_vars[v]);
 	free(s->envp);
 }

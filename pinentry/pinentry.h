@@ -34,6 +34,14 @@ struct pinentry_env {
 	const char *dbus_address;    /* DBUS_SESSION_BUS_ADDRESS */
 };
 
+/* The environment variables pinentry depends on (the fields above), in the order
+ * tpm-key sends them (env@tpm-agent, pinentry/promptenv.h). */
+enum pin_env_var {
+	PE_GPG_TTY, PE_TERM, PE_DISPLAY, PE_WAYLAND_DISPLAY, PE_LC_CTYPE, PE_LC_MESSAGES,
+	PE_XAUTHORITY, PE_DBUS_SESSION_BUS_ADDRESS, PE_COUNT
+};
+extern const char *const pin_env_names[PE_COUNT];
+
 /* What the dialog says. Every text is optional (NULL = not sent) and %-escaped on the
  * wire; lines longer than Assuan's 1000 bytes are cut at a character boundary. */
 struct pinentry_prompt {

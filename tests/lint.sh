@@ -1,7 +1,8 @@
 #!/bin/sh
 # lint.sh: `mandoc -Tlint` on man/*.[15] and `systemd-analyze verify` on the systemd user
-# units in contrib/systemd (ExecStart pointed at the built bin/tpm-agent). Any message
-# fails. Run by `make check` and `make lint`.
+# units in contrib/systemd (ExecStart pointed at the built bin/tpm-agent), and
+# tests/layers.py (includes point down the layers, no circles). Any message fails. Run
+# by `make check` and `make lint`.
 #
 # systemd-analyze verify --user needs no running systemd (in a container PID 1 is not
 # systemd): it only wants $XDG_RUNTIME_DIR to resolve %t, so it gets a private one.
@@ -43,5 +44,6 @@ if [ "$rc" -ne 0 ] || [ -n "$out" ]; then
 	echo "$out" >&2
 	fail=1
 fi
-[ "$fail" -eq 0 ] && echo "lint: man pages and systemd units OK"
+python3 "$here/tests/layers.py" || fail=1
+[ "$fail" -eq 0 ] && echo "lint: man pages, systemd units and layers OK"
 exit "$fail"

@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../agent/client.h"
+#include "../../agent/cli/client.h"
 #include "../../keystore/simulator.h"
 #include "../../keystore/store.h"
 #include "../../keystore/tpm.h"

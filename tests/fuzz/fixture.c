@@ -12,7 +12,7 @@
 #include <sodium.h>
 
 #include "../../agent/daemon_pin.h"
-#include "../../agent/log.h"
+#include "../../keystore/log.h"
 
 #ifndef FUZZ_DATA
 #define FUZZ_DATA "tests/fuzz/data"

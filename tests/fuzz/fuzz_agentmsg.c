@@ -10,7 +10,7 @@
 
 #include "../../agent/daemon.h"
 #include "../../agent/daemon_pin.h"
-#include "../../agent/log.h"
+#include "../../keystore/log.h"
 #include "../../protocol/agentmsg.h"
 #include "fixture.h"
 

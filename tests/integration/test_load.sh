@@ -19,7 +19,7 @@ LIB="$IT_REPO/build/libtpmagent.a"
 [ -f "$LIB" ] || fail "$LIB missing: run make first"
 # shellcheck disable=SC2046
 run_ok cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o "$T/load-client" \
-	"$IT_REPO/tests/load/load-client.c" "$LIB" \
+	"$IT_REPO/tests/load/load-client.c" "$IT_REPO/agent/cli/client.c" "$LIB" \
 	$(pkg-config --cflags --libs tss2-esys tss2-sys tss2-mu tss2-rc tss2-tctildr libcrypto libsodium) \
 	-pthread
 

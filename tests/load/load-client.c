@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../agent/client.h"
+#include "../../agent/cli/client.h"
 #include "../../protocol/agentmsg.h"
 
 #define KEYTYPE "ecdsa-sha2-nistp256"

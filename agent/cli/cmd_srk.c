@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../keystore/store.h"
+#include "../../keystore/store.h"
 #include "client.h"
 #include "subcommands.h"
 

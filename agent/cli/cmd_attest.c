@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../keystore/store.h"
-#include "../protocol/attestation.h"
-#include "../protocol/sshkey.h"
+#include "../../keystore/store.h"
+#include "../../protocol/attestation.h"
+#include "../../protocol/sshkey.h"
 #include "client.h"
 #include "subcommands.h"
 

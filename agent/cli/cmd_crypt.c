@@ -10,9 +10,9 @@
 #include <openssl/rsa.h>
 #include <sodium.h>
 
-#include "../keystore/store.h"
-#include "../protocol/pubkey_evp.h"
-#include "../protocol/sshkey.h"
+#include "../../keystore/store.h"
+#include "../../protocol/pubkey_evp.h"
+#include "../../protocol/sshkey.h"
 #include "client.h"
 #include "subcommands.h"
 

@@ -3,7 +3,7 @@
 #ifndef TPM_AGENT_CAIO_H
 #define TPM_AGENT_CAIO_H
 
-#include "../protocol/caproto.h"
+#include "../../protocol/caproto.h"
 
 /* Writes m as one frame to fd. 0 or -1 with e set. */
 int caio_send(int fd, const struct caproto_msg *m, struct errmsg *e);

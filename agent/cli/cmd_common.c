@@ -1,15 +1,17 @@
 /* cmd_common: what the tpm-key subcommands share: error output, one control round
- * trip to the agent, and decoding of the key list. */
+ * trip to the agent, decoding of the key list, and running a helper program. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#include "../protocol/sshkey.h"
+#include "../../protocol/sshkey.h"
 #include "client.h"
-#include "../protocol/keygrip.h"
+#include "../../protocol/keygrip.h"
 #include "subcommands.h"
 
 /* "A: B...: rest" where B begins with A (the agent already named the command: "gen:
@@ -121,4 +123,29 @@ int cli_print_pub(const uint8_t *blob, size_t blob_len, const char *comment)
 	printf("%s\n", line);
 	free(line);
 	return 0;
+}
+
+int cli_run(const char *const *argv, int quiet)
+{
+	pid_t pid;
+	int status;
+
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) < 0)
+		return 127;
+	if (pid == 0) {
+		if (quiet) {
+			FILE *null = freopen("/dev/null", "w", stdout);
+
+			if (null == NULL || dup2(1, 2) < 0)
+				_exit(127);
+		}
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return 127;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }

@@ -9,8 +9,8 @@
 
 #include <sodium.h>
 
-#include "../keystore/store.h"
-#include "../keystore/wrap.h"
+#include "../../keystore/store.h"
+#include "../../keystore/wrap.h"
 #include "subcommands.h"
 
 static void wrap_usage(FILE *f)

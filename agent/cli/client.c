@@ -10,7 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "../protocol/agentmsg.h"
+#include "../../protocol/agentmsg.h"
 
 const char *client_socket_path(void)
 {

@@ -13,7 +13,7 @@
 #include <openssl/pem.h>
 #include <sodium.h>
 
-#include "../pinentry/pinentry.h"
+#include "../../pinentry/pinentry.h"
 #include "client.h"
 #include "subcommands.h"
 

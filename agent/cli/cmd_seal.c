@@ -6,7 +6,7 @@
 
 #include <sodium.h>
 
-#include "../protocol/json.h"
+#include "../../protocol/json.h"
 #include "client.h"
 #include "subcommands.h"
 

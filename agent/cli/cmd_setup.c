@@ -43,31 +43,6 @@ static void print_cmd(FILE *f, const char *prefix, const char *const *argv)
 	fputc('\n', f);
 }
 
-int cli_run(const char *const *argv, int quiet)
-{
-	pid_t pid;
-	int status;
-
-	fflush(stdout);
-	fflush(stderr);
-	if ((pid = fork()) < 0)
-		return 127;
-	if (pid == 0) {
-		if (quiet) {
-			FILE *null = freopen("/dev/null", "w", stdout);
-
-			if (null == NULL || dup2(1, 2) < 0)
-				_exit(127);
-		}
-		execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return 127;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
 /* 1 when a user systemd answers (systemctl --user works). */
 static int have_user_systemd(void)
 {

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon.h"
+#include "../../protocol/control.h"
 #include "subcommands.h"
 
 /* args: what the positional arguments are, for completion: "key" (one key name),

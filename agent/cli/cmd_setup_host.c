@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../keystore/store.h"
-#include "../protocol/sshkey.h"
+#include "../../keystore/store.h"
+#include "../../protocol/sshkey.h"
 #include "client.h"
 #include "host_units.h" /* generated from contrib/systemd/system by contrib/embed.sh */
 #include "subcommands.h"

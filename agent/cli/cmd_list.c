@@ -6,9 +6,9 @@
 
 #include <openssl/evp.h>
 
-#include "../protocol/json.h"
-#include "../protocol/keygrip.h"
-#include "../protocol/sshkey.h"
+#include "../../protocol/json.h"
+#include "../../protocol/keygrip.h"
+#include "../../protocol/sshkey.h"
 #include "client.h"
 #include "subcommands.h"
 

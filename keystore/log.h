@@ -1,5 +1,6 @@
 /* log: the agent's log lines, to stderr (-d / -D) or syslog (daemon). Never pass a
- * secret to these functions. */
+ * secret to these functions. It lives in keystore/, the lowest layer that does I/O, so
+ * that the keystore and everything above it can log (protocol/ stays pure). */
 #ifndef TPM_AGENT_LOG_H
 #define TPM_AGENT_LOG_H
 

@@ -22,9 +22,9 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
-#include "../keystore/store.h"
-#include "../keystore/tpm_attest.h"
-#include "../protocol/sshcert.h"
+#include "../../keystore/store.h"
+#include "../../keystore/tpm_attest.h"
+#include "../../protocol/sshcert.h"
 #include "caio.h"
 #include "subcommands.h"
 

@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../keystore/store.h"
-#include "../protocol/destconstraint.h"
-#include "../protocol/knownhosts.h"
+#include "../../keystore/store.h"
+#include "../../protocol/destconstraint.h"
+#include "../../protocol/knownhosts.h"
 #include "client.h"
 #include "subcommands.h"
 

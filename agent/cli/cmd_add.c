@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../keystore/store.h"
-#include "../protocol/sshkey.h"
-#include "../protocol/tss2key.h"
+#include "../../keystore/store.h"
+#include "../../protocol/sshkey.h"
+#include "../../protocol/tss2key.h"
 #include "client.h"
 #include "subcommands.h"
 

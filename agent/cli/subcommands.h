@@ -1,4 +1,4 @@
-/* subcommands: one function per tpm-key subcommand (one file each, agent/cmd_*.c),
+/* subcommands: one function per tpm-key subcommand (one file each, agent/cli/cmd_*.c),
  * plus the few helpers they share. Each returns the process exit code: 0 ok, 1 error. */
 #ifndef TPM_AGENT_SUBCOMMANDS_H
 #define TPM_AGENT_SUBCOMMANDS_H
@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <stdint.h>
 
-#include "../protocol/errmsg.h"
-#include "../protocol/sshbuf.h"
+#include "../../protocol/errmsg.h"
+#include "../../protocol/sshbuf.h"
 
 int cmd_gen(int argc, char **argv);
 int cmd_list(int argc, char **argv);
@@ -39,7 +39,7 @@ int cmd_attest(int argc, char **argv);   /* cmd_attest.c */
 int cmd_verify_attestation(int argc, char **argv);
 int cmd_setup(int argc, char **argv);    /* cmd_setup.c */
 int cmd_setup_host(int argc, char **argv); /* cmd_setup_host.c: tpm-key setup --host */
-/* cmd_setup.c: runs argv (stdin/stdout/stderr shared; quiet: output to /dev/null);
+/* cmd_common.c: runs argv (stdin/stdout/stderr shared; quiet: output to /dev/null);
  * its exit status, or 127 when it cannot run. */
 int cli_run(const char *const *argv, int quiet);
 int cmd_srk(int argc, char **argv);      /* cmd_srk.c */

@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../protocol/sshcert.h"
+#include "../../protocol/sshcert.h"
 #include "caio.h"
 #include "client.h"
 #include "subcommands.h"

@@ -1,13 +1,12 @@
-/* client: talks to a running tpm-agent over its ssh-agent socket (used by tpm-key,
- * the benchmark and tests). Our control commands ride on ssh-agent EXTENSION messages. */
-#ifndef TPM_AGENT_CLIENT_H
-#define TPM_AGENT_CLIENT_H
+/* control: the control protocol between tpm-key and the agent. Each command is an
+ * ssh-agent EXTENSION message named "<command>@tpm-agent"; the agent answers SUCCESS
+ * with the reply body or EXTENSION_FAILURE with a one-line message. This header holds
+ * the names and flags both sides share (agent/daemon_control.c and the files it names
+ * describe each payload). No code: a codec's vocabulary, like agentmsg.h. */
+#ifndef TPM_AGENT_CONTROL_H
+#define TPM_AGENT_CONTROL_H
 
-#include <stddef.h>
-#include <stdint.h>
-
-#include "../protocol/errmsg.h"
-#include "../protocol/sshbuf.h"
+#define TPM_AGENT_VERSION "0.1.0"
 
 /* Control extension names (see agent/daemon_control.c for their payloads). */
 #define CTL_LIST   "list@tpm-agent"
@@ -89,24 +88,5 @@
 /* Where a TPM key came from (none of them: made in a TPM, "generated"). */
 #define CTL_KEY_IMPORTED     0x2000 /* its private key existed outside a TPM (import, wrap + add) */
 #define CTL_KEY_GPG          0x4000 /* made or imported by gpg */
-
-/* All len bytes to / from fd (EINTR retried); -1 on an error or end of file. */
-int client_write_all(int fd, const uint8_t *p, size_t len);
-int client_read_all(int fd, uint8_t *p, size_t len);
-/* $TPM_AGENT_SOCK, else $SSH_AUTH_SOCK, else NULL. */
-const char *client_socket_path(void);
-/* 1 if something accepts connections on the unix socket at path. */
-int client_socket_alive(const char *path);
-/* Connects to path; returns the fd or -1 with a message that says how to start the agent. */
-int client_connect(const char *path, struct errmsg *e);
-/* Sends one message (type byte + body, no length: the client frames it) and reads one
- * reply into reply (type byte + body). */
-int client_call(int fd, const struct sshbuf *msg, struct sshbuf *reply, struct errmsg *e);
-/* Builds the start of an EXTENSION message for a control command into msg. */
-int client_begin_extension(struct sshbuf *msg, const char *name);
-/* Runs a control command: on SSH_AGENT_SUCCESS leaves the reply body (after the type
- * byte) unread in reply and returns 0; on EXTENSION_FAILURE copies the agent's message
- * into e and returns -1. */
-int client_control(int fd, const struct sshbuf *msg, struct sshbuf *reply, struct errmsg *e);
 
 #endif

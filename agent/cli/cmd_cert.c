@@ -5,9 +5,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "../keystore/store.h"
-#include "../protocol/json.h"
-#include "../protocol/sshcert.h"
+#include "../../keystore/store.h"
+#include "../../protocol/json.h"
+#include "../../protocol/sshcert.h"
 #include "client.h"
 #include "subcommands.h"
 

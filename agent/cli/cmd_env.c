@@ -5,14 +5,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../pinentry/pinentry.h"
 #include "client.h"
 #include "subcommands.h"
 
-/* The variables pinentry depends on (the agent keeps the same list, daemon_pin.c). */
-static const char *const env_names[] = {
-	"GPG_TTY", "TERM", "DISPLAY", "WAYLAND_DISPLAY", "LC_CTYPE", "LC_MESSAGES",
-	"XAUTHORITY", "DBUS_SESSION_BUS_ADDRESS",
-};
 
 /* GPG_TTY, else the terminal on stdin: where a terminal pinentry must draw. */
 static const char *env_value(const char *name)
@@ -31,12 +27,12 @@ int cli_put_env(struct sshbuf *args)
 	size_t n = 0, count_pos = args->size; /* absolute, for sshbuf_poke_u32 */
 	int r = sshbuf_put_u32(args, 0);
 
-	for (size_t i = 0; r == 0 && i < sizeof(env_names) / sizeof(env_names[0]); i++) {
-		const char *v = env_value(env_names[i]);
+	for (size_t i = 0; r == 0 && i < PE_COUNT; i++) {
+		const char *v = env_value(pin_env_names[i]);
 
 		if (v == NULL)
 			continue; /* not sent: unset for the prompt */
-		if ((r = sshbuf_put_cstring(args, env_names[i])) == 0 &&
+		if ((r = sshbuf_put_cstring(args, pin_env_names[i])) == 0 &&
 		    (r = sshbuf_put_cstring(args, v)) == 0)
 			n++;
 	}

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../protocol/json.h"
+#include "../../protocol/json.h"
 #include "client.h"
 #include "subcommands.h"
 
