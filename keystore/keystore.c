@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "keypolicy.h"
 #include "log.h"
-#include "keystore_policy.h"
 #include "tpm_hierarchy.h"
 
 struct keystore {
@@ -132,7 +132,7 @@ static int ks_read_key_at(struct keystore *ks, const char *name, const char *pat
 		goto done;
 	}
 	if (tss2key_from_pem(pem, len, f, e) != 0 || ks_key_from_tss2(f, name, k, e) != 0 ||
-	    ks_policy_load(ks->dir, k, f, e) != 0) {
+	    ks_policy_load(ks->dir, k->name, f, &k->policy, e) != 0) {
 		errmsg_prefix(e, "%s", path);
 		goto done;
 	}
@@ -472,7 +472,8 @@ static int ks_write_key(struct keystore *ks, const struct ks_key *k, uint32_t pa
 	f->pub_len = k->tk.pub_len;
 	memcpy(f->priv, k->tk.priv, k->tk.priv_len);
 	f->priv_len = k->tk.priv_len;
-	if (ks_policy_store(ks->dir, k, f, e) != 0 || tss2key_to_pem(f, &pem, &pem_len, e) != 0 ||
+	if (ks_policy_store(ks->dir, k->name, k->policy, f, e) != 0 ||
+	    tss2key_to_pem(f, &pem, &pem_len, e) != 0 ||
 	    store_key_path(ks->dir, k->name, ".tss", path, sizeof(path), e) != 0)
 		goto done;
 	if (!is_new)
@@ -562,8 +563,9 @@ int keystore_generate_auth(struct keystore *ks, enum sshkey_type type, unsigned 
 	if ((k = ks_new_named(ks, type, bits, name, comment, e)) == NULL)
 		return -1;
 	k->empty_auth = pin_len == 0;
-	int r = ks_policy_create(ks, &ks->gen_policy, k, type, bits,
-				 (flags & KS_GEN_DECRYPT) ? TPM_KEY_DECRYPT : 0, pin, pin_len, e);
+	int r = ks_policy_create(ks->tpm, &ks->gen_policy, type, bits,
+				 (flags & KS_GEN_DECRYPT) ? TPM_KEY_DECRYPT : 0, pin, pin_len,
+				 &k->tk, &k->pub, &k->policy, e);
 	if (r != 0 || tpm_get_info(ks->tpm, &info, e) != 0 || ks_key_derive(k, e) != 0 ||
 	    ks_write_key(ks, k, info.parent, 1, e) != 0 || ks_append(ks, k, e) != 0) {
 		ks_policy_free(k->policy);
@@ -790,10 +792,10 @@ int keystore_sign_ssh_auth(struct keystore *ks, struct ks_key *k, const uint8_t 
 		return r;
 	if (sshkey_hash(h, data, len, digest, &digest_len) != 0)
 		return errmsg_set(e, "cannot hash the data to sign");
-	if ((r = ks_policy_begin(ks, k, e)) == 0)
+	if ((r = ks_policy_begin(ks->tpm, k->name, &k->tk, k->policy, e)) == 0)
 		r = tpm_sign(ks->tpm, &k->tk, pin, pin_len, ks_scheme(k->pub.type), h, digest,
 			     digest_len, &ts, e);
-	ks_policy_end(ks, k);
+	ks_policy_end(ks->tpm, k->policy);
 	if (r != 0)
 		return r;
 	if (k->pub.type == SSHKEY_RSA)
@@ -846,12 +848,12 @@ int keystore_sign_digest_auth(struct keystore *ks, struct ks_key *k, const uint8
 		if ((tpm_hash = ks_hash_of_len(len)) == SSHKEY_HASH_NONE)
 			return errmsg_set(e, "key '%s': no TPM hash is %zu bytes long", k->name, len);
 	}
-	int r = ks_policy_begin(ks, k, e);
+	int r = ks_policy_begin(ks->tpm, k->name, &k->tk, k->policy, e);
 
 	if (r == 0)
 		r = tpm_sign(ks->tpm, &k->tk, pin, pin_len, ks_scheme(k->pub.type), tpm_hash,
 			     digest, len, sig, e);
-	ks_policy_end(ks, k);
+	ks_policy_end(ks->tpm, k->policy);
 	return r;
 }
 
@@ -879,12 +881,12 @@ int keystore_decrypt_rsa_pad(struct keystore *ks, struct ks_key *k, const uint8_
 		return errmsg_set(e, "keystore: no TPM connection");
 	if (ks_need_pin(k, pin, e) != 0)
 		return KS_E_NEEDS_PIN;
-	int r = ks_policy_begin(ks, k, e);
+	int r = ks_policy_begin(ks->tpm, k->name, &k->tk, k->policy, e);
 
 	if (r == 0)
 		r = tpm_rsa_decrypt(ks->tpm, &k->tk, pin, pin_len, pad, oaep_hash, NULL, 0, c,
 				    c_len, out, out_max, out_len, e);
-	ks_policy_end(ks, k);
+	ks_policy_end(ks->tpm, k->policy);
 	return r;
 }
 
@@ -903,11 +905,11 @@ int keystore_ecdh_zgen_auth(struct keystore *ks, struct ks_key *k, const uint8_t
 		return errmsg_set(e, "keystore: no TPM connection");
 	if (ks_need_pin(k, pin, e) != 0)
 		return KS_E_NEEDS_PIN;
-	int r = ks_policy_begin(ks, k, e);
+	int r = ks_policy_begin(ks->tpm, k->name, &k->tk, k->policy, e);
 
 	if (r == 0)
 		r = tpm_ecdh_zgen(ks->tpm, &k->tk, pin, pin_len, point, len, out, out_max, out_len, e);
-	ks_policy_end(ks, k);
+	ks_policy_end(ks->tpm, k->policy);
 	return r;
 }
 

@@ -27,7 +27,7 @@ struct ks_key {
 	int confirm;  /* ask pinentry CONFIRM before each signature (tpm-key load -c) */
 	uint64_t lifetime_end; /* CLOCK_MONOTONIC second at which the key is hidden; 0 = never */
 	struct tpm_key tk;
-	struct ks_policy *policy; /* PCR policy (keystore_policy.h); NULL: none */
+	struct ks_policy *policy; /* PCR policy (keypolicy.h); NULL: none */
 	char ext_path[1024]; /* a key-dirs file outside the store; "" for keys in the store */
 };
 

@@ -1,20 +1,15 @@
 /* keystore_policy: PCR-bound keys in the store. Making them (plain PolicyPCR, or
- * PolicyAuthorize by a signer key of the user's own), running their policy around each
- * TPM command, naming the PCRs that changed, and `tpm-key pcr-seal`. The per-PCR values
- * a key was made (or last sealed) for live in keys/<name>.pcr, only to say which changed. */
+ * PolicyAuthorize by a signer key of the user's own), checking their policy before a PIN
+ * is asked for, naming the PCRs that changed, and `tpm-key pcr-seal`. The per-PCR values
+ * a key was made (or last sealed) for live in keys/<name>.pcr, only to say which changed.
+ * It builds on keystore.h (finding, making and rewriting keys); keystore.c never calls
+ * it: what the store itself needs of a key's policy is one layer down, in keypolicy.h. */
 #ifndef TPM_AGENT_KEYSTORE_POLICY_H
 #define TPM_AGENT_KEYSTORE_POLICY_H
 
+#include "keypolicy.h"
 #include "keystore.h"
 #include "tpm_policy.h"
-
-#define KS_PCR_SUFFIX ".pcr"
-
-struct ks_policy {
-	struct tpm_policy tp;
-	struct tpm_pcr_values expected; /* from <name>.pcr */
-	int has_expected;
-};
 
 /* What `tpm-key gen --pcr` asks for. */
 struct ks_bind {
@@ -46,23 +41,5 @@ int keystore_pcr_seal(struct keystore *ks, const char *name, const uint8_t *sign
 /* "pcr sha256:0,7", "pcr sha256:16 authorized by NAME (2 sealed)", or "" (no policy). */
 void keystore_policy_describe(struct keystore *ks, const struct ks_key *k, char *out,
 			      size_t len);
-
-/* ---- for keystore.c ---- */
-
-/* Creates k in the TPM: with *pending (set by keystore_generate_bound) a policy key
- * (PolicyAuthValue appended when there is a PIN), which k then owns; else a plain one. */
-int ks_policy_create(struct keystore *ks, struct ks_policy **pending, struct ks_key *k,
-		     enum sshkey_type type, unsigned bits, unsigned tflags,
-		     const uint8_t *pin, size_t pin_len, struct errmsg *e);
-/* Reads the file's policy (and the .pcr beside it) into k->policy; none = NULL. */
-int ks_policy_load(const char *dir, struct ks_key *k, const struct tss2key *f,
-		   struct errmsg *e);
-/* Writes k->policy into f and the .pcr file. */
-int ks_policy_store(const char *dir, const struct ks_key *k, struct tss2key *f,
-		    struct errmsg *e);
-/* Around each TPM command of k: the policy session (nothing for keys without a policy). */
-int ks_policy_begin(struct keystore *ks, struct ks_key *k, struct errmsg *e);
-void ks_policy_end(struct keystore *ks, struct ks_key *k);
-void ks_policy_free(struct ks_policy *p);
 
 #endif

@@ -91,7 +91,7 @@ struct tpm_info {
 };
 
 /* A TPM-wrapped key as the TPM sees it. The blobs come from a TSS2 key file;
- * the load state is tpm.c's business (callers zero-initialise it). */
+ * the load state is tpm_keys.c's business (callers zero-initialise it). */
 struct tpm_key {
 	uint8_t pub[TSS2KEY_BLOB_MAX]; size_t pub_len;   /* marshalled TPM2B_PUBLIC */
 	uint8_t priv[TSS2KEY_BLOB_MAX]; size_t priv_len; /* marshalled TPM2B_PRIVATE */

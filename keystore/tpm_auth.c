@@ -101,7 +101,7 @@ static TSS2_RC salted_session(struct tpm *t, ESYS_TR *sess)
 	TSS2_RC rc;
 
 	*sess = ESYS_TR_NONE;
-	/* ESAPI salts to the public area it holds for t->srk: tpm.c checked it against the
+	/* ESAPI salts to the public area it holds for t->srk: tpm_srk.c checked it against the
 	 * pin, and refuses while it does not match. */
 	if ((rc = tpm_srk_gate(t)) != TSS2_RC_SUCCESS)
 		return rc;

@@ -166,6 +166,6 @@ TSS2_RC tpm_primary_load(struct tpm *t, struct tpm_key *k, TPM2_HANDLE *h)
 		Esys_FlushContext(t->esys, tr);
 		return rc;
 	}
-	Esys_TR_Close(t->esys, &tr); /* ESAPI forgets it; tpm.c owns the handle now */
+	Esys_TR_Close(t->esys, &tr); /* ESAPI forgets it; tpm_keys.c owns the handle now */
 	return TSS2_RC_SUCCESS;
 }

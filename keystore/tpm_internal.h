@@ -1,5 +1,7 @@
-/* tpm_internal: what the files of the TPM module share (tpm.c: connection, session,
- * keys; tpm_nv.c: NV indices). Not for use outside keystore/tpm*.c. */
+/* tpm_internal: what the files of the TPM module share (tpm.c: connection and recovery;
+ * tpm_srk.c: the SRK; tpm_exec.c: the session and its commands; tpm_keys.c: loaded keys;
+ * tpm_create.c, tpm_sign.c: the key commands; tpm_nv.c: NV indices, and so on). Not for
+ * use outside keystore/tpm*.c. */
 #ifndef TPM_AGENT_TPM_INTERNAL_H
 #define TPM_AGENT_TPM_INTERNAL_H
 
@@ -45,7 +47,7 @@ struct tpm {
 	int orderly_shutdown;  /* tpm_close sends TPM2_Shutdown(STATE) last (tpm_auth.c) */
 };
 
-/* A policy session tpm_policy_begin ran for the key named name; run_auth sends that
+/* A policy session tpm_policy_begin ran for the key named name; tpm_run_auth sends that
  * key's commands through it. auth_value: the policy asserted PolicyAuthValue, so the
  * key's auth value enters the session HMAC. */
 struct tpm_policy_run {
@@ -60,7 +62,7 @@ struct tpm_policy_run {
 /* TPM_RC_SRK_REFUSED when t refuses the TPM (checked before any salted session or
  * command that uses the SRK), else TSS2_RC_SUCCESS. */
 TSS2_RC tpm_srk_gate(const struct tpm *t);
-/* tpm_srkpin.c for tpm.c: the SRK's public area as ESAPI holds it and its name computed
+/* tpm_srkpin.c for tpm_srk.c: the SRK's public area as ESAPI holds it and its name computed
  * here, checked against the pin (adopted when there is none yet). 0, or
  * TPM_E_SRK_REFUSED after srk_refuse, or -1 (e says why). */
 int srk_view_check(struct tpm *t, TPM2B_PUBLIC *view, TPM2B_NAME *name, struct errmsg *e);
@@ -87,7 +89,8 @@ int tpm_evict_one(struct tpm *t);
  * unknown; fails fast after tpm_abort. tpm_run_recovering does it itself. */
 int tpm_ready(struct tpm *t, struct errmsg *e);
 
-/* tpm.c's machinery for tpm_seal.c and tpm_attest.c. tpm_run_recovering: runs op,
+/* The machinery of tpm.c, tpm_keys.c, tpm_create.c and tpm_exec.c for each other and
+ * for tpm_seal.c and tpm_attest.c. tpm_run_recovering: runs op,
  * regaining a lost session, objects or connection once (op must be safe to rerun).
  * tpm_load_key_op: loads k if needed, inside such an op. tpm_create_object: TPM2_Create
  * under the SRK, inSensitive encrypted, with recovery. tpm_run_key_cmd: runs the
@@ -106,6 +109,57 @@ int tpm_key_unmarshal_pub(const struct tpm_key *k, TPM2B_PUBLIC *pub, struct err
 int tpm_key_store_blobs(const TPM2B_PUBLIC *pub, const TPM2B_PRIVATE *priv,
 			struct tpm_key *k, struct errmsg *e);
 int tpm_check_auth_len(size_t auth_len, struct errmsg *e);
+
+/* ---- shared by the files of the split tpm.c ---- */
+
+/* Our code for "the response HMAC did not verify" (ESAPI's name for the same event). */
+#define RC_RSP_HMAC TSS2_ESYS_RC_RSP_AUTH_FAILED
+/* How often a command the TPM asks to resend (rc_is_retry) is sent again. */
+#define RETRY_MAX 16
+
+/* tpm.c: the TPM itself answered rc (not the layers above); the TCTI lost the TPM;
+ * the TPM_E_* class of rc. */
+int rc_from_tpm(TSS2_RC rc);
+int rc_is_conn(TSS2_RC rc);
+int rc_class(TSS2_RC rc);
+/* tpm.c: "tpm: <what>" into e; returns TPM_E_UNSUPPORTED. */
+int tpm_unsupported(struct errmsg *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* tpm.c: ends the connection without a word to the TPM (t->sys NULL: reconnect before
+ * the next command); a new one from the TCTI up, with nothing of ours left in the TPM
+ * and the SRK set up again; TPM2_FlushContext of h, retried while the TPM asks. */
+void tpm_drop_connection(struct tpm *t);
+int tpm_reconnect(struct tpm *t, struct errmsg *e);
+void tpm_flush_handle(struct tpm *t, TPM2_HANDLE h);
+
+/* tpm_srk.c: finds (or makes) the SRK at t->info.srk_handle and checks it. */
+int srk_setup(struct tpm *t, struct errmsg *e);
+
+/* tpm_exec.c: starts the salted session (nothing with plain sessions); flushes it and
+ * wipes its keys. */
+int tpm_session_open(struct tpm *t, struct errmsg *e);
+void tpm_session_close(struct tpm *t);
+
+/* The authorised handle's name and authValue, and whether the first command
+ * parameter carries a secret to encrypt (decrypt attribute) and whether the first
+ * response parameter does, for the TPM to encrypt (encrypt attribute). */
+struct auth_cmd {
+	TPM2_CC cc;
+	const uint8_t *name; size_t name_len;
+	const uint8_t *auth; size_t auth_len;
+	int secret_param;
+	int secret_response;
+};
+/* tpm_exec.c: runs the command the caller just prepared with Tss2_Sys_<Cmd>_Prepare. */
+TSS2_RC tpm_run_auth(struct tpm *t, const struct auth_cmd *c);
+
+/* tpm_keys.c: k's index in t->loaded, or -1; drops loaded[i] from our table (not from
+ * the TPM); flushes loaded[i] and forgets it. */
+int tpm_loaded_index(const struct tpm *t, const struct tpm_key *k);
+void tpm_forget_slot(struct tpm *t, size_t i);
+void tpm_flush_slot(struct tpm *t, size_t i);
+/* tpm_keys.c: an ssh public key from a TPM public area (ECC or RSA). */
+int tpm_pub_from_tpmt(const TPMT_PUBLIC *p, struct sshkey_pub *pub, struct errmsg *e);
 
 /* Formats "tpm: <what>: <decoded rc> (<remedy>)" into e and returns the TPM_E_*
  * class of rc. remedy NULL picks one from the class, if any. */

@@ -611,7 +611,7 @@ int tpm_create_key_policy(struct tpm *t, enum sshkey_type type, unsigned bits,
 
 /* ---- the policy session ---- */
 
-/* StartAuthSession salted with the SRK like tpm.c's HMAC session, but of type POLICY:
+/* StartAuthSession salted with the SRK like tpm_exec.c's HMAC session, but of type POLICY:
  * the key's command runs in it with AES-128-CFB parameter encryption. */
 static TSS2_RC policy_session_start(struct tpm *t, struct tpmsession *s)
 {

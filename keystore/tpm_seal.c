@@ -1,5 +1,5 @@
 /* tpm_seal: TPM2_Create of sealed-data objects and TPM2_Unseal, both with the secret
- * as the AES-CFB-encrypted parameter of tpm.c's salted session. */
+ * as the AES-CFB-encrypted parameter of tpm_exec.c's salted session. */
 #include "tpm_seal.h"
 
 #include <string.h>

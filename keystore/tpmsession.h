@@ -1,6 +1,6 @@
 /* tpmsession: the arithmetic of a salted TPM 2.0 HMAC session with AES-128-CFB
  * parameter encryption (TPM 2.0 Library Part 1 §11.4.9-10, §19.6, §21), SHA-256 only.
- * Pure computation over byte buffers: no TPM I/O; tpm.c sends what this computes. */
+ * Pure computation over byte buffers: no TPM I/O; tpm_exec.c sends what this computes. */
 #ifndef TPM_AGENT_TPMSESSION_H
 #define TPM_AGENT_TPMSESSION_H
 
@@ -51,7 +51,7 @@ struct tpmsession_secret {
 };
 
 /* One session's state; tpmsession_forget wipes the secrets. Copying the struct copies
- * the pointer to the same secrets (tpm.c swaps sessions that way). */
+ * the pointer to the same secrets (tpm_exec.c swaps sessions that way). */
 struct tpmsession {
 	struct tpmsession_crypto c;
 	uint32_t handle;                          /* TPM session handle (0x02xxxxxx), 0 = none */
