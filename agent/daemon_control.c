@@ -49,8 +49,9 @@ static int put_key(struct sshbuf *out, const struct ks_key *k)
 	return sshbuf_put_cstring(out, k->comment);
 }
 
-/* CTL_KEY_GPG for gpg's keys, CTL_KEY_IMPORTED for a key the TPM did not make (its
- * public area lacks sensitiveDataOrigin: TPM2_Import), else 0 (made in a TPM). */
+/* CTL_KEY_GPG for gpg's keys; then the origin record (keyorigin.h): CTL_KEY_WRAPPED,
+ * CTL_KEY_IMPORTED or 0 (made in a TPM); without one, CTL_KEY_IMPORTED for a key the
+ * TPM did not make (its public area lacks sensitiveDataOrigin: TPM2_Import). */
 static uint32_t key_origin(const struct ks_key *k)
 {
 	TPM2B_PUBLIC pub = { 0 };
@@ -58,6 +59,9 @@ static uint32_t key_origin(const struct ks_key *k)
 
 	if (ks_key_from_gpg(k))
 		return CTL_KEY_GPG;
+	if (k->origin.kind != KS_ORIGIN_UNKNOWN)
+		return k->origin.kind == KS_ORIGIN_WRAPPED  ? CTL_KEY_WRAPPED :
+		       k->origin.kind == KS_ORIGIN_IMPORTED ? CTL_KEY_IMPORTED : 0;
 	if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(k->tk.pub, k->tk.pub_len, &off, &pub) != TSS2_RC_SUCCESS)
 		return 0;
 	return (pub.publicArea.objectAttributes & TPMA_OBJECT_SENSITIVEDATAORIGIN) ? 0 :
@@ -78,7 +82,8 @@ static int ctl_list(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 				 (k->empty_auth ? CTL_KEY_EMPTY_AUTH : 0) |
 				 (k->policy != NULL ? CTL_KEY_PCR : 0) |
 				 (hostkey_is_host(a, k->name) ? CTL_KEY_HOST : 0) |
-				 (srkpin_keys_unusable(a, NULL) ? CTL_KEY_UNUSABLE : 0) |
+				 (srkpin_keys_unusable(a, NULL) || keystore_key_foreign(a->ks, k, NULL) ?
+				  CTL_KEY_UNUSABLE : 0) |
 				 key_origin(k);
 
 		if ((r = sshbuf_put_cstring(out, k->name)) == 0 &&
@@ -315,13 +320,20 @@ static int ctl_status(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 {
 	struct status_reply st = { .out = out, .count_pos = out->size };
 	struct tpm_info info;
-	size_t hidden = 0, orphans, rewritten;
+	size_t hidden = 0, foreign = 0, orphans, rewritten;
+	char names[256] = "";
 
 	(void)body;
 	if (tpm_get_info(a->tpm, &info, e) != 0)
 		return -1;
-	for (size_t i = 0; i < keystore_count(a->ks); i++)
-		hidden += keystore_get(a->ks, i)->hidden;
+	for (size_t i = 0; i < keystore_count(a->ks); i++) {
+		struct ks_key *k = keystore_get(a->ks, i);
+
+		hidden += k->hidden;
+		if (keystore_key_foreign(a->ks, k, NULL) && foreign++ < 4)
+			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+				 names[0] ? ", " : "", k->name);
+	}
 	st.r = sshbuf_put_u32(out, 0);
 	status_tpm(a, &info, &st);
 	pin_da_status(a, status_add_pair, &st); /* counter, lockout, the last PIN failure */
@@ -330,6 +342,11 @@ static int ctl_status(struct agent *a, struct sshbuf *body, struct sshbuf *out,
 	else
 		status_add(&st, "keys", "%zu (%zu removed from the agent)", keystore_count(a->ks),
 			   hidden);
+	if (foreign > 0) /* made under an SRK this TPM no longer has (keyorigin.h) */
+		status_add(&st, "keys unusable", "%zu (%s%s): not made under this TPM's SRK (a "
+			   "cleared TPM, then init --repin); they cannot sign here and are not "
+			   "offered; remove them with tpm-key rm", foreign, names,
+			   foreign > 4 ? ", ..." : "");
 	status_add(&st, "certificates", "%zu", certstore_count(a->certs));
 	keystore_repairs(a->ks, &orphans, &rewritten);
 	status_add(&st, "store repairs at start", "%zu .pub without .tss removed, %zu missing "

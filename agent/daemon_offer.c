@@ -11,9 +11,10 @@
 #include "../keystore/log.h"
 
 /* Keys gpg made are ssh's only when sshcontrol lists them (daemon_sshcontrol.h); keys
- * whose parent is not this TPM's SRK are not offered at all (signing would fail), and
- * the log says why once. */
-int offer_key(const struct agent *a, const struct ks_key *k)
+ * whose parent is not this TPM's SRK (all of them while the pinned SRK is not there;
+ * one made under an SRK since replaced, keystore_key_foreign) are not offered at all
+ * (signing would fail), and the log says why once. */
+int offer_key(const struct agent *a, struct ks_key *k)
 {
 	static int warned;
 	struct errmsg why;
@@ -22,6 +23,12 @@ int offer_key(const struct agent *a, const struct ks_key *k)
 		if (!warned)
 			log_warn("not offering the TPM keys to ssh: %s", why.text);
 		warned = 1;
+		return 0;
+	}
+	if (keystore_key_foreign(a->ks, k, &why)) {
+		if (!k->foreign_warned)
+			log_warn("not offering key '%s' to ssh: %s", k->name, why.text);
+		k->foreign_warned = 1;
 		return 0;
 	}
 	return !k->hidden && sshcontrol_offers(k);

@@ -10,7 +10,7 @@
 
 /* 1 when ssh may see and use k: not hidden, listed in sshcontrol when gpg made it,
  * and its parent is this TPM's SRK (else the log says why, once). */
-int offer_key(const struct agent *a, const struct ks_key *k);
+int offer_key(const struct agent *a, struct ks_key *k);
 /* 1 when certificate c is offered beside its key at time now: the key is offered, the
  * certificate certifies it and is valid then (an expired one is logged once). */
 int offer_cert(struct agent *a, struct cert_entry *c, uint64_t now);

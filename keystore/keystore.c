@@ -118,6 +118,7 @@ static int ks_read_key_at(struct keystore *ks, const char *name, const char *pat
 	size_t len = 0;
 	struct tss2key *f = calloc(1, sizeof(*f));
 	struct ks_key *k = calloc(1, sizeof(*k));
+	struct errmsg oe;
 	int r = -1;
 
 	if (f == NULL || k == NULL) {
@@ -151,6 +152,8 @@ static int ks_read_key_at(struct keystore *ks, const char *name, const char *pat
 	}
 	if (!f->has_description)
 		ks_read_comment(k, pub_path);
+	if (!owned && keyorigin_load(ks->dir, name, &k->origin, &oe) < 0)
+		log_warn("key '%s': origin record ignored: %s", name, oe.text);
 	*out = k;
 	k = NULL;
 	r = 0;
@@ -459,6 +462,7 @@ static int ks_write_key(struct keystore *ks, const struct ks_key *k, uint32_t pa
 	struct tss2key *f = calloc(1, sizeof(*f));
 	char path[4200], *pem = NULL;
 	size_t pem_len = 0;
+	struct errmsg oe;
 	int r = -1;
 
 	if (f == NULL)
@@ -483,6 +487,8 @@ static int ks_write_key(struct keystore *ks, const struct ks_key *k, uint32_t pa
 			       "another -n)", k->name, k->name);
 	if (r == 0 && (r = ks_write_pub(ks, k, e)) != 0 && is_new)
 		unlink(path);
+	if (r == 0 && keyorigin_store(ks->dir, k->name, &k->origin, &oe) != 0)
+		log_warn("key '%s': no origin record: %s", k->name, oe.text); /* the key works */
 done:
 	free(pem);
 	free(f);
@@ -514,6 +520,15 @@ int keystore_generate_flags(struct keystore *ks, enum sshkey_type type, unsigned
 			    struct ks_key **out, struct errmsg *e)
 {
 	return keystore_generate_auth(ks, type, bits, name, comment, flags, NULL, 0, out, e);
+}
+
+/* How k came to be, under the SRK the TPM has now (written with the key). */
+static void ks_origin_now(struct keystore *ks, struct ks_key *k, enum ks_origin_kind kind)
+{
+	k->origin.kind = kind;
+	if (tpm_srk_name(ks->tpm, k->origin.srk_name, sizeof(k->origin.srk_name),
+			 &k->origin.srk_name_len) != 0)
+		k->origin.srk_name_len = 0;
 }
 
 /* A new, empty key with its name (given, checked and free; or the type's default) and
@@ -563,6 +578,7 @@ int keystore_generate_auth(struct keystore *ks, enum sshkey_type type, unsigned 
 	if ((k = ks_new_named(ks, type, bits, name, comment, e)) == NULL)
 		return -1;
 	k->empty_auth = pin_len == 0;
+	ks_origin_now(ks, k, KS_ORIGIN_GENERATED);
 	int r = ks_policy_create(ks->tpm, &ks->gen_policy, type, bits,
 				 (flags & KS_GEN_DECRYPT) ? TPM_KEY_DECRYPT : 0, pin, pin_len,
 				 &k->tk, &k->pub, &k->policy, e);
@@ -594,6 +610,7 @@ int keystore_import(struct keystore *ks, const struct tpm_import_in *in, const c
 	if ((k = ks_new_named(ks, in->type, bits, name, comment, e)) == NULL)
 		return -1;
 	k->empty_auth = pin_len == 0;
+	ks_origin_now(ks, k, KS_ORIGIN_IMPORTED);
 	r = tpm_import_key(ks->tpm, in, pin, pin_len, &k->tk, &k->pub, e);
 	if (r != 0 || tpm_get_info(ks->tpm, &info, e) != 0 || ks_key_derive(k, e) != 0 ||
 	    ks_write_key(ks, k, info.parent, 1, e) != 0 || ks_append(ks, k, e) != 0) {
@@ -666,6 +683,9 @@ int keystore_add(struct keystore *ks, const struct tss2key *f, const char *name,
 	if (r == 0) {
 		k->empty_auth = f->empty_auth;
 		k->pub = pub;
+		/* a loadable file's origin shows in its public area (sensitiveDataOrigin) */
+		ks_origin_now(ks, k, f->type == TSS2KEY_IMPORTABLE ? KS_ORIGIN_WRAPPED :
+								       KS_ORIGIN_UNKNOWN);
 		if (ks_key_derive(k, e) != 0 || ks_write_key(ks, k, info.parent, 1, e) != 0 ||
 		    ks_append(ks, k, e) != 0)
 			r = -1;
@@ -751,6 +771,34 @@ int keystore_load(struct keystore *ks, const char *name, struct ks_key **out,
 	return 0;
 }
 
+/* r from a TPM use of k: TPM_E_FOREIGN marks k (not offered any more) and says so once. */
+static int ks_used(struct ks_key *k, int r)
+{
+	if (r == TPM_E_FOREIGN && !k->foreign) {
+		k->foreign = 1;
+		log_warn("key '%s' is not under this TPM's SRK (TPM2_Load: integrity): no longer "
+			 "offered; remove it with tpm-key rm %s, or use it on the TPM it was made on",
+			 k->name, k->name);
+	}
+	return r;
+}
+
+int keystore_key_foreign(struct keystore *ks, const struct ks_key *k, struct errmsg *why)
+{
+	uint8_t srk[KS_ORIGIN_NAME_MAX];
+	size_t len = 0;
+
+	if (k->foreign) {
+		if (why != NULL)
+			errmsg_set(why, "TPM2_Load refused it: not made under this TPM's SRK; "
+				   "remove it with tpm-key rm, or use it on the TPM it was made on");
+		return 1;
+	}
+	if (ks->tpm == NULL || tpm_srk_name(ks->tpm, srk, sizeof(srk), &len) != 0)
+		return 0;
+	return keyorigin_foreign(&k->origin, srk, len, why);
+}
+
 /* KS_E_NEEDS_PIN when k has a PIN and none came: nothing may reach the TPM then. */
 static int ks_need_pin(const struct ks_key *k, const uint8_t *pin, struct errmsg *e)
 {
@@ -797,7 +845,7 @@ int keystore_sign_ssh_auth(struct keystore *ks, struct ks_key *k, const uint8_t 
 			     digest_len, &ts, e);
 	ks_policy_end(ks->tpm, k->policy);
 	if (r != 0)
-		return r;
+		return ks_used(k, r);
 	if (k->pub.type == SSHKEY_RSA)
 		r = sshkey_sig_rsa_to_blob(h, ts.s, ts.s_len, k->pub.n_len, sig);
 	else
@@ -854,7 +902,7 @@ int keystore_sign_digest_auth(struct keystore *ks, struct ks_key *k, const uint8
 		r = tpm_sign(ks->tpm, &k->tk, pin, pin_len, ks_scheme(k->pub.type), tpm_hash,
 			     digest, len, sig, e);
 	ks_policy_end(ks->tpm, k->policy);
-	return r;
+	return ks_used(k, r);
 }
 
 int keystore_decrypt_rsa(struct keystore *ks, struct ks_key *k, const uint8_t *c, size_t c_len,
@@ -887,7 +935,7 @@ int keystore_decrypt_rsa_pad(struct keystore *ks, struct ks_key *k, const uint8_
 		r = tpm_rsa_decrypt(ks->tpm, &k->tk, pin, pin_len, pad, oaep_hash, NULL, 0, c,
 				    c_len, out, out_max, out_len, e);
 	ks_policy_end(ks->tpm, k->policy);
-	return r;
+	return ks_used(k, r);
 }
 
 int keystore_ecdh_zgen(struct keystore *ks, struct ks_key *k, const uint8_t *point,
@@ -910,7 +958,7 @@ int keystore_ecdh_zgen_auth(struct keystore *ks, struct ks_key *k, const uint8_t
 	if (r == 0)
 		r = tpm_ecdh_zgen(ks->tpm, &k->tk, pin, pin_len, point, len, out, out_max, out_len, e);
 	ks_policy_end(ks->tpm, k->policy);
-	return r;
+	return ks_used(k, r);
 }
 
 /* The new private blob is on disk (atomically) before the key in memory changes, so a

@@ -12,6 +12,7 @@
 #include "../protocol/sshbuf.h"
 #include "../protocol/sshkey.h"
 #include "../protocol/tss2key.h"
+#include "keyorigin.h"
 #include "store.h"
 #include "tpm.h"
 
@@ -29,6 +30,9 @@ struct ks_key {
 	struct tpm_key tk;
 	struct ks_policy *policy; /* PCR policy (keypolicy.h); NULL: none */
 	char ext_path[1024]; /* a key-dirs file outside the store; "" for keys in the store */
+	struct ks_origin origin; /* keys/<name>.origin (keyorigin.h); unknown without one */
+	int foreign;  /* TPM2_Load said the key is not under this TPM's SRK (TPM_E_FOREIGN) */
+	int foreign_warned; /* the log said why it is not offered */
 };
 
 struct keystore;
@@ -51,6 +55,11 @@ int keystore_add_dir(struct keystore *ks, const char *dir, struct errmsg *e);
 int keystore_add_hierarchy_key(struct keystore *ks, uint32_t hierarchy, const char *hname,
 			       const char *tname, struct ks_key **out, struct errmsg *e);
 const char *keystore_dir(const struct keystore *ks);
+
+/* 1 when k cannot be used on this TPM: TPM2_Load refused it (integrity), or its origin
+ * record names another SRK than the TPM has now (a clear and `tpm-key init --repin`);
+ * why says which and what to do. */
+int keystore_key_foreign(struct keystore *ks, const struct ks_key *k, struct errmsg *why);
 
 size_t keystore_count(const struct keystore *ks);
 struct ks_key *keystore_get(struct keystore *ks, size_t i);

@@ -602,6 +602,7 @@ int store_key_exists(const char *dir, const char *name)
 
 int store_remove_key(const char *dir, const char *name, struct errmsg *e)
 {
+	static const char *const side_files[] = { ".pcr", ".origin" };
 	char tss[STORE_PATH_MAX], pub[STORE_PATH_MAX], keys[STORE_PATH_MAX];
 
 	if (store_key_path(dir, name, KEY_SUFFIX, tss, sizeof(tss), e) < 0 ||
@@ -616,11 +617,13 @@ int store_remove_key(const char *dir, const char *name, struct errmsg *e)
 	if (unlink(pub) < 0 && errno != ENOENT)
 		return errmsg_set(e, "store: removed %s but not %s: %s", tss, pub,
 				  strerror(errno));
-	/* The PCR values of a PCR-bound key (keystore_policy.c), if any. */
-	if (store_key_path(dir, name, ".pcr", pub, sizeof(pub), e) == 0 && unlink(pub) < 0 &&
-	    errno != ENOENT)
-		return errmsg_set(e, "store: removed %s but not %s: %s", tss, pub,
-				  strerror(errno));
+	/* The PCR values of a PCR-bound key (keypolicy.c) and the origin record
+	 * (keyorigin.c), if any. */
+	for (size_t i = 0; i < sizeof(side_files) / sizeof(side_files[0]); i++)
+		if (store_key_path(dir, name, side_files[i], pub, sizeof(pub), e) == 0 &&
+		    unlink(pub) < 0 && errno != ENOENT)
+			return errmsg_set(e, "store: removed %s but not %s: %s", tss, pub,
+					  strerror(errno));
 	if (fsync_dir(keys) < 0)
 		return errmsg_set(e, "store: removed key %s but could not sync %s: %s", name,
 				  keys, strerror(errno));

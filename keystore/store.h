@@ -57,7 +57,8 @@ int store_key_exists(const char *dir, const char *name);
 /* Removes every dir/keys/<name>.pub whose <name>.tss is missing (left by a crash
  * in an older version's gen or import); *removed counts them. */
 int store_remove_orphans(const char *dir, size_t *removed, struct errmsg *e);
-/* Removes dir/keys/<name>.tss and .pub (a missing .pub is fine). */
+/* Removes dir/keys/<name>.tss, .pub and the side files .pcr and .origin (missing
+ * ones are fine). */
 int store_remove_key(const char *dir, const char *name, struct errmsg *e);
 
 #endif

@@ -132,6 +132,8 @@ int tpm_open(const struct tpm_options *o, struct tpm **out, struct errmsg *e);
 /* ---- the pinned SRK ---- */
 
 #define TPM_E_SRK_REFUSED -8 /* the SRK is not the pinned one: nothing is sent */
+#define TPM_E_FOREIGN -9 /* TPM2_Load: TPM_RC_INTEGRITY, the key was made under another SRK
+			   (another TPM, or this one before a clear) */
 
 /* 1 (with the reason, both names and the remedy in e) while the TPM's SRK does not
  * match the pin, 0 when it does. */

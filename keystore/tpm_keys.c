@@ -239,9 +239,13 @@ int tpm_key_load(struct tpm *t, struct tpm_key *k, struct errmsg *e)
 	if (bad)
 		return TPM_E_FAIL;
 	rc = tpm_run_recovering(t, load_op, k);
-	if (rc != TSS2_RC_SUCCESS)
-		return tpm_err(e, rc, load_remedy(rc, t->n_loaded, t->info.hierarchy),
-			       "cannot load the key");
+	if (rc != TSS2_RC_SUCCESS) {
+		int r = tpm_err(e, rc, load_remedy(rc, t->n_loaded, t->info.hierarchy),
+				"cannot load the key");
+
+		return rc_base(rc) == TPM2_RC_INTEGRITY && t->info.hierarchy != TPM_HIER_NULL ?
+		       TPM_E_FOREIGN : r;
+	}
 	return 0;
 }
 

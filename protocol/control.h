@@ -84,9 +84,10 @@
 #define CTL_KEY_SOFTWARE     0x100 /* a software key from ssh-add (memory only, no name in the store) */
 #define CTL_KEY_HOST         0x200 /* a host key for sshd (tpm-key gen --host) */
 #define CTL_KEY_SOFT_CONFIRM 0x400 /* software key added with ssh-add -c */
-#define CTL_KEY_UNUSABLE     0x1000 /* its parent is not this TPM's SRK: not offered to ssh */
+#define CTL_KEY_UNUSABLE     0x1000 /* not under this TPM's SRK: not offered to ssh */
 /* Where a TPM key came from (none of them: made in a TPM, "generated"). */
 #define CTL_KEY_IMPORTED     0x2000 /* its private key existed outside a TPM (import, wrap + add) */
 #define CTL_KEY_GPG          0x4000 /* made or imported by gpg */
+#define CTL_KEY_WRAPPED      0x8000 /* wrapped to this TPM elsewhere (tpm-key wrap), then added */
 
 #endif

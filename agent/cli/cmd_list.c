@@ -111,8 +111,8 @@ static void print_key_json(const struct cli_key *k, int first)
 	       !(k->flags & (CTL_KEY_EMPTY_AUTH | CTL_KEY_SOFTWARE)) ? "true" : "false",
 	       (k->flags & CTL_KEY_PCR) ? "true" : "false");
 	printf("\"origin\": \"%s\", ", (k->flags & CTL_KEY_SOFTWARE) ? "software" :
-	       (k->flags & CTL_KEY_GPG) ? "gpg" : (k->flags & CTL_KEY_IMPORTED) ? "imported" :
-	       "generated");
+	       (k->flags & CTL_KEY_GPG) ? "gpg" : (k->flags & CTL_KEY_WRAPPED) ? "wrapped" :
+	       (k->flags & CTL_KEY_IMPORTED) ? "imported" : "generated");
 	printf("\"software\": %s, \"host\": %s, \"in_agent\": %s, \"usable\": %s, "
 	       "\"certificates\": ", (k->flags & CTL_KEY_SOFTWARE) ? "true" : "false",
 	       (k->flags & CTL_KEY_HOST) ? "true" : "false",

@@ -2,7 +2,9 @@
 # test_foreign_srk: keys made by another TPM are not offered. A key made with one
 # simulator; the agent restarted on a fresh simulator (same data dir): the pinned SRK is
 # not there, so ssh-add -l offers nothing, tpm-key list marks the key unusable (and
-# list --json says "usable": false), status and the log say why.
+# list --json says "usable": false), status and the log say why. After `tpm-key init
+# --repin` on the new TPM, new keys work and the old one stays unusable: its origin
+# record names the old SRK; without a record, its first failed TPM2_Load marks it.
 IT_NO_TPM=1   # read by lib.sh: the agents here run their own simulators
 . "$(dirname "$0")/lib.sh"
 
@@ -38,6 +40,37 @@ run_ok tk status
 assert_match "$OUT" "keys +1, none usable: their parent is not this TPM's SRK" "status says why"
 it_wait_until 100 grep -q "not offering the TPM keys to ssh" "$T/simB.log" ||
 	fail "the log does not say why: $(tail -5 "$T/simB.log")"
+
+step "after init --repin on B: the old key stays unusable (its origin record), new keys work"
+assert_contains "$(cat "$TPM_AGENT_HOME/keys/made-on-a.origin")" "origin generated"
+cp "$TPM_AGENT_HOME/keys/made-on-a.origin" "$T/made-on-a.origin"
+run_ok tk init --repin
+assert_contains "$OUT" "re-pinned the SRK"
+run_ok tk gen --no-pin -n made-on-b
+run_ok ssh-add -l
+assert_contains "$OUT" "made-on-b" "the new key is offered"
+assert_not_contains "$OUT" "made-on-a" "the key made under A's SRK is offered"
+run_ok tk list --json
+assert_match "$OUT" '"name": "made-on-a",.*"usable": false' "list --json: made-on-a"
+assert_match "$OUT" '"name": "made-on-b",.*"origin": "generated",.*"usable": true' "made-on-b"
+run_ok tk status
+assert_match "$OUT" "keys unusable +1 \(made-on-a\)" "status names the key"
+stop_sim
+
+step "a key without an origin record: unusable from its first failed load on"
+rm "$TPM_AGENT_HOME/keys/made-on-a.origin"
+start_sim simB
+run_ok ssh-add -l
+assert_contains "$OUT" "made-on-a" "without a record, offered until used"
+ssh-add -L | grep made-on-a >"$T/a.pub" || fail "no public key for made-on-a"
+echo data >"$T/msg"
+run_fail ssh-keygen -Y sign -f "$T/a.pub" -n test "$T/msg"
+it_wait_until 100 grep -q "key 'made-on-a' is not under this TPM's SRK (TPM2_Load: integrity)" \
+	"$T/simB.log" || fail "the log does not say why: $(tail -5 "$T/simB.log")"
+run_ok ssh-add -l
+assert_not_contains "$OUT" "made-on-a" "offered after its load failed"
+run_ok tk list
+assert_match "$(printf '%s\n' "$OUT" | grep '^made-on-a ')" "unusable" "list marks it"
 stop_sim
 
 echo "PASS: $IT_NAME"

@@ -6,8 +6,9 @@
 # substitutes its own key in ReadPublic, at start or at a reconnect, the agent refuses
 # the TPM with both names and the remedy, and the interposer sees no StartAuthSession,
 # Create, Load, Sign or Unseal: no secret crosses. After a deliberate change of the SRK
-# (evicted, as by a TPM clear) the agent refuses until `tpm-key init --repin`, which
-# pins the new name; keys then work again. An EK certificate for another key makes the
+# (a TPM clear) the agent refuses until `tpm-key init --repin`, which pins the new
+# name; new keys then work, and the key made under the old SRK is marked unusable (its
+# origin record names the old SRK) and no longer offered. An EK certificate for another key makes the
 # EK proof fail, and the record and tpm-key status say so.
 IT_NO_TPM=1
 . "$(dirname "$0")/lib.sh"
@@ -144,8 +145,8 @@ assert_contains "$OUT" "pinned name is $PIN1"
 agent_stop
 proxy disarm
 
-step "a deliberate change (the SRK evicted, as by a TPM clear): refused until --repin"
-run_ok tpm2tools env TPM2TOOLS_TCTI="$REAL_TCTI" tpm2_evictcontrol -C o -c 0x81000001
+step "a deliberate change (a TPM clear: a new owner seed, so a new SRK): refused until --repin"
+run_ok tpm2tools env TPM2TOOLS_TCTI="$REAL_TCTI" tpm2_clear -c p
 proxy reset
 : >"$AGENT_LOG"
 agent_start_fg
@@ -157,11 +158,30 @@ assert_contains "$OUT" "re-pinned the SRK at 0x81000001: name"
 assert_contains "$OUT" "EK proof: the SRK lives in the TPM holding the EK"
 PIN2=$(pinned_name)
 assert_match "$PIN2" '^000b[0-9a-f]{64}$' "the new pin"
+[ "$PIN2" != "$PIN1" ] || fail "the new SRK has the old name: the clear did not change the seed"
 assert_contains "$OUT" "$PIN2"
 gen_key k2 ecdsa 256
 run_ok ssh-keygen -Y sign -f k2.pub -n test msg
 run_ok tk status
 assert_match "$OUT" "srk pin +matches: name $PIN2"
+step "k1, made under the old SRK, is marked and no longer offered; k2 is"
+assert_contains "$(cat "$TPM_AGENT_HOME/keys/k1.origin")" "srk-name $PIN1" "k1's origin record"
+assert_contains "$(cat "$TPM_AGENT_HOME/keys/k2.origin")" "srk-name $PIN2" "k2's origin record"
+assert_contains "$(cat "$TPM_AGENT_HOME/keys/k2.origin")" "origin generated"
+run_ok ssh-add -l
+assert_contains "$OUT" "k2@it" "k2 offered"
+assert_not_contains "$OUT" "k1@it" "k1 (old SRK) offered"
+run_ok tk list
+assert_match "$(printf '%s\n' "$OUT" | grep '^k1 ')" "unusable: not this TPM's SRK" "list marks k1"
+assert_not_contains "$(printf '%s\n' "$OUT" | grep '^k2 ')" "unusable" "list marks k2"
+run_ok tk list --json
+assert_match "$OUT" '"name": "k1",.*"usable": false' "list --json: k1"
+assert_match "$OUT" '"name": "k2",.*"usable": true' "list --json: k2"
+run_ok tk status
+assert_match "$OUT" "keys unusable +1 \(k1\): not made under this TPM's SRK" "status names k1"
+assert_contains "$(cat "$AGENT_LOG")" "not offering key 'k1' to ssh: made under SRK ${PIN1:0:16}"
+run_ok tk rm -f k1
+[ ! -e "$TPM_AGENT_HOME/keys/k1.origin" ] || fail "tpm-key rm left k1.origin"
 agent_stop
 assert_eq "$PIN2" "$(real_srk_name)" "the re-pinned name is the TPM's"
 

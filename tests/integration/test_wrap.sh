@@ -2,7 +2,8 @@
 # Keys wrapped for another machine's TPM (ssh-tpm-keygen --wrap): tpm-key srk prints swtpm
 # A's SRK; tpm-key wrap, with no agent and no TPM, wraps OpenSSH and PEM keys for it;
 # tpm-key add on A imports them (ssh login, ssh-keygen -Y signature, still served after
-# a restart). A loadable TSS2 file (as ssh-tpm-agent's .tpm) is added too. On swtpm B
+# a restart; list --json says "origin": "wrapped"). A loadable TSS2 file (as
+# ssh-tpm-agent's .tpm) is added too. On swtpm B
 # both files are refused with a clear message.
 . "$(dirname "$0")/lib.sh"
 
@@ -82,11 +83,15 @@ assert_contains "$OUT" "from-pub@it" "the comment comes from the .pub beside the
 agent_fps | grep -qxF "$(fp_of orig.pub)" || fail "agent does not list the added .tpm key"
 sshsig_ok orig.pub
 
-step "after a restart the added keys are served from the store"
+step "after a restart the added keys are served from the store, with their origin"
 agent_stop
 agent_start
 agent_fps | grep -qxF "$(fp_of p256.pub)" || fail "w256 not served after restart"
 sshsig_ok w256.pub
+run_ok tk list --json
+assert_match "$OUT" '"name": "w256",[^}]*"origin": "wrapped"' "list --json: a wrapped key"
+assert_match "$OUT" '"name": "loaded",[^}]*"origin": "generated"' "list --json: an added .tpm"
+assert_contains "$(cat "$TPM_AGENT_HOME/keys/w256.origin")" "srk-name $NAME_A"
 
 step "swtpm B: the file wrapped for A is refused"
 agent_stop
