@@ -172,9 +172,11 @@ OLD_SERIAL=$(printf '%s\n' "$OUT" | sed -n 's/.*certificate serial \([0-9]*\).*/
 [ -f "$TPM_AGENT_HOME/enroll/laptop" ] || fail "the enrolment was not recorded"
 run_ok tk status
 assert_match "$OUT" "certificate laptop +serial $OLD_SERIAL, expires .*; renews from .*; last renewal never"
+# Renewed: a new serial, and the agent has recorded the renewal (its tpm-key enroll
+# child stores the certificate first; the agent records the renewal when it exits).
 renewed() {
 	timeout 20 "$TPM_KEY" status 2>/dev/null | grep "^certificate laptop " |
-		grep -qv "serial $OLD_SERIAL,"
+		grep -v "serial $OLD_SERIAL," | grep -qE "last renewal [0-9]{4}-"
 }
 # renewal is due 30 s after issue (validity 120 s from a minute back, last 50 %)
 it_wait_until 1500 renewed || fail "no renewal within 150 s: $(tk status | grep certificate; tail -5 "$AGENT_LOG")"
