@@ -4,12 +4,14 @@
 #include "daemon_jobs.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -104,6 +106,8 @@ static void job_free(struct pin_job *j)
 		return;
 	if (j->msg != NULL)
 		sodium_memzero(j->msg, j->len);
+	if (j->reply_fd >= 0)
+		close(j->reply_fd);
 	free(j->msg);
 	pin_env_free(j->env);
 	sshbuf_free(j->reply);
@@ -202,6 +206,20 @@ static int tpm_job_run(struct pin_job *j)
 	return r == SSH_DISPATCH_DEFERRED;
 }
 
+/* Writes what the client socket takes of j's reply without blocking; the rest, if any,
+ * stays in j->reply for the loop. A client that went away just loses it. */
+static void send_reply_now(struct pin_job *j)
+{
+	ssize_t n;
+
+	if (j->reply_fd < 0 || sshbuf_len(j->reply) == 0)
+		return;
+	n = send(j->reply_fd, sshbuf_ptr(j->reply), sshbuf_len(j->reply),
+		 MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n > 0)
+		sshbuf_consume(j->reply, (size_t)n);
+}
+
 static void *tpm_thread(void *arg)
 {
 	struct agent *a = arg;
@@ -226,10 +244,12 @@ static void *tpm_thread(void *arg)
 		deferred = tpm_job_run(j);
 		pthread_mutex_lock(&w->mu);
 		w->current = NULL;
-		if (deferred || j->abandoned)
+		if (deferred || j->abandoned) {
 			job_free(j);
-		else
+		} else {
+			send_reply_now(j); /* under w->mu: the deadline cannot answer it meanwhile */
 			post_locked(w, j);
+		}
 		pthread_cond_broadcast(&w->tpm_idle);
 	}
 	w->tpm_thread_done = 1;
@@ -255,6 +275,7 @@ static void expire_current(struct agent *a, struct pin_worker *w, struct pin_job
 		return; /* out of memory: the next round tries again */
 	}
 	j->abandoned = 1;
+	stand_in->reply_fd = -1;
 	stand_in->a = a; /* only what finds the client: the worker is using j->client */
 	stand_in->client.id = j->client.id;
 	stand_in->client.ticket = j->client.ticket;
@@ -316,6 +337,8 @@ static struct pin_job *job_new(struct agent *a, struct conn *c, enum job_kind ki
 {
 	struct pin_job *j = calloc(1, sizeof(*j));
 
+	if (j != NULL)
+		j->reply_fd = -1;
 	if (j == NULL || (j->msg = malloc(c->cur_len ? c->cur_len : 1)) == NULL ||
 	    (j->reply = sshbuf_new(REPLY_MAX)) == NULL) {
 		job_free(j);
@@ -373,6 +396,8 @@ int job_start(struct agent *a, struct conn *c, enum job_kind kind, struct errmsg
 		return errmsg_set(e, "out of memory");
 	if (kind == JOB_TPM) {
 		j->control = c->tpm_control;
+		if (c->fd >= 0 && c->out != NULL && sshbuf_len(c->out) == 0)
+			j->reply_fd = fcntl(c->fd, F_DUPFD_CLOEXEC, 0); /* -1: the loop delivers */
 		if (job_queue_tpm(a, c, j, e) != 0) {
 			job_free(j);
 			return -1;

@@ -36,6 +36,11 @@ struct pin_job {
 	unsigned timeout_s;
 	int control;
 	int abandoned;               /* the client got its failure: drop the late reply */
+	/* JOB_TPM: a duplicate of the client's socket, or -1. The worker writes the reply
+	 * to it at once, so the client need not wait for the event loop to wake; the loop
+	 * is told afterwards (what was not written, and that the request is done). Only
+	 * for a client with no reply pending: nothing else is written to it meanwhile. */
+	int reply_fd;
 };
 
 /* Copies the request being dispatched on c (c->cur_msg) into a job of kind and starts
