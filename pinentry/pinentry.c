@@ -1,6 +1,7 @@
 /* pinentry: one Assuan dialogue with a pinentry child per call (GETPIN or CONFIRM),
  * with every libassuan buffer in sodium memory and a hard deadline on the whole talk. */
 #include "pinentry.h"
+#include "pinentry_internal.h"
 
 #include <assuan.h>
 #include <errno.h>
@@ -21,31 +22,6 @@
 const char *const pin_env_names[PE_COUNT] = {
 	"GPG_TTY", "TERM", "DISPLAY", "WAYLAND_DISPLAY", "LC_CTYPE", "LC_MESSAGES",
 	"XAUTHORITY", "DBUS_SESSION_BUS_ADDRESS",
-};
-
-/* Assuan refuses command lines longer than 1000 bytes. */
-#define LINE_MAX_BYTES 1000
-#define CMDLINE_MAX 256
-/* How long a pinentry may take to exit after BYE (or after we closed its pipes)
- * before it is killed: generous for a curses program restoring the terminal. */
-#define EXIT_GRACE_MS 2000
-
-
-struct session {
-	assuan_context_t ctx;
-	const char *program;      /* as the caller named it, for argv[0] and messages */
-	char path[PATH_MAX];      /* resolved through PATH: libassuan uses execv */
-	char **envp;              /* the child's environment, installed after fork */
-	char *owned_vars[PE_COUNT];
-	pid_t pid;
-	int timeout_s;
-	int64_t deadline_ms;      /* CLOCK_MONOTONIC, for the whole dialogue */
-	int timed_out, peer_gone;
-	int reaped, wait_status;
-	char step[16];            /* the command in progress, for messages */
-	char *pin;                /* sodium_malloc(PINENTRY_PIN_MAX + 1) */
-	size_t pin_len;
-	int pin_too_long, pin_repeated, pins_differ;
 };
 
 typedef gpg_error_t (*dialog_fn)(struct session *s, const struct pinentry_prompt *p);
@@ -205,123 +181,6 @@ static int quiet_log(assuan_context_t ctx, void *hook, unsigned int cat, const c
 {
 	(void)ctx; (void)hook; (void)cat; (void)msg;
 	return 0;
-}
-
-/* ---- program and environment -------------------------------------------------- */
-
-static int is_executable_file(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
-}
-
-/* libassuan execs with execv, so a bare name must be looked up in PATH here. */
-static int resolve_program(const char *program, char *out, size_t len)
-{
-	const char *dirs = getenv("PATH"), *p;
-
-	if (strchr(program, '/') != NULL) {
-		snprintf(out, len, "%s", program);
-		return is_executable_file(out) ? 0 : -1;
-	}
-	if (dirs == NULL || *dirs == '\0')
-		dirs = "/usr/local/bin:/usr/bin:/bin";
-	for (p = dirs;; p++) {
-		const char *end = strchrnul(p, ':');
-		int dlen = (int)(end - p);
-
-		if (dlen == 0) /* an empty PATH entry means the current directory */
-			snprintf(out, len, "./%s", program);
-		else
-			snprintf(out, len, "%.*s/%s", dlen, p, program);
-		if (is_executable_file(out))
-			return 0;
-		if (*end == '\0')
-			return -1;
-		p = end;
-	}
-}
-
-static const char *env_value(const struct pinentry_env *env, enum pin_env_var v)
-{
-	if (env == NULL)
-		return NULL;
-	switch (v) {
-	case PE_GPG_TTY: return env->ttyname;
-	case PE_TERM: return env->ttytype;
-	case PE_DISPLAY: return env->display;
-	case PE_WAYLAND_DISPLAY: return env->wayland_display;
-	case PE_LC_CTYPE: return env->lc_ctype;
-	case PE_LC_MESSAGES: return env->lc_messages;
-	case PE_XAUTHORITY: return env->xauthority;
-	case PE_DBUS_SESSION_BUS_ADDRESS: return env->dbus_address;
-	default: return NULL;
-	}
-}
-
-/* True when the agent's variable `entry` is replaced or removed by env. */
-static int overridden(const struct pinentry_env *env, const char *entry)
-{
-	int v;
-
-	for (v = 0; v < PE_COUNT; v++) {
-		size_t n = strlen(pin_env_names[v]);
-
-		if (strncmp(entry, pin_env_names[v], n) == 0 && entry[n] == '=')
-			return env_value(env, (enum pin_env_var)v) != NULL;
-	}
-	return 0;
-}
-
-/* The agent's environment with the caller's display/tty/locale settings applied. */
-static int build_envp(struct session *s, const struct pinentry_env *env)
-{
-	size_t n = 0, i, out = 0;
-	int v;
-
-	while (environ != NULL && environ[n] != NULL)
-		n++;
-	s->envp = calloc(n + PE_COUNT + 1, sizeof(char *));
-	if (s->envp == NULL)
-		return -1;
-	for (i = 0; i < n; i++)
-		if (!overridden(env, environ[i]))
-			s->envp[out++] = environ[i];
-	for (v = 0; v < PE_COUNT; v++) {
-		const char *val = env_value(env, (enum pin_env_var)v);
-
-		if (val == NULL || *val == '\0')
-			continue;
-		if (asprintf(&s->owned_vars[v], "%s=%s", pin_env_names[v], val) < 0) {
-			s->owned_vars[v] = NULL;
-			return -1;
-		}
-		s->envp[out++] = s->owned_vars[v];
-	}
-	return 0;
-}
-
-static void free_envp(struct session *s)
-{
-	int v;
-
-	for (v = 0; v < PE_COUNT; v++)
-		free(s->owned_vars[v]);
-	free(s->envp);
-}
-
-/* Runs in the child between fork and exec: only async-signal-safe work. */
-static void child_setup(void *opaque, int reserved)
-{
-	struct session *s = opaque;
-	struct sigaction dfl;
-
-	(void)reserved;
-	environ = s->envp;
-	memset(&dfl, 0, sizeof(dfl));
-	dfl.sa_handler = SIG_DFL;
-	sigaction(SIGPIPE, &dfl, NULL); /* the agent ignores it; pinentry should not */
 }
 
 /* ---- Assuan commands ------------------------------------------------------------ */
@@ -825,74 +684,4 @@ int pinentry_confirm(const char *program, const struct pinentry_env *env,
 	struct session s;
 
 	return run_dialogue(&s, program, env, p, dialog_confirm, e);
-}
-
-/* ---- dialog text ------------------------------------------------------------------- */
-
-/* Copies src into dst replacing control characters with '?'. */
-static void sanitize(char *dst, size_t len, const char *src)
-{
-	size_t i;
-
-	for (i = 0; src[i] != '\0' && i + 1 < len; i++)
-		dst[i] = ((unsigned char)src[i] < 0x20 || src[i] == 0x7f) ? '?' : src[i];
-	dst[i] = '\0';
-}
-
-/* /proc/PID/cmdline with NULs as spaces, sanitised, at most CMDLINE_MAX bytes. */
-static void read_cmdline(pid_t pid, char *out, size_t len)
-{
-	char path[64], raw[CMDLINE_MAX + 1];
-	ssize_t n;
-	int fd, cut;
-
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	n = fd < 0 ? -1 : read(fd, raw, CMDLINE_MAX + 1);
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0) {
-		snprintf(out, len, "(command line unavailable)");
-		return;
-	}
-	cut = n > CMDLINE_MAX;
-	if (cut) {
-		n = CMDLINE_MAX;
-		while (n > 0 && ((unsigned char)raw[n] & 0xc0) == 0x80)
-			n--; /* do not split a UTF-8 character */
-	}
-	for (ssize_t i = 0; i < n; i++)
-		if (raw[i] == '\0')
-			raw[i] = ' ';
-	while (n > 0 && raw[n - 1] == ' ')
-		n--;
-	raw[n] = '\0';
-	sanitize(out, len, raw);
-	if (cut && strlen(out) + 4 < len)
-		strcat(out, " ...");
-}
-
-int pinentry_describe_request(char *out, size_t len, const char *key_name,
-			      const char *comment, const char *fingerprint, pid_t pid,
-			      const char *action)
-{
-	char name[256], comm[256], fp[128], cmd[CMDLINE_MAX + 8], requester[CMDLINE_MAX + 64];
-	int n;
-
-	if (out == NULL || len == 0)
-		return -1;
-	sanitize(name, sizeof(name), key_name ? key_name : "?");
-	sanitize(comm, sizeof(comm), comment ? comment : "");
-	sanitize(fp, sizeof(fp), fingerprint ? fingerprint : "");
-	if (pid > 0) {
-		read_cmdline(pid, cmd, sizeof(cmd));
-		snprintf(requester, sizeof(requester), "Requested by process %d: %s", (int)pid, cmd);
-	} else {
-		snprintf(requester, sizeof(requester), "Requested by an unknown process");
-	}
-	n = snprintf(out, len, "%s the TPM key \"%s\"%s%s%s\n%s%s%s%s",
-		     action ? action : "Use", name,
-		     *comm ? " (" : "", comm, *comm ? ")" : "",
-		     *fp ? "Fingerprint: " : "", fp, *fp ? "\n" : "", requester);
-	return (n < 0 || (size_t)n >= len) ? -1 : 0;
 }
