@@ -126,10 +126,12 @@ fi
 
 step "README troubleshooting: the messages for a missing device and a denied one are the agent's"
 README=$(cat "$IT_REPO/README.md")
+# tpm-agent(1) as a reader sees it: one line per paragraph, single spaces
+MAN_AGENT=$(mandoc -T ascii -O width=1000 "$IT_REPO/man/tpm-agent.1" | sed 's/.\x08//g' | tr -s ' ')
 run_fail timeout 30 "$TPM_AGENT" -D -a "$T/ts.sock" --tcti device:/dev/tpmrm-missing
 assert_contains "$ERR" "/dev/tpmrm-missing does not exist: this machine has no TPM 2.0" "device missing"
 msg=$(printf '%s\n' "$ERR" | sed 's|.*(/dev/tpmrm-missing \(does not exist: [^;]*\);.*|\1|')
-assert_contains "$README" "$msg" "README quotes the device-missing message"
+assert_contains "$MAN_AGENT" "$msg" "tpm-agent(1) DIAGNOSTICS quotes the device-missing message"
 if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
 	# nobody's own 0700 dir: the agent refuses a socket dir of another user's
 	mkdir -m 700 "$T/nobody"; chown 65534:65534 "$T/nobody"; chmod 755 "$T"
@@ -138,7 +140,8 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
 		TPM_AGENT_HOME="$T/nobody/data" XDG_RUNTIME_DIR="$T/nobody" XDG_CONFIG_HOME="$T/nobody" \
 		timeout 30 "$TPM_AGENT" -D -a "$T/nobody/s.sock" --tcti "device:$T/fakedev"
 	assert_contains "$ERR" "permission denied on $T/fakedev: add yourself to its group, usually tss" "permission denied"
-	assert_contains "$README" "add yourself to its group, usually tss" "README quotes the permission message"
+	assert_contains "$MAN_AGENT" "add yourself to its group, usually tss" \
+		"tpm-agent(1) DIAGNOSTICS quotes the permission message"
 	chmod 700 "$T"
 fi
 
