@@ -60,7 +60,7 @@ static uint32_t key_origin(const struct ks_key *k)
 	if (ks_key_from_gpg(k))
 		return CTL_KEY_GPG;
 	if (k->origin.kind != KS_ORIGIN_UNKNOWN)
-		return k->origin.kind == KS_ORIGIN_WRAPPED  ? CTL_KEY_WRAPPED :
+		return k->origin.kind == KS_ORIGIN_WRAPPED  ? CTL_KEY_WRAPPED | CTL_KEY_IMPORTED :
 		       k->origin.kind == KS_ORIGIN_IMPORTED ? CTL_KEY_IMPORTED : 0;
 	if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(k->tk.pub, k->tk.pub_len, &off, &pub) != TSS2_RC_SUCCESS)
 		return 0;

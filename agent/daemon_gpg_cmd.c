@@ -11,6 +11,7 @@
 
 #include "../keystore/store.h"
 #include "../protocol/sexp.h"
+#include "daemon_offer.h"
 #include "daemon_sshcontrol.h"
 #include "../keystore/log.h"
 
@@ -111,7 +112,9 @@ gpg_error_t gpg_grip_error(assuan_context_t ctx)
 /* ---------------------------------------------------------------- key access */
 
 /* Under a->lock: the key gpg may use under this grip, or NULL. Keys removed with
- * ssh-add -d are gone for gpg too, and a locked agent (ssh-add -x) holds none. */
+ * ssh-add -d are gone for gpg too, a locked agent (ssh-add -x) holds none, and keys
+ * this TPM cannot use (offer_usable) are none either: gpg gets "no secret key" and may
+ * try another, before any PIN prompt. */
 struct ks_key *gpg_usable_key(struct agent *a, const char *grip)
 {
 	struct ks_key *k;
@@ -119,7 +122,7 @@ struct ks_key *gpg_usable_key(struct agent *a, const char *grip)
 	if (a->lock_hash != NULL)
 		return NULL;
 	k = keystore_find_grip(a->ks, grip);
-	return (k != NULL && !k->hidden) ? k : NULL;
+	return (k != NULL && !k->hidden && offer_usable(a, k)) ? k : NULL;
 }
 
 gpg_error_t gpg_no_key(assuan_context_t ctx, struct agent *a)
@@ -391,7 +394,7 @@ static gpg_error_t havekey_list(assuan_context_t ctx, const char *line)
 	for (size_t i = 0; a->lock_hash == NULL && i < keystore_count(a->ks); i++) {
 		struct ks_key *k = keystore_get(a->ks, i);
 
-		if (k->hidden || (limit >= 0 && (long)(n / 20) >= limit))
+		if (k->hidden || !offer_usable(a, k) || (limit >= 0 && (long)(n / 20) >= limit))
 			continue;
 		for (int j = 0; j < 20; j++) {
 			unsigned v;
@@ -498,7 +501,8 @@ static gpg_error_t cmd_keyinfo(assuan_context_t ctx, char *line)
 	pthread_mutex_lock(&a->lock);
 	if (list) {
 		for (size_t i = 0; r == 0 && a->lock_hash == NULL && i < keystore_count(a->ks); i++)
-			if (!(k = keystore_get(a->ks, i))->hidden && (!ssh_list || sshcontrol_listed(k)))
+			if (!(k = keystore_get(a->ks, i))->hidden && offer_usable(a, k) &&
+			    (!ssh_list || sshcontrol_listed(k)))
 				r = keyinfo_line(k, fpr, lines);
 	} else if ((k = gpg_usable_key(a, grip)) != NULL) {
 		r = keyinfo_line(k, fpr, lines);

@@ -216,8 +216,20 @@ static void send_reply_now(struct pin_job *j)
 		return;
 	n = send(j->reply_fd, sshbuf_ptr(j->reply), sshbuf_len(j->reply),
 		 MSG_DONTWAIT | MSG_NOSIGNAL);
-	if (n > 0)
+	if (n > 0) {
+		log_debug("TPM worker: %zd of %zu reply bytes sent to pid %d", n,
+			  sshbuf_len(j->reply), (int)j->client.pid);
 		sshbuf_consume(j->reply, (size_t)n);
+	}
+}
+
+/* Under w->mu: j will never answer its client (a deadline did): its socket goes now,
+ * so a client that hung up is not kept open until the TPM answers. */
+static void drop_reply_fd(struct pin_job *j)
+{
+	if (j->reply_fd >= 0)
+		close(j->reply_fd);
+	j->reply_fd = -1;
 }
 
 static void *tpm_thread(void *arg)
@@ -275,6 +287,7 @@ static void expire_current(struct agent *a, struct pin_worker *w, struct pin_job
 		return; /* out of memory: the next round tries again */
 	}
 	j->abandoned = 1;
+	drop_reply_fd(j);
 	stand_in->reply_fd = -1;
 	stand_in->a = a; /* only what finds the client: the worker is using j->client */
 	stand_in->client.id = j->client.id;

@@ -14,6 +14,11 @@
  * whose parent is not this TPM's SRK (all of them while the pinned SRK is not there;
  * one made under an SRK since replaced, keystore_key_foreign) are not offered at all
  * (signing would fail), and the log says why once. */
+int offer_usable(const struct agent *a, const struct ks_key *k)
+{
+	return !srkpin_keys_unusable(a, NULL) && !keystore_key_foreign(a->ks, k, NULL);
+}
+
 int offer_key(const struct agent *a, struct ks_key *k)
 {
 	static int warned;

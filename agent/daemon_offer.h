@@ -8,6 +8,9 @@
 
 #include "daemon.h"
 
+/* 1 when k can be used on this TPM at all: the pinned SRK is there and k was not made
+ * under another one (keystore_key_foreign). gpg offers only such keys. */
+int offer_usable(const struct agent *a, const struct ks_key *k);
 /* 1 when ssh may see and use k: not hidden, listed in sshcontrol when gpg made it,
  * and its parent is this TPM's SRK (else the log says why, once). */
 int offer_key(const struct agent *a, struct ks_key *k);

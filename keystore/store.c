@@ -609,21 +609,22 @@ int store_remove_key(const char *dir, const char *name, struct errmsg *e)
 	    store_key_path(dir, name, PUB_SUFFIX, pub, sizeof(pub), e) < 0 ||
 	    join(keys, sizeof(keys), dir, "/keys", e) < 0)
 		return -1;
-	if (unlink(tss) < 0) {
-		if (errno == ENOENT)
-			return errmsg_set(e, "store: no key named \"%s\" in %s", name, keys);
-		return errmsg_set(e, "store: cannot remove %s: %s", tss, strerror(errno));
-	}
-	if (unlink(pub) < 0 && errno != ENOENT)
-		return errmsg_set(e, "store: removed %s but not %s: %s", tss, pub,
-				  strerror(errno));
-	/* The PCR values of a PCR-bound key (keypolicy.c) and the origin record
-	 * (keyorigin.c), if any. */
+	if (!store_key_exists(dir, name))
+		return errmsg_set(e, "store: no key named \"%s\" in %s", name, keys);
+	/* First the PCR values of a PCR-bound key (keypolicy.c) and the origin record
+	 * (keyorigin.c), if any: a crash after them leaves a key that still works (its
+	 * origin unknown), never a record that a key restored later would inherit. */
 	for (size_t i = 0; i < sizeof(side_files) / sizeof(side_files[0]); i++)
 		if (store_key_path(dir, name, side_files[i], pub, sizeof(pub), e) == 0 &&
 		    unlink(pub) < 0 && errno != ENOENT)
-			return errmsg_set(e, "store: removed %s but not %s: %s", tss, pub,
-					  strerror(errno));
+			return errmsg_set(e, "store: cannot remove %s: %s", pub, strerror(errno));
+	if (store_key_path(dir, name, PUB_SUFFIX, pub, sizeof(pub), e) < 0)
+		return -1;
+	if (unlink(tss) < 0)
+		return errmsg_set(e, "store: cannot remove %s: %s", tss, strerror(errno));
+	if (unlink(pub) < 0 && errno != ENOENT)
+		return errmsg_set(e, "store: removed %s but not %s: %s", tss, pub,
+				  strerror(errno));
 	if (fsync_dir(keys) < 0)
 		return errmsg_set(e, "store: removed key %s but could not sync %s: %s", name,
 				  keys, strerror(errno));

@@ -88,6 +88,6 @@
 /* Where a TPM key came from (none of them: made in a TPM, "generated"). */
 #define CTL_KEY_IMPORTED     0x2000 /* its private key existed outside a TPM (import, wrap + add) */
 #define CTL_KEY_GPG          0x4000 /* made or imported by gpg */
-#define CTL_KEY_WRAPPED      0x8000 /* wrapped to this TPM elsewhere (tpm-key wrap), then added */
+#define CTL_KEY_WRAPPED      0x8000 /* of those, one wrapped elsewhere (tpm-key wrap), then added */
 
 #endif

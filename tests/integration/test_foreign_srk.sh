@@ -9,10 +9,20 @@ IT_NO_TPM=1   # read by lib.sh: the agents here run their own simulators
 . "$(dirname "$0")/lib.sh"
 
 SOCK="$T/foreign.sock"
+GSOCK="$T/foreign.gpg"
+gca() { timeout 30 gpg-connect-agent --no-autostart -S "$GSOCK" "$@" /bye; }
+# grip NAME: the key's keygrip from tpm-key list --json
+grip() {
+	run_ok tk list --json
+	printf '%s' "$OUT" | python3 -c 'import json, sys
+print([k["keygrip"] for k in json.load(sys.stdin)["keys"] if k["name"] == sys.argv[1]][0])' "$1"
+}
 # start_sim DIR: the agent on the simulator in DIR, in the foreground, logging to $T/DIR.log.
 start_sim() {
 	rm -f "$SOCK"
-	"$TPM_AGENT" -D -d --simulator="$T/$1" -a "$SOCK" </dev/null >/dev/null 2>"$T/$1.log" &
+	rm -f "$GSOCK"
+	"$TPM_AGENT" -D -d --simulator="$T/$1" -a "$SOCK" --gpg --gpg-socket "$GSOCK" </dev/null \
+		>/dev/null 2>"$T/$1.log" &
 	SIM_PID=$!
 	it_on_exit "kill $SIM_PID 2>/dev/null"
 	export SSH_AUTH_SOCK="$SOCK"
@@ -55,6 +65,15 @@ assert_match "$OUT" '"name": "made-on-a",.*"usable": false' "list --json: made-o
 assert_match "$OUT" '"name": "made-on-b",.*"origin": "generated",.*"usable": true' "made-on-b"
 run_ok tk status
 assert_match "$OUT" "keys unusable +1 \(made-on-a\)" "status names the key"
+GRIP_A=$(grip made-on-a) GRIP_B=$(grip made-on-b)
+assert_match "$GRIP_A $GRIP_B" '^[0-9A-F]{40} [0-9A-F]{40}$' "keygrips"
+run_ok gca "HAVEKEY $GRIP_A"
+assert_contains "$OUT" "ERR" "gpg HAVEKEY of the key made under A's SRK"
+run_ok gca "HAVEKEY $GRIP_B"
+assert_eq "OK" "$OUT" "gpg HAVEKEY of the new key"
+run_ok gca "KEYINFO --list"
+assert_not_contains "$OUT" "$GRIP_A" "gpg KEYINFO --list lists the unusable key"
+assert_contains "$OUT" "$GRIP_B" "gpg KEYINFO --list"
 stop_sim
 
 step "a key without an origin record: unusable from its first failed load on"
